@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "ConsentLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Projections", targets: ["Projections"]),
+        .executable(name: "ledgerctl", targets: ["ledgerctl"]),
+        .executable(name: "ledger-bench", targets: ["ledger-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(
+            name: "Ledger",
+            dependencies: [
+                "CLMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "Projections",
+            dependencies: ["Ledger"]
+        ),
+        .executableTarget(
+            name: "ledgerctl",
+            dependencies: [
+                "Ledger",
+                "Projections",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: ["Ledger", "CLMDB"],
+            path: "Benchmarks/ledger-bench"
+        ),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: ["Ledger", "Projections"]
+        ),
+        .testTarget(
+            name: "LedgerctlTests",
+            dependencies: ["Ledger"]
+        ),
+    ]
+)

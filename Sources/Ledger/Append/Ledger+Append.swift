@@ -1,0 +1,251 @@
+import Crypto
+import Foundation
+
+extension Ledger {
+    /// The most events one append (one NDJSON batch, one import chunk) may hold.
+    public static let maxBatchSize = 10_000
+    /// How far `occurredAt` may lie after `recordedAt`.
+    public static let occurredAtTolerance = 5  // minutes
+
+    /// Appends `batch` atomically: every event is validated in order (each line sees the lines
+    /// before it), then all are appended in one write transaction, committed with fsync before this
+    /// returns; or nothing is appended and the first refused line's error is thrown.
+    ///
+    /// - Parameters:
+    ///   - batch: Client events, already decoded by ``ClientEvent/decode(json:catalogue:)``.
+    ///   - actor: Who appends, set by the caller from an authenticated identity.
+    /// - Returns: One result per event, in order; replays of earlier events are marked.
+    /// - Throws: ``LedgerError`` with `line` set to the 1-based index of the refused event.
+    public func append(_ batch: [ClientEvent], actor: String) throws -> [AppendResult] {
+        guard !batch.isEmpty else { return [] }
+        guard batch.count <= Ledger.maxBatchSize else {
+            throw LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.count)")
+        }
+        let results = try storage {
+            try keyStore.withEnvironment { keys in
+                try events.withTransactions(also: [keys]) {
+                    let keysTxn = try keys.beginWrite()
+                    let eventsTxn = try events.beginWrite()
+                    var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: options.clock.now())
+                    let results = try appender.run(batch, keysTxn: keysTxn, eventsTxn: eventsTxn)
+                    // Keys first: an event must never reference a subject key that was not stored.
+                    if appender.createdSubjects { try keysTxn.commit() } else { keysTxn.abort() }
+                    try eventsTxn.commit()
+                    return results
+                }
+            }
+        }
+        logger.debug("appended", metadata: ["events": "\(results.count)", "head": "\(results.last?.seq ?? 0)"])
+        return results
+    }
+}
+
+/// One append's work, in three passes: validate and resolve in order (pass 1), encrypt and
+/// fingerprint in parallel (pass 2), chain and store in order (pass 3).
+struct BatchAppender {
+    let ledger: Ledger
+    let keys: Environment
+    let actor: String
+    let now: Timestamp
+    private(set) var createdSubjects = false
+
+    init(ledger: Ledger, keys: Environment, actor: String, now: Timestamp) {
+        self.ledger = ledger
+        self.keys = keys
+        self.actor = actor
+        self.now = now
+    }
+
+    /// An event that passed validation, with everything pass 2 and 3 need.
+    struct Accepted {
+        var event: ClientEvent
+        var line: Int
+        var seq: UInt64
+        var eventId: String
+        var pseudonym: [UInt8]
+        var key: SymmetricKey
+        var occurredAt: Timestamp
+        var nonce: [UInt8]
+        var requestOpensDueAt: Timestamp?
+        var payload: [UInt8] = []
+        var fingerprint: [UInt8] = []
+    }
+
+    /// Where each line's answer comes from.
+    private enum Outcome {
+        case accepted(Int)
+        case replay(AppendResult)
+    }
+
+    mutating func run(
+        _ batch: [ClientEvent], keysTxn: borrowing WriteTransaction, eventsTxn: borrowing WriteTransaction
+    ) throws -> [AppendResult] {
+        let head = try ledger.readHead(in: eventsTxn)
+        let catalogue = try ledger.catalogue(in: eventsTxn)
+        let recordedAt = max(now, head.recordedAt ?? now)
+        var accepted: [Accepted] = []
+        var outcomes: [Outcome] = []
+        var keyCache: [[UInt8]: SymmetricKey] = [:]
+        var batchEventIds: [String: Int] = [:]  // eventId → index into `accepted`
+
+        // Pass 1: validate in order; request records are written as we go so later lines see them.
+        for (index, event) in batch.enumerated() {
+            do {
+                try event.checkCatalogue(catalogue)
+                let occurredAt = event.occurredAt ?? recordedAt
+                if occurredAt > recordedAt.adding(minutes: Ledger.occurredAtTolerance) {
+                    throw LedgerError(
+                        .occurredInFuture,
+                        "occurredAt \(occurredAt.rfc3339) is more than \(Ledger.occurredAtTolerance) minutes after the ledger's time \(recordedAt.rfc3339)")
+                }
+                if let expiresAt = event.expiresAt, expiresAt <= occurredAt {
+                    throw LedgerError(.invalidField, "expiresAt must be after occurredAt")
+                }
+                if let eventId = event.eventId {
+                    if let earlier = batchEventIds[eventId] {
+                        let first = accepted[earlier]
+                        guard first.event.subject == event.subject,
+                            Self.fingerprint(event, key: first.key) == Self.fingerprint(first.event, key: first.key)
+                        else { throw LedgerError(.eventIdConflict, "eventId \(eventId) appears earlier in this batch with other content") }
+                        outcomes.append(.accepted(earlier))
+                        continue
+                    }
+                    if let replay = try replayResult(of: event, eventId: eventId, keysTxn: keysTxn, eventsTxn: eventsTxn) {
+                        outcomes.append(.replay(replay))
+                        continue
+                    }
+                }
+                let lookup = ledger.keyStore.lookupHash(of: event.subject)
+                let known = try ledger.keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys)
+                if known == nil, let requestId = event.requestId {
+                    throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
+                }
+                let (pseudonym, key) = try resolveKey(
+                    known: known, lookup: lookup, cache: keyCache, keysTxn: keysTxn)
+                let seq = head.seq + UInt64(accepted.count) + 1
+                let eventId = event.eventId ?? UUIDText.random(from: ledger.options.random.bytes(16))
+                let dueAt = try applyRequestRules(
+                    event, eventId: eventId, seq: seq, pseudonym: pseudonym, occurredAt: occurredAt,
+                    catalogue: catalogue, eventsTxn: eventsTxn)
+                keyCache[pseudonym] = key
+                if let id = event.eventId { batchEventIds[id] = accepted.count }
+                outcomes.append(.accepted(accepted.count))
+                accepted.append(
+                    Accepted(
+                        event: event, line: index + 1, seq: seq, eventId: eventId, pseudonym: pseudonym, key: key,
+                        occurredAt: occurredAt, nonce: ledger.options.random.bytes(12), requestOpensDueAt: dueAt))
+            } catch let error as LedgerError {
+                throw error.atLine(index + 1)
+            }
+        }
+
+        // Pass 2: encryption and fingerprints, on every core for large batches.
+        try Self.seal(&accepted)
+
+        // Pass 3: chain, store and index in order.
+        let log = ledger.events.table(EventsSchema.log)
+        let eventIds = ledger.events.table(EventsSchema.eventIds)
+        let subjectEvents = ledger.events.table(EventsSchema.subjectEvents)
+        var prevHash = head.hash
+        var stored: [AppendResult] = []
+        stored.reserveCapacity(accepted.count)
+        for item in accepted {
+            let pseudonymHex = Hex.encode(item.pseudonym)
+            var event = StoredEvent(
+                seq: item.seq, eventId: item.eventId, type: item.event.type, subject: pseudonymHex,
+                purpose: item.event.purpose ?? "", notice: item.event.notice ?? "", requestId: item.event.requestId ?? "",
+                occurredAt: item.occurredAt, recordedAt: recordedAt, expiresAt: item.event.expiresAt, actor: actor,
+                payload: item.payload, prevHash: prevHash, hash: [])
+            event.seal()
+            prevHash = event.hash
+            let seqKey = EventsSchema.seqKey(item.seq)
+            guard try eventsTxn.insert(event.record, forKey: seqKey, in: log, append: true) else {
+                throw LedgerError(.ledgerCorrupt, "seq \(item.seq) exists already though the head is \(head.seq)")
+            }
+            try eventsTxn.put(seqKey + item.fingerprint, forKey: UUIDText.bytes(item.eventId), in: eventIds)
+            try eventsTxn.put([], forKey: item.pseudonym + seqKey, in: subjectEvents)
+            stored.append(
+                AppendResult(
+                    seq: item.seq, eventId: item.eventId, hash: event.hashHex, recordedAt: recordedAt,
+                    subject: pseudonymHex, requestId: item.requestOpensDueAt == nil ? nil : item.eventId,
+                    dueAt: item.requestOpensDueAt, replayed: false))
+        }
+        if let last = accepted.last {
+            let newHead = ChainHead(seq: last.seq, hash: prevHash, recordedAt: recordedAt)
+            try eventsTxn.put(newHead.encoded, forKey: EventsSchema.MetaKey.head, in: ledger.events.table(EventsSchema.meta))
+        }
+        return outcomes.map { outcome in
+            switch outcome {
+            case .accepted(let index):
+                return stored[index]
+            case .replay(let result):
+                return result
+            }
+        }
+    }
+
+    // MARK: Rules that need the ledger's state
+
+    /// The subject's pseudonym and key: from the batch's cache, unwrapped from the key store, or a
+    /// new subject when the external id is unknown.
+    private mutating func resolveKey(
+        known: [UInt8]?, lookup: [UInt8], cache: [[UInt8]: SymmetricKey], keysTxn: borrowing WriteTransaction
+    ) throws -> ([UInt8], SymmetricKey) {
+        guard let known else {
+            let created = try ledger.keyStore.createSubject(
+                lookupHash: lookup, random: ledger.options.random, in: keysTxn, environment: keys)
+            createdSubjects = true
+            return (created.pseudonym, created.key)
+        }
+        if let cached = cache[known] { return (known, cached) }
+        guard let key = try ledger.keyStore.subjectKey(pseudonym: known, in: keysTxn, environment: keys) else {
+            throw LedgerError(.ledgerCorrupt, "subject \(Hex.encode(known)) has a lookup entry but no key")
+        }
+        return (known, key)
+    }
+
+    /// Checks and records what the event does to requests; returns the due date of a request it opens.
+    private func applyRequestRules(
+        _ event: ClientEvent, eventId: String, seq: UInt64, pseudonym: [UInt8], occurredAt: Timestamp,
+        catalogue: Catalogue, eventsTxn: borrowing WriteTransaction
+    ) throws -> Timestamp? {
+        let requests = ledger.events.table(EventsSchema.requests)
+        if let kind = event.type.opensRequest {
+            let due = occurredAt.adding(days: catalogue.requestDeadlineDays)
+            let record = RequestRecord(
+                kind: kind, status: .open, extended: false, pseudonym: pseudonym, openSeq: seq,
+                openedAt: occurredAt, originalDueAt: due, dueAt: due, closedAt: nil)
+            try eventsTxn.put(record.encoded, forKey: UUIDText.bytes(eventId), in: requests)
+            return due
+        }
+        guard event.type.takesRequestId, let requestId = event.requestId else { return nil }
+        let key = UUIDText.bytes(requestId)
+        guard let raw = try eventsTxn.get(key, in: requests), var record = RequestRecord(encoded: raw),
+            record.pseudonym == pseudonym, record.status == .open
+        else { throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject") }
+        if let kind = event.type.closesRequest {
+            guard record.kind == kind else {
+                throw LedgerError(.requestNotOpen, "request \(requestId) is a \(record.kind.rawValue) request, not \(kind.rawValue)")
+            }
+            record.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
+            record.closedAt = occurredAt
+        } else {
+            guard !record.extended else {
+                throw LedgerError(.invalidField, "request \(requestId) was extended already; it can be extended once")
+            }
+            guard let newDue = event.expiresAt, newDue > record.dueAt else {
+                throw LedgerError(.invalidField, "expiresAt must be later than the current due date \(record.dueAt.rfc3339)")
+            }
+            let limit = record.originalDueAt.adding(days: catalogue.extensionLimitDays)
+            guard newDue <= limit else {
+                throw LedgerError(
+                    .invalidField,
+                    "expiresAt may be at most \(catalogue.extensionLimitDays) days past the original due date (\(limit.rfc3339))")
+            }
+            record.dueAt = newDue
+            record.extended = true
+        }
+        try eventsTxn.put(record.encoded, forKey: key, in: requests)
+        return nil
+    }
+}

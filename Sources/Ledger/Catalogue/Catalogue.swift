@@ -1,0 +1,78 @@
+import Crypto
+
+/// The purpose catalogue (SPEC §9): the controller, the processing purposes with their legal
+/// basis and consent notices, the request deadlines, and the socket clients.
+public struct Catalogue: Sendable {
+    /// A purpose's legal basis (GDPR Art. 6(1)).
+    public enum LegalBasis: String, CaseIterable, Sendable {
+        case consent
+        case contract
+        case legalObligation = "legal_obligation"
+        case legitimateInterest = "legitimate_interest"
+    }
+
+    /// The organisation responsible for the processing.
+    public struct Controller: Sendable {
+        public var name: String
+        public var contact: String
+    }
+
+    /// The exact text a person was shown when asked for consent, by version.
+    public struct Notice: Sendable {
+        public var version: String
+        public var text: String
+        /// SHA-256 of the text's UTF-8 bytes, as 64 hex characters.
+        public var sha256: String {
+            Hex.encode(SHA256.hash(data: Array(text.utf8)))
+        }
+    }
+
+    /// One processing purpose.
+    public struct Purpose: Sendable {
+        public var id: String
+        /// Titles by language code (`nb`, `en`).
+        public var titles: [String: String]
+        public var basis: LegalBasis
+        public var processors: [String]
+        public var retention: String
+        /// Days after which a grant expires when it names no `expiresAt`.
+        public var consentTTLDays: Int?
+        public var notices: [Notice]
+
+        /// The notice of the given version, if the purpose has it.
+        public func notice(_ version: String) -> Notice? { notices.first { $0.version == version } }
+    }
+
+    /// A role a socket client may hold (SPEC §7).
+    public enum Role: String, CaseIterable, Sendable {
+        case append, read, erase, audit
+    }
+
+    /// A socket client: who it is (by uid or user name, or gid or group) and what it may do.
+    public struct Client: Sendable {
+        public var name: String
+        public var uid: UInt32?
+        public var user: String?
+        public var gid: UInt32?
+        public var group: String?
+        public var roles: Set<Role>
+        /// When set, the purposes this client may append for.
+        public var purposes: Set<String>?
+        /// When set, the event types this client may append.
+        public var types: Set<EventType>?
+    }
+
+    public var controller: Controller
+    public var purposes: [Purpose]
+    /// Days from a request's `occurredAt` to its deadline (SPEC §2; default 30).
+    public var requestDeadlineDays: Int
+    /// The most days an extension may add to the original deadline (GDPR Art. 12(3); default 60).
+    public var extensionLimitDays: Int
+    /// The socket's clients; `nil` when the catalogue has no `clients` section.
+    public var clients: [Client]?
+    /// The file the catalogue was read from, kept so the ledger can store and show it verbatim.
+    public var source: String
+
+    /// The purpose with the given id, if any.
+    public func purpose(_ id: String) -> Purpose? { purposes.first { $0.id == id } }
+}

@@ -1,0 +1,63 @@
+import Crypto
+
+/// The hash rule of SPEC §4, the one thing auditors re-implement:
+///
+/// ```
+/// hash = SHA-256( "CLv1" ‖ prevHash ‖ u64(seq) ‖ s(eventId) ‖ s(type) ‖ s(subject)
+///               ‖ s(purpose) ‖ s(notice) ‖ s(requestId) ‖ i64(occurredAt) ‖ i64(recordedAt)
+///               ‖ i64(expiresAt) ‖ s(actor) ‖ b(payload) )
+/// ```
+///
+/// The ledger stores each event as exactly the bytes after `"CLv1"` (its *body*), preceded by the
+/// hash, so verification hashes stored bytes without decoding them.
+public enum ChainHash {
+    /// The domain-separation prefix of every event hash.
+    static let prefix: [UInt8] = Array("CLv1".utf8)
+
+    /// The 32 zero bytes that stand for the previous hash of seq 1.
+    public static let genesis = [UInt8](repeating: 0, count: 32)
+
+    /// Encodes the hashed body of an event: every field after the `"CLv1"` prefix.
+    static func body(
+        prevHash: [UInt8], seq: UInt64, eventId: String, type: String, subject: String, purpose: String,
+        notice: String, requestId: String, occurredAt: Int64, recordedAt: Int64, expiresAt: Int64, actor: String,
+        payload: [UInt8]
+    ) -> [UInt8] {
+        var writer = ByteWriter(capacity: 160 + payload.count + eventId.utf8.count + purpose.utf8.count)
+        writer.write(prevHash)
+        writer.write(u64: seq)
+        writer.write(string: eventId)
+        writer.write(string: type)
+        writer.write(string: subject)
+        writer.write(string: purpose)
+        writer.write(string: notice)
+        writer.write(string: requestId)
+        writer.write(i64: occurredAt)
+        writer.write(i64: recordedAt)
+        writer.write(i64: expiresAt)
+        writer.write(string: actor)
+        writer.write(lengthPrefixed: payload)
+        return writer.bytes
+    }
+
+    /// SHA-256 of `"CLv1"` followed by `body`.
+    static func hash(body: some DataProtocolBytes) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: prefix)
+        body.feed(into: &hasher)
+        return Array(hasher.finalize())
+    }
+}
+
+/// Bytes that can be fed to a hasher without copying.
+protocol DataProtocolBytes {
+    func feed(into hasher: inout SHA256)
+}
+
+extension Array: DataProtocolBytes where Element == UInt8 {
+    func feed(into hasher: inout SHA256) { withUnsafeBytes { hasher.update(bufferPointer: $0) } }
+}
+
+extension UnsafeRawBufferPointer: DataProtocolBytes {
+    func feed(into hasher: inout SHA256) { hasher.update(bufferPointer: self) }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Verifies an export file (NDJSON records of SPEC §4) with no ledger and no key: every record's
+/// fields exactly as exported, its hash by the SPEC rule, contiguous seqs from 1, and each
+/// `prevHash` equal to the previous record's hash.
+public struct ExportVerifier {
+    static let fields: Set<String> = [
+        "seq", "eventId", "type", "subject", "purpose", "notice", "requestId", "occurredAt", "recordedAt",
+        "expiresAt", "actor", "payload", "prevHash", "hash",
+    ]
+
+    private var previousHash = ChainHash.genesis
+    private var expectedSeq: UInt64 = 1
+    public private(set) var count: UInt64 = 0
+
+    public init() {}
+
+    /// Verifies the export at `path` (`-` for standard input).
+    public static func verify(path: String) throws -> VerificationReport {
+        var reader = try LineReader(path: path)
+        var verifier = ExportVerifier()
+        while let line = try reader.next() {
+            if line.isEmpty { continue }
+            if let failure = verifier.check(line: line) {
+                return VerificationReport(
+                    events: verifier.count, headSeq: verifier.expectedSeq - 1, headHash: Hex.encode(verifier.previousHash),
+                    failure: failure)
+            }
+        }
+        return VerificationReport(
+            events: verifier.count, headSeq: verifier.expectedSeq - 1, headHash: Hex.encode(verifier.previousHash),
+            failure: nil)
+    }
+
+    /// Checks the next record; returns the failure or `nil`.
+    public mutating func check(line: [UInt8]) -> VerificationReport.Failure? {
+        let seq = expectedSeq
+        func fail(_ reason: String) -> VerificationReport.Failure { .init(seq: seq, reason: reason) }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
+            return fail("the record is not a JSON object")
+        }
+        guard Set(object.keys) == Self.fields else { return fail("the record does not have exactly the export fields") }
+        guard let seqNumber = object["seq"] as? NSNumber, !(object["seq"] is String),
+            seqNumber.uint64Value == seq, seqNumber.stringValue == String(seq)
+        else { return fail("expected seq \(seq) here: an event is missing, reordered or renumbered") }
+        var text: [String: String] = [:]
+        for field in Self.fields where field != "seq" {
+            guard let value = object[field] as? String else { return fail("\(field) is not a string") }
+            text[field] = value
+        }
+        guard let occurred = Self.canonicalTime(text["occurredAt", default: ""]), let recorded = Self.canonicalTime(text["recordedAt", default: ""])
+        else { return fail("occurredAt or recordedAt is not a canonical RFC 3339 time") }
+        let expiresText = text["expiresAt", default: ""]
+        var expires: Int64 = 0
+        if !expiresText.isEmpty {
+            guard let time = Self.canonicalTime(expiresText) else { return fail("expiresAt is not a canonical RFC 3339 time") }
+            expires = time
+        }
+        guard let payload = Data(base64Encoded: text["payload", default: ""]), payload.base64EncodedString() == text["payload", default: ""] else {
+            return fail("payload is not canonical base64")
+        }
+        guard let prev = Hex.decode(text["prevHash", default: ""]), prev.count == 32, Hex.encode(prev) == text["prevHash", default: ""],
+            let hash = Hex.decode(text["hash", default: ""]), hash.count == 32, Hex.encode(hash) == text["hash", default: ""]
+        else { return fail("prevHash or hash is not 64 lower-case hex characters") }
+        guard prev == previousHash else { return fail("prevHash does not match the hash of seq \(seq - 1)") }
+        let body = ChainHash.body(
+            prevHash: prev, seq: seq, eventId: text["eventId", default: ""], type: text["type", default: ""], subject: text["subject", default: ""],
+            purpose: text["purpose", default: ""], notice: text["notice", default: ""], requestId: text["requestId", default: ""], occurredAt: occurred,
+            recordedAt: recorded, expiresAt: expires, actor: text["actor", default: ""], payload: Array(payload))
+        guard ChainHash.hash(body: body) == hash else { return fail("the hash does not match the record's contents") }
+        previousHash = hash
+        expectedSeq += 1
+        count += 1
+        return nil
+    }
+
+    /// The milliseconds of a time written exactly as the ledger exports times.
+    static func canonicalTime(_ text: String) -> Int64? {
+        guard let time = Timestamp(rfc3339: text), time.rfc3339 == text else { return nil }
+        return time.milliseconds
+    }
+}

@@ -1,0 +1,30 @@
+/// The outcome of recomputing a chain (`ledgerctl verify`).
+public struct VerificationReport: Sendable, Equatable {
+    /// The first event that does not verify.
+    public struct Failure: Sendable, Equatable {
+        /// The seq of the first bad event (for an export line whose seq cannot be read: the line number).
+        public var seq: UInt64
+        public var reason: String
+    }
+
+    /// How many events were checked.
+    public var events: UInt64
+    /// The last event's seq and hash as verified.
+    public var headSeq: UInt64
+    public var headHash: String
+    public var failure: Failure?
+
+    public var isValid: Bool { failure == nil }
+
+    /// `{"ok","events","headSeq","headHash"}` (+ `"failure":{"seq","reason"}`).
+    public var json: JSONValue {
+        var pairs: [(String, JSONValue)] = [
+            ("ok", .bool(isValid)), ("events", .int(Int64(events))), ("headSeq", .int(Int64(headSeq))),
+            ("headHash", .string(headHash)),
+        ]
+        if let failure {
+            pairs.append(("failure", .object([("seq", .int(Int64(failure.seq))), ("reason", .string(failure.reason))])))
+        }
+        return .object(pairs)
+    }
+}

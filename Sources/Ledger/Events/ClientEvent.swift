@@ -1,0 +1,222 @@
+import Foundation
+
+/// An event as a client sends it (SPEC §4), decoded and checked field by field.
+///
+/// ``decode(json:catalogue:)`` applies the first rules of SPEC §7's order (JSON, unknown fields,
+/// type, required fields, formats and limits, purpose, notice); the ledger applies the rules that
+/// need its state (times, idempotency, requests) inside the append transaction.
+public struct ClientEvent: Sendable, Equatable {
+    public var type: EventType
+    /// The external id. Never logged, never stored in plaintext.
+    public var subject: String
+    public var purpose: String?
+    /// The canonical (lower-case) UUID, when the client sent one.
+    public var eventId: String?
+    public var occurredAt: Timestamp?
+    public var requestId: String?
+    public var notice: String?
+    public var expiresAt: Timestamp?
+    /// The `data` object as compact JSON with sorted keys.
+    public var data: [UInt8]?
+
+    /// The largest `data` object, as compact JSON.
+    public static let maxDataBytes = 16_384
+    /// The largest external id, in UTF-8 bytes.
+    public static let maxSubjectBytes = 256
+    static let fields: Set<String> = [
+        "type", "subject", "purpose", "eventId", "occurredAt", "requestId", "notice", "expiresAt", "data",
+    ]
+
+    /// Creates an event from already-checked fields.
+    public init(
+        type: EventType, subject: String, purpose: String? = nil, eventId: String? = nil, occurredAt: Timestamp? = nil,
+        requestId: String? = nil, notice: String? = nil, expiresAt: Timestamp? = nil, data: [UInt8]? = nil
+    ) {
+        self.type = type
+        self.subject = subject
+        self.purpose = purpose
+        self.eventId = eventId
+        self.occurredAt = occurredAt
+        self.requestId = requestId
+        self.notice = notice
+        self.expiresAt = expiresAt
+        self.data = data
+    }
+
+    /// Decodes one client event from JSON text and checks it against `catalogue`.
+    /// - Throws: ``LedgerError`` with the first failing rule's code.
+    public static func decode(json: [UInt8], catalogue: Catalogue) throws -> ClientEvent {
+        let object: [String: Any]
+        do {
+            guard let parsed = try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
+                throw LedgerError(.invalidJSON, "an event must be a JSON object")
+            }
+            object = parsed
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(.invalidJSON, "the body is not valid JSON")
+        }
+        return try decode(object: object, catalogue: catalogue)
+    }
+
+    /// Decodes one client event from a parsed JSON object (see ``decode(json:catalogue:)``).
+    public static func decode(object: [String: Any], catalogue: Catalogue) throws -> ClientEvent {
+        if let unknown = object.keys.filter({ !fields.contains($0) }).sorted().first {
+            throw LedgerError(.unknownField, "unknown field \(String(unknown.prefix(64)).debugDescription)")
+        }
+        let reader = FieldReader(object: object)
+        // Type.
+        guard let typeText = try reader.string("type") else { throw LedgerError(.missingField, "missing field type") }
+        guard let type = EventType(rawValue: typeText) else {
+            throw LedgerError(.unknownType, "unknown event type \(String(typeText.prefix(64)).debugDescription)")
+        }
+        if type == .erasureCompleted {
+            throw LedgerError(
+                .forbidden, "erasure.completed is appended only by the ledger when it executes an erasure (POST /v1/subjects/erase)")
+        }
+        // Required fields.
+        let subject = try reader.string("subject")
+        let purpose = try reader.string("purpose")
+        let requestIdText = try reader.string("requestId")
+        let noticeText = try reader.string("notice")
+        let expiresText = try reader.string("expiresAt")
+        let eventIdText = try reader.string("eventId")
+        let occurredText = try reader.string("occurredAt")
+        guard let subject else { throw LedgerError(.missingField, "missing field subject") }
+        if type.isConsent, purpose == nil { throw LedgerError(.missingField, "missing field purpose (\(type.rawValue) needs one)") }
+        if type.takesRequestId, requestIdText == nil {
+            throw LedgerError(.missingField, "missing field requestId (\(type.rawValue) names the request it answers)")
+        }
+        if type == .requestExtended, expiresText == nil {
+            throw LedgerError(.missingField, "missing field expiresAt (request.extended gives the new due date)")
+        }
+        if type == .consentGranted, noticeText == nil, let purpose, let known = catalogue.purpose(purpose),
+            !known.notices.isEmpty
+        {
+            throw LedgerError(.missingField, "missing field notice (the notice version the person was shown)")
+        }
+        // Formats and limits.
+        try checkExternalId(subject)
+        if let purpose, purpose.utf8.count > 64 { throw LedgerError(.invalidField, "purpose is longer than 64 bytes") }
+        if requestIdText != nil, !type.takesRequestId {
+            throw LedgerError(.invalidField, "requestId is not allowed on \(type.rawValue)")
+        }
+        if noticeText != nil, type != .consentGranted {
+            throw LedgerError(.invalidField, "notice is allowed only on consent.granted")
+        }
+        if expiresText != nil, type != .consentGranted, type != .requestExtended {
+            throw LedgerError(.invalidField, "expiresAt is allowed only on consent.granted and request.extended")
+        }
+        let eventId = try eventIdText.map { text in
+            guard let id = UUIDText.canonical(text) else { throw LedgerError(.invalidField, "eventId must be a UUID") }
+            return id
+        }
+        let requestId = try requestIdText.map { text in
+            guard let id = UUIDText.canonical(text) else { throw LedgerError(.invalidField, "requestId must be a UUID") }
+            return id
+        }
+        let occurredAt = try occurredText.map { text in
+            guard let time = Timestamp(rfc3339: text) else {
+                throw LedgerError(.invalidField, "occurredAt must be an RFC 3339 date-time, such as 2026-03-01T10:00:00Z")
+            }
+            return time
+        }
+        let expiresAt = try expiresText.map { text in
+            guard let time = Timestamp(rfc3339: text) else {
+                throw LedgerError(.invalidField, "expiresAt must be an RFC 3339 date-time, such as 2027-03-01T10:00:00Z")
+            }
+            return time
+        }
+        if let notice = noticeText, notice.utf8.count > 64 { throw LedgerError(.invalidField, "notice is longer than 64 bytes") }
+        let data = try reader.dataObject()
+        let event = ClientEvent(
+            type: type, subject: subject, purpose: purpose, eventId: eventId, occurredAt: occurredAt,
+            requestId: requestId, notice: noticeText, expiresAt: expiresAt, data: data)
+        try event.checkCatalogue(catalogue)
+        return event
+    }
+
+    /// Checks an external id: 1–256 bytes of UTF-8 without control characters (C0, DEL, C1).
+    /// - Throws: ``LedgerError`` `invalid_field`; the message never repeats the id.
+    public static func checkExternalId(_ subject: String) throws {
+        guard !subject.isEmpty, subject.utf8.count <= maxSubjectBytes else {
+            throw LedgerError(.invalidField, "subject must be 1 to \(maxSubjectBytes) bytes of UTF-8")
+        }
+        guard !subject.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else {
+            throw LedgerError(.invalidField, "subject must not contain control characters")
+        }
+    }
+
+    /// The purpose and notice rules: `unknown_purpose`, `purpose_not_consent_based`, `unknown_notice`.
+    func checkCatalogue(_ catalogue: Catalogue) throws {
+        if let purposeId = purpose {
+            guard let known = catalogue.purpose(purposeId) else {
+                throw LedgerError(.unknownPurpose, "unknown purpose \(purposeId.debugDescription)")
+            }
+            if type.isConsent, known.basis != .consent {
+                throw LedgerError(
+                    .purposeNotConsentBased,
+                    "purpose \(purposeId) has legal basis \(known.basis.rawValue), not consent; consent events do not apply to it")
+            }
+            if let notice, known.notice(notice) == nil {
+                throw LedgerError(.unknownNotice, "purpose \(purposeId) has no notice version \(notice.debugDescription)")
+            }
+        } else if let notice {
+            throw LedgerError(.unknownNotice, "notice \(notice.debugDescription) names no purpose")
+        }
+    }
+
+    /// The bytes idempotency compares: every field as the client sent it (times as instants, so the
+    /// zone notation does not matter; `data` with sorted keys, so key order does not matter).
+    var fingerprintInput: [UInt8] {
+        var writer = ByteWriter(capacity: 128 + (data?.count ?? 0))
+        writer.write(string: type.rawValue)
+        writer.write(string: subject)
+        for field in [purpose, notice, requestId] {
+            writer.write(u8: field == nil ? 0 : 1)
+            writer.write(string: field ?? "")
+        }
+        for time in [occurredAt, expiresAt] {
+            writer.write(u8: time == nil ? 0 : 1)
+            writer.write(i64: time?.milliseconds ?? 0)
+        }
+        writer.write(u8: data == nil ? 0 : 1)
+        writer.write(lengthPrefixed: data ?? [])
+        return writer.bytes
+    }
+
+    /// The plaintext the payload encrypts: `{"subject":<external id>,"data":<data or null>}`.
+    var payloadPlaintext: [UInt8] {
+        var text = "{\"subject\":"
+        JSONValue.writeString(subject, to: &text)
+        text += ",\"data\":"
+        var bytes = Array(text.utf8)
+        bytes += data ?? Array("null".utf8)
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+}
+
+/// Reads typed fields of a client event; `null` and `""` count as absent.
+private struct FieldReader {
+    let object: [String: Any]
+
+    func string(_ name: String) throws -> String? {
+        guard let value = object[name], !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw LedgerError(.invalidField, "\(name) must be a string") }
+        return text.isEmpty ? nil : text
+    }
+
+    func dataObject() throws -> [UInt8]? {
+        guard let value = object["data"], !(value is NSNull) else { return nil }
+        guard let dictionary = value as? [String: Any] else { throw LedgerError(.invalidField, "data must be a JSON object") }
+        guard let encoded = try? JSONSerialization.data(withJSONObject: dictionary, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { throw LedgerError(.invalidField, "data cannot be encoded as JSON") }
+        guard encoded.count <= ClientEvent.maxDataBytes else {
+            throw LedgerError(
+                .payloadTooLarge, "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)")
+        }
+        return Array(encoded)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Lower-case hexadecimal encoding and strict decoding.
+enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes hex of either case; `nil` for odd length or a non-hex character.
+    static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(utf8.count / 2)
+        var i = 0
+        while i < utf8.count {
+            guard let high = nibble(utf8[i]), let low = nibble(utf8[i + 1]) else { return nil }
+            out.append(high << 4 | low)
+            i += 2
+        }
+        return out
+    }
+
+    private static func nibble(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: return c - 48
+        case 97...102: return c - 87
+        case 65...70: return c - 55
+        default: return nil
+        }
+    }
+}
+
+/// Helpers for the ledger's UUID strings (`eventId`, `requestId`).
+enum UUIDText {
+    /// Returns the canonical lower-case form of an 8-4-4-4-12 hexadecimal UUID, or `nil`.
+    static func canonical(_ text: String) -> String? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 36 else { return nil }
+        for (i, c) in utf8.enumerated() {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard c == UInt8(ascii: "-") else { return nil }
+            } else {
+                guard (48...57).contains(c) || (97...102).contains(c) || (65...70).contains(c) else { return nil }
+            }
+        }
+        return text.lowercased()
+    }
+
+    /// The 16 bytes of a canonical UUID string.
+    static func bytes(_ canonical: String) -> [UInt8] {
+        Hex.decode(canonical.replacingOccurrences(of: "-", with: "")) ?? []
+    }
+
+    /// A random (version 4) UUID from 16 random bytes.
+    static func random(from raw: [UInt8]) -> String {
+        var b = raw
+        b[6] = (b[6] & 0x0F) | 0x40
+        b[8] = (b[8] & 0x3F) | 0x80
+        let h = Hex.encode(b)
+        let c = Array(h)
+        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-"
+            + String(c[20..<32])
+    }
+}

@@ -1,0 +1,177 @@
+import Crypto
+import Foundation
+
+/// The `keys/` environment (SPEC §3, §6): external-id lookup by keyed hash → pseudonym, and each
+/// subject's 256-bit key wrapped (AES-256-GCM) by a key derived from the master key.
+///
+/// Tables:
+/// - `lookup`: HMAC-SHA256(lookup key, external id) → pseudonym (16 bytes)
+/// - `subjects`: pseudonym → wrapped subject key (60 bytes) ‖ lookup hash (32 bytes)
+/// - `meta`: `keyCheck` → HMAC proving the master key matches this store
+///
+/// Erasure deletes both entries of a subject and then rewrites the file with a compacting copy
+/// (``compact(waitingUpTo:)``), because LMDB reuses but never zeroes freed pages.
+final class KeyStore: @unchecked Sendable {
+    // Invariant: `openEnvironment` is replaced only by `compact`, under `gate`'s write lock, while
+    // this process holds `fileLock` exclusively; every other use holds `gate` shared.
+    private var openEnvironment: Environment?
+    private let gate = ReadWriteLock()
+    private let fileLock: FileLock
+    private let configuration: Environment.Configuration
+    let directory: String
+    private let wrapKey: SymmetricKey
+    private let lookupKey: SymmetricKey
+
+    static let tableNames = ["lookup", "subjects", "meta"]
+    private static let wrapContext = Array("CLsk1".utf8)
+    private var pendingMarker: String { directory + "/compact.pending" }
+
+    /// Opens (or creates) the key store in `directory` with keys derived from `masterKey`.
+    /// - Throws: ``LedgerError`` `key_invalid` when `masterKey` is not the key the store was made with.
+    init(directory: String, masterKey: SymmetricKey, configuration: Environment.Configuration) throws {
+        self.directory = directory
+        self.configuration = configuration
+        wrapKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: masterKey, info: Array("ConsentLedger subject-key wrap v1".utf8), outputByteCount: 32)
+        lookupKey = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: masterKey, info: Array("ConsentLedger external-id lookup v1".utf8), outputByteCount: 32)
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        fileLock = try FileLock(path: directory + "/compact.lock")
+        openEnvironment = try Environment(path: directory, tables: Self.tableNames, configuration: configuration)
+        try verifyOrRecordKeyCheck()
+        if FileManager.default.fileExists(atPath: pendingMarker) { try? compact(waitingUpTo: 0) }
+    }
+
+    /// The open environment. Only `compact` leaves it closed, and only inside its write lock.
+    private var environment: Environment {
+        guard let openEnvironment else { preconditionFailure("key store used while compacting") }
+        return openEnvironment
+    }
+
+    private func verifyOrRecordKeyCheck() throws {
+        let check = Array(HMAC<SHA256>.authenticationCode(for: Array("ConsentLedger key check v1".utf8), using: wrapKey))
+        let meta = environment.table("meta")
+        try environment.write { txn in
+            if let stored = try txn.get(Array("keyCheck".utf8), in: meta) {
+                guard stored == check else {
+                    throw LedgerError(.keyInvalid, "the master key does not match this ledger's key store")
+                }
+            } else {
+                try txn.put(check, forKey: Array("keyCheck".utf8), in: meta)
+            }
+        }
+    }
+
+    /// Runs `body` with the environment, excluding a concurrent compaction in this process.
+    func withEnvironment<T>(_ body: (Environment) throws -> T) throws -> T {
+        try gate.withReadLock { try body(environment) }
+    }
+
+    // MARK: Subjects
+
+    /// The keyed hash under which an external id is looked up; keyed by a secret derived from the
+    /// master key, so a guessed e-mail cannot be tested against it without that key.
+    func lookupHash(of externalId: String) -> [UInt8] {
+        Array(HMAC<SHA256>.authenticationCode(for: Array(externalId.utf8), using: lookupKey))
+    }
+
+    /// The pseudonym an external id resolves to, if the subject exists and is not erased.
+    func pseudonym(
+        lookupHash: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, environment: Environment
+    ) throws -> [UInt8]? {
+        try txn.get(lookupHash, in: environment.table("lookup"))
+    }
+
+    /// The subject's key, or `nil` once the subject has been erased.
+    func subjectKey(
+        pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, environment: Environment
+    ) throws -> SymmetricKey? {
+        guard let record = try txn.get(pseudonym, in: environment.table("subjects")), record.count == 92 else {
+            return nil
+        }
+        guard let box = try? AES.GCM.SealedBox(combined: record[0..<60]),
+            let raw = try? AES.GCM.open(box, using: wrapKey, authenticating: Self.wrapContext + pseudonym)
+        else { throw LedgerError(.keyInvalid, "a subject key does not unwrap with this master key") }
+        return SymmetricKey(data: raw)
+    }
+
+    /// Creates a subject: a fresh pseudonym and a fresh random key, stored wrapped.
+    func createSubject(
+        lookupHash: [UInt8], random: some RandomSource, in txn: borrowing WriteTransaction, environment: Environment
+    ) throws -> (pseudonym: [UInt8], key: SymmetricKey) {
+        let subjects = environment.table("subjects")
+        var pseudonym = random.bytes(16)
+        while try txn.get(pseudonym, in: subjects) != nil { pseudonym = random.bytes(16) }
+        let keyBytes = random.bytes(32)
+        let box = try AES.GCM.seal(
+            keyBytes, using: wrapKey, nonce: AES.GCM.Nonce(data: random.bytes(12)),
+            authenticating: Self.wrapContext + pseudonym)
+        guard let wrapped = box.combined else { throw LedgerError(.internal, "key wrap produced no box") }
+        try txn.put(Array(wrapped) + lookupHash, forKey: pseudonym, in: subjects)
+        try txn.put(pseudonym, forKey: lookupHash, in: environment.table("lookup"))
+        return (pseudonym, SymmetricKey(data: keyBytes))
+    }
+
+    /// Deletes the subject's key and its lookup entry. Returns `false` when they were gone already.
+    @discardableResult
+    func deleteSubject(pseudonym: [UInt8], in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool {
+        let subjects = environment.table("subjects")
+        guard let record = try txn.get(pseudonym, in: subjects) else { return false }
+        if record.count == 92 { try txn.delete(Array(record[60..<92]), in: environment.table("lookup")) }
+        try txn.delete(pseudonym, in: subjects)
+        return true
+    }
+
+    /// The number of live (not erased) subjects.
+    func subjectCount() throws -> Int {
+        try withEnvironment { env in try env.read { try $0.count(of: env.table("subjects")) } }
+    }
+
+    // MARK: Compaction
+
+    /// Rewrites the key store with a compacting copy, so no freed page keeps a deleted key or lookup
+    /// entry, and swaps it in. Other processes that have the store open block it: it waits up to
+    /// `seconds` for them, and otherwise leaves a marker so the next open compacts.
+    /// - Throws: ``LedgerError`` `ledger_locked` when others kept the store open.
+    func compact(waitingUpTo seconds: Double = 10) throws {
+        try gate.withWriteLock {
+            FileManager.default.createFile(atPath: pendingMarker, contents: nil)
+            guard fileLock.upgrade(waitingUpTo: seconds) else {
+                throw LedgerError(
+                    .ledgerLocked,
+                    "another process has the key store open; it is compacted at the next open, or by `ledgerctl keys compact`")
+            }
+            defer { fileLock.downgrade() }
+            let temporary = directory + "/compact.tmp"
+            try? FileManager.default.removeItem(atPath: temporary)
+            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+            do {
+                try environment.copyCompacted(to: temporary)
+            } catch let error as LMDBError {
+                throw LedgerError(storage: error)
+            }
+            chmod(temporary + "/data.mdb", 0o600)
+            try Self.fsync(path: temporary + "/data.mdb")
+            // Close the old handle before the file under it is replaced (LMDB forbids two handles on
+            // one environment in a process), then open the new file.
+            openEnvironment = nil
+            let renamed = rename(temporary + "/data.mdb", directory + "/data.mdb") == 0
+            let renameError = errno
+            openEnvironment = try Environment(path: directory, tables: Self.tableNames, configuration: configuration)
+            guard renamed else {
+                throw LedgerError(.ioError, "cannot replace the key store: \(String(cString: strerror(renameError)))")
+            }
+            try Self.fsync(path: directory)
+            try? FileManager.default.removeItem(atPath: temporary)
+            try? FileManager.default.removeItem(atPath: pendingMarker)
+        }
+    }
+
+    private static func fsync(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw LedgerError(.ioError, "cannot open \(path) to sync it") }
+        defer { close(fd) }
+        guard Foundation.fsync(fd) == 0 else { throw LedgerError(.ioError, "cannot sync \(path)") }
+    }
+}

@@ -1,0 +1,31 @@
+import Crypto
+
+/// Encrypts and decrypts event payloads (SPEC §4): `nonce(12) ‖ ciphertext ‖ tag(16)` of
+/// AES-256-GCM under the subject key, bound to its event by the associated data
+/// `s(eventId) ‖ s(pseudonym)`.
+enum PayloadCipher {
+    static func associatedData(eventId: String, pseudonym: String) -> [UInt8] {
+        var writer = ByteWriter(capacity: 80)
+        writer.write(string: eventId)
+        writer.write(string: pseudonym)
+        return writer.bytes
+    }
+
+    static func seal(
+        _ plaintext: [UInt8], key: SymmetricKey, nonce: [UInt8], eventId: String, pseudonym: String
+    ) throws -> [UInt8] {
+        let box = try AES.GCM.seal(
+            plaintext, using: key, nonce: AES.GCM.Nonce(data: nonce),
+            authenticating: associatedData(eventId: eventId, pseudonym: pseudonym))
+        guard let combined = box.combined else { throw LedgerError(.internal, "AES-GCM produced no combined box") }
+        return Array(combined)
+    }
+
+    /// Returns the plaintext, or `nil` when the payload does not open with `key` for this event.
+    static func open(_ payload: [UInt8], key: SymmetricKey, eventId: String, pseudonym: String) -> [UInt8]? {
+        guard let box = try? AES.GCM.SealedBox(combined: payload),
+            let plain = try? AES.GCM.open(box, using: key, authenticating: associatedData(eventId: eventId, pseudonym: pseudonym))
+        else { return nil }
+        return Array(plain)
+    }
+}

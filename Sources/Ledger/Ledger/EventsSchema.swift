@@ -1,0 +1,46 @@
+/// The tables of the `events/` environment (SPEC §3) and the keys of its `meta` table.
+///
+/// - `log`: u64 seq (big-endian) → `hash(32) ‖ body` (``StoredEvent/record``)
+/// - `eventIds`: 16-byte event UUID → u64 seq ‖ idempotency fingerprint (32, keyed by the subject key)
+/// - `subjectEvents`: pseudonym(16) ‖ u64 seq → empty (the per-subject index)
+/// - `requests`: 16-byte request UUID → ``RequestRecord``
+/// - `erased`: pseudonym → u64 seq of its `erasure.completed`
+/// - `pendingErasures`: pseudonym → u64 seq, while the key deletion of an erasure is outstanding
+/// - `notices`: purpose id ‖ 0x00 ‖ version → SHA-256 of the notice text (every version ever loaded)
+/// - `meta`: see ``MetaKey``
+enum EventsSchema {
+    static let log = "log"
+    static let eventIds = "eventIds"
+    static let subjectEvents = "subjectEvents"
+    static let requests = "requests"
+    static let erased = "erased"
+    static let pendingErasures = "pendingErasures"
+    static let notices = "notices"
+    static let meta = "meta"
+
+    static let tableNames = [log, eventIds, subjectEvents, requests, erased, pendingErasures, notices, meta]
+
+    /// The on-disk format this code writes and reads.
+    static let formatVersion: UInt64 = 1
+
+    enum MetaKey {
+        static let format = Array("format".utf8)
+        static let ledgerId = Array("ledgerId".utf8)
+        static let head = Array("head".utf8)
+        static let catalogue = Array("catalogue".utf8)
+        static let catalogueGeneration = Array("catalogueGeneration".utf8)
+    }
+
+    static func seqKey(_ seq: UInt64) -> [UInt8] {
+        var writer = ByteWriter(capacity: 8)
+        writer.write(u64: seq)
+        return writer.bytes
+    }
+
+    static func seq(fromKey raw: UnsafeRawBufferPointer) -> UInt64? {
+        guard raw.count == 8 else { return nil }
+        var value: UInt64 = 0
+        for byte in raw { value = value << 8 | UInt64(byte) }
+        return value
+    }
+}

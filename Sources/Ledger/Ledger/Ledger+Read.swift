@@ -1,0 +1,98 @@
+import Crypto
+import Foundation
+
+/// One event of a subject's history with its payload decrypted, or marked erased.
+public struct SubjectEvent: Sendable {
+    public var event: StoredEvent
+    /// The external id from the payload; `nil` once erased.
+    public var externalId: String?
+    /// The event's `data` as compact JSON text; `nil` when absent or erased.
+    public var data: String?
+    /// Whether the subject's key is gone, so nothing can be decrypted.
+    public var erased: Bool
+}
+
+extension Ledger {
+    /// Calls `body` with each event after `after`, in seq order, until it returns `false` or `limit`
+    /// events have been given. Reads one consistent snapshot.
+    public func forEachEvent(after: UInt64 = 0, limit: Int? = nil, _ body: (StoredEvent) throws -> Bool) throws {
+        try storage {
+            try events.read { txn in
+                var given = 0
+                try txn.forEach(in: events.table(EventsSchema.log), from: EventsSchema.seqKey(after + 1)) { _, value in
+                    guard let event = StoredEvent(record: value) else {
+                        throw LedgerError(.ledgerCorrupt, "a log record cannot be decoded (run `ledgerctl verify`)")
+                    }
+                    given += 1
+                    return try body(event) && (limit.map { given < $0 } ?? true)
+                }
+            }
+        }
+    }
+
+    /// The event with sequence number `seq`, if the log has it.
+    public func event(seq: UInt64) throws -> StoredEvent? {
+        try storage {
+            try events.read { txn in
+                try txn.get(EventsSchema.seqKey(seq), in: events.table(EventsSchema.log)).flatMap { raw in
+                    raw.withUnsafeBytes { StoredEvent(record: $0) }
+                }
+            }
+        }
+    }
+
+    /// The pseudonym an external id resolves to, or `nil` when no live subject has it.
+    public func pseudonym(of externalId: String) throws -> String? {
+        try ClientEvent.checkExternalId(externalId)
+        let lookup = keyStore.lookupHash(of: externalId)
+        return try storage {
+            try keyStore.withEnvironment { keys in
+                try keys.read { txn in try keyStore.pseudonym(lookupHash: lookup, in: txn, environment: keys) }
+            }
+        }.map { Hex.encode($0) }
+    }
+
+    /// Every event of the subject with this pseudonym, in seq order, read through the per-subject
+    /// index, each decrypted while the subject's key exists.
+    /// - Parameter asOf: When given, only events with `recordedAt ≤ asOf`.
+    public func history(pseudonym: String, asOf: Timestamp? = nil) throws -> [SubjectEvent] {
+        guard let raw = Hex.decode(pseudonym), raw.count == 16 else {
+            throw LedgerError(.invalidField, "pseudonym must be 32 hexadecimal characters")
+        }
+        let key = try storage {
+            try keyStore.withEnvironment { keys in
+                try keys.read { txn in try keyStore.subjectKey(pseudonym: raw, in: txn, environment: keys) }
+            }
+        }
+        let stored: [StoredEvent] = try storage {
+            try events.read { txn in
+                var found: [StoredEvent] = []
+                let log = events.table(EventsSchema.log)
+                try txn.forEach(in: events.table(EventsSchema.subjectEvents), from: raw) { indexKey, _ in
+                    guard indexKey.count == 24, indexKey.starts(with: raw) else { return false }
+                    guard let record = try txn.get(Array(indexKey[16..<24]), in: log),
+                        let event = record.withUnsafeBytes({ StoredEvent(record: $0) })
+                    else { throw LedgerError(.ledgerCorrupt, "the subject index names an event that cannot be read") }
+                    if let asOf, event.recordedAt > asOf { return true }
+                    found.append(event)
+                    return true
+                }
+                return found
+            }
+        }
+        return stored.map { event in
+            guard let key else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: true) }
+            guard !event.payload.isEmpty,
+                let plain = PayloadCipher.open(event.payload, key: key, eventId: event.eventId, pseudonym: pseudonym),
+                let object = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: Any]
+            else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: false) }
+            var dataText: String?
+            if let data = object["data"], !(data is NSNull),
+                let encoded = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .withoutEscapingSlashes])
+            {
+                dataText = String(decoding: encoded, as: UTF8.self)
+            }
+            return SubjectEvent(event: event, externalId: object["subject"] as? String, data: dataText, erased: false)
+        }
+    }
+}

@@ -1,0 +1,222 @@
+import Crypto
+import Foundation
+import Logging
+
+/// One ledger directory (SPEC §2, §3): the append-only, hash-chained event log in `events/`, the
+/// subject keys in `keys/`, and the master key file.
+///
+/// Open each ledger once per process. All methods are synchronous and thread-safe: LMDB serialises
+/// writers (across processes too), and readers use their own short read transactions.
+///
+/// Layout of a ledger directory:
+/// ```
+/// <dir>/events/   LMDB: log, indexes, request records, catalogue (see EventsSchema)
+/// <dir>/keys/     LMDB: external-id lookup and wrapped subject keys (see KeyStore)
+/// <dir>/master.key  the master key, mode 0600 (unless --master-key puts it elsewhere)
+/// ```
+public final class Ledger: @unchecked Sendable {
+    // Invariant: the stored properties are immutable after init except `catalogueCache`, which is
+    // only reached through its lock.
+
+    /// How a ledger is opened: where the master key comes from, the clock, the random source and
+    /// the map sizes. Tests inject the clock and the random source; production uses the defaults.
+    public struct Options: Sendable {
+        /// The master key's source; `nil` means the file `<dir>/master.key`.
+        public var masterKey: (any MasterKeyProvider)?
+        public var clock: any LedgerClock
+        public var random: any RandomSource
+        /// The map size an environment starts with (virtual; files grow as used).
+        public var initialMapSize: Int
+        /// The largest map the events environment may grow to; past it appends fail with `ledger_full`.
+        public var mapCeiling: Int
+        public var logger: Logger
+
+        /// Creates options; every argument has the production default.
+        public init(
+            masterKey: (any MasterKeyProvider)? = nil, clock: any LedgerClock = SystemClock(),
+            random: any RandomSource = SystemRandomSource(), initialMapSize: Int = 1 << 30,
+            mapCeiling: Int = 1 << 40, logger: Logger = Logger(label: "consentledger")
+        ) {
+            self.masterKey = masterKey
+            self.clock = clock
+            self.random = random
+            self.initialMapSize = initialMapSize
+            self.mapCeiling = mapCeiling
+            self.logger = logger
+        }
+    }
+
+    /// The ledger directory.
+    public let directory: String
+    /// The ledger's random id (32 hex characters), fixed at creation.
+    public let ledgerId: String
+    let events: Environment
+    let keyStore: KeyStore
+    let options: Options
+    var logger: Logger { options.logger }
+    private let catalogueCache: Locked<(generation: UInt64, catalogue: Catalogue)?> = Locked(nil)
+
+    /// The default master key file of a ledger directory.
+    public static func defaultMasterKeyPath(for directory: String) -> String { directory + "/master.key" }
+
+    /// Whether `directory` holds a ledger.
+    public static func exists(at directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory + "/events/data.mdb")
+    }
+
+    /// Opens the existing ledger in `directory`, repairing an erasure that a crash interrupted.
+    /// - Throws: ``LedgerError`` `ledger_missing`, `ledger_corrupt`, `key_*`, `io_error`.
+    public convenience init(openingAt directory: String, options: Options = Options()) throws {
+        guard Ledger.exists(at: directory) else {
+            throw LedgerError(.ledgerMissing, "no ledger in \(directory); create one with `ledgerctl init`")
+        }
+        try self.init(directory: directory, options: options, creating: false)
+    }
+
+    /// Creates a ledger in `directory` with `catalogue` (the bundled one when `nil`), making the
+    /// master key file when it does not exist. On an existing ledger it loads `catalogue` if one is
+    /// given (see ``loadCatalogue(_:)``) and otherwise changes nothing.
+    /// - Returns: The ledger, and whether it was created now.
+    public static func create(
+        at directory: String, catalogue: Catalogue?, options: Options = Options()
+    ) throws -> (ledger: Ledger, created: Bool) {
+        if exists(at: directory) {
+            let ledger = try Ledger(openingAt: directory, options: options)
+            if let catalogue { try ledger.loadCatalogue(catalogue) }
+            return (ledger, false)
+        }
+        do {
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw LedgerError(.ioError, "cannot create the ledger directory \(directory)")
+        }
+        if options.masterKey == nil {
+            let keyPath = defaultMasterKeyPath(for: directory)
+            if !FileManager.default.fileExists(atPath: keyPath) {
+                try FileMasterKeyProvider.create(at: keyPath, random: options.random)
+            }
+        }
+        let ledger = try Ledger(directory: directory, options: options, creating: true)
+        try ledger.loadCatalogue(try catalogue ?? Catalogue.bundled())
+        return (ledger, true)
+    }
+
+    private init(directory: String, options: Options, creating: Bool) throws {
+        self.directory = directory
+        self.options = options
+        let provider = options.masterKey ?? FileMasterKeyProvider(path: Ledger.defaultMasterKeyPath(for: directory))
+        let masterKey = try provider.masterKey()
+        let configuration = Environment.Configuration(
+            initialMapSize: options.initialMapSize, mapCeiling: options.mapCeiling)
+        do {
+            events = try Environment(
+                path: directory + "/events", tables: EventsSchema.tableNames, configuration: configuration)
+            ledgerId = try Ledger.readOrCreateIdentity(events, random: options.random, creating: creating)
+            keyStore = try KeyStore(
+                directory: directory + "/keys", masterKey: masterKey,
+                configuration: .init(initialMapSize: 1 << 26, mapCeiling: max(options.mapCeiling, 1 << 26)))
+        } catch let error as LMDBError {
+            throw LedgerError(storage: error)
+        }
+        try repairInterruptedErasures()
+    }
+
+    private static func readOrCreateIdentity(_ events: Environment, random: some RandomSource, creating: Bool) throws
+        -> String
+    {
+        let meta = events.table(EventsSchema.meta)
+        return try events.write { txn in
+            if let format = try txn.get(EventsSchema.MetaKey.format, in: meta) {
+                guard format == EventsSchema.seqKey(EventsSchema.formatVersion) else {
+                    throw LedgerError(.ledgerCorrupt, "the ledger's format version is not one this ledgerctl reads")
+                }
+                guard let id = try txn.get(EventsSchema.MetaKey.ledgerId, in: meta), id.count == 16 else {
+                    throw LedgerError(.ledgerCorrupt, "the ledger has no id")
+                }
+                return Hex.encode(id)
+            }
+            guard creating else { throw LedgerError(.ledgerCorrupt, "the events store holds no ledger metadata") }
+            let id = random.bytes(16)
+            try txn.put(EventsSchema.seqKey(EventsSchema.formatVersion), forKey: EventsSchema.MetaKey.format, in: meta)
+            try txn.put(id, forKey: EventsSchema.MetaKey.ledgerId, in: meta)
+            try txn.put(ChainHead.empty.encoded, forKey: EventsSchema.MetaKey.head, in: meta)
+            return Hex.encode(id)
+        }
+    }
+
+    /// Runs `body`, turning storage errors into ``LedgerError``s.
+    func storage<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as LMDBError {
+            throw LedgerError(storage: error)
+        }
+    }
+
+    // MARK: Head
+
+    /// The chain head as committed now.
+    public func head() throws -> ChainHead {
+        try storage { try events.read { try readHead(in: $0) } }
+    }
+
+    func readHead(in txn: borrowing some KeyValueReading & ~Copyable) throws -> ChainHead {
+        guard let raw = try txn.get(EventsSchema.MetaKey.head, in: events.table(EventsSchema.meta)),
+            let head = ChainHead(encoded: raw)
+        else { throw LedgerError(.ledgerCorrupt, "the chain head record is missing or damaged") }
+        return head
+    }
+
+    // MARK: Catalogue
+
+    /// The catalogue currently loaded in the ledger.
+    public func catalogue() throws -> Catalogue {
+        try storage { try events.read { try catalogue(in: $0) } }
+    }
+
+    func catalogue(in txn: borrowing some KeyValueReading & ~Copyable) throws -> Catalogue {
+        let meta = events.table(EventsSchema.meta)
+        guard let generationBytes = try txn.get(EventsSchema.MetaKey.catalogueGeneration, in: meta) else {
+            throw LedgerError(.ledgerCorrupt, "the ledger holds no catalogue")
+        }
+        let generation = generationBytes.withUnsafeBytes { EventsSchema.seq(fromKey: $0) } ?? 0
+        if let cached = catalogueCache.withLock({ $0 }), cached.generation == generation { return cached.catalogue }
+        guard let text = try txn.get(EventsSchema.MetaKey.catalogue, in: meta),
+            let catalogue = try? Catalogue.parse(String(decoding: text, as: UTF8.self))
+        else { throw LedgerError(.ledgerCorrupt, "the stored catalogue cannot be read") }
+        catalogueCache.withLock { $0 = (generation, catalogue) }
+        return catalogue
+    }
+
+    /// Loads (or reloads) the purpose catalogue. A notice version the ledger already knows must keep
+    /// its exact text: a catalogue that alters one is refused and nothing changes.
+    /// - Throws: ``LedgerError`` `invalid_catalogue` naming the purpose and version.
+    public func loadCatalogue(_ catalogue: Catalogue) throws {
+        try storage {
+            try events.write { txn in
+                let notices = events.table(EventsSchema.notices)
+                let meta = events.table(EventsSchema.meta)
+                for purpose in catalogue.purposes {
+                    for notice in purpose.notices {
+                        let key = Array(purpose.id.utf8) + [0] + Array(notice.version.utf8)
+                        let digest = Hex.decode(notice.sha256) ?? []
+                        if let known = try txn.get(key, in: notices), known != digest {
+                            throw LedgerError(
+                                .invalidCatalogue,
+                                "notice \(notice.version) of purpose \(purpose.id) has a different text than the one this ledger already holds; a notice version never changes, so give the new text a new version"
+                            )
+                        }
+                        try txn.put(digest, forKey: key, in: notices)
+                    }
+                }
+                let generation = (try txn.get(EventsSchema.MetaKey.catalogueGeneration, in: meta))
+                    .flatMap { bytes in bytes.withUnsafeBytes { EventsSchema.seq(fromKey: $0) } } ?? 0
+                try txn.put(Array(catalogue.source.utf8), forKey: EventsSchema.MetaKey.catalogue, in: meta)
+                try txn.put(
+                    EventsSchema.seqKey(generation + 1), forKey: EventsSchema.MetaKey.catalogueGeneration, in: meta)
+            }
+        }
+        logger.debug("catalogue loaded", metadata: ["purposes": "\(catalogue.purposes.count)"])
+    }
+}

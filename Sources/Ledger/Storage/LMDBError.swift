@@ -1,0 +1,56 @@
+internal import CLMDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An LMDB return code that is not success, with the operation that produced it.
+///
+/// Lives only inside the storage layer and the ledger's retry loops; public API converts it to a
+/// ``LedgerError`` with ``LedgerError/init(storage:)``.
+struct LMDBError: Error, Sendable, CustomStringConvertible {
+    /// LMDB's (or the system's) error number.
+    let code: Int32
+    /// The `mdb_*` call that failed.
+    let operation: StaticString
+    /// The environment the failing call worked on (identity only), when known.
+    let environment: UInt
+
+    var isMapFull: Bool { code == MDB_MAP_FULL }
+    var isMapResized: Bool { code == MDB_MAP_RESIZED }
+
+    /// LMDB's own text for the code.
+    var text: String { String(cString: mdb_strerror(code)) }
+
+    var description: String { "\(operation): \(text) (\(code))" }
+}
+
+/// Puts every LMDB return code through one place.
+///
+/// Codes that can only come from a bug in this layer (a finished transaction, a bad table handle)
+/// stop the process, as NIO does for unacceptable errnos; every other code becomes ``LMDBError``.
+@inline(__always)
+func check(_ rc: Int32, _ operation: StaticString, environment: OpaquePointer? = nil) throws {
+    guard rc != MDB_SUCCESS else { return }
+    if rc == MDB_BAD_TXN || rc == MDB_BAD_DBI {
+        preconditionFailure("LMDB misuse in \(operation): \(String(cString: mdb_strerror(rc)))")
+    }
+    throw LMDBError(code: rc, operation: operation, environment: environment.map { UInt(bitPattern: $0) } ?? 0)
+}
+
+extension LedgerError {
+    /// Converts a storage error into the ledger's error, keeping LMDB's code and text.
+    init(storage error: LMDBError) {
+        let code: Code
+        switch error.code {
+        case MDB_MAP_FULL: code = .ledgerFull
+        case MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, MDB_BAD_RSLOT: code = .ledgerCorrupt
+        case MDB_READERS_FULL, EAGAIN, EBUSY: code = .ledgerLocked
+        case EACCES, EROFS: code = .ioError
+        default: code = .ioError
+        }
+        let message = code == .ledgerFull
+            ? "the ledger reached its configured size ceiling; nothing was appended (\(error.text))"
+            : "storage failure in \(error.operation): \(error.text) (LMDB code \(error.code))"
+        self.init(code, message, cause: error)
+    }
+}

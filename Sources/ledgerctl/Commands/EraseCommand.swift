@@ -1,0 +1,37 @@
+import ArgumentParser
+import Ledger
+
+/// `ledgerctl erase --subject S [--request-id R]`.
+struct EraseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "erase",
+        abstract: "Erase a subject by crypto-shredding: destroy their key, keep the log verifiable.",
+        discussion: """
+            Appends erasure.completed (closing --request-id, an open erasure request), deletes the
+            subject's key and lookup entry, and compacts the key store so no freed page keeps them.
+            The subject's events stay in the log under the pseudonym and still verify, but their
+            payloads can never be decrypted again. The same external id later is a new subject.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The subject's external id.") var subject: String
+    @Option(name: .customLong("request-id"), help: "The open erasure request this executes.") var requestId: String?
+
+    func run() throws {
+        try runReporting(json: global.json) {
+            let ledger = try global.openLedger()
+            let actor = CallerIdentity.actor(catalogue: try ledger.catalogue())
+            let result = try ledger.erase(subject: subject, requestId: requestId, actor: actor)
+            if global.json {
+                Output.line(result.json.serialized)
+            } else {
+                Output.line("Erased subject \(result.pseudonym): erasure.completed is seq \(result.seq)")
+                if !result.keyStoreCompacted {
+                    Output.line("The key store is in use by another process; it is compacted at its next open.")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+/// `ledgerctl import FILE`.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Append client events from an NDJSON file, atomically in chunks of 10,000 lines.",
+        discussion: """
+            Each line is one client event, as POST /v1/events takes it. Each chunk of up to 10,000
+            lines is appended atomically; a refused line names its number, nothing of its chunk is
+            appended, and the chunks before it stay committed. Blank lines are skipped.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The NDJSON file, or - for standard input.", valueName: "file"))
+    var file: String
+
+    func run() throws {
+        try runReporting(json: global.json) {
+            let ledger = try global.openLedger()
+            let catalogue = try ledger.catalogue()
+            let actor = CallerIdentity.actor(catalogue: catalogue)
+            var reader = try LineReader(path: file)
+            var chunk: [ClientEvent] = []
+            var chunkLines: [Int] = []
+            var appended = 0
+            var replayed = 0
+            func flush() throws {
+                guard !chunk.isEmpty else { return }
+                do {
+                    let results = try ledger.append(chunk, actor: actor)
+                    appended += results.filter { !$0.replayed }.count
+                    replayed += results.filter(\.replayed).count
+                } catch let error as LedgerError {
+                    let line = error.line.map { chunkLines[$0 - 1] }
+                    throw LedgerError(
+                        error.code, error.message + " (\(appended) events of earlier chunks were committed)", line: line)
+                }
+                chunk.removeAll(keepingCapacity: true)
+                chunkLines.removeAll(keepingCapacity: true)
+            }
+            while let line = try reader.next() {
+                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
+                do {
+                    chunk.append(try ClientEvent.decode(json: line, catalogue: catalogue))
+                    chunkLines.append(reader.lineNumber)
+                } catch let error as LedgerError {
+                    throw LedgerError(
+                        error.code, error.message + " (\(appended) events before this line's chunk were committed)",
+                        line: reader.lineNumber)
+                }
+                if chunk.count == Ledger.maxBatchSize { try flush() }
+            }
+            try flush()
+            if global.json {
+                Output.line(JSONValue.object([("appended", .int(Int64(appended))), ("replayed", .int(Int64(replayed)))]).serialized)
+            } else {
+                Output.line("Imported \(appended) events (\(replayed) already present)")
+            }
+        }
+    }
+}

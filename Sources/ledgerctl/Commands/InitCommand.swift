@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+/// `ledgerctl init [--policy FILE]`.
+struct InitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a ledger (or load a new catalogue into an existing one).",
+        discussion: """
+            Creates the ledger directory with its master key (mode 0600) and the purpose catalogue:
+            the bundled one, made from the seed privacy policy, unless --policy names a catalogue
+            file (YAML; print the bundled one with `ledgerctl catalogue --bundled`). On an existing
+            ledger, --policy reloads the catalogue; a notice version's text may never change.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("A catalogue file to load instead of the bundled one.", valueName: "file"))
+    var policy: String?
+
+    func run() throws {
+        try runReporting(json: global.json) {
+            let catalogue = try policy.map { path -> Catalogue in
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw LedgerError(.unreadableInput, "cannot read the catalogue file \(path)")
+                }
+                guard let text = String(data: data, encoding: .utf8) else {
+                    throw LedgerError(.invalidCatalogue, "\(path) is not UTF-8 text")
+                }
+                do {
+                    return try Catalogue.parse(text)
+                } catch let error as LedgerError {
+                    throw LedgerError(error.code, "\(path): \(error.message)")
+                }
+            }
+            let (ledger, created) = try Ledger.create(at: global.directory, catalogue: catalogue, options: global.ledgerOptions)
+            let loaded = try ledger.catalogue()
+            if global.json {
+                Output.line(
+                    JSONValue.object([
+                        ("ledger", .string(global.directory)), ("ledgerId", .string(ledger.ledgerId)),
+                        ("created", .bool(created)), ("purposes", .int(Int64(loaded.purposes.count))),
+                    ]).serialized)
+            } else {
+                let verb = created ? "Created" : (policy == nil ? "Found existing" : "Reloaded the catalogue of")
+                Output.line("\(verb) ledger \(ledger.ledgerId) in \(global.directory)")
+                Output.line("Catalogue: \(loaded.controller.name), \(loaded.purposes.count) purposes")
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Ledger
+
+/// `ledgerctl keys compact`.
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Maintain the key store.",
+        subcommands: [Compact.self]
+    )
+
+    /// `ledgerctl keys compact`.
+    struct Compact: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "compact",
+            abstract: "Rewrite the key store with a compacting copy, so no freed page keeps an erased key."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            try runReporting(json: global.json) {
+                let ledger = try global.openLedger()
+                try ledger.compactKeyStore()
+                if global.json {
+                    Output.line(JSONValue.object([("compacted", .bool(true))]).serialized)
+                } else {
+                    Output.line("Key store compacted.")
+                }
+            }
+        }
+    }
+}
