@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+struct KeyTests {
+    @Test func masterKeyFileIsCreatedPrivate() throws {
+        let directory = TemporaryDirectory()
+        _ = try Fixture.ledger(in: directory)
+        let attributes = try FileManager.default.attributesOfItem(atPath: Ledger.defaultMasterKeyPath(for: directory.ledger))
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+    }
+
+    @Test func aGroupReadableMasterKeyIsRefused() throws {
+        let directory = TemporaryDirectory()
+        _ = try Fixture.ledger(in: directory)
+        chmod(Ledger.defaultMasterKeyPath(for: directory.ledger), 0o640)
+        #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: Fixture.options()) } == .keyInsecure)
+    }
+
+    @Test func aWrongMasterKeyIsRefused() throws {
+        let directory = TemporaryDirectory()
+        _ = try Fixture.ledger(in: directory)
+        let other = directory.path + "/other.key"
+        try FileMasterKeyProvider.create(at: other, random: SeededRandom(seed: "other"))
+        var options = Fixture.options()
+        options.masterKey = FileMasterKeyProvider(path: other)
+        #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: options) } == .keyInvalid)
+        options.masterKey = FileMasterKeyProvider(path: directory.path + "/missing.key")
+        #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: options) } == .keyMissing)
+    }
+
+    @Test func aMissingLedgerIsReported() {
+        let directory = TemporaryDirectory()
+        #expect(errorCode { _ = try Ledger(openingAt: directory.path + "/none", options: Fixture.options()) } == .ledgerMissing)
+    }
+
+    @Test func payloadsAreBoundToTheirEvent() throws {
+        let key = SymmetricKeyFactory.key()
+        let sealed = try PayloadCipher.seal(Array("x".utf8), key: key, nonce: Array(repeating: 1, count: 12), eventId: "e1", pseudonym: "p1")
+        #expect(PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p1") == Array("x".utf8))
+        #expect(PayloadCipher.open(sealed, key: key, eventId: "e2", pseudonym: "p1") == nil)
+        #expect(PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p2") == nil)
+        #expect(sealed.count == 12 + 1 + 16)
+    }
+}
+
+import Crypto
+
+enum SymmetricKeyFactory {
+    static func key() -> SymmetricKey { SymmetricKey(size: .bits256) }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+struct StorageTests {
+    @Test func aSmallMapGrowsTransparently() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        options.initialMapSize = 64 * 1024
+        options.mapCeiling = 1 << 30
+        let ledger = try Fixture.ledger(in: directory, options: options)
+        for round in 0..<20 {
+            let batch = try (0..<100).map { try Fixture.grant("s\(round)-\($0)", extra: #","data":{"pad":"\#(String(repeating: "p", count: 150))"}"#) }
+            _ = try ledger.append(batch, actor: "t")
+        }
+        #expect(try ledger.head().seq == 2_000)
+        #expect(try ledger.verify().isValid)
+        #expect(ledger.events.usage().mapSize > 64 * 1024)
+    }
+
+    @Test func theCeilingAnswersLedgerFullAndLosesNothing() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        options.initialMapSize = 64 * 1024
+        options.mapCeiling = 512 * 1024
+        let ledger = try Fixture.ledger(in: directory, options: options)
+        var acknowledged: [AppendResult] = []
+        var full: LedgerError?
+        for round in 0..<200 {
+            let batch = try (0..<20).map { try Fixture.grant("f\(round)-\($0)", extra: #","data":{"pad":"\#(String(repeating: "q", count: 200))"}"#) }
+            do {
+                acknowledged += try ledger.append(batch, actor: "t")
+            } catch let error as LedgerError {
+                full = error
+                break
+            }
+        }
+        #expect(full?.code == .ledgerFull)
+        #expect(!acknowledged.isEmpty)
+        #expect(try ledger.head().seq == acknowledged.last?.seq)
+        #expect(try ledger.verify().isValid)
+        for result in acknowledged.suffix(5) { #expect(try ledger.event(seq: result.seq)?.hashHex == result.hash) }
+    }
+
+    @Test func aWriteRollsBackWhenItsBodyThrows() throws {
+        let directory = TemporaryDirectory()
+        let environment = try Environment(
+            path: directory.path + "/env", tables: ["t"],
+            configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20))
+        let table = environment.table("t")
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try environment.write { txn in
+                try txn.put([1], forKey: [1], in: table)
+                throw Boom()
+            }
+        }
+        #expect(try environment.read { try $0.get([1], in: table) } == nil)
+        try environment.write { txn in try txn.put([2], forKey: [1], in: table) }
+        #expect(try environment.read { try $0.get([1], in: table) } == [2])
+    }
+
+    @Test func cursorsWalkForwardAndBackFromAKey() throws {
+        let directory = TemporaryDirectory()
+        let environment = try Environment(
+            path: directory.path + "/env", tables: ["t"], configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20))
+        let table = environment.table("t")
+        try environment.write { txn in for key: UInt8 in [1, 3, 5, 7] { try txn.put([key], forKey: [key], in: table) } }
+        func walk(from start: [UInt8], reverse: Bool) throws -> [UInt8] {
+            try environment.read { txn in
+                var seen: [UInt8] = []
+                let body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool = { key, _ in
+                    seen.append(key[0])
+                    return true
+                }
+                if reverse { try txn.forEachReversed(in: table, from: start, body) } else { try txn.forEach(in: table, from: start, body) }
+                return seen
+            }
+        }
+        #expect(try walk(from: [4], reverse: false) == [5, 7])
+        #expect(try walk(from: [4], reverse: true) == [3, 1])
+        #expect(try walk(from: [5], reverse: true) == [5, 3, 1])
+        #expect(try walk(from: [9], reverse: true) == [7, 5, 3, 1])
+    }
+
+    @Test func verifyNamesTheFirstChangedRecord() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append(try (0..<50).map { try Fixture.grant("v\($0)") }, actor: "t")
+        #expect(try ledger.verify().isValid)
+        // Alter seq 17's stored actor through LMDB, as a tampering operator could.
+        try ledger.events.write { txn in
+            let key = EventsSchema.seqKey(17)
+            let log = ledger.events.table(EventsSchema.log)
+            var record = try #require(try txn.get(key, in: log))
+            record[record.count - 70] ^= 0x01
+            try txn.put(record, forKey: key, in: log)
+        }
+        let report = try ledger.verify()
+        #expect(report.failure?.seq == 17)
+        #expect(report.events == 16)
+    }
+}

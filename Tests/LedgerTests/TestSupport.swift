@@ -1,0 +1,135 @@
+import Crypto
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// A temporary directory removed when the value is dropped (one fresh ledger per test).
+final class TemporaryDirectory {
+    let path: String
+
+    init() {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-tests-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        path = base.path
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    var ledger: String { path + "/ledger" }
+}
+
+/// A deterministic random source: SHA-256 of a seed and a counter.
+final class SeededRandom: RandomSource, @unchecked Sendable {
+    // Invariant: `counter` and `pool` are only touched under `lock`.
+    private let seed: [UInt8]
+    private var counter: UInt64 = 0
+    private var pool: [UInt8] = []
+    private let lock = NSLock()
+
+    init(seed: String) { self.seed = Array(seed.utf8) }
+
+    func bytes(_ count: Int) -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        while pool.count < count {
+            var hasher = SHA256()
+            hasher.update(data: seed)
+            withUnsafeBytes(of: counter.bigEndian) { hasher.update(bufferPointer: $0) }
+            counter += 1
+            pool += Array(hasher.finalize())
+        }
+        let out = Array(pool.prefix(count))
+        pool.removeFirst(count)
+        return out
+    }
+}
+
+/// A clock the test sets; it can step back to check that recordedAt never decreases.
+final class ManualClock: LedgerClock, @unchecked Sendable {
+    // Invariant: `current` is only touched under `lock`.
+    private var current: Timestamp
+    private let lock = NSLock()
+
+    init(_ start: String = "2026-03-01T10:00:00.000Z") { current = Timestamp(rfc3339: start) ?? Timestamp(milliseconds: 0) }
+
+    func now() -> Timestamp {
+        lock.lock()
+        defer { lock.unlock() }
+        return current
+    }
+
+    func set(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        current = Timestamp(rfc3339: text) ?? current
+    }
+
+    func advance(milliseconds: Int64) {
+        lock.lock()
+        defer { lock.unlock() }
+        current = Timestamp(milliseconds: current.milliseconds + milliseconds)
+    }
+}
+
+enum Fixture {
+    static func options(clock: ManualClock = ManualClock(), seed: String = "test") -> Ledger.Options {
+        Ledger.Options(clock: clock, random: SeededRandom(seed: seed))
+    }
+
+    /// Creates a ledger with the bundled catalogue in a fresh directory.
+    static func ledger(in directory: TemporaryDirectory, options: Ledger.Options = options()) throws -> Ledger {
+        try Ledger.create(at: directory.ledger, catalogue: nil, options: options).ledger
+    }
+
+    /// Decodes a client event from JSON text against the bundled catalogue.
+    static func event(_ json: String, catalogue: Catalogue? = nil) throws -> ClientEvent {
+        try ClientEvent.decode(json: Array(json.utf8), catalogue: catalogue ?? Catalogue.bundled())
+    }
+
+    static func grant(_ subject: String, _ purpose: String = "newsletter", extra: String = "") throws -> ClientEvent {
+        try event(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"\#(purpose)","notice":"policy-v1"\#(extra)}"#)
+    }
+
+    /// The export of the whole log as text.
+    static func export(_ ledger: Ledger) throws -> String {
+        var lines: [String] = []
+        try ledger.forEachEvent { event in
+            lines.append(event.exportRecord.serialized)
+            return true
+        }
+        return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// Every regular file below `path` whose bytes contain `needle`.
+    static func filesContaining(_ needle: String, under path: String) -> [String] {
+        filesContaining(bytes: Array(needle.utf8), under: path)
+    }
+
+    /// Every regular file below `path` whose bytes contain `bytes`.
+    static func filesContaining(bytes: [UInt8], under path: String) -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return [] }
+        var hits: [String] = []
+        for case let relative as String in walker {
+            let full = path + "/" + relative
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
+                let data = FileManager.default.contents(atPath: full)
+            else { continue }
+            if Array(data).firstRange(of: bytes) != nil { hits.append(relative) }
+        }
+        return hits
+    }
+}
+
+/// Runs `body` and returns the code of the ``LedgerError`` it throws.
+func errorCode(_ body: () throws -> Void) -> LedgerError.Code? {
+    do {
+        try body()
+        return nil
+    } catch let error as LedgerError {
+        return error.code
+    } catch {
+        return LedgerError.Code(rawValue: "unexpected: \(error)")
+    }
+}
