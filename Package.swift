@@ -46,7 +46,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ledger-bench",
-            dependencies: ["Ledger", "CLMDB"],
+            dependencies: ["Ledger"],
             path: "Benchmarks/ledger-bench"
         ),
         .testTarget(
@@ -55,7 +55,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerctlTests",
-            dependencies: ["Ledger"]
+            dependencies: ["ledgerctl"]
         ),
     ]
 )

@@ -21,13 +21,15 @@ extension Ledger {
         guard batch.count <= Ledger.maxBatchSize else {
             throw LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.count)")
         }
+        let keyStore = self.keyStore
+        let prepared = try Parallel.map(batch) { PreparedEvent($0, keyStore: keyStore) }
         let results = try storage {
             try keyStore.withEnvironment { keys in
                 try events.withTransactions(also: [keys]) {
                     let keysTxn = try keys.beginWrite()
                     let eventsTxn = try events.beginWrite()
                     var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: options.clock.now())
-                    let results = try appender.run(batch, keysTxn: keysTxn, eventsTxn: eventsTxn)
+                    let results = try appender.run(prepared, keysTxn: keysTxn, eventsTxn: eventsTxn)
                     // Keys first: an event must never reference a subject key that was not stored.
                     if appender.createdSubjects { try keysTxn.commit() } else { keysTxn.abort() }
                     try eventsTxn.commit()
@@ -40,14 +42,19 @@ extension Ledger {
     }
 }
 
-/// One append's work, in three passes: validate and resolve in order (pass 1), encrypt and
-/// fingerprint in parallel (pass 2), chain and store in order (pass 3).
+/// One append's work inside its transactions: validate and resolve in order (pass 1), unwrap
+/// subject keys in parallel (pass 2), encrypt and fingerprint in parallel (pass 3), chain, store
+/// and index in order (pass 4).
 struct BatchAppender {
     let ledger: Ledger
     let keys: Environment
     let actor: String
     let now: Timestamp
     private(set) var createdSubjects = false
+    /// Keys of the subjects this batch touches, unwrapped once.
+    private var subjectKeys: [[UInt8]: SubjectKeys] = [:]
+    /// Stored key records still to unwrap, by pseudonym.
+    private var toUnwrap: [[UInt8]: [UInt8]] = [:]
 
     init(ledger: Ledger, keys: Environment, actor: String, now: Timestamp) {
         self.ledger = ledger
@@ -56,19 +63,16 @@ struct BatchAppender {
         self.now = now
     }
 
-    /// An event that passed validation, with everything pass 2 and 3 need.
-    struct Accepted {
-        var event: ClientEvent
-        var line: Int
+    /// An event that passed validation, with everything the later passes need.
+    struct Accepted: Sendable {
+        var index: Int
         var seq: UInt64
         var eventId: String
         var pseudonym: [UInt8]
-        var key: SymmetricKey
+        var pseudonymHex: String
         var occurredAt: Timestamp
         var nonce: [UInt8]
         var requestOpensDueAt: Timestamp?
-        var payload: [UInt8] = []
-        var fingerprint: [UInt8] = []
     }
 
     /// Where each line's answer comes from.
@@ -78,18 +82,19 @@ struct BatchAppender {
     }
 
     mutating func run(
-        _ batch: [ClientEvent], keysTxn: borrowing WriteTransaction, eventsTxn: borrowing WriteTransaction
+        _ batch: [PreparedEvent], keysTxn: borrowing WriteTransaction, eventsTxn: borrowing WriteTransaction
     ) throws -> [AppendResult] {
         let head = try ledger.readHead(in: eventsTxn)
         let catalogue = try ledger.catalogue(in: eventsTxn)
         let recordedAt = max(now, head.recordedAt ?? now)
         var accepted: [Accepted] = []
+        accepted.reserveCapacity(batch.count)
         var outcomes: [Outcome] = []
-        var keyCache: [[UInt8]: SymmetricKey] = [:]
         var batchEventIds: [String: Int] = [:]  // eventId → index into `accepted`
 
         // Pass 1: validate in order; request records are written as we go so later lines see them.
-        for (index, event) in batch.enumerated() {
+        for (index, prepared) in batch.enumerated() {
+            let event = prepared.event
             do {
                 try event.checkCatalogue(catalogue)
                 let occurredAt = event.occurredAt ?? recordedAt
@@ -104,70 +109,92 @@ struct BatchAppender {
                 if let eventId = event.eventId {
                     if let earlier = batchEventIds[eventId] {
                         let first = accepted[earlier]
-                        guard first.event.subject == event.subject,
-                            Self.fingerprint(event, key: first.key) == Self.fingerprint(first.event, key: first.key)
+                        guard let firstKeys = try keys(for: first.pseudonym, keysTxn: keysTxn),
+                            batch[first.index].event.subject == event.subject,
+                            firstKeys.fingerprint(prepared.fingerprintInput)
+                                == firstKeys.fingerprint(batch[first.index].fingerprintInput)
                         else { throw LedgerError(.eventIdConflict, "eventId \(eventId) appears earlier in this batch with other content") }
                         outcomes.append(.accepted(earlier))
                         continue
                     }
-                    if let replay = try replayResult(of: event, eventId: eventId, keysTxn: keysTxn, eventsTxn: eventsTxn) {
+                    if let replay = try replayResult(of: prepared, eventId: eventId, keysTxn: keysTxn, eventsTxn: eventsTxn) {
                         outcomes.append(.replay(replay))
                         continue
                     }
                 }
-                let lookup = ledger.keyStore.lookupHash(of: event.subject)
-                let known = try ledger.keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys)
+                let known = try ledger.keyStore.pseudonym(lookupHash: prepared.lookup, in: keysTxn, environment: keys)
                 if known == nil, let requestId = event.requestId {
                     throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
                 }
-                let (pseudonym, key) = try resolveKey(
-                    known: known, lookup: lookup, cache: keyCache, keysTxn: keysTxn)
+                let pseudonym = try known ?? createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
+                if subjectKeys[pseudonym] == nil, toUnwrap[pseudonym] == nil {
+                    guard let record = try ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys) else {
+                        throw LedgerError(.ledgerCorrupt, "subject \(Hex.encode(pseudonym)) has a lookup entry but no key")
+                    }
+                    toUnwrap[pseudonym] = record
+                }
                 let seq = head.seq + UInt64(accepted.count) + 1
-                let eventId = event.eventId ?? UUIDText.random(from: ledger.options.random.bytes(16))
+                let eventId = event.eventId ?? UUIDText.timeOrdered(at: recordedAt, random: ledger.options.random.bytes(16))
                 let dueAt = try applyRequestRules(
                     event, eventId: eventId, seq: seq, pseudonym: pseudonym, occurredAt: occurredAt,
                     catalogue: catalogue, eventsTxn: eventsTxn)
-                keyCache[pseudonym] = key
                 if let id = event.eventId { batchEventIds[id] = accepted.count }
                 outcomes.append(.accepted(accepted.count))
                 accepted.append(
                     Accepted(
-                        event: event, line: index + 1, seq: seq, eventId: eventId, pseudonym: pseudonym, key: key,
+                        index: index, seq: seq, eventId: eventId, pseudonym: pseudonym, pseudonymHex: Hex.encode(pseudonym),
                         occurredAt: occurredAt, nonce: ledger.options.random.bytes(12), requestOpensDueAt: dueAt))
             } catch let error as LedgerError {
                 throw error.atLine(index + 1)
             }
         }
 
-        // Pass 2: encryption and fingerprints, on every core for large batches.
-        try Self.seal(&accepted)
+        // Pass 2: unwrap the keys of the subjects this batch touches, on every core.
+        let keyStore = ledger.keyStore
+        let unwrapped = try Parallel.map(Array(toUnwrap), threshold: 16) { pseudonym, record in
+            (pseudonym, SubjectKeys(key: try keyStore.unwrap(record, pseudonym: pseudonym)))
+        }
+        for (pseudonym, keys) in unwrapped { subjectKeys[pseudonym] = keys }
+        toUnwrap.removeAll()
 
-        // Pass 3: chain, store and index in order.
+        // Pass 3: encryption and fingerprints, on every core.
+        let keyTable = subjectKeys
+        let sealed = try Parallel.map(accepted) { item -> (payload: [UInt8], fingerprint: [UInt8]) in
+            guard let keys = keyTable[item.pseudonym] else { throw LedgerError(.internal, "a subject key was not resolved") }
+            let prepared = batch[item.index]
+            return (
+                try PayloadCipher.seal(
+                    prepared.plaintext, key: keys.key, nonce: item.nonce, eventId: item.eventId, pseudonym: item.pseudonymHex),
+                keys.fingerprint(prepared.fingerprintInput)
+            )
+        }
+
+        // Pass 4: chain, store and index in order.
         let log = ledger.events.table(EventsSchema.log)
         let eventIds = ledger.events.table(EventsSchema.eventIds)
         let subjectEvents = ledger.events.table(EventsSchema.subjectEvents)
         var prevHash = head.hash
         var stored: [AppendResult] = []
         stored.reserveCapacity(accepted.count)
-        for item in accepted {
-            let pseudonymHex = Hex.encode(item.pseudonym)
-            var event = StoredEvent(
-                seq: item.seq, eventId: item.eventId, type: item.event.type, subject: pseudonymHex,
-                purpose: item.event.purpose ?? "", notice: item.event.notice ?? "", requestId: item.event.requestId ?? "",
-                occurredAt: item.occurredAt, recordedAt: recordedAt, expiresAt: item.event.expiresAt, actor: actor,
-                payload: item.payload, prevHash: prevHash, hash: [])
-            event.seal()
-            prevHash = event.hash
+        for (item, seal) in zip(accepted, sealed) {
+            let event = batch[item.index].event
+            var record = StoredEvent(
+                seq: item.seq, eventId: item.eventId, type: event.type, subject: item.pseudonymHex,
+                purpose: event.purpose ?? "", notice: event.notice ?? "", requestId: event.requestId ?? "",
+                occurredAt: item.occurredAt, recordedAt: recordedAt, expiresAt: event.expiresAt, actor: actor,
+                payload: seal.payload, prevHash: prevHash, hash: [])
+            record.seal()
+            prevHash = record.hash
             let seqKey = EventsSchema.seqKey(item.seq)
-            guard try eventsTxn.insert(event.record, forKey: seqKey, in: log, append: true) else {
+            guard try eventsTxn.insert(record.record, forKey: seqKey, in: log, append: true) else {
                 throw LedgerError(.ledgerCorrupt, "seq \(item.seq) exists already though the head is \(head.seq)")
             }
-            try eventsTxn.put(seqKey + item.fingerprint, forKey: UUIDText.bytes(item.eventId), in: eventIds)
+            try eventsTxn.put(seqKey + seal.fingerprint, forKey: UUIDText.bytes(item.eventId), in: eventIds)
             try eventsTxn.put([], forKey: item.pseudonym + seqKey, in: subjectEvents)
             stored.append(
                 AppendResult(
-                    seq: item.seq, eventId: item.eventId, hash: event.hashHex, recordedAt: recordedAt,
-                    subject: pseudonymHex, requestId: item.requestOpensDueAt == nil ? nil : item.eventId,
+                    seq: item.seq, eventId: item.eventId, hash: record.hashHex, recordedAt: recordedAt,
+                    subject: item.pseudonymHex, requestId: item.requestOpensDueAt == nil ? nil : item.eventId,
                     dueAt: item.requestOpensDueAt, replayed: false))
         }
         if let last = accepted.last {
@@ -176,33 +203,36 @@ struct BatchAppender {
         }
         return outcomes.map { outcome in
             switch outcome {
-            case .accepted(let index):
-                return stored[index]
-            case .replay(let result):
-                return result
+            case .accepted(let index): return stored[index]
+            case .replay(let result): return result
             }
         }
     }
 
-    // MARK: Rules that need the ledger's state
+    // MARK: Subjects and keys
 
-    /// The subject's pseudonym and key: from the batch's cache, unwrapped from the key store, or a
-    /// new subject when the external id is unknown.
-    private mutating func resolveKey(
-        known: [UInt8]?, lookup: [UInt8], cache: [[UInt8]: SymmetricKey], keysTxn: borrowing WriteTransaction
-    ) throws -> ([UInt8], SymmetricKey) {
-        guard let known else {
-            let created = try ledger.keyStore.createSubject(
-                lookupHash: lookup, random: ledger.options.random, in: keysTxn, environment: keys)
-            createdSubjects = true
-            return (created.pseudonym, created.key)
-        }
-        if let cached = cache[known] { return (known, cached) }
-        guard let key = try ledger.keyStore.subjectKey(pseudonym: known, in: keysTxn, environment: keys) else {
-            throw LedgerError(.ledgerCorrupt, "subject \(Hex.encode(known)) has a lookup entry but no key")
-        }
-        return (known, key)
+    /// A new subject: fresh pseudonym and key, stored in the key store's transaction.
+    private mutating func createSubject(lookup: [UInt8], keysTxn: borrowing WriteTransaction) throws -> [UInt8] {
+        let created = try ledger.keyStore.createSubject(
+            lookupHash: lookup, random: ledger.options.random, in: keysTxn, environment: keys)
+        createdSubjects = true
+        subjectKeys[created.pseudonym] = SubjectKeys(key: created.key)
+        return created.pseudonym
     }
+
+    /// The keys of a subject, unwrapped now if no pass has yet (the rare paths that compare content).
+    /// - Returns: `nil` when the subject has been erased.
+    mutating func keys(for pseudonym: [UInt8], keysTxn: borrowing WriteTransaction) throws -> SubjectKeys? {
+        if let known = subjectKeys[pseudonym] { return known }
+        let record = try toUnwrap.removeValue(forKey: pseudonym)
+            ?? ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys)
+        guard let record else { return nil }
+        let unwrapped = SubjectKeys(key: try ledger.keyStore.unwrap(record, pseudonym: pseudonym))
+        subjectKeys[pseudonym] = unwrapped
+        return unwrapped
+    }
+
+    // MARK: Requests
 
     /// Checks and records what the event does to requests; returns the due date of a request it opens.
     private func applyRequestRules(

@@ -64,6 +64,21 @@ enum UUIDText {
         var b = raw
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
+        return format(b)
+    }
+
+    /// A time-ordered (version 7, RFC 9562) UUID: 48 bits of milliseconds, then random bits. The
+    /// ledger generates these, so its event-id index grows at its end instead of at random places.
+    static func timeOrdered(at time: Timestamp, random raw: [UInt8]) -> String {
+        var b = raw
+        let ms = UInt64(bitPattern: time.milliseconds)
+        for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: ms >> UInt64(40 - 8 * i)) }
+        b[6] = (b[6] & 0x0F) | 0x70
+        b[8] = (b[8] & 0x3F) | 0x80
+        return format(b)
+    }
+
+    private static func format(_ b: [UInt8]) -> String {
         let h = Hex.encode(b)
         let c = Array(h)
         return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-"

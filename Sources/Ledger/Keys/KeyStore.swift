@@ -20,7 +20,8 @@ final class KeyStore: @unchecked Sendable {
     private let configuration: Environment.Configuration
     let directory: String
     private let wrapKey: SymmetricKey
-    private let lookupKey: SymmetricKey
+    /// HMAC-SHA256 keyed with the lookup key, its key schedule done once; copied for each use.
+    private let lookupHMAC: HMAC<SHA256>
 
     static let tableNames = ["lookup", "subjects", "meta"]
     private static let wrapContext = Array("CLsk1".utf8)
@@ -33,8 +34,10 @@ final class KeyStore: @unchecked Sendable {
         self.configuration = configuration
         wrapKey = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: masterKey, info: Array("ConsentLedger subject-key wrap v1".utf8), outputByteCount: 32)
-        lookupKey = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: masterKey, info: Array("ConsentLedger external-id lookup v1".utf8), outputByteCount: 32)
+        lookupHMAC = HMAC<SHA256>(
+            key: HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: masterKey, info: Array("ConsentLedger external-id lookup v1".utf8),
+                outputByteCount: 32))
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         fileLock = try FileLock(path: directory + "/compact.lock")
@@ -72,8 +75,11 @@ final class KeyStore: @unchecked Sendable {
 
     /// The keyed hash under which an external id is looked up; keyed by a secret derived from the
     /// master key, so a guessed e-mail cannot be tested against it without that key.
+    /// Thread-safe: it only copies immutable state.
     func lookupHash(of externalId: String) -> [UInt8] {
-        Array(HMAC<SHA256>.authenticationCode(for: Array(externalId.utf8), using: lookupKey))
+        var hmac = lookupHMAC
+        hmac.update(data: Array(externalId.utf8))
+        return Array(hmac.finalize())
     }
 
     /// The pseudonym an external id resolves to, if the subject exists and is not erased.
@@ -87,9 +93,24 @@ final class KeyStore: @unchecked Sendable {
     func subjectKey(
         pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, environment: Environment
     ) throws -> SymmetricKey? {
+        try wrappedKey(pseudonym: pseudonym, in: txn, environment: environment).map {
+            try unwrap($0, pseudonym: pseudonym)
+        }
+    }
+
+    /// The subject's stored record (wrapped key ‖ lookup hash), or `nil` once erased.
+    func wrappedKey(
+        pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, environment: Environment
+    ) throws -> [UInt8]? {
         guard let record = try txn.get(pseudonym, in: environment.table("subjects")), record.count == 92 else {
             return nil
         }
+        return record
+    }
+
+    /// Unwraps a subject key from its stored record. Pure and thread-safe, so batches unwrap in parallel.
+    /// - Throws: ``LedgerError`` `key_invalid` when the record does not open with this master key.
+    func unwrap(_ record: [UInt8], pseudonym: [UInt8]) throws -> SymmetricKey {
         guard let box = try? AES.GCM.SealedBox(combined: record[0..<60]),
             let raw = try? AES.GCM.open(box, using: wrapKey, authenticating: Self.wrapContext + pseudonym)
         else { throw LedgerError(.keyInvalid, "a subject key does not unwrap with this master key") }
