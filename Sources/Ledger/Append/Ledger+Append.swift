@@ -91,6 +91,8 @@ struct BatchAppender {
         accepted.reserveCapacity(batch.count)
         var outcomes: [Outcome] = []
         var batchEventIds: [String: Int] = [:]  // eventId → index into `accepted`
+        // All the batch's randomness in one draw: 16 bytes for a generated event id, 12 for a nonce.
+        let entropy = ledger.options.random.bytes(batch.count * 28)
 
         // Pass 1: validate in order; request records are written as we go so later lines see them.
         for (index, prepared) in batch.enumerated() {
@@ -134,7 +136,9 @@ struct BatchAppender {
                     toUnwrap[pseudonym] = record
                 }
                 let seq = head.seq + UInt64(accepted.count) + 1
-                let eventId = event.eventId ?? UUIDText.timeOrdered(at: recordedAt, random: ledger.options.random.bytes(16))
+                let drawn = accepted.count * 28
+                let eventId = event.eventId
+                    ?? UUIDText.timeOrdered(at: recordedAt, random: Array(entropy[drawn..<(drawn + 16)]))
                 let dueAt = try applyRequestRules(
                     event, eventId: eventId, seq: seq, pseudonym: pseudonym, occurredAt: occurredAt,
                     catalogue: catalogue, eventsTxn: eventsTxn)
@@ -143,7 +147,7 @@ struct BatchAppender {
                 accepted.append(
                     Accepted(
                         index: index, seq: seq, eventId: eventId, pseudonym: pseudonym, pseudonymHex: Hex.encode(pseudonym),
-                        occurredAt: occurredAt, nonce: ledger.options.random.bytes(12), requestOpensDueAt: dueAt))
+                        occurredAt: occurredAt, nonce: Array(entropy[(drawn + 16)..<(drawn + 28)]), requestOpensDueAt: dueAt))
             } catch let error as LedgerError {
                 throw error.atLine(index + 1)
             }
@@ -157,46 +161,45 @@ struct BatchAppender {
         for (pseudonym, keys) in unwrapped { subjectKeys[pseudonym] = keys }
         toUnwrap.removeAll()
 
-        // Pass 3: encryption and fingerprints, on every core.
+        // Pass 3: encryption, fingerprints and the records' chain-independent bytes, on every core.
         let keyTable = subjectKeys
-        let sealed = try Parallel.map(accepted) { item -> (payload: [UInt8], fingerprint: [UInt8]) in
+        let actor = self.actor
+        let sealed = try Parallel.map(accepted) { item -> (tail: [UInt8], fingerprint: [UInt8]) in
             guard let keys = keyTable[item.pseudonym] else { throw LedgerError(.internal, "a subject key was not resolved") }
             let prepared = batch[item.index]
-            return (
-                try PayloadCipher.seal(
-                    prepared.plaintext, key: keys.key, nonce: item.nonce, eventId: item.eventId, pseudonym: item.pseudonymHex),
-                keys.fingerprint(prepared.fingerprintInput)
-            )
+            let event = prepared.event
+            let payload = try PayloadCipher.seal(
+                prepared.plaintext, key: keys.key, nonce: item.nonce, eventId: item.eventId, pseudonym: item.pseudonymHex)
+            let tail = ChainHash.tail(
+                seq: item.seq, eventId: item.eventId, type: event.type.rawValue, subject: item.pseudonymHex,
+                purpose: event.purpose ?? "", notice: event.notice ?? "", requestId: event.requestId ?? "",
+                occurredAt: item.occurredAt.milliseconds, recordedAt: recordedAt.milliseconds,
+                expiresAt: event.expiresAt?.milliseconds ?? 0, actor: actor, payload: payload)
+            return (tail, keys.fingerprint(prepared.fingerprintInput))
         }
 
         // Pass 4: chain, store and index in order.
         let log = ledger.events.table(EventsSchema.log)
         let eventIds = ledger.events.table(EventsSchema.eventIds)
-        let subjectEvents = ledger.events.table(EventsSchema.subjectEvents)
         var prevHash = head.hash
         var stored: [AppendResult] = []
         stored.reserveCapacity(accepted.count)
         for (item, seal) in zip(accepted, sealed) {
-            let event = batch[item.index].event
-            var record = StoredEvent(
-                seq: item.seq, eventId: item.eventId, type: event.type, subject: item.pseudonymHex,
-                purpose: event.purpose ?? "", notice: event.notice ?? "", requestId: event.requestId ?? "",
-                occurredAt: item.occurredAt, recordedAt: recordedAt, expiresAt: event.expiresAt, actor: actor,
-                payload: seal.payload, prevHash: prevHash, hash: [])
-            record.seal()
-            prevHash = record.hash
+            let (record, hash) = ChainHash.chain(prevHash: prevHash, tail: seal.tail)
+            prevHash = hash
             let seqKey = EventsSchema.seqKey(item.seq)
-            guard try eventsTxn.insert(record.record, forKey: seqKey, in: log, append: true) else {
+            guard try eventsTxn.insert(record, forKey: seqKey, in: log, append: true) else {
                 throw LedgerError(.ledgerCorrupt, "seq \(item.seq) exists already though the head is \(head.seq)")
             }
             try eventsTxn.put(seqKey + seal.fingerprint, forKey: UUIDText.bytes(item.eventId), in: eventIds)
-            try eventsTxn.put([], forKey: item.pseudonym + seqKey, in: subjectEvents)
+            try SubjectIndex.insert(pseudonym: item.pseudonym, seq: item.seq, in: eventsTxn, events: ledger.events)
             stored.append(
                 AppendResult(
-                    seq: item.seq, eventId: item.eventId, hash: record.hashHex, recordedAt: recordedAt,
+                    seq: item.seq, eventId: item.eventId, hash: Hex.encode(hash), recordedAt: recordedAt,
                     subject: item.pseudonymHex, requestId: item.requestOpensDueAt == nil ? nil : item.eventId,
                     dueAt: item.requestOpensDueAt, replayed: false))
         }
+        try SubjectIndex.mergeIfFull(in: eventsTxn, events: ledger.events)
         if let last = accepted.last {
             let newHead = ChainHead(seq: last.seq, hash: prevHash, recordedAt: recordedAt)
             try eventsTxn.put(newHead.encoded, forKey: EventsSchema.MetaKey.head, in: ledger.events.table(EventsSchema.meta))

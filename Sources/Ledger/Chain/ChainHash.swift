@@ -23,8 +23,20 @@ public enum ChainHash {
         notice: String, requestId: String, occurredAt: Int64, recordedAt: Int64, expiresAt: Int64, actor: String,
         payload: [UInt8]
     ) -> [UInt8] {
-        var writer = ByteWriter(capacity: 160 + payload.count + eventId.utf8.count + purpose.utf8.count)
-        writer.write(prevHash)
+        prevHash
+            + tail(
+                seq: seq, eventId: eventId, type: type, subject: subject, purpose: purpose, notice: notice,
+                requestId: requestId, occurredAt: occurredAt, recordedAt: recordedAt, expiresAt: expiresAt, actor: actor,
+                payload: payload)
+    }
+
+    /// Encodes the body's fields after `prevHash`: everything of an event that does not depend on the
+    /// event before it, so appends can encode it on every core and chain it in order afterwards.
+    static func tail(
+        seq: UInt64, eventId: String, type: String, subject: String, purpose: String, notice: String,
+        requestId: String, occurredAt: Int64, recordedAt: Int64, expiresAt: Int64, actor: String, payload: [UInt8]
+    ) -> [UInt8] {
+        var writer = ByteWriter(capacity: 128 + payload.count + eventId.utf8.count + purpose.utf8.count + actor.utf8.count)
         writer.write(u64: seq)
         writer.write(string: eventId)
         writer.write(string: type)
@@ -38,6 +50,21 @@ public enum ChainHash {
         writer.write(string: actor)
         writer.write(lengthPrefixed: payload)
         return writer.bytes
+    }
+
+    /// Chains a tail to its predecessor: returns the LMDB record `hash ‖ prevHash ‖ tail` and the hash.
+    static func chain(prevHash: [UInt8], tail: [UInt8]) -> (record: [UInt8], hash: [UInt8]) {
+        var hasher = SHA256()
+        hasher.update(data: prefix)
+        hasher.update(data: prevHash)
+        hasher.update(data: tail)
+        let hash = Array(hasher.finalize())
+        var record: [UInt8] = []
+        record.reserveCapacity(64 + tail.count)
+        record += hash
+        record += prevHash
+        record += tail
+        return (record, hash)
     }
 
     /// SHA-256 of `"CLv1"` followed by `body`.

@@ -16,7 +16,7 @@ public struct ClientEvent: Sendable, Equatable {
     public var requestId: String?
     public var notice: String?
     public var expiresAt: Timestamp?
-    /// The `data` object as compact JSON with sorted keys.
+    /// The `data` object in the ledger's canonical JSON form (``CanonicalJSON``).
     public var data: [UInt8]?
 
     /// The largest `data` object, as compact JSON.
@@ -211,12 +211,13 @@ private struct FieldReader {
     func dataObject() throws -> [UInt8]? {
         guard let value = object["data"], !(value is NSNull) else { return nil }
         guard let dictionary = value as? [String: Any] else { throw LedgerError(.invalidField, "data must be a JSON object") }
-        guard let encoded = try? JSONSerialization.data(withJSONObject: dictionary, options: [.sortedKeys, .withoutEscapingSlashes])
-        else { throw LedgerError(.invalidField, "data cannot be encoded as JSON") }
+        guard let encoded = CanonicalJSON.serialize(dictionary) else {
+            throw LedgerError(.invalidField, "data cannot be encoded as JSON")
+        }
         guard encoded.count <= ClientEvent.maxDataBytes else {
             throw LedgerError(
                 .payloadTooLarge, "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)")
         }
-        return Array(encoded)
+        return encoded
     }
 }

@@ -56,7 +56,9 @@ enum UUIDText {
 
     /// The 16 bytes of a canonical UUID string.
     static func bytes(_ canonical: String) -> [UInt8] {
-        Hex.decode(canonical.replacingOccurrences(of: "-", with: "")) ?? []
+        var digits = canonical.utf8.filter { $0 != UInt8(ascii: "-") }
+        if digits.count != 32 { digits = [] }
+        return Hex.decode(String(decoding: digits, as: UTF8.self)) ?? []
     }
 
     /// A random (version 4) UUID from 16 random bytes.
@@ -79,9 +81,14 @@ enum UUIDText {
     }
 
     private static func format(_ b: [UInt8]) -> String {
-        let h = Hex.encode(b)
-        let c = Array(h)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-"
-            + String(c[20..<32])
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (index, byte) in b.prefix(16).enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

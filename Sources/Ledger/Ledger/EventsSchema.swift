@@ -2,7 +2,7 @@
 ///
 /// - `log`: u64 seq (big-endian) → `hash(32) ‖ body` (``StoredEvent/record``)
 /// - `eventIds`: 16-byte event UUID → u64 seq ‖ idempotency fingerprint (32, keyed by the subject key)
-/// - `subjectEvents`: pseudonym(16) ‖ u64 seq → empty (the per-subject index)
+/// - `subjectEvents`, `recentSubjectEvents`: the per-subject index, in two levels (``SubjectIndex``)
 /// - `requests`: 16-byte request UUID → ``RequestRecord``
 /// - `erased`: pseudonym → u64 seq of its `erasure.completed`
 /// - `pendingErasures`: pseudonym → u64 seq, while the key deletion of an erasure is outstanding
@@ -12,13 +12,16 @@ enum EventsSchema {
     static let log = "log"
     static let eventIds = "eventIds"
     static let subjectEvents = "subjectEvents"
+    static let recentSubjectEvents = "recentSubjectEvents"
     static let requests = "requests"
     static let erased = "erased"
     static let pendingErasures = "pendingErasures"
     static let notices = "notices"
     static let meta = "meta"
 
-    static let tableNames = [log, eventIds, subjectEvents, requests, erased, pendingErasures, notices, meta]
+    static let tableNames = [
+        log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, meta,
+    ]
 
     /// The on-disk format this code writes and reads.
     static let formatVersion: UInt64 = 1

@@ -84,7 +84,7 @@ extension Ledger {
         try eventsTxn.put(
             seqKey + [UInt8](repeating: 0, count: 32), forKey: UUIDText.bytes(event.eventId),
             in: events.table(EventsSchema.eventIds))
-        try eventsTxn.put([], forKey: pseudonym + seqKey, in: events.table(EventsSchema.subjectEvents))
+        try SubjectIndex.insert(pseudonym: pseudonym, seq: seq, in: eventsTxn, events: events)
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.erased))
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.pendingErasures))
         try eventsTxn.put(

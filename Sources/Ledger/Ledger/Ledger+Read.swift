@@ -68,14 +68,12 @@ extension Ledger {
             try events.read { txn in
                 var found: [StoredEvent] = []
                 let log = events.table(EventsSchema.log)
-                try txn.forEach(in: events.table(EventsSchema.subjectEvents), from: raw) { indexKey, _ in
-                    guard indexKey.count == 24, indexKey.starts(with: raw) else { return false }
-                    guard let record = try txn.get(Array(indexKey[16..<24]), in: log),
+                for seq in try SubjectIndex.seqs(of: raw, in: txn, events: events) {
+                    guard let record = try txn.get(EventsSchema.seqKey(seq), in: log),
                         let event = record.withUnsafeBytes({ StoredEvent(record: $0) })
                     else { throw LedgerError(.ledgerCorrupt, "the subject index names an event that cannot be read") }
-                    if let asOf, event.recordedAt > asOf { return true }
+                    if let asOf, event.recordedAt > asOf { continue }
                     found.append(event)
-                    return true
                 }
                 return found
             }
@@ -87,9 +85,7 @@ extension Ledger {
                 let object = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: Any]
             else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: false) }
             var dataText: String?
-            if let data = object["data"], !(data is NSNull),
-                let encoded = try? JSONSerialization.data(withJSONObject: data, options: [.sortedKeys, .withoutEscapingSlashes])
-            {
+            if let data = object["data"], !(data is NSNull), let encoded = CanonicalJSON.serialize(data) {
                 dataText = String(decoding: encoded, as: UTF8.self)
             }
             return SubjectEvent(event: event, externalId: object["subject"] as? String, data: dataText, erased: false)

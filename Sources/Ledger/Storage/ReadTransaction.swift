@@ -94,6 +94,11 @@ struct WriteTransaction: ~Copyable {
         }
     }
 
+    /// Deletes every entry of `table` (the table itself stays), freeing its pages.
+    func removeAll(in table: Table) throws {
+        try check(mdb_drop(txn, table.dbi, 0), "mdb_drop", environment: mdb_txn_env(txn))
+    }
+
     /// Walks `table` in key order; see ``ReadTransaction/forEach(in:from:_:)``.
     func forEach(
         in table: Table, from start: [UInt8]? = nil,
