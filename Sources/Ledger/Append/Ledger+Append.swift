@@ -129,6 +129,10 @@ struct BatchAppender {
                     throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
                 }
                 let pseudonym = try known ?? createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
+                if subjectKeys[pseudonym] == nil, let cached = ledger.subjectKeyCache.keys(for: pseudonym) {
+                    // Sound because the lookup above found the subject in this transaction.
+                    subjectKeys[pseudonym] = cached
+                }
                 if subjectKeys[pseudonym] == nil, toUnwrap[pseudonym] == nil {
                     guard let record = try ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys) else {
                         throw LedgerError(.ledgerCorrupt, "subject \(Hex.encode(pseudonym)) has a lookup entry but no key")
@@ -159,12 +163,13 @@ struct BatchAppender {
             (pseudonym, SubjectKeys(key: try keyStore.unwrap(record, pseudonym: pseudonym)))
         }
         for (pseudonym, keys) in unwrapped { subjectKeys[pseudonym] = keys }
+        ledger.subjectKeyCache.store(unwrapped)
         toUnwrap.removeAll()
 
         // Pass 3: encryption, fingerprints and the records' chain-independent bytes, on every core.
         let keyTable = subjectKeys
         let actor = self.actor
-        let sealed = try Parallel.map(accepted) { item -> (tail: [UInt8], fingerprint: [UInt8]) in
+        let sealed = try Parallel.map(accepted) { item -> (tail: [UInt8], fingerprint: [UInt8], eventIdKey: [UInt8]) in
             guard let keys = keyTable[item.pseudonym] else { throw LedgerError(.internal, "a subject key was not resolved") }
             let prepared = batch[item.index]
             let event = prepared.event
@@ -175,7 +180,7 @@ struct BatchAppender {
                 purpose: event.purpose ?? "", notice: event.notice ?? "", requestId: event.requestId ?? "",
                 occurredAt: item.occurredAt.milliseconds, recordedAt: recordedAt.milliseconds,
                 expiresAt: event.expiresAt?.milliseconds ?? 0, actor: actor, payload: payload)
-            return (tail, keys.fingerprint(prepared.fingerprintInput))
+            return (tail, keys.fingerprint(prepared.fingerprintInput), UUIDText.bytes(item.eventId))
         }
 
         // Pass 4: chain, store and index in order.
@@ -191,7 +196,7 @@ struct BatchAppender {
             guard try eventsTxn.insert(record, forKey: seqKey, in: log, append: true) else {
                 throw LedgerError(.ledgerCorrupt, "seq \(item.seq) exists already though the head is \(head.seq)")
             }
-            try eventsTxn.put(seqKey + seal.fingerprint, forKey: UUIDText.bytes(item.eventId), in: eventIds)
+            try eventsTxn.put(seqKey + seal.fingerprint, forKey: seal.eventIdKey, in: eventIds)
             try SubjectIndex.insert(pseudonym: item.pseudonym, seq: item.seq, in: eventsTxn, events: ledger.events)
             stored.append(
                 AppendResult(

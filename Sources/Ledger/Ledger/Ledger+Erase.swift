@@ -35,6 +35,7 @@ extension Ledger {
                     let event = try appendErasureEvent(
                         pseudonym: pseudonym, requestId: requestId, actor: actor, eventsTxn: eventsTxn)
                     try keyStore.deleteSubject(pseudonym: pseudonym, in: keysTxn, environment: keys)
+                    subjectKeyCache.evict(pseudonym)
                     // The erasure is recorded (with its pending marker) before the key goes: a crash
                     // between the commits leaves a marker that the next open repairs.
                     try eventsTxn.commit()
@@ -116,7 +117,10 @@ extension Ledger {
         try storage {
             try keyStore.withEnvironment { keys in
                 try keys.write { txn in
-                    for pseudonym in pending { try keyStore.deleteSubject(pseudonym: pseudonym, in: txn, environment: keys) }
+                    for pseudonym in pending {
+                        try keyStore.deleteSubject(pseudonym: pseudonym, in: txn, environment: keys)
+                        subjectKeyCache.evict(pseudonym)
+                    }
                 }
             }
         }

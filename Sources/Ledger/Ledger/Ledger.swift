@@ -55,6 +55,7 @@ public final class Ledger: @unchecked Sendable {
     let options: Options
     var logger: Logger { options.logger }
     private let catalogueCache: Locked<(generation: UInt64, catalogue: Catalogue)?> = Locked(nil)
+    let subjectKeyCache = SubjectKeyCache()
 
     /// The default master key file of a ledger directory.
     public static func defaultMasterKeyPath(for directory: String) -> String { directory + "/master.key" }
