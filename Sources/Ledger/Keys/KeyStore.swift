@@ -46,14 +46,17 @@ final class KeyStore: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: pendingMarker) { try? compact(waitingUpTo: 0) }
     }
 
-    /// The open environment. Only `compact` leaves it closed, and only inside its write lock.
-    private var environment: Environment {
-        guard let openEnvironment else { preconditionFailure("key store used while compacting") }
+    /// The open environment. Only a compaction whose reopen failed (an I/O fault) leaves it closed.
+    private func environment() throws -> Environment {
+        guard let openEnvironment else {
+            throw LedgerError(.ioError, "the key store could not be reopened after compaction; reopen the ledger")
+        }
         return openEnvironment
     }
 
     private func verifyOrRecordKeyCheck() throws {
         let check = Array(HMAC<SHA256>.authenticationCode(for: Array("ConsentLedger key check v1".utf8), using: wrapKey))
+        let environment = try environment()
         let meta = environment.table("meta")
         try environment.write { txn in
             if let stored = try txn.get(Array("keyCheck".utf8), in: meta) {
@@ -68,7 +71,7 @@ final class KeyStore: @unchecked Sendable {
 
     /// Runs `body` with the environment, excluding a concurrent compaction in this process.
     func withEnvironment<T>(_ body: (Environment) throws -> T) throws -> T {
-        try gate.withReadLock { try body(environment) }
+        try gate.withReadLock { try body(try environment()) }
     }
 
     // MARK: Subjects
@@ -168,7 +171,7 @@ final class KeyStore: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: temporary)
             try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
             do {
-                try environment.copyCompacted(to: temporary)
+                try environment().copyCompacted(to: temporary)
             } catch let error as LMDBError {
                 throw LedgerError(storage: error)
             }
