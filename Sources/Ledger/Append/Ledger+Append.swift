@@ -52,9 +52,9 @@ struct BatchAppender {
     let now: Timestamp
     private(set) var createdSubjects = false
     /// Keys of the subjects this batch touches, unwrapped once.
-    private var subjectKeys: [[UInt8]: SubjectKeys] = [:]
+    private var subjectKeys: [Pseudonym: SubjectKeys] = [:]
     /// Stored key records still to unwrap, by pseudonym.
-    private var toUnwrap: [[UInt8]: [UInt8]] = [:]
+    private var toUnwrap: [Pseudonym: (bytes: [UInt8], record: [UInt8])] = [:]
 
     init(ledger: Ledger, keys: Environment, actor: String, now: Timestamp) {
         self.ledger = ledger
@@ -69,6 +69,7 @@ struct BatchAppender {
         var seq: UInt64
         var eventId: String
         var pseudonym: [UInt8]
+        var key: Pseudonym
         var pseudonymHex: String
         var occurredAt: Timestamp
         var nonce: [UInt8]
@@ -129,15 +130,18 @@ struct BatchAppender {
                     throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
                 }
                 let pseudonym = try known ?? createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
-                if subjectKeys[pseudonym] == nil, let cached = ledger.subjectKeyCache.keys(for: pseudonym) {
-                    // Sound because the lookup above found the subject in this transaction.
-                    subjectKeys[pseudonym] = cached
+                guard let pseudonymKey = Pseudonym(pseudonym) else {
+                    throw LedgerError(.ledgerCorrupt, "the key store holds a malformed pseudonym")
                 }
-                if subjectKeys[pseudonym] == nil, toUnwrap[pseudonym] == nil {
+                if subjectKeys[pseudonymKey] == nil, let cached = ledger.subjectKeyCache.keys(for: pseudonymKey) {
+                    // Sound because the lookup above found the subject in this transaction.
+                    subjectKeys[pseudonymKey] = cached
+                }
+                if subjectKeys[pseudonymKey] == nil, toUnwrap[pseudonymKey] == nil {
                     guard let record = try ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys) else {
                         throw LedgerError(.ledgerCorrupt, "subject \(Hex.encode(pseudonym)) has a lookup entry but no key")
                     }
-                    toUnwrap[pseudonym] = record
+                    toUnwrap[pseudonymKey] = (pseudonym, record)
                 }
                 let seq = head.seq + UInt64(accepted.count) + 1
                 let drawn = accepted.count * 28
@@ -150,7 +154,8 @@ struct BatchAppender {
                 outcomes.append(.accepted(accepted.count))
                 accepted.append(
                     Accepted(
-                        index: index, seq: seq, eventId: eventId, pseudonym: pseudonym, pseudonymHex: Hex.encode(pseudonym),
+                        index: index, seq: seq, eventId: eventId, pseudonym: pseudonym, key: pseudonymKey,
+                        pseudonymHex: Hex.encode(pseudonym),
                         occurredAt: occurredAt, nonce: Array(entropy[(drawn + 16)..<(drawn + 28)]), requestOpensDueAt: dueAt))
             } catch let error as LedgerError {
                 throw error.atLine(index + 1)
@@ -159,8 +164,8 @@ struct BatchAppender {
 
         // Pass 2: unwrap the keys of the subjects this batch touches, on every core.
         let keyStore = ledger.keyStore
-        let unwrapped = try Parallel.map(Array(toUnwrap), threshold: 16) { pseudonym, record in
-            (pseudonym, SubjectKeys(key: try keyStore.unwrap(record, pseudonym: pseudonym)))
+        let unwrapped = try Parallel.map(Array(toUnwrap), threshold: 16) { key, stored in
+            (key, SubjectKeys(key: try keyStore.unwrap(stored.record, pseudonym: stored.bytes)))
         }
         for (pseudonym, keys) in unwrapped { subjectKeys[pseudonym] = keys }
         ledger.subjectKeyCache.store(unwrapped)
@@ -170,7 +175,7 @@ struct BatchAppender {
         let keyTable = subjectKeys
         let actor = self.actor
         let sealed = try Parallel.map(accepted) { item -> (tail: [UInt8], fingerprint: [UInt8], eventIdKey: [UInt8]) in
-            guard let keys = keyTable[item.pseudonym] else { throw LedgerError(.internal, "a subject key was not resolved") }
+            guard let keys = keyTable[item.key] else { throw LedgerError(.internal, "a subject key was not resolved") }
             let prepared = batch[item.index]
             let event = prepared.event
             let payload = try PayloadCipher.seal(
@@ -224,19 +229,20 @@ struct BatchAppender {
         let created = try ledger.keyStore.createSubject(
             lookupHash: lookup, random: ledger.options.random, in: keysTxn, environment: keys)
         createdSubjects = true
-        subjectKeys[created.pseudonym] = SubjectKeys(key: created.key)
+        if let key = Pseudonym(created.pseudonym) { subjectKeys[key] = SubjectKeys(key: created.key) }
         return created.pseudonym
     }
 
     /// The keys of a subject, unwrapped now if no pass has yet (the rare paths that compare content).
     /// - Returns: `nil` when the subject has been erased.
     mutating func keys(for pseudonym: [UInt8], keysTxn: borrowing WriteTransaction) throws -> SubjectKeys? {
-        if let known = subjectKeys[pseudonym] { return known }
-        let record = try toUnwrap.removeValue(forKey: pseudonym)
+        guard let key = Pseudonym(pseudonym) else { return nil }
+        if let known = subjectKeys[key] { return known }
+        let record = try toUnwrap.removeValue(forKey: key)?.record
             ?? ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys)
         guard let record else { return nil }
         let unwrapped = SubjectKeys(key: try ledger.keyStore.unwrap(record, pseudonym: pseudonym))
-        subjectKeys[pseudonym] = unwrapped
+        subjectKeys[key] = unwrapped
         return unwrapped
     }
 

@@ -65,7 +65,8 @@ enum CanonicalJSON {
         }
     }
 
-    private static func writeString(_ string: String, to out: inout [UInt8]) {
+    /// Writes `string` as a JSON string literal.
+    static func writeString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {

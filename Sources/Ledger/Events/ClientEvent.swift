@@ -188,10 +188,11 @@ public struct ClientEvent: Sendable, Equatable {
 
     /// The plaintext the payload encrypts: `{"subject":<external id>,"data":<data or null>}`.
     var payloadPlaintext: [UInt8] {
-        var text = "{\"subject\":"
-        JSONValue.writeString(subject, to: &text)
-        text += ",\"data\":"
-        var bytes = Array(text.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32 + subject.utf8.count + (data?.count ?? 4))
+        bytes += #"{"subject":"#.utf8
+        CanonicalJSON.writeString(subject, to: &bytes)
+        bytes += #","data":"#.utf8
         bytes += data ?? Array("null".utf8)
         bytes.append(UInt8(ascii: "}"))
         return bytes

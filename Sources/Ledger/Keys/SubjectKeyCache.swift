@@ -7,16 +7,19 @@
 /// even one erased by another process. This process's erasures also evict the entry.
 final class SubjectKeyCache: Sendable {
     static let capacity = 65_536
-    private let entries = Locked<[[UInt8]: SubjectKeys]>([:])
+    private let entries = Locked<[Pseudonym: SubjectKeys]>([:])
 
-    func keys(for pseudonym: [UInt8]) -> SubjectKeys? { entries.withLock { $0[pseudonym] } }
+    func keys(for pseudonym: Pseudonym) -> SubjectKeys? { entries.withLock { $0[pseudonym] } }
 
-    func store(_ new: [([UInt8], SubjectKeys)]) {
+    func store(_ new: [(Pseudonym, SubjectKeys)]) {
         entries.withLock { table in
             if table.count + new.count > Self.capacity { table.removeAll(keepingCapacity: true) }
             for (pseudonym, keys) in new { table[pseudonym] = keys }
         }
     }
 
-    func evict(_ pseudonym: [UInt8]) { _ = entries.withLock { $0.removeValue(forKey: pseudonym) } }
+    func evict(_ pseudonym: [UInt8]) {
+        guard let key = Pseudonym(pseudonym) else { return }
+        _ = entries.withLock { $0.removeValue(forKey: key) }
+    }
 }
