@@ -114,6 +114,29 @@ struct AppendTests {
         #expect(try ledger.head().seq == 2)
     }
 
+    @Test func aRetryThatOmitsAGivenOccurredAtIsOtherContent() throws {
+        let directory = TemporaryDirectory()
+        let clock = ManualClock("2026-03-01T10:00:00.000Z")
+        let ledger = try Fixture.ledger(in: directory, options: Fixture.options(clock: clock))
+        let id = "b0000000-0000-4000-8000-000000000009"
+        // Given explicitly, equal to what the default would have been.
+        _ = try ledger.append(
+            [try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T10:00:00Z"}"#)],
+            actor: "t")
+        #expect(errorCode {
+            _ = try ledger.append([try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)"}"#)], actor: "t")
+        } == .eventIdConflict)
+        #expect(errorCode {
+            _ = try ledger.append(
+                [try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T10:00:00Z","data":{}}"#)],
+                actor: "t")
+        } == .eventIdConflict)
+        let same = try ledger.append(
+            [try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T11:00:00+01:00"}"#)],
+            actor: "t")
+        #expect(same[0].replayed)
+    }
+
     @Test func linesOfABatchSeeTheLinesBeforeThem() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

@@ -10,11 +10,17 @@ extension BatchAppender {
         guard let index = try eventsTxn.get(UUIDText.bytes(eventId), in: events.table(EventsSchema.eventIds)) else {
             return nil
         }
-        guard index.count == 40, let raw = try eventsTxn.get(Array(index[0..<8]), in: events.table(EventsSchema.log)),
+        guard index.count == 8, let raw = try eventsTxn.get(index, in: events.table(EventsSchema.log)),
             let stored = raw.withUnsafeBytes({ StoredEvent(record: $0) }), let pseudonym = Hex.decode(stored.subject)
         else { throw LedgerError(.ledgerCorrupt, "the event-id index names an event that cannot be read") }
-        if let keys = try keys(for: pseudonym, keysTxn: keysTxn) {
-            guard keys.fingerprint(prepared.fingerprintInput) == Array(index[8..<40]) else {
+        // While the subject's key exists, the original's content is decrypted and compared; once
+        // erased it cannot be, and the original answer stands (SPEC §7).
+        if let key = try key(for: pseudonym, keysTxn: keysTxn) {
+            let original = PayloadCipher.open(stored.payload, key: key, eventId: stored.eventId, pseudonym: stored.subject)
+                .flatMap { ClientEvent(stored: stored, plaintext: $0) }
+            var retry = prepared.event
+            retry.eventId = stored.eventId
+            guard let original, original == retry else {
                 throw LedgerError(.eventIdConflict, "eventId \(eventId) was used before for an event with other content")
             }
         }

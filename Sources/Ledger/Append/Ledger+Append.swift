@@ -43,7 +43,7 @@ extension Ledger {
 }
 
 /// One append's work inside its transactions: validate and resolve in order (pass 1), unwrap
-/// subject keys in parallel (pass 2), encrypt and fingerprint in parallel (pass 3), chain, store
+/// subject keys in parallel (pass 2), encrypt and encode in parallel (pass 3), chain, store
 /// and index in order (pass 4).
 struct BatchAppender {
     let ledger: Ledger
@@ -52,7 +52,7 @@ struct BatchAppender {
     let now: Timestamp
     private(set) var createdSubjects = false
     /// Keys of the subjects this batch touches, unwrapped once.
-    private var subjectKeys: [Pseudonym: SubjectKeys] = [:]
+    private var subjectKeys: [Pseudonym: SymmetricKey] = [:]
     /// Stored key records still to unwrap, by pseudonym.
     private var toUnwrap: [Pseudonym: (bytes: [UInt8], record: [UInt8])] = [:]
 
@@ -111,12 +111,9 @@ struct BatchAppender {
                 }
                 if let eventId = event.eventId {
                     if let earlier = batchEventIds[eventId] {
-                        let first = accepted[earlier]
-                        guard let firstKeys = try keys(for: first.pseudonym, keysTxn: keysTxn),
-                            batch[first.index].event.subject == event.subject,
-                            firstKeys.fingerprint(prepared.fingerprintInput)
-                                == firstKeys.fingerprint(batch[first.index].fingerprintInput)
-                        else { throw LedgerError(.eventIdConflict, "eventId \(eventId) appears earlier in this batch with other content") }
+                        guard batch[accepted[earlier].index].event == event else {
+                            throw LedgerError(.eventIdConflict, "eventId \(eventId) appears earlier in this batch with other content")
+                        }
                         outcomes.append(.accepted(earlier))
                         continue
                     }
@@ -165,27 +162,27 @@ struct BatchAppender {
         // Pass 2: unwrap the keys of the subjects this batch touches, on every core.
         let keyStore = ledger.keyStore
         let unwrapped = try Parallel.map(Array(toUnwrap), threshold: 16) { key, stored in
-            (key, SubjectKeys(key: try keyStore.unwrap(stored.record, pseudonym: stored.bytes)))
+            (key, try keyStore.unwrap(stored.record, pseudonym: stored.bytes))
         }
         for (pseudonym, keys) in unwrapped { subjectKeys[pseudonym] = keys }
         ledger.subjectKeyCache.store(unwrapped)
         toUnwrap.removeAll()
 
-        // Pass 3: encryption, fingerprints and the records' chain-independent bytes, on every core.
+        // Pass 3: encryption and the records' chain-independent bytes, on every core.
         let keyTable = subjectKeys
         let actor = self.actor
-        let sealed = try Parallel.map(accepted) { item -> (tail: [UInt8], fingerprint: [UInt8], eventIdKey: [UInt8]) in
-            guard let keys = keyTable[item.key] else { throw LedgerError(.internal, "a subject key was not resolved") }
+        let sealed = try Parallel.map(accepted) { item -> (tail: [UInt8], eventIdKey: [UInt8]) in
+            guard let key = keyTable[item.key] else { throw LedgerError(.internal, "a subject key was not resolved") }
             let prepared = batch[item.index]
             let event = prepared.event
             let payload = try PayloadCipher.seal(
-                prepared.plaintext, key: keys.key, nonce: item.nonce, eventId: item.eventId, pseudonym: item.pseudonymHex)
+                prepared.plaintext, key: key, nonce: item.nonce, eventId: item.eventId, pseudonym: item.pseudonymHex)
             let tail = ChainHash.tail(
                 seq: item.seq, eventId: item.eventId, type: event.type.rawValue, subject: item.pseudonymHex,
                 purpose: event.purpose ?? "", notice: event.notice ?? "", requestId: event.requestId ?? "",
                 occurredAt: item.occurredAt.milliseconds, recordedAt: recordedAt.milliseconds,
                 expiresAt: event.expiresAt?.milliseconds ?? 0, actor: actor, payload: payload)
-            return (tail, keys.fingerprint(prepared.fingerprintInput), UUIDText.bytes(item.eventId))
+            return (tail, UUIDText.bytes(item.eventId))
         }
 
         // Pass 4: chain, store and index in order.
@@ -201,7 +198,7 @@ struct BatchAppender {
             guard try eventsTxn.insert(record, forKey: seqKey, in: log, append: true) else {
                 throw LedgerError(.ledgerCorrupt, "seq \(item.seq) exists already though the head is \(head.seq)")
             }
-            try eventsTxn.put(seqKey + seal.fingerprint, forKey: seal.eventIdKey, in: eventIds)
+            try eventsTxn.put(seqKey, forKey: seal.eventIdKey, in: eventIds)
             try SubjectIndex.insert(pseudonym: item.pseudonym, seq: item.seq, in: eventsTxn, events: ledger.events)
             stored.append(
                 AppendResult(
@@ -229,19 +226,19 @@ struct BatchAppender {
         let created = try ledger.keyStore.createSubject(
             lookupHash: lookup, random: ledger.options.random, in: keysTxn, environment: keys)
         createdSubjects = true
-        if let key = Pseudonym(created.pseudonym) { subjectKeys[key] = SubjectKeys(key: created.key) }
+        if let key = Pseudonym(created.pseudonym) { subjectKeys[key] = created.key }
         return created.pseudonym
     }
 
-    /// The keys of a subject, unwrapped now if no pass has yet (the rare paths that compare content).
+    /// A subject's key, unwrapped now if no pass has yet (the rare path that compares a retry).
     /// - Returns: `nil` when the subject has been erased.
-    mutating func keys(for pseudonym: [UInt8], keysTxn: borrowing WriteTransaction) throws -> SubjectKeys? {
+    mutating func key(for pseudonym: [UInt8], keysTxn: borrowing WriteTransaction) throws -> SymmetricKey? {
         guard let key = Pseudonym(pseudonym) else { return nil }
         if let known = subjectKeys[key] { return known }
         let record = try toUnwrap.removeValue(forKey: key)?.record
             ?? ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys)
         guard let record else { return nil }
-        let unwrapped = SubjectKeys(key: try ledger.keyStore.unwrap(record, pseudonym: pseudonym))
+        let unwrapped = try ledger.keyStore.unwrap(record, pseudonym: pseudonym)
         subjectKeys[key] = unwrapped
         return unwrapped
     }

@@ -5,8 +5,7 @@ import Foundation
 /// shortest round-trip form.
 ///
 /// The ledger owns this form instead of using `JSONSerialization`'s `.sortedKeys` (locale-aware and
-/// slow): idempotency fingerprints are computed over it, so it must not change with a Foundation
-/// upgrade.
+/// slow): idempotency compares `data` in this form, so it must not change with a Foundation upgrade.
 enum CanonicalJSON {
     /// The canonical bytes of `value`, or `nil` when it is not a JSON value.
     static func serialize(_ value: Any) -> [UInt8]? {

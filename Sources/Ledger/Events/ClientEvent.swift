@@ -167,31 +167,19 @@ public struct ClientEvent: Sendable, Equatable {
         }
     }
 
-    /// The bytes idempotency compares: every field as the client sent it (times as instants, so the
-    /// zone notation does not matter; `data` with sorted keys, so key order does not matter).
-    var fingerprintInput: [UInt8] {
-        var writer = ByteWriter(capacity: 128 + (data?.count ?? 0))
-        writer.write(string: type.rawValue)
-        writer.write(string: subject)
-        for field in [purpose, notice, requestId] {
-            writer.write(u8: field == nil ? 0 : 1)
-            writer.write(string: field ?? "")
-        }
-        for time in [occurredAt, expiresAt] {
-            writer.write(u8: time == nil ? 0 : 1)
-            writer.write(i64: time?.milliseconds ?? 0)
-        }
-        writer.write(u8: data == nil ? 0 : 1)
-        writer.write(lengthPrefixed: data ?? [])
-        return writer.bytes
-    }
-
-    /// The plaintext the payload encrypts: `{"subject":<external id>,"data":<data or null>}`.
+    /// The plaintext the payload encrypts: `{"subject":<external id>,"data":<data or null>}`, with
+    /// `"occurredAt"` between them when the client gave one. With the event's stored fields it is
+    /// everything the client sent, so an idempotent retry is compared by decrypting it
+    /// (``init(stored:plaintext:)``) — and cannot be once the subject is erased.
     var payloadPlaintext: [UInt8] {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(32 + subject.utf8.count + (data?.count ?? 4))
+        bytes.reserveCapacity(64 + subject.utf8.count + (data?.count ?? 4))
         bytes += #"{"subject":"#.utf8
         CanonicalJSON.writeString(subject, to: &bytes)
+        if let occurredAt {
+            bytes += #","occurredAt":"#.utf8
+            CanonicalJSON.writeString(occurredAt.rfc3339, to: &bytes)
+        }
         bytes += #","data":"#.utf8
         bytes += data ?? Array("null".utf8)
         bytes.append(UInt8(ascii: "}"))
@@ -220,5 +208,30 @@ private struct FieldReader {
                 .payloadTooLarge, "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)")
         }
         return encoded
+    }
+}
+
+extension ClientEvent {
+    /// Rebuilds the event a client sent from its stored record and decrypted payload; `nil` when the
+    /// plaintext is not one the ledger wrote.
+    init?(stored: StoredEvent, plaintext: [UInt8]) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(plaintext)) as? [String: Any],
+            let subject = object["subject"] as? String
+        else { return nil }
+        var data: [UInt8]?
+        if let value = object["data"], !(value is NSNull) {
+            guard let canonical = CanonicalJSON.serialize(value) else { return nil }
+            data = canonical
+        }
+        var occurredAt: Timestamp?
+        if let text = object["occurredAt"] as? String {
+            guard let time = Timestamp(rfc3339: text) else { return nil }
+            occurredAt = time
+        }
+        self.init(
+            type: stored.type, subject: subject, purpose: stored.purpose.isEmpty ? nil : stored.purpose,
+            eventId: stored.eventId, occurredAt: occurredAt,
+            requestId: stored.requestId.isEmpty ? nil : stored.requestId,
+            notice: stored.notice.isEmpty ? nil : stored.notice, expiresAt: stored.expiresAt, data: data)
     }
 }

@@ -1,3 +1,5 @@
+import Crypto
+
 /// Unwrapped subject keys kept in memory between appends, so a subject seen recently costs no
 /// AES-GCM unwrap. Bounded; emptied when full.
 ///
@@ -7,11 +9,11 @@
 /// even one erased by another process. This process's erasures also evict the entry.
 final class SubjectKeyCache: Sendable {
     static let capacity = 65_536
-    private let entries = Locked<[Pseudonym: SubjectKeys]>([:])
+    private let entries = Locked<[Pseudonym: SymmetricKey]>([:])
 
-    func keys(for pseudonym: Pseudonym) -> SubjectKeys? { entries.withLock { $0[pseudonym] } }
+    func keys(for pseudonym: Pseudonym) -> SymmetricKey? { entries.withLock { $0[pseudonym] } }
 
-    func store(_ new: [(Pseudonym, SubjectKeys)]) {
+    func store(_ new: [(Pseudonym, SymmetricKey)]) {
         entries.withLock { table in
             if table.count + new.count > Self.capacity { table.removeAll(keepingCapacity: true) }
             for (pseudonym, keys) in new { table[pseudonym] = keys }

@@ -1,7 +1,7 @@
 /// The tables of the `events/` environment (SPEC §3) and the keys of its `meta` table.
 ///
 /// - `log`: u64 seq (big-endian) → `hash(32) ‖ body` (``StoredEvent/record``)
-/// - `eventIds`: 16-byte event UUID → u64 seq ‖ idempotency fingerprint (32, keyed by the subject key)
+/// - `eventIds`: 16-byte event UUID → u64 seq (idempotency compares by decrypting the original)
 /// - `subjectEvents`, `recentSubjectEvents`: the per-subject index, in two levels (``SubjectIndex``)
 /// - `requests`: 16-byte request UUID → ``RequestRecord``
 /// - `erased`: pseudonym → u64 seq of its `erasure.completed`

@@ -82,9 +82,7 @@ extension Ledger {
         guard try eventsTxn.insert(event.record, forKey: seqKey, in: events.table(EventsSchema.log), append: true) else {
             throw LedgerError(.ledgerCorrupt, "seq \(seq) exists already though the head is \(head.seq)")
         }
-        try eventsTxn.put(
-            seqKey + [UInt8](repeating: 0, count: 32), forKey: UUIDText.bytes(event.eventId),
-            in: events.table(EventsSchema.eventIds))
+        try eventsTxn.put(seqKey, forKey: UUIDText.bytes(event.eventId), in: events.table(EventsSchema.eventIds))
         try SubjectIndex.insert(pseudonym: pseudonym, seq: seq, in: eventsTxn, events: events)
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.erased))
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.pendingErasures))
