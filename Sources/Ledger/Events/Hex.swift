@@ -28,7 +28,7 @@ enum Hex {
         return out
     }
 
-    private static func nibble(_ c: UInt8) -> UInt8? {
+    static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case 48...57: return c - 48
         case 97...102: return c - 87
@@ -56,9 +56,19 @@ enum UUIDText {
 
     /// The 16 bytes of a canonical UUID string.
     static func bytes(_ canonical: String) -> [UInt8] {
-        var digits = canonical.utf8.filter { $0 != UInt8(ascii: "-") }
-        if digits.count != 32 { digits = [] }
-        return Hex.decode(String(decoding: digits, as: UTF8.self)) ?? []
+        var out = [UInt8]()
+        out.reserveCapacity(16)
+        var high: UInt8?
+        for c in canonical.utf8 where c != UInt8(ascii: "-") {
+            guard let nibble = Hex.nibble(c) else { return [] }
+            if let h = high {
+                out.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        return out.count == 16 && high == nil ? out : []
     }
 
     /// A random (version 4) UUID from 16 random bytes.

@@ -35,9 +35,7 @@ enum EventsSchema {
     }
 
     static func seqKey(_ seq: UInt64) -> [UInt8] {
-        var writer = ByteWriter(capacity: 8)
-        writer.write(u64: seq)
-        return writer.bytes
+        withUnsafeBytes(of: seq.bigEndian) { Array($0) }
     }
 
     static func seq(fromKey raw: UnsafeRawBufferPointer) -> UInt64? {
