@@ -210,6 +210,7 @@ struct BatchAppender {
         if let last = accepted.last {
             let newHead = ChainHead(seq: last.seq, hash: prevHash, recordedAt: recordedAt)
             try eventsTxn.put(newHead.encoded, forKey: EventsSchema.MetaKey.head, in: ledger.events.table(EventsSchema.meta))
+            try ledger.notifyObservers(txn: eventsTxn.txn, head: last.seq)
         }
         return outcomes.map { outcome in
             switch outcome {

@@ -6,6 +6,8 @@
 /// - `requests`: 16-byte request UUID → ``RequestRecord``
 /// - `erased`: pseudonym → u64 seq of its `erasure.completed`
 /// - `pendingErasures`: pseudonym → u64 seq, while the key deletion of an erasure is outstanding
+/// - `snapshots`: u64 seq → a projection snapshot of the log's first seq events (opaque bytes,
+///   written by a ``LogObserver``)
 /// - `notices`: purpose id ‖ 0x00 ‖ version → SHA-256 of the notice text (every version ever loaded)
 /// - `meta`: see ``MetaKey``
 enum EventsSchema {
@@ -17,10 +19,11 @@ enum EventsSchema {
     static let erased = "erased"
     static let pendingErasures = "pendingErasures"
     static let notices = "notices"
+    static let snapshots = "snapshots"
     static let meta = "meta"
 
     static let tableNames = [
-        log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, meta,
+        log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, snapshots, meta,
     ]
 
     /// The on-disk format this code writes and reads.

@@ -89,6 +89,7 @@ extension Ledger {
         try eventsTxn.put(
             ChainHead(seq: seq, hash: event.hash, recordedAt: recordedAt).encoded, forKey: EventsSchema.MetaKey.head,
             in: events.table(EventsSchema.meta))
+        try notifyObservers(txn: eventsTxn.txn, head: seq)
         return event
     }
 

@@ -64,20 +64,7 @@ extension Ledger {
                 try keys.read { txn in try keyStore.subjectKey(pseudonym: raw, in: txn, environment: keys) }
             }
         }
-        let stored: [StoredEvent] = try storage {
-            try events.read { txn in
-                var found: [StoredEvent] = []
-                let log = events.table(EventsSchema.log)
-                for seq in try SubjectIndex.seqs(of: raw, in: txn, events: events) {
-                    guard let record = try txn.get(EventsSchema.seqKey(seq), in: log),
-                        let event = record.withUnsafeBytes({ StoredEvent(record: $0) })
-                    else { throw LedgerError(.ledgerCorrupt, "the subject index names an event that cannot be read") }
-                    if let asOf, event.recordedAt > asOf { continue }
-                    found.append(event)
-                }
-                return found
-            }
-        }
+        let stored = try subjectEvents(pseudonym: pseudonym, asOf: asOf)
         return stored.map { event in
             guard let key else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: true) }
             guard !event.payload.isEmpty,

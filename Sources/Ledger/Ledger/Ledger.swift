@@ -30,6 +30,8 @@ public final class Ledger: @unchecked Sendable {
         /// The largest map the events environment may grow to; past it appends fail with `ledger_full`.
         public var mapCeiling: Int
         public var logger: Logger
+        /// Observers that keep derived state (projection snapshots) in step with every append.
+        package var observers: [any LogObserver] = []
 
         /// Creates options; every argument has the production default.
         public init(

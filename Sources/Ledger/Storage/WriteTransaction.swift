@@ -24,42 +24,4 @@ struct WriteTransaction: ~Copyable {
         discard self
         mdb_txn_abort(handle)
     }
-
-    /// Stores `value` under `key`, replacing any value.
-    func put(_ value: [UInt8], forKey key: [UInt8], in table: Table) throws {
-        try withValue(key) { k in
-            try withValue(value) { v in
-                try check(mdb_put(txn, table.dbi, &k, &v, 0), "mdb_put", environment: mdb_txn_env(txn))
-            }
-        }
-    }
-
-    /// Stores `value` under `key` only when the key is new; returns `false` when it existed.
-    func insert(_ value: [UInt8], forKey key: [UInt8], in table: Table, append: Bool = false) throws -> Bool {
-        try withValue(key) { k in
-            try withValue(value) { v in
-                let flags = UInt32(MDB_NOOVERWRITE) | (append ? UInt32(MDB_APPEND) : 0)
-                let rc = mdb_put(txn, table.dbi, &k, &v, flags)
-                if rc == MDB_KEYEXIST { return false }
-                try check(rc, "mdb_put", environment: mdb_txn_env(txn))
-                return true
-            }
-        }
-    }
-
-    /// Removes `key`; returns `false` when it was absent.
-    @discardableResult
-    func delete(_ key: [UInt8], in table: Table) throws -> Bool {
-        try withValue(key) { k in
-            let rc = mdb_del(txn, table.dbi, &k, nil)
-            if rc == MDB_NOTFOUND { return false }
-            try check(rc, "mdb_del", environment: mdb_txn_env(txn))
-            return true
-        }
-    }
-
-    /// Deletes every entry of `table` (the table itself stays), freeing its pages.
-    func removeAll(in table: Table) throws {
-        try check(mdb_drop(txn, table.dbi, 0), "mdb_drop", environment: mdb_txn_env(txn))
-    }
 }

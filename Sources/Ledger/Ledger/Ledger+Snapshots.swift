@@ -1,0 +1,107 @@
+import Foundation
+
+extension Ledger {
+    /// Lets every observer bring its derived state up to `head`, inside the write transaction.
+    func notifyObservers(txn: OpaquePointer, head: UInt64) throws {
+        for observer in options.observers {
+            try observer.logDidGrow(LogObserverContext(txn: txn, ledger: self, head: head))
+        }
+    }
+
+    static func snapshot(
+        atOrBefore seq: UInt64, in txn: borrowing some KeyValueReading & ~Copyable, events: Environment
+    ) throws -> (seq: UInt64, bytes: [UInt8])? {
+        var found: (UInt64, [UInt8])?
+        try txn.forEachReversed(in: events.table(EventsSchema.snapshots), from: EventsSchema.seqKey(seq)) { key, value in
+            if let at = EventsSchema.seq(fromKey: key), at <= seq { found = (at, Array(value)) }
+            return false
+        }
+        return found
+    }
+
+    /// The latest projection snapshot covering at most the first `seq` events, if one is stored.
+    public func snapshot(atOrBefore seq: UInt64) throws -> (seq: UInt64, bytes: [UInt8])? {
+        try storage { try events.read { try Ledger.snapshot(atOrBefore: seq, in: $0, events: events) } }
+    }
+
+    /// Every stored snapshot's seq, ascending.
+    public func snapshotSeqs() throws -> [UInt64] {
+        try storage {
+            try events.read { txn in
+                var seqs: [UInt64] = []
+                try txn.forEach(in: events.table(EventsSchema.snapshots)) { key, _ in
+                    if let seq = EventsSchema.seq(fromKey: key) { seqs.append(seq) }
+                    return true
+                }
+                return seqs
+            }
+        }
+    }
+
+    /// The number of events "the ledger knew at `time`" (SPEC §5): those with `recordedAt ≤ time`.
+    /// Because `recordedAt` never decreases they are a prefix of the log, found by binary search in
+    /// O(log n) reads.
+    public func prefixLength(asOf time: Timestamp) throws -> UInt64 {
+        try storage {
+            try events.read { txn in
+                let head = try readHead(in: txn)
+                var low: UInt64 = 0  // events 1...low are known at `time`
+                var high = head.seq
+                while low < high {
+                    let middle = low + (high - low + 1) / 2
+                    if try recordedAt(ofSeq: middle, in: txn) <= time.milliseconds { low = middle } else { high = middle - 1 }
+                }
+                return low
+            }
+        }
+    }
+
+    private func recordedAt(ofSeq seq: UInt64, in txn: borrowing ReadTransaction) throws -> Int64 {
+        guard let raw = try txn.get(EventsSchema.seqKey(seq), in: events.table(EventsSchema.log)) else {
+            throw LedgerError(.ledgerCorrupt, "seq \(seq) is missing from the log")
+        }
+        return raw.withUnsafeBytes { Self.recordedAtMilliseconds(ofRecord: $0) } ?? Int64.max
+    }
+
+    /// Reads `recordedAt` from a log record without decoding the rest.
+    static func recordedAtMilliseconds(ofRecord record: UnsafeRawBufferPointer) -> Int64? {
+        var reader = ByteReader(UnsafeRawBufferPointer(rebasing: record[72...]))
+        for _ in 0..<6 {  // eventId, type, subject, purpose, notice, requestId
+            guard let length = reader.readU32(), reader.read(count: Int(length)) != nil else { return nil }
+        }
+        _ = reader.readI64()  // occurredAt
+        return reader.readI64()
+    }
+
+    /// Calls `body` with each event from `first` through `last` in order, in one read transaction.
+    public func forEachEvent(from first: UInt64, through last: UInt64, _ body: (StoredEvent) throws -> Void) throws {
+        guard first <= last else { return }
+        try forEachEvent(after: first - 1) { event in
+            guard event.seq <= last else { return false }
+            try body(event)
+            return true
+        }
+    }
+
+    /// The subject's events (read through the per-subject index, never the whole log), without
+    /// decrypting anything; only those recorded at or before `asOf` when given.
+    public func subjectEvents(pseudonym: String, asOf: Timestamp? = nil) throws -> [StoredEvent] {
+        guard let raw = Hex.decode(pseudonym), raw.count == 16 else {
+            throw LedgerError(.invalidField, "pseudonym must be 32 hexadecimal characters")
+        }
+        return try storage {
+            try events.read { txn in
+                var found: [StoredEvent] = []
+                let log = events.table(EventsSchema.log)
+                for seq in try SubjectIndex.seqs(of: raw, in: txn, events: events) {
+                    guard let record = try txn.get(EventsSchema.seqKey(seq), in: log),
+                        let event = record.withUnsafeBytes({ StoredEvent(record: $0) })
+                    else { throw LedgerError(.ledgerCorrupt, "the subject index names an event that cannot be read") }
+                    if let asOf, event.recordedAt > asOf { continue }
+                    found.append(event)
+                }
+                return found
+            }
+        }
+    }
+}

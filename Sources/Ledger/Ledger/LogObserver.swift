@@ -1,0 +1,49 @@
+/// Keeps state derived from the log in step with it, inside the write transaction of every append
+/// and erasure (SPEC §3: a reader never sees a log and projections that disagree).
+///
+/// The ledger defines this so it never depends on the projections; `ledgerctl` wires the concrete
+/// observer in through ``Ledger/Options/observers``, as swift-log's `LogHandler` lets a library log
+/// without knowing the backend.
+package protocol LogObserver: Sendable {
+    /// Called after events were stored, before the transaction commits. Throwing aborts the append.
+    func logDidGrow(_ context: borrowing LogObserverContext) throws
+}
+
+/// What an observer may read and write during an append: the log as the transaction sees it and
+/// the `snapshots` table.
+package struct LogObserverContext: ~Copyable {
+    let txn: OpaquePointer
+    let ledger: Ledger
+
+    /// The seq of the last event, including those of this transaction.
+    package let head: UInt64
+
+    private var writer: TransactionWriter { TransactionWriter(txn: txn) }
+
+    /// Calls `body` with each event from `first` through `last`, in order.
+    package func forEachEvent(from first: UInt64, through last: UInt64, _ body: (StoredEvent) throws -> Void) throws {
+        try ledger.storage {
+            try writer.forEach(in: ledger.events.table(EventsSchema.log), from: EventsSchema.seqKey(first)) { key, value in
+                guard let seq = EventsSchema.seq(fromKey: key), seq <= last else { return false }
+                guard let event = StoredEvent(record: value) else {
+                    throw LedgerError(.ledgerCorrupt, "log record \(seq) cannot be decoded")
+                }
+                try body(event)
+                return true
+            }
+        }
+    }
+
+    /// The latest snapshot at or before `seq`.
+    package func snapshot(atOrBefore seq: UInt64) throws -> (seq: UInt64, bytes: [UInt8])? {
+        try ledger.storage { try Ledger.snapshot(atOrBefore: seq, in: writer, events: ledger.events) }
+    }
+
+    /// Stores a snapshot of the first `seq` events.
+    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws {
+        try ledger.storage {
+            try writer.put(
+                bytes, forKey: EventsSchema.seqKey(seq), in: ledger.events.table(EventsSchema.snapshots))
+        }
+    }
+}
