@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,7 +34,7 @@ let package = Package(
         ),
         .target(
             name: "Projections",
-            dependencies: ["Ledger"]
+            dependencies: ["Ledger", .product(name: "HeapModule", package: "swift-collections")]
         ),
         .executableTarget(
             name: "ledgerctl",

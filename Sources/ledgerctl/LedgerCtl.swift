@@ -18,7 +18,8 @@ struct LedgerCtl: ParsableCommand {
             """,
         subcommands: [
             InitCommand.self, AppendCommand.self, ImportCommand.self, ExportCommand.self, VerifyCommand.self,
-            EraseCommand.self, KeysCommand.self, CatalogueCommand.self,
+            EraseCommand.self, KeysCommand.self, CatalogueCommand.self, StateCommand.self, RequestsCommand.self,
+            PurposesCommand.self, HistoryCommand.self, ReplayCommand.self, RebuildCommand.self,
         ]
     )
 

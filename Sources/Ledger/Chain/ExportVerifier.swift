@@ -12,16 +12,22 @@ public struct ExportVerifier {
     private var previousHash = ChainHash.genesis
     private var expectedSeq: UInt64 = 1
     public private(set) var count: UInt64 = 0
+    /// The event of the last line that verified.
+    public private(set) var lastEvent: StoredEvent?
+    /// The hash of the last event that verified (32 zero bytes before the first).
+    public var headHash: String { Hex.encode(previousHash) }
 
     public init() {}
 
-    /// Verifies the export at `path` (`-` for standard input).
-    public static func verify(path: String) throws -> VerificationReport {
+    /// Verifies the export at `path` (`-` for standard input), handing each verified event to `body`.
+    public static func verify(path: String, _ body: (StoredEvent) throws -> Void = { _ in }) throws -> VerificationReport {
         var reader = try LineReader(path: path)
         var verifier = ExportVerifier()
         while let line = try reader.next() {
             if line.isEmpty { continue }
-            if let failure = verifier.check(line: line) {
+            let failure = verifier.check(line: line)
+            if failure == nil, let event = verifier.lastEvent { try body(event) }
+            if let failure {
                 return VerificationReport(
                     events: verifier.count, headSeq: verifier.expectedSeq - 1, headHash: Hex.encode(verifier.previousHash),
                     failure: failure)
@@ -68,6 +74,13 @@ public struct ExportVerifier {
             purpose: text["purpose", default: ""], notice: text["notice", default: ""], requestId: text["requestId", default: ""], occurredAt: occurred,
             recordedAt: recorded, expiresAt: expires, actor: text["actor", default: ""], payload: Array(payload))
         guard ChainHash.hash(body: body) == hash else { return fail("the hash does not match the record's contents") }
+        guard let type = EventType(rawValue: text["type", default: ""]) else { return fail("unknown event type") }
+        lastEvent = StoredEvent(
+            seq: seq, eventId: text["eventId", default: ""], type: type, subject: text["subject", default: ""],
+            purpose: text["purpose", default: ""], notice: text["notice", default: ""],
+            requestId: text["requestId", default: ""], occurredAt: Timestamp(milliseconds: occurred),
+            recordedAt: Timestamp(milliseconds: recorded), expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires),
+            actor: text["actor", default: ""], payload: Array(payload), prevHash: prev, hash: hash)
         previousHash = hash
         expectedSeq += 1
         count += 1

@@ -5,6 +5,12 @@ public struct VerificationReport: Sendable, Equatable {
         /// The seq of the first bad event (for an export line whose seq cannot be read: the line number).
         public var seq: UInt64
         public var reason: String
+
+        /// Creates a failure naming the first bad seq and why.
+        public init(seq: UInt64, reason: String) {
+            self.seq = seq
+            self.reason = reason
+        }
     }
 
     /// How many events were checked.

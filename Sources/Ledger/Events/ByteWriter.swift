@@ -1,29 +1,29 @@
 /// Builds the ledger's canonical binary encodings: big-endian integers and u32-length-prefixed
 /// strings and byte strings (SPEC §4's `u64`, `i64`, `s(x)`, `b(x)`).
-struct ByteWriter {
-    private(set) var bytes: [UInt8]
+package struct ByteWriter {
+    package private(set) var bytes: [UInt8]
 
-    init(capacity: Int = 256) {
+    package init(capacity: Int = 256) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func write(_ raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
+    package mutating func write(_ raw: some Sequence<UInt8>) { bytes.append(contentsOf: raw) }
 
-    mutating func write(u8 value: UInt8) { bytes.append(value) }
+    package mutating func write(u8 value: UInt8) { bytes.append(value) }
 
-    mutating func write(u32 value: UInt32) {
+    package mutating func write(u32 value: UInt32) {
         for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 
-    mutating func write(u64 value: UInt64) {
+    package mutating func write(u64 value: UInt64) {
         for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 
-    mutating func write(i64 value: Int64) { write(u64: UInt64(bitPattern: value)) }
+    package mutating func write(i64 value: Int64) { write(u64: UInt64(bitPattern: value)) }
 
     /// `s(x)`: u32 length then the UTF-8 bytes.
-    mutating func write(string value: String) {
+    package mutating func write(string value: String) {
         var copy = value
         copy.withUTF8 { utf8 in
             write(u32: UInt32(utf8.count))
@@ -32,34 +32,34 @@ struct ByteWriter {
     }
 
     /// `b(x)`: u32 length then the raw bytes.
-    mutating func write(lengthPrefixed value: some Collection<UInt8>) {
+    package mutating func write(lengthPrefixed value: some Collection<UInt8>) {
         write(u32: UInt32(value.count))
         bytes.append(contentsOf: value)
     }
 }
 
 /// Reads what ``ByteWriter`` wrote, returning `nil` (never trapping) on truncated or malformed input.
-struct ByteReader {
+package struct ByteReader {
     private let bytes: UnsafeRawBufferPointer
-    private(set) var offset: Int = 0
+    package private(set) var offset: Int = 0
 
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    var isAtEnd: Bool { offset == bytes.count }
+    package var isAtEnd: Bool { offset == bytes.count }
 
-    mutating func read(count: Int) -> [UInt8]? {
+    package mutating func read(count: Int) -> [UInt8]? {
         guard count >= 0, offset + count <= bytes.count else { return nil }
         defer { offset += count }
         return Array(bytes[offset..<(offset + count)])
     }
 
-    mutating func readU8() -> UInt8? {
+    package mutating func readU8() -> UInt8? {
         guard offset < bytes.count else { return nil }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    mutating func readU32() -> UInt32? {
+    package mutating func readU32() -> UInt32? {
         guard offset + 4 <= bytes.count else { return nil }
         var value: UInt32 = 0
         for i in 0..<4 { value = value << 8 | UInt32(bytes[offset + i]) }
@@ -67,7 +67,7 @@ struct ByteReader {
         return value
     }
 
-    mutating func readU64() -> UInt64? {
+    package mutating func readU64() -> UInt64? {
         guard offset + 8 <= bytes.count else { return nil }
         var value: UInt64 = 0
         for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
@@ -75,14 +75,14 @@ struct ByteReader {
         return value
     }
 
-    mutating func readI64() -> Int64? { readU64().map { Int64(bitPattern: $0) } }
+    package mutating func readI64() -> Int64? { readU64().map { Int64(bitPattern: $0) } }
 
-    mutating func readString() -> String? {
+    package mutating func readString() -> String? {
         guard let length = readU32(), let raw = read(count: Int(length)) else { return nil }
         return String(validating: raw, as: UTF8.self)
     }
 
-    mutating func readLengthPrefixed() -> [UInt8]? {
+    package mutating func readLengthPrefixed() -> [UInt8]? {
         guard let length = readU32() else { return nil }
         return read(count: Int(length))
     }

@@ -1,10 +1,10 @@
 import Foundation
 
 /// Lower-case hexadecimal encoding and strict decoding.
-enum Hex {
+package enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])
@@ -14,7 +14,7 @@ enum Hex {
     }
 
     /// Decodes hex of either case; `nil` for odd length or a non-hex character.
-    static func decode(_ text: some StringProtocol) -> [UInt8]? {
+    package static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
@@ -90,7 +90,7 @@ enum UUIDText {
         return format(b)
     }
 
-    private static func format(_ b: [UInt8]) -> String {
+    static func format(_ b: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(36)

@@ -29,6 +29,9 @@ public struct StoredEvent: Sendable, Equatable {
             payload: payload)
     }
 
+    /// The hash the SPEC rule gives for this event's fields (equal to ``hash`` unless altered).
+    public var recomputedHash: [UInt8] { ChainHash.hash(body: body) }
+
     /// Sets `hash` from the other fields by the SPEC rule.
     mutating func seal() { hash = ChainHash.hash(body: body) }
 

@@ -35,6 +35,7 @@ enum EventsSchema {
         static let head = Array("head".utf8)
         static let catalogue = Array("catalogue".utf8)
         static let catalogueGeneration = Array("catalogueGeneration".utf8)
+        static let snapshotInterval = Array("snapshotInterval".utf8)
     }
 
     static func seqKey(_ seq: UInt64) -> [UInt8] {

@@ -59,6 +59,9 @@ public final class Ledger: @unchecked Sendable {
     private let catalogueCache: Locked<(generation: UInt64, catalogue: Catalogue)?> = Locked(nil)
     let subjectKeyCache = SubjectKeyCache()
 
+    /// Events between projection snapshots unless `init` sets another interval.
+    public static let defaultSnapshotInterval: UInt64 = 100_000
+
     /// The default master key file of a ledger directory.
     public static func defaultMasterKeyPath(for directory: String) -> String { directory + "/master.key" }
 
@@ -80,14 +83,17 @@ public final class Ledger: @unchecked Sendable {
     /// master key file when it does not exist. On an existing ledger it loads `catalogue` if one is
     /// given (see ``loadCatalogue(_:)``) and otherwise changes nothing.
     /// - Returns: The ledger, and whether it was created now.
+    /// - Parameter snapshotInterval: Events between projection snapshots; fixed at creation.
     public static func create(
-        at directory: String, catalogue: Catalogue?, options: Options = Options()
+        at directory: String, catalogue: Catalogue?, snapshotInterval: UInt64 = Ledger.defaultSnapshotInterval,
+        options: Options = Options()
     ) throws -> (ledger: Ledger, created: Bool) {
         if exists(at: directory) {
             let ledger = try Ledger(openingAt: directory, options: options)
             if let catalogue { try ledger.loadCatalogue(catalogue) }
             return (ledger, false)
         }
+        guard snapshotInterval >= 1 else { throw LedgerError(.invalidField, "the snapshot interval must be at least 1") }
         do {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -101,6 +107,13 @@ public final class Ledger: @unchecked Sendable {
             }
         }
         let ledger = try Ledger(directory: directory, options: options, creating: true)
+        try ledger.storage {
+            try ledger.events.write { txn in
+                try txn.put(
+                    EventsSchema.seqKey(snapshotInterval), forKey: EventsSchema.MetaKey.snapshotInterval,
+                    in: ledger.events.table(EventsSchema.meta))
+            }
+        }
         try ledger.loadCatalogue(try catalogue ?? Catalogue.bundled())
         return (ledger, true)
     }
@@ -169,6 +182,17 @@ public final class Ledger: @unchecked Sendable {
             let head = ChainHead(encoded: raw)
         else { throw LedgerError(.ledgerCorrupt, "the chain head record is missing or damaged") }
         return head
+    }
+
+    /// Events between projection snapshots, as set when the ledger was created.
+    public func snapshotInterval() throws -> UInt64 {
+        try storage { try events.read { try snapshotInterval(in: $0) } }
+    }
+
+    func snapshotInterval(in txn: borrowing some KeyValueReading & ~Copyable) throws -> UInt64 {
+        let raw = try txn.get(EventsSchema.MetaKey.snapshotInterval, in: events.table(EventsSchema.meta))
+        return raw.flatMap { bytes in bytes.withUnsafeBytes { EventsSchema.seq(fromKey: $0) } }
+            ?? Ledger.defaultSnapshotInterval
     }
 
     // MARK: Catalogue

@@ -39,6 +39,16 @@ package struct LogObserverContext: ~Copyable {
         try ledger.storage { try Ledger.snapshot(atOrBefore: seq, in: writer, events: ledger.events) }
     }
 
+    /// Events between projection snapshots, as the ledger was created with.
+    package func snapshotInterval() throws -> UInt64 {
+        try ledger.snapshotInterval(in: writer)
+    }
+
+    /// The catalogue the ledger holds now.
+    package func catalogue() throws -> Catalogue {
+        try ledger.catalogue(in: writer)
+    }
+
     /// Stores a snapshot of the first `seq` events.
     package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws {
         try ledger.storage {

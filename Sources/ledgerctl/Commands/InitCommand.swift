@@ -20,22 +20,14 @@ struct InitCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A catalogue file to load instead of the bundled one.", valueName: "file"))
     var policy: String?
 
+    @Option(name: .customLong("snapshot-interval"), help: "Events between projection snapshots (a new ledger only).")
+    var snapshotInterval: UInt64 = Ledger.defaultSnapshotInterval
+
     func run() throws {
         try runReporting(json: global.json) {
-            let catalogue = try policy.map { path -> Catalogue in
-                guard let data = FileManager.default.contents(atPath: path) else {
-                    throw LedgerError(.unreadableInput, "cannot read the catalogue file \(path)")
-                }
-                guard let text = String(data: data, encoding: .utf8) else {
-                    throw LedgerError(.invalidCatalogue, "\(path) is not UTF-8 text")
-                }
-                do {
-                    return try Catalogue.parse(text)
-                } catch let error as LedgerError {
-                    throw LedgerError(error.code, "\(path): \(error.message)")
-                }
-            }
-            let (ledger, created) = try Ledger.create(at: global.directory, catalogue: catalogue, options: global.ledgerOptions)
+            let catalogue = try policy.map { try loadCatalogue($0) }
+            let (ledger, created) = try Ledger.create(
+                at: global.directory, catalogue: catalogue, snapshotInterval: snapshotInterval, options: global.ledgerOptions)
             let loaded = try ledger.catalogue()
             if global.json {
                 Output.line(

@@ -1,0 +1,92 @@
+import Foundation
+import Ledger
+
+extension LedgerProjection {
+    private static let magic = Array("CLsn1".utf8)
+
+    /// The snapshot encoding: deterministic (subjects, purposes and requests in sorted order), so a
+    /// rebuild can compare it byte for byte.
+    public var snapshot: [UInt8] {
+        var w = ByteWriter(capacity: 64 + subjects.count * 64 + requests.count * 80)
+        w.write(Self.magic)
+        w.write(u64: throughSeq)
+        w.write(u32: UInt32(subjects.count))
+        for pseudonym in subjects.keys.sorted() {
+            guard let subject = subjects[pseudonym] else { continue }
+            w.write(string: pseudonym)
+            if let erasure = subject.erasure {
+                w.write(u8: 1)
+                w.write(u64: erasure.seq)
+                w.write(i64: erasure.occurredAt.milliseconds)
+            } else {
+                w.write(u8: 0)
+            }
+            w.write(u32: UInt32(subject.consents.count))
+            for purpose in subject.consents.keys.sorted() {
+                guard let decision = subject.consents[purpose] else { continue }
+                w.write(string: purpose)
+                w.write(u8: decision.granted ? 1 : 0)
+                w.write(i64: decision.occurredAt.milliseconds)
+                w.write(u64: decision.seq)
+                w.write(i64: decision.expiresAt?.milliseconds ?? Int64.min)
+            }
+        }
+        w.write(u32: UInt32(requests.count))
+        for id in requests.keys.sorted() {
+            guard let request = requests[id] else { continue }
+            w.write(string: id)
+            w.write(string: request.kind.rawValue)
+            w.write(string: request.pseudonym)
+            w.write(i64: request.openedAt.milliseconds)
+            w.write(i64: request.dueAt.milliseconds)
+            w.write(string: request.status.rawValue)
+            w.write(i64: request.closedAt?.milliseconds ?? Int64.min)
+        }
+        return w.bytes
+    }
+
+    /// Decodes a snapshot; `nil` when the bytes are not one.
+    public init?(snapshot bytes: [UInt8]) {
+        let decoded: LedgerProjection? = bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            guard r.read(count: Self.magic.count) == Self.magic, let through = r.readU64(), let count = r.readU32()
+            else { return nil }
+            var projection = LedgerProjection()
+            projection.throughSeq = through
+            projection.subjects.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let pseudonym = r.readString(), let erased = r.readU8() else { return nil }
+                var subject = SubjectProjection()
+                if erased == 1 {
+                    guard let seq = r.readU64(), let occurred = r.readI64() else { return nil }
+                    subject.erasure = (seq, Timestamp(milliseconds: occurred))
+                }
+                guard let consents = r.readU32() else { return nil }
+                for _ in 0..<consents {
+                    guard let purpose = r.readString(), let granted = r.readU8(), let occurred = r.readI64(),
+                        let seq = r.readU64(), let expires = r.readI64()
+                    else { return nil }
+                    subject.consents[purpose] = ConsentDecision(
+                        granted: granted == 1, occurredAt: Timestamp(milliseconds: occurred), seq: seq,
+                        expiresAt: expires == Int64.min ? nil : Timestamp(milliseconds: expires))
+                }
+                projection.subjects[pseudonym] = subject
+            }
+            guard let requestCount = r.readU32() else { return nil }
+            for _ in 0..<requestCount {
+                guard let id = r.readString(), let kindText = r.readString(), let kind = RequestKind(rawValue: kindText),
+                    let pseudonym = r.readString(), let opened = r.readI64(), let due = r.readI64(),
+                    let statusText = r.readString(), let status = RequestProjection.Status(rawValue: statusText),
+                    let closed = r.readI64()
+                else { return nil }
+                projection.requests[id] = RequestProjection(
+                    requestId: id, kind: kind, pseudonym: pseudonym, openedAt: Timestamp(milliseconds: opened),
+                    dueAt: Timestamp(milliseconds: due), status: status,
+                    closedAt: closed == Int64.min ? nil : Timestamp(milliseconds: closed))
+            }
+            return r.isAtEnd ? projection : nil
+        }
+        guard let decoded else { return nil }
+        self = decoded
+    }
+}

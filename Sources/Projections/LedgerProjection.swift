@@ -1,0 +1,97 @@
+import Ledger
+
+/// The whole ledger's projected state after some prefix of the log: every subject's consent
+/// decisions and erasure, and every request. A pure fold (`apply`), tested without LMDB; its
+/// evaluation at a time is in ``LedgerProjection/consentState(at:rules:)`` and friends.
+public struct LedgerProjection: Sendable, Equatable {
+    /// The number of events folded in (the seq of the last one).
+    public internal(set) var throughSeq: UInt64 = 0
+    /// Subjects by pseudonym.
+    public var subjects: [String: SubjectProjection] = [:]
+    /// Requests by request id.
+    public var requests: [String: RequestProjection] = [:]
+
+    public init() {}
+
+    /// Folds in the next event of the log.
+    public mutating func apply(_ event: StoredEvent, rules: ProjectionRules) {
+        throughSeq = event.seq
+        switch event.type {
+        case .consentGranted, .consentWithdrawn, .erasureCompleted:
+            subjects[event.subject, default: SubjectProjection()].apply(event)
+        default:
+            break
+        }
+        if let kind = event.type.opensRequest {
+            requests[event.eventId] = RequestProjection(
+                requestId: event.eventId, kind: kind, pseudonym: event.subject, openedAt: event.occurredAt,
+                dueAt: event.occurredAt.adding(days: rules.requestDeadlineDays), status: .open, closedAt: nil)
+        } else if event.type.closesRequest != nil, !event.requestId.isEmpty, var request = requests[event.requestId] {
+            request.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
+            request.closedAt = event.occurredAt
+            requests[event.requestId] = request
+        } else if event.type == .requestExtended, var request = requests[event.requestId], let due = event.expiresAt {
+            request.dueAt = due
+            requests[event.requestId] = request
+        }
+    }
+
+    // MARK: Evaluation at a time
+
+    /// Every subject's consent entries at `time`, by pseudonym in order.
+    public func consentState(at time: Timestamp, rules: ProjectionRules) -> [(pseudonym: String, erased: Bool, consents: [ConsentEntry])] {
+        subjects.keys.sorted().compactMap { pseudonym in
+            guard let subject = subjects[pseudonym] else { return nil }
+            return (pseudonym, subject.erasure != nil, subject.consents(at: time, rules: rules))
+        }
+    }
+
+    /// The catalogue's purposes with the number of (subject, purpose) pairs in each status at `time`.
+    public func purposeCounts(at time: Timestamp, catalogue: Catalogue) -> [PurposeCount] {
+        let rules = ProjectionRules(catalogue: catalogue)
+        var counts: [String: [ConsentStatus: Int]] = [:]
+        for subject in subjects.values {
+            for entry in subject.consents(at: time, rules: rules) { counts[entry.purpose, default: [:]][entry.status, default: 0] += 1 }
+        }
+        return catalogue.purposes.map { purpose in
+            let byStatus = counts[purpose.id] ?? [:]
+            return PurposeCount(
+                id: purpose.id, basis: purpose.basis.rawValue, granted: byStatus[.granted] ?? 0,
+                withdrawn: byStatus[.withdrawn] ?? 0, expired: byStatus[.expired] ?? 0, erased: byStatus[.erased] ?? 0)
+        }
+    }
+
+    /// The requests at `time` that `filter` selects, by `openedAt` then id.
+    public func requests(at time: Timestamp, filter: RequestFilter) -> [RequestProjection] {
+        requests.values.filter { request in
+            switch filter {
+            case .open: return request.status == .open
+            case .overdue: return request.isOverdue(at: time)
+            case .all: return true
+            }
+        }.sorted { ($0.openedAt, $0.requestId) < ($1.openedAt, $1.requestId) }
+    }
+}
+
+/// Which requests a listing shows (SPEC §7 `GET /v1/requests?status=`).
+public enum RequestFilter: String, Sendable, CaseIterable {
+    case open, overdue, all
+}
+
+/// One purpose's anonymous counts of (subject, purpose) pairs by status (SPEC §5 "Purposes").
+public struct PurposeCount: Sendable, Equatable {
+    public var id: String
+    public var basis: String
+    public var granted: Int
+    public var withdrawn: Int
+    public var expired: Int
+    public var erased: Int
+
+    /// `{"id","basis","granted","withdrawn","expired","erased"}`.
+    public var json: JSONValue {
+        .object([
+            ("id", .string(id)), ("basis", .string(basis)), ("granted", .int(Int64(granted))),
+            ("withdrawn", .int(Int64(withdrawn))), ("expired", .int(Int64(expired))), ("erased", .int(Int64(erased))),
+        ])
+    }
+}

@@ -1,0 +1,116 @@
+import HeapModule
+import Ledger
+
+/// One step of a replay: an event with the state changes it caused, or a change that time alone
+/// caused (a grant expiring, a request going overdue) before the next event.
+public struct ReplayStep: Sendable, Equatable {
+    /// The event, or `nil` for a change caused by time passing.
+    public var event: StoredEvent?
+    /// When the step happened: the event's `recordedAt`, or the moment time caused the change.
+    public var at: Timestamp
+    /// The subject the changes concern.
+    public var pseudonym: String
+    /// Human-readable changes, such as `newsletter: granted → withdrawn`.
+    public var changes: [String]
+
+    /// `{"seq","type","at","subject","changes"}`; seq 0 and type `""` for a change caused by time.
+    public var json: JSONValue {
+        .object([
+            ("seq", .int(Int64(event?.seq ?? 0))), ("type", .string(event?.type.rawValue ?? "")),
+            ("at", .string(at.rfc3339)), ("subject", .string(pseudonym)), ("changes", .array(changes.map { .string($0) })),
+        ])
+    }
+}
+
+/// Walks the log in order (SPEC §8 `replay`), folding the projection and describing what each
+/// event changed; the caller verifies the chain as the events come.
+public struct Replayer {
+    private let rules: ProjectionRules
+    private var projection = LedgerProjection()
+    /// Grants with an expiry, soonest first; stale entries are skipped when popped.
+    private var expiries = Heap<PendingExpiry>()
+    /// Open requests by due date, soonest first; closed or moved ones are skipped when popped.
+    private var deadlines = Heap<PendingDeadline>()
+
+    public init(rules: ProjectionRules) { self.rules = rules }
+
+    /// Folds `event` in; returns the steps it and the time before it caused, in order.
+    public mutating func step(_ event: StoredEvent) -> [ReplayStep] {
+        var steps = timePassed(until: event.recordedAt)
+        let before = projection.subjects[event.subject]?.consents(at: event.recordedAt, rules: rules) ?? []
+        let requestBefore = projection.requests[event.requestId]
+        projection.apply(event, rules: rules)
+        var changes: [String] = []
+        switch event.type {
+        case .consentGranted, .consentWithdrawn, .erasureCompleted:
+            let after = projection.subjects[event.subject]?.consents(at: event.recordedAt, rules: rules) ?? []
+            let old = Dictionary(uniqueKeysWithValues: before.map { ($0.purpose, $0.status.rawValue) })
+            for entry in after where old[entry.purpose] != entry.status.rawValue {
+                changes.append("\(entry.purpose): \(old[entry.purpose] ?? "none") → \(entry.status.rawValue)")
+                if entry.status == .granted, let expiry = entry.expiresAt {
+                    expiries.insert(PendingExpiry(at: expiry, seq: entry.seq, pseudonym: event.subject, purpose: entry.purpose))
+                }
+            }
+            if changes.isEmpty, event.type != .erasureCompleted {
+                changes.append("\(event.purpose): unchanged (an event that occurred later decides)")
+            }
+        default:
+            break
+        }
+        if let kind = event.type.opensRequest, let request = projection.requests[event.eventId] {
+            changes.append("\(kind.rawValue) request \(event.eventId): opened, due \(request.dueAt.rfc3339)")
+            deadlines.insert(PendingDeadline(due: request.dueAt, requestId: event.eventId))
+        } else if let request = projection.requests[event.requestId], let previous = requestBefore {
+            if previous.status != request.status {
+                let was = previous.isOverdue(at: event.recordedAt) ? "overdue" : previous.status.rawValue
+                changes.append("request \(event.requestId): \(was) → \(request.status.rawValue)")
+            }
+            if previous.dueAt != request.dueAt {
+                changes.append("request \(event.requestId): due \(previous.dueAt.rfc3339) → \(request.dueAt.rfc3339)")
+                deadlines.insert(PendingDeadline(due: request.dueAt, requestId: event.requestId))
+            }
+        }
+        steps.append(ReplayStep(event: event, at: event.recordedAt, pseudonym: event.subject, changes: changes))
+        return steps
+    }
+
+    /// The changes time alone causes up to `time`: grants expiring and requests going overdue.
+    public mutating func timePassed(until time: Timestamp) -> [ReplayStep] {
+        var steps: [ReplayStep] = []
+        while let first = expiries.min, first.at <= time {
+            expiries.removeMin()
+            guard let subject = projection.subjects[first.pseudonym], subject.erasure == nil,
+                let decision = subject.consents[first.purpose], decision.seq == first.seq, decision.granted
+            else { continue }
+            steps.append(ReplayStep(event: nil, at: first.at, pseudonym: first.pseudonym, changes: ["\(first.purpose): granted → expired"]))
+        }
+        while let first = deadlines.min, first.due < time {
+            deadlines.removeMin()
+            guard let request = projection.requests[first.requestId], request.status == .open, request.dueAt == first.due
+            else { continue }
+            steps.append(
+                ReplayStep(
+                    event: nil, at: first.due, pseudonym: request.pseudonym,
+                    changes: ["request \(first.requestId): open → overdue"]))
+        }
+        return steps.sorted { $0.at < $1.at }
+    }
+}
+
+/// A grant that expires at `at` unless a later event decides its pair first.
+struct PendingExpiry: Comparable {
+    var at: Timestamp
+    var seq: UInt64
+    var pseudonym: String
+    var purpose: String
+
+    static func < (lhs: Self, rhs: Self) -> Bool { (lhs.at, lhs.seq, lhs.purpose) < (rhs.at, rhs.seq, rhs.purpose) }
+}
+
+/// A request due at `due` unless it is closed or extended first.
+struct PendingDeadline: Comparable {
+    var due: Timestamp
+    var requestId: String
+
+    static func < (lhs: Self, rhs: Self) -> Bool { (lhs.due, lhs.requestId) < (rhs.due, rhs.requestId) }
+}

@@ -1,0 +1,34 @@
+import Ledger
+
+/// A data-subject request as the projections fold it (SPEC §5 "Requests").
+public struct RequestProjection: Sendable, Equatable {
+    /// `open`, `completed` or `rejected`; *overdue* is judged at a time (``isOverdue(at:)``).
+    public enum Status: String, Sendable {
+        case open, completed, rejected
+    }
+
+    public var requestId: String
+    public var kind: RequestKind
+    public var pseudonym: String
+    /// The `*.requested` event's `occurredAt`.
+    public var openedAt: Timestamp
+    /// The due date: `openedAt` plus the catalogue's deadline, or as `request.extended` moved it.
+    public var dueAt: Timestamp
+    public var status: Status
+    /// The closing event's `occurredAt`.
+    public var closedAt: Timestamp?
+
+    /// Open and past its due date at `time` (SPEC §5: overdue at T when T > dueAt).
+    public func isOverdue(at time: Timestamp) -> Bool { status == .open && time > dueAt }
+
+    /// `{"requestId","kind","pseudonym","openedAt","dueAt","status","closedAt"}`; `status` is
+    /// `overdue` for an open request past its due date at `time`.
+    public func json(at time: Timestamp) -> JSONValue {
+        .object([
+            ("requestId", .string(requestId)), ("kind", .string(kind.rawValue)), ("pseudonym", .string(pseudonym)),
+            ("openedAt", .string(openedAt.rfc3339)), ("dueAt", .string(dueAt.rfc3339)),
+            ("status", .string(isOverdue(at: time) ? "overdue" : status.rawValue)),
+            ("closedAt", .string(closedAt?.rfc3339 ?? "")),
+        ])
+    }
+}

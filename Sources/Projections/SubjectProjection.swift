@@ -1,0 +1,81 @@
+import Ledger
+
+/// Everything the projections know of one subject: the deciding consent event per purpose, and
+/// the erasure, if any.
+public struct SubjectProjection: Sendable, Equatable {
+    /// The deciding consent event by purpose id.
+    public var consents: [String: ConsentDecision] = [:]
+    /// The `erasure.completed` event's seq and `occurredAt`, once erased.
+    public var erasure: (seq: UInt64, occurredAt: Timestamp)?
+
+    public init() {}
+
+    public static func == (lhs: SubjectProjection, rhs: SubjectProjection) -> Bool {
+        lhs.consents == rhs.consents && lhs.erasure?.seq == rhs.erasure?.seq
+            && lhs.erasure?.occurredAt == rhs.erasure?.occurredAt
+    }
+
+    /// Folds one of the subject's events in.
+    mutating func apply(_ event: StoredEvent) {
+        switch event.type {
+        case .consentGranted, .consentWithdrawn:
+            let decision = ConsentDecision(
+                granted: event.type == .consentGranted, occurredAt: event.occurredAt, seq: event.seq,
+                expiresAt: event.type == .consentGranted ? event.expiresAt : nil)
+            if let current = consents[event.purpose], !current.isSuperseded(by: decision) { return }
+            consents[event.purpose] = decision
+        case .erasureCompleted:
+            erasure = (event.seq, event.occurredAt)
+        case .accessRequested, .accessCompleted, .accessRejected, .correctionRequested, .correctionCompleted,
+            .correctionRejected, .erasureRequested, .erasureRejected, .requestExtended:
+            return
+        }
+    }
+
+    /// The pair states at `time`, sorted by purpose (SPEC §5 boundaries: a grant is expired at T
+    /// when T ≥ its expiry; after erasure every pair is erased).
+    public func consents(at time: Timestamp, rules: ProjectionRules) -> [ConsentEntry] {
+        consents.keys.sorted().compactMap { purpose in
+            guard let decision = consents[purpose] else { return nil }
+            if let erasure {
+                return ConsentEntry(
+                    purpose: purpose, status: .erased, since: erasure.occurredAt, seq: erasure.seq, expiresAt: nil)
+            }
+            guard decision.granted else {
+                return ConsentEntry(
+                    purpose: purpose, status: .withdrawn, since: decision.occurredAt, seq: decision.seq, expiresAt: nil)
+            }
+            let expiry = decision.expiresAt
+                ?? rules.consentTTLDays[purpose].map { decision.occurredAt.adding(days: $0) }
+            let expired = expiry.map { time >= $0 } ?? false
+            return ConsentEntry(
+                purpose: purpose, status: expired ? .expired : .granted, since: decision.occurredAt, seq: decision.seq,
+                expiresAt: expiry)
+        }
+    }
+}
+
+/// A (subject, purpose) pair's status at a time.
+public enum ConsentStatus: String, Sendable, CaseIterable {
+    case granted, withdrawn, expired, erased
+}
+
+/// One line of a subject's consent state (SPEC §7 `consents`).
+public struct ConsentEntry: Sendable, Equatable {
+    public var purpose: String
+    public var status: ConsentStatus
+    /// The deciding event's `occurredAt` (the erasure's, once erased).
+    public var since: Timestamp
+    /// The deciding event's seq.
+    public var seq: UInt64
+    /// When the grant expires (its own `expiresAt` or the purpose's TTL), if it does.
+    public var expiresAt: Timestamp?
+
+    /// `{"purpose","status","since","seq","expiresAt"}`, `""` for no expiry.
+    public var json: JSONValue {
+        .object([
+            ("purpose", .string(purpose)), ("status", .string(status.rawValue)), ("since", .string(since.rfc3339)),
+            ("seq", .int(Int64(seq))), ("expiresAt", .string(expiresAt?.rfc3339 ?? "")),
+        ])
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Ledger
+import Projections
+
+/// `ledgerctl replay [--from T] [--to T] [--subject S | --pseudonym P] [--export FILE]`.
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Walk the log in order, verifying the chain, and show the state change each event causes.",
+        discussion: """
+            Prints every event with what it changed — `newsletter: granted → withdrawn`,
+            `request … open → completed` — and the changes time alone causes between events
+            (`granted → expired`, `open → overdue`). From the ledger, or from an export file alone
+            (--export, with --policy for the catalogue). Exits 1 at the first event that does not
+            verify.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: "Show steps recorded at or after this RFC 3339 time.") var from: String?
+    @Option(name: .long, help: "Stop after steps recorded at this RFC 3339 time.") var to: String?
+    @Option(name: .long, help: "Only this subject, by external id.") var subject: String?
+    @Option(name: .long, help: "Only this subject, by pseudonym.") var pseudonym: String?
+    @Option(name: .long, help: ArgumentHelp("Replay an export file instead of the ledger.", valueName: "file"))
+    var export: String?
+    @Option(name: .long, help: ArgumentHelp("The catalogue for --export (default: bundled).", valueName: "file"))
+    var policy: String?
+
+    func validate() throws {
+        if subject != nil, pseudonym != nil { throw ValidationError("give --subject or --pseudonym, not both") }
+        if export != nil, subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
+    }
+
+    func run() throws {
+        try runReporting(json: global.json) {
+            let start = try from.map { try parseTime($0, option: "--from") }
+            let end = try to.map { try parseTime($0, option: "--to") }
+            var out = BufferedOutput()
+            var only = pseudonym
+            let catalogue: Catalogue
+            var ledger: Ledger?
+            if export == nil {
+                let opened = try global.openLedger()
+                ledger = opened
+                catalogue = try opened.catalogue()
+                if let subject {
+                    guard let found = try opened.pseudonym(of: subject) else {
+                        throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
+                    }
+                    only = found
+                }
+            } else {
+                catalogue = try loadCatalogue(policy)
+            }
+            var replayer = Replayer(rules: ProjectionRules(catalogue: catalogue))
+            var previousHash = ChainHash.genesis
+            var failure: VerificationReport.Failure?
+            func show(_ steps: [ReplayStep]) {
+                for step in steps where (only == nil || step.pseudonym == only) && (start.map { step.at >= $0 } ?? true) {
+                    out.write(global.json ? step.json.serialized : Self.describe(step))
+                }
+            }
+            let visit: (StoredEvent) throws -> Bool = { event in
+                if let end, event.recordedAt > end { return false }
+                show(replayer.step(event))
+                return true
+            }
+            if let ledger {
+                try ledger.forEachEvent { event in
+                    guard event.prevHash == previousHash, event.recomputedHash == event.hash else {
+                        failure = .init(seq: event.seq, reason: event.prevHash == previousHash
+                            ? "the hash does not match the event's contents" : "prevHash does not match the hash of seq \(event.seq - 1)")
+                        return false
+                    }
+                    previousHash = event.hash
+                    return try visit(event)
+                }
+            } else if let export {
+                var stopped = false
+                let report = try ExportVerifier.verify(path: export) { event in
+                    if !stopped { stopped = !(try visit(event)) }
+                }
+                failure = report.failure
+            }
+            if failure == nil, let end { show(replayer.timePassed(until: end)) }
+            out.flush()
+            if let failure {
+                Output.report(
+                    LedgerError(.chainBroken, "the chain does not verify at seq \(failure.seq): \(failure.reason)"), json: global.json)
+                throw CommandFailure(exitCode: 1)
+            }
+        }
+    }
+
+    private static func describe(_ step: ReplayStep) -> String {
+        let head = step.event.map { "seq \($0.seq)  \(step.at.rfc3339)  \($0.type.rawValue)" }
+            ?? "(time)  \(step.at.rfc3339)"
+        let changes = step.changes.isEmpty ? "" : "  " + step.changes.joined(separator: "; ")
+        return "\(head)  \(step.pseudonym)\(changes)"
+    }
+}

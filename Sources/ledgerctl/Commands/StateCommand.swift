@@ -1,0 +1,141 @@
+import ArgumentParser
+import Ledger
+import Projections
+
+/// `ledgerctl state [--as-of T] [--subject S | --pseudonym P] [--purpose P] [--export FILE]`.
+struct StateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Consent state and purpose counts, now or as of a past time.",
+        discussion: """
+            As of T means what the ledger knew at T: only events recorded at or before T, with
+            expiry judged at T. The same log gives the same answer on every run.
+            With --subject or --pseudonym, one subject's consents (read through the per-subject
+            index). Without, every subject's consents and the per-purpose counts.
+            With --export FILE, the state comes from an export file alone — no ledger, no key —
+            verifying the chain on the way; --policy names the catalogue (default: bundled).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .customLong("as-of"), help: "An RFC 3339 time; default now.") var asOf: String?
+    @Option(name: .long, help: "One subject, by external id.") var subject: String?
+    @Option(name: .long, help: "One subject, by pseudonym.") var pseudonym: String?
+    @Option(name: .long, help: "Only this purpose.") var purpose: String?
+    @Option(name: .long, help: ArgumentHelp("Compute from an export file instead of the ledger.", valueName: "file"))
+    var export: String?
+    @Option(name: .long, help: ArgumentHelp("The catalogue for --export (default: bundled).", valueName: "file"))
+    var policy: String?
+
+    func validate() throws {
+        if subject != nil, pseudonym != nil { throw ValidationError("give --subject or --pseudonym, not both") }
+        if export != nil, subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
+    }
+
+    func run() throws {
+        try runReporting(json: global.json) {
+            let time = try parseTime(asOf, option: "--as-of")
+            let projection: LedgerProjection
+            let catalogue: Catalogue
+            var ledger: Ledger?
+            if let export {
+                catalogue = try loadCatalogue(policy)
+                let folded = try ExportProjection.fold(path: export, asOf: time, rules: ProjectionRules(catalogue: catalogue))
+                if let failure = folded.report.failure {
+                    Output.report(
+                        LedgerError(.chainBroken, "the export does not verify at seq \(failure.seq): \(failure.reason)"),
+                        json: global.json)
+                    throw CommandFailure(exitCode: 1)
+                }
+                projection = folded.projection
+            } else {
+                let opened = try global.openLedger()
+                ledger = opened
+                catalogue = try opened.catalogue()
+                if subject != nil || pseudonym != nil {
+                    try printSubject(opened, catalogue: catalogue, at: time)
+                    return
+                }
+                projection = try opened.projection(asOf: time)
+            }
+            if let pseudonym {
+                let subject = projection.subjects[pseudonym] ?? SubjectProjection()
+                guard projection.subjects[pseudonym] != nil || ledger != nil else {
+                    throw LedgerError(.subjectNotFound, "the export has no events of pseudonym \(pseudonym) recorded by then")
+                }
+                printConsents(subject.consents(at: time, rules: ProjectionRules(catalogue: catalogue)), subject: nil, pseudonym: pseudonym, at: time)
+                return
+            }
+            printWhole(projection, catalogue: catalogue, at: time)
+        }
+    }
+
+    private func printSubject(_ ledger: Ledger, catalogue: Catalogue, at time: Timestamp) throws {
+        let resolved: String
+        if let subject {
+            guard let found = try ledger.pseudonym(of: subject) else {
+                throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
+            }
+            resolved = found
+        } else {
+            resolved = pseudonym ?? ""
+        }
+        let projection = try ledger.subjectProjection(pseudonym: resolved, asOf: time)
+        printConsents(projection.consents(at: time, rules: ProjectionRules(catalogue: catalogue)), subject: subject, pseudonym: resolved, at: time)
+    }
+
+    private func printConsents(_ all: [ConsentEntry], subject: String?, pseudonym: String, at time: Timestamp) {
+        let consents = all.filter { purpose == nil || $0.purpose == purpose }
+        if global.json {
+            var pairs: [(String, JSONValue)] = []
+            if let subject { pairs.append(("subject", .string(subject))) }
+            pairs += [
+                ("pseudonym", .string(pseudonym)), ("asOf", .string(time.rfc3339)),
+                ("consents", .array(consents.map(\.json))),
+            ]
+            Output.line(JSONValue.object(pairs).serialized)
+            return
+        }
+        Output.line("Subject \(pseudonym) as of \(time.rfc3339)")
+        if consents.isEmpty {
+            Output.line("No consent events.")
+            return
+        }
+        Output.line(
+            Output.table(
+                ["PURPOSE", "STATUS", "SINCE", "SEQ", "EXPIRES"],
+                consents.map { [$0.purpose, $0.status.rawValue, $0.since.rfc3339, String($0.seq), $0.expiresAt?.rfc3339 ?? "-"] }))
+    }
+
+    private func printWhole(_ projection: LedgerProjection, catalogue: Catalogue, at time: Timestamp) {
+        let rules = ProjectionRules(catalogue: catalogue)
+        let subjects = projection.consentState(at: time, rules: rules)
+        let counts = projection.purposeCounts(at: time, catalogue: catalogue).filter { purpose == nil || $0.id == purpose }
+        if global.json {
+            let rows: [JSONValue] = subjects.compactMap { subject in
+                let consents = subject.consents.filter { purpose == nil || $0.purpose == purpose }
+                guard !consents.isEmpty else { return nil }
+                return .object([
+                    ("pseudonym", .string(subject.pseudonym)), ("erased", .bool(subject.erased)),
+                    ("consents", .array(consents.map(\.json))),
+                ])
+            }
+            Output.line(
+                JSONValue.object([
+                    ("asOf", .string(time.rfc3339)), ("seq", .int(Int64(projection.throughSeq))),
+                    ("subjects", .array(rows)), ("purposes", .array(counts.map(\.json))),
+                ]).serialized)
+            return
+        }
+        Output.line("Consent state as of \(time.rfc3339) (events through seq \(projection.throughSeq))")
+        var rows: [[String]] = []
+        for subject in subjects {
+            for entry in subject.consents where purpose == nil || entry.purpose == purpose {
+                rows.append([subject.pseudonym, entry.purpose, entry.status.rawValue, entry.since.rfc3339, entry.expiresAt?.rfc3339 ?? "-"])
+            }
+        }
+        Output.line(Output.table(["PSEUDONYM", "PURPOSE", "STATUS", "SINCE", "EXPIRES"], rows))
+        Output.line("")
+        PurposesCommand.printTable(counts)
+    }
+}
