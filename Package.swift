@@ -52,7 +52,8 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger", "Projections"]
+            dependencies: ["Ledger", "Projections"],
+            exclude: []
         ),
         .testTarget(
             name: "LedgerctlTests",
