@@ -47,7 +47,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ledger-bench",
-            dependencies: ["Ledger"],
+            dependencies: ["Ledger", "Projections"],
             path: "Benchmarks/ledger-bench"
         ),
         .testTarget(

@@ -4,11 +4,14 @@
 // Prints figures; asserts nothing. Each figure is the median of R runs on a fresh ledger.
 import Foundation
 import Ledger
+import Projections
 
 struct Arguments {
     var verifyEvents = 1_000_000
     var runs = 3
     var batches = [1, 100, 1_000]
+    var projections = false
+    var projectionEvents = 1_000_000
 
     init() {
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
@@ -17,8 +20,10 @@ struct Arguments {
             case "--verify-events": verifyEvents = iterator.next().flatMap(Int.init) ?? verifyEvents
             case "--runs": runs = iterator.next().flatMap(Int.init) ?? runs
             case "--batches": batches = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? batches
+            case "--projections": projections = true
+            case "--projection-events": projectionEvents = iterator.next().flatMap(Int.init) ?? projectionEvents
             default:
-                print("usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000]")
+                print("usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]]")
                 exit(2)
             }
         }
@@ -76,6 +81,10 @@ func appendRate(batch: Int, total: Int, events: [ClientEvent]) throws -> Double 
 
 let arguments = Arguments()
 let catalogue = try Catalogue.bundled()
+if arguments.projections {
+    try ProjectionBenchmark(events: arguments.projectionEvents, runs: arguments.runs).run()
+    exit(0)
+}
 let pool = try makeEvents(100_000, catalogue: catalogue)
 let sampleRecord = pool[0]
 print("ConsentLedger core benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores, median of \(arguments.runs) runs")

@@ -19,14 +19,16 @@ extension Ledger {
             }
             projection = decoded
         }
-        try forEachEvent(from: projection.throughSeq + 1, through: length) { projection.apply($0, rules: rules) }
+        try forEachSummary(from: projection.throughSeq + 1, through: length) { projection.apply($0, rules: rules) }
         return projection
     }
 
     /// One subject's projection as of `time`, read through the per-subject index only.
     public func subjectProjection(pseudonym: String, asOf time: Timestamp) throws -> SubjectProjection {
         var subject = SubjectProjection()
-        for event in try subjectEvents(pseudonym: pseudonym, asOf: time) { subject.apply(event) }
+        for event in try subjectEvents(pseudonym: pseudonym, asOf: time) {
+            if let summary = EventSummary(event) { subject.apply(summary) }
+        }
         return subject
     }
 }

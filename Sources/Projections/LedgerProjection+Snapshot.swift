@@ -2,7 +2,7 @@ import Foundation
 import Ledger
 
 extension LedgerProjection {
-    private static let magic = Array("CLsn1".utf8)
+    private static let magic = Array("CLsn2".utf8)
 
     /// The snapshot encoding: deterministic (subjects, purposes and requests in sorted order), so a
     /// rebuild can compare it byte for byte.
@@ -11,9 +11,10 @@ extension LedgerProjection {
         w.write(Self.magic)
         w.write(u64: throughSeq)
         w.write(u32: UInt32(subjects.count))
-        for pseudonym in subjects.keys.sorted() {
-            guard let subject = subjects[pseudonym] else { continue }
-            w.write(string: pseudonym)
+        for id in subjects.keys.sorted() {
+            guard let subject = subjects[id] else { continue }
+            w.write(u64: id.high)
+            w.write(u64: id.low)
             if let erasure = subject.erasure {
                 w.write(u8: 1)
                 w.write(u64: erasure.seq)
@@ -55,7 +56,7 @@ extension LedgerProjection {
             projection.throughSeq = through
             projection.subjects.reserveCapacity(Int(count))
             for _ in 0..<count {
-                guard let pseudonym = r.readString(), let erased = r.readU8() else { return nil }
+                guard let high = r.readU64(), let low = r.readU64(), let erased = r.readU8() else { return nil }
                 var subject = SubjectProjection()
                 if erased == 1 {
                     guard let seq = r.readU64(), let occurred = r.readI64() else { return nil }
@@ -70,7 +71,7 @@ extension LedgerProjection {
                         granted: granted == 1, occurredAt: Timestamp(milliseconds: occurred), seq: seq,
                         expiresAt: expires == Int64.min ? nil : Timestamp(milliseconds: expires))
                 }
-                projection.subjects[pseudonym] = subject
+                projection.subjects[Pseudonym(high: high, low: low)] = subject
             }
             guard let requestCount = r.readU32() else { return nil }
             for _ in 0..<requestCount {

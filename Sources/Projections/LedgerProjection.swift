@@ -7,7 +7,7 @@ public struct LedgerProjection: Sendable, Equatable {
     /// The number of events folded in (the seq of the last one).
     public internal(set) var throughSeq: UInt64 = 0
     /// Subjects by pseudonym.
-    public var subjects: [String: SubjectProjection] = [:]
+    public var subjects: [Pseudonym: SubjectProjection] = [:]
     /// Requests by request id.
     public var requests: [String: RequestProjection] = [:]
 
@@ -15,6 +15,11 @@ public struct LedgerProjection: Sendable, Equatable {
 
     /// Folds in the next event of the log.
     public mutating func apply(_ event: StoredEvent, rules: ProjectionRules) {
+        if let summary = EventSummary(event) { apply(summary, rules: rules) }
+    }
+
+    /// Folds in the next event of the log, from its summary.
+    public mutating func apply(_ event: EventSummary, rules: ProjectionRules) {
         throughSeq = event.seq
         switch event.type {
         case .consentGranted, .consentWithdrawn, .erasureCompleted:
@@ -24,7 +29,7 @@ public struct LedgerProjection: Sendable, Equatable {
         }
         if let kind = event.type.opensRequest {
             requests[event.eventId] = RequestProjection(
-                requestId: event.eventId, kind: kind, pseudonym: event.subject, openedAt: event.occurredAt,
+                requestId: event.eventId, kind: kind, pseudonym: event.subject.hex, openedAt: event.occurredAt,
                 dueAt: event.occurredAt.adding(days: rules.requestDeadlineDays), status: .open, closedAt: nil)
         } else if event.type.closesRequest != nil, !event.requestId.isEmpty, var request = requests[event.requestId] {
             request.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
@@ -40,9 +45,9 @@ public struct LedgerProjection: Sendable, Equatable {
 
     /// Every subject's consent entries at `time`, by pseudonym in order.
     public func consentState(at time: Timestamp, rules: ProjectionRules) -> [(pseudonym: String, erased: Bool, consents: [ConsentEntry])] {
-        subjects.keys.sorted().compactMap { pseudonym in
-            guard let subject = subjects[pseudonym] else { return nil }
-            return (pseudonym, subject.erasure != nil, subject.consents(at: time, rules: rules))
+        subjects.keys.sorted().compactMap { id in
+            guard let subject = subjects[id] else { return nil }
+            return (id.hex, subject.erasure != nil, subject.consents(at: time, rules: rules))
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Ledger
 
 /// The outcome of `ledgerctl rebuild`: every projection recomputed from the log and compared with
@@ -31,22 +32,36 @@ extension Ledger {
     /// - Parameter progress: Called now and then with the number of events folded.
     public func rebuildProjections(progress: ((UInt64) -> Void)? = nil) throws -> RebuildReport {
         let rules = try projectionRules()
-        let snapshotSeqs = Set(try snapshotSeqs())
+        var pendingSnapshots = try snapshotSeqs()[...]
         var projection = LedgerProjection()
         var report = RebuildReport(events: 0, snapshotsCompared: 0, requestsCompared: 0, difference: nil)
-        try forEachEvent { event in
+        // Stored snapshots are compared on the other core while the fold goes on: the projection
+        // is a value, so each comparison works on its own copy.
+        let differences = Locked<[UInt64: String]>()
+        let comparisons = DispatchGroup()
+        let ledger = self
+        try forEachSummary { event in
             projection.apply(event, rules: rules)
             report.events = event.seq
             if event.seq % 65_536 == 0 { progress?(event.seq) }
-            guard snapshotSeqs.contains(event.seq) else { return true }
+            guard let next = pendingSnapshots.first, next == event.seq else { return }
+            pendingSnapshots.removeFirst()
             report.snapshotsCompared += 1
-            guard let stored = try snapshot(atOrBefore: event.seq), stored.seq == event.seq else { return true }
-            if stored.bytes != projection.snapshot {
-                report.difference = Self.describeDifference(
-                    stored: LedgerProjection(snapshot: stored.bytes), rebuilt: projection, at: event.seq)
-                return false
+            let rebuilt = projection
+            let seq = event.seq
+            DispatchQueue.global().async(group: comparisons) {
+                let stored = (try? ledger.snapshot(atOrBefore: seq)).flatMap { $0 }
+                guard let stored, stored.seq == seq else { return }
+                if stored.bytes != rebuilt.snapshot {
+                    let description = Self.describeDifference(stored: LedgerProjection(snapshot: stored.bytes), rebuilt: rebuilt, at: seq)
+                    differences.withLock { $0[seq] = description }
+                }
             }
-            return true
+        }
+        comparisons.wait()
+        if let first = differences.withLock({ $0 }).min(by: { $0.key < $1.key }) {
+            report.difference = first.value
+            return report
         }
         guard report.matches else { return report }
         let stored = try storedRequests()
@@ -67,9 +82,9 @@ extension Ledger {
 
     private static func describeDifference(stored: LedgerProjection?, rebuilt: LedgerProjection, at seq: UInt64) -> String {
         guard let stored else { return "the snapshot at seq \(seq) cannot be decoded" }
-        for pseudonym in Set(stored.subjects.keys).union(rebuilt.subjects.keys).sorted()
-        where stored.subjects[pseudonym] != rebuilt.subjects[pseudonym] {
-            return "the snapshot at seq \(seq) differs for subject \(pseudonym)"
+        for id in Set(stored.subjects.keys).union(rebuilt.subjects.keys).sorted()
+        where stored.subjects[id] != rebuilt.subjects[id] {
+            return "the snapshot at seq \(seq) differs for subject \(id.hex)"
         }
         for id in Set(stored.requests.keys).union(rebuilt.requests.keys).sorted()
         where stored.requests[id] != rebuilt.requests[id] {
@@ -77,4 +92,23 @@ extension Ledger {
         }
         return "the snapshot at seq \(seq) differs from the one the log gives"
     }
+}
+
+/// A value behind a lock, reachable only inside closures.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    // Invariant: `value` is only touched while `lock` is held.
+    private var value: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+extension Locked where Value == [UInt64: String] {
+    convenience init() { self.init([:]) }
 }

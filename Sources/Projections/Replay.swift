@@ -37,13 +37,14 @@ public struct Replayer {
     /// Folds `event` in; returns the steps it and the time before it caused, in order.
     public mutating func step(_ event: StoredEvent) -> [ReplayStep] {
         var steps = timePassed(until: event.recordedAt)
-        let before = projection.subjects[event.subject]?.consents(at: event.recordedAt, rules: rules) ?? []
+        let id = Pseudonym(hex: event.subject)
+        let before = id.flatMap { projection.subjects[$0] }?.consents(at: event.recordedAt, rules: rules) ?? []
         let requestBefore = projection.requests[event.requestId]
         projection.apply(event, rules: rules)
         var changes: [String] = []
         switch event.type {
         case .consentGranted, .consentWithdrawn, .erasureCompleted:
-            let after = projection.subjects[event.subject]?.consents(at: event.recordedAt, rules: rules) ?? []
+            let after = id.flatMap { projection.subjects[$0] }?.consents(at: event.recordedAt, rules: rules) ?? []
             let old = Dictionary(uniqueKeysWithValues: before.map { ($0.purpose, $0.status.rawValue) })
             for entry in after where old[entry.purpose] != entry.status.rawValue {
                 changes.append("\(entry.purpose): \(old[entry.purpose] ?? "none") → \(entry.status.rawValue)")
@@ -79,7 +80,7 @@ public struct Replayer {
         var steps: [ReplayStep] = []
         while let first = expiries.min, first.at <= time {
             expiries.removeMin()
-            guard let subject = projection.subjects[first.pseudonym], subject.erasure == nil,
+            guard let id = Pseudonym(hex: first.pseudonym), let subject = projection.subjects[id], subject.erasure == nil,
                 let decision = subject.consents[first.purpose], decision.seq == first.seq, decision.granted
             else { continue }
             steps.append(ReplayStep(event: nil, at: first.at, pseudonym: first.pseudonym, changes: ["\(first.purpose): granted → expired"]))

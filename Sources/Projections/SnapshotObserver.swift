@@ -26,7 +26,7 @@ package struct SnapshotObserver: LogObserver {
         let rules = ProjectionRules(catalogue: try context.catalogue())
         let last = context.head / interval * interval
         var pending: [(UInt64, [UInt8])] = []
-        try context.forEachEvent(from: base + 1, through: last) { event in
+        try context.forEachSummary(from: base + 1, through: last) { event in
             projection.apply(event, rules: rules)
             if event.seq == boundary {
                 pending.append((boundary, projection.snapshot))

@@ -16,7 +16,7 @@ public struct SubjectProjection: Sendable, Equatable {
     }
 
     /// Folds one of the subject's events in.
-    mutating func apply(_ event: StoredEvent) {
+    mutating func apply(_ event: EventSummary) {
         switch event.type {
         case .consentGranted, .consentWithdrawn:
             let decision = ConsentDecision(

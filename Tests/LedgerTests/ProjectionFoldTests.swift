@@ -9,6 +9,8 @@ struct ProjectionFoldTests {
     static let bob = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
     let rules = ProjectionRules(catalogue: (try? Catalogue.bundled()) ?? Catalogue.emptyForTests)
 
+    static func id(_ hex: String) -> Pseudonym { Pseudonym(hex: hex) ?? Pseudonym(high: 0, low: 0) }
+
     static func time(_ text: String) -> Timestamp { Timestamp(rfc3339: text) ?? Timestamp(milliseconds: 0) }
 
     static func event(
@@ -29,7 +31,7 @@ struct ProjectionFoldTests {
     }
 
     private func status(_ projection: LedgerProjection, _ purpose: String, subject: String = alice, at: String) -> ConsentStatus? {
-        projection.subjects[subject]?.consents(at: Self.time(at), rules: rules).first { $0.purpose == purpose }?.status
+        projection.subjects[Self.id(subject)]?.consents(at: Self.time(at), rules: rules).first { $0.purpose == purpose }?.status
     }
 
     @Test func aBackDatedWithdrawalDoesNotOverrideALaterGrant() {
@@ -38,7 +40,7 @@ struct ProjectionFoldTests {
             Self.event(2, .consentWithdrawn, purpose: "newsletter", occurred: "2026-02-01T10:00:00Z", recorded: "2026-03-02T10:00:00Z"),
         ])
         #expect(status(projection, "newsletter", at: "2026-04-01T00:00:00Z") == .granted)
-        #expect(projection.subjects[Self.alice]?.consents["newsletter"]?.seq == 1)
+        #expect(projection.subjects[Self.id(Self.alice)]?.consents["newsletter"]?.seq == 1)
     }
 
     @Test func aBackDatedPaperConsentLandsWhereItBelongs() {
@@ -46,7 +48,7 @@ struct ProjectionFoldTests {
             Self.event(1, .consentWithdrawn, purpose: "surveys", occurred: "2026-01-10T10:00:00Z"),
             Self.event(2, .consentGranted, purpose: "surveys", occurred: "2026-02-01T10:00:00Z", recorded: "2026-03-01T10:00:00Z"),
         ])
-        let entry = projection.subjects[Self.alice]?.consents(at: Self.time("2026-03-02T00:00:00Z"), rules: rules).first
+        let entry = projection.subjects[Self.id(Self.alice)]?.consents(at: Self.time("2026-03-02T00:00:00Z"), rules: rules).first
         #expect(entry?.status == .granted)
         #expect(entry?.since.rfc3339 == "2026-02-01T10:00:00.000Z")
     }
@@ -70,7 +72,7 @@ struct ProjectionFoldTests {
         ])
         #expect(status(projection, "facebook-pixel", at: "2026-05-31T23:59:59.999Z") == .granted)
         #expect(status(projection, "facebook-pixel", at: "2026-06-01T00:00:00Z") == .expired)
-        let entry = projection.subjects[Self.alice]?.consents(at: Self.time("2026-07-01T00:00:00Z"), rules: rules).first
+        let entry = projection.subjects[Self.id(Self.alice)]?.consents(at: Self.time("2026-07-01T00:00:00Z"), rules: rules).first
         #expect(entry?.expiresAt?.rfc3339 == "2026-06-01T00:00:00.000Z")
         #expect(entry?.since.rfc3339 == "2026-03-01T10:00:00.000Z")
     }
@@ -92,7 +94,7 @@ struct ProjectionFoldTests {
             Self.event(3, .consentGranted, subject: Self.bob, purpose: "newsletter", occurred: "2026-03-01T12:00:00Z"),
             Self.event(4, .erasureCompleted, occurred: "2026-04-01T00:00:00Z"),
         ])
-        let entries = projection.subjects[Self.alice]?.consents(at: Self.time("2026-05-01T00:00:00Z"), rules: rules) ?? []
+        let entries = projection.subjects[Self.id(Self.alice)]?.consents(at: Self.time("2026-05-01T00:00:00Z"), rules: rules) ?? []
         #expect(entries.map(\.status) == [.erased, .erased])
         #expect(entries.allSatisfy { $0.seq == 4 && $0.since.rfc3339 == "2026-04-01T00:00:00.000Z" })
         let counts = projection.purposeCounts(at: Self.time("2026-05-01T00:00:00Z"), catalogue: (try? Catalogue.bundled()) ?? .emptyForTests)

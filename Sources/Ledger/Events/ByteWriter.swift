@@ -53,6 +53,27 @@ package struct ByteReader {
         return Array(bytes[offset..<(offset + count)])
     }
 
+    /// Skips `count` bytes; `false` when fewer remain.
+    package mutating func skip(count: Int) -> Bool {
+        guard count >= 0, offset + count <= bytes.count else { return false }
+        offset += count
+        return true
+    }
+
+    /// Skips a length-prefixed field and returns where its bytes are; `nil` when it is truncated.
+    package mutating func skipField() -> Range<Int>? {
+        guard let length = readU32() else { return nil }
+        let start = offset
+        guard skip(count: Int(length)) else { return nil }
+        return start..<offset
+    }
+
+    /// Skips a length-prefixed string or byte string; `false` when it is truncated.
+    package mutating func skipLengthPrefixed() -> Bool {
+        guard let length = readU32() else { return false }
+        return skip(count: Int(length))
+    }
+
     package mutating func readU8() -> UInt8? {
         guard offset < bytes.count else { return nil }
         defer { offset += 1 }

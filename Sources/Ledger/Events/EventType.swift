@@ -13,6 +13,16 @@ public enum EventType: String, CaseIterable, Sendable {
     case erasureRejected = "erasure.rejected"
     case requestExtended = "request.extended"
 
+    private static let utf8Names: [(name: [UInt8], type: EventType)] = allCases.map { (Array($0.rawValue.utf8), $0) }
+
+    /// The type whose name is these UTF-8 bytes, without building a string.
+    init?(utf8 bytes: UnsafeRawBufferPointer) {
+        guard let match = Self.utf8Names.first(where: { $0.name.count == bytes.count && $0.name.elementsEqual(bytes) }) else {
+            return nil
+        }
+        self = match.type
+    }
+
     /// Whether the type is a `consent.*` event, which requires a consent-based purpose.
     public var isConsent: Bool { self == .consentGranted || self == .consentWithdrawn }
 

@@ -1,11 +1,17 @@
-/// A subject's pseudonym as a dictionary key: its 16 bytes held as two integers, so hashing and
-/// comparing cost two words instead of sixteen bytes one by one.
-struct Pseudonym: Hashable, Sendable {
-    let high: UInt64
-    let low: UInt64
+/// A subject's pseudonym (SPEC §2): 16 random bytes, held as two big-endian words so hashing,
+/// comparing and sorting are cheap. Orders like its hex form.
+public struct Pseudonym: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let high: UInt64
+    public let low: UInt64
+
+    /// Creates a pseudonym from its two words.
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
 
     /// Creates a pseudonym from its 16 bytes; `nil` for any other length.
-    init?(_ bytes: [UInt8]) {
+    public init?(_ bytes: [UInt8]) {
         guard bytes.count == 16 else { return nil }
         var high: UInt64 = 0
         var low: UInt64 = 0
@@ -13,7 +19,37 @@ struct Pseudonym: Hashable, Sendable {
             high = high << 8 | UInt64(bytes[i])
             low = low << 8 | UInt64(bytes[i + 8])
         }
-        self.high = high
-        self.low = low
+        self.init(high: high, low: low)
     }
+
+    /// Parses 32 hex characters; `nil` for anything else.
+    public init?(hex: String) {
+        var copy = hex
+        guard let parsed = copy.withUTF8({ Pseudonym(hexBytes: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses 32 hex characters given as bytes; `nil` for anything else.
+    init?(hexBytes: UnsafeRawBufferPointer) {
+        guard hexBytes.count == 32 else { return nil }
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for (index, c) in hexBytes.enumerated() {
+            guard let nibble = Hex.nibble(c) else { return nil }
+            if index < 16 { high = high << 4 | UInt64(nibble) } else { low = low << 4 | UInt64(nibble) }
+        }
+        self.init(high: high, low: low)
+    }
+
+    /// The 16 bytes.
+    public var bytes: [UInt8] {
+        withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
+    }
+
+    /// The 32 lower-case hex characters, as events and exports carry it.
+    public var hex: String { Hex.encode(bytes) }
+
+    public var description: String { hex }
+
+    public static func < (lhs: Pseudonym, rhs: Pseudonym) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 }

@@ -59,8 +59,9 @@ struct StateCommand: ParsableCommand {
                 projection = try opened.projection(asOf: time)
             }
             if let pseudonym {
-                let subject = projection.subjects[pseudonym] ?? SubjectProjection()
-                guard projection.subjects[pseudonym] != nil || ledger != nil else {
+                let known = Pseudonym(hex: pseudonym).flatMap { projection.subjects[$0] }
+                let subject = known ?? SubjectProjection()
+                guard known != nil || ledger != nil else {
                     throw LedgerError(.subjectNotFound, "the export has no events of pseudonym \(pseudonym) recorded by then")
                 }
                 printConsents(subject.consents(at: time, rules: ProjectionRules(catalogue: catalogue)), subject: nil, pseudonym: pseudonym, at: time)
