@@ -37,7 +37,7 @@ extension Ledger {
         var report = RebuildReport(events: 0, snapshotsCompared: 0, requestsCompared: 0, difference: nil)
         // Stored snapshots are compared on the other core while the fold goes on: the projection
         // is a value, so each comparison works on its own copy.
-        let differences = Locked<[UInt64: String]>()
+        let differences = Locked<[UInt64: String]>([:])
         let comparisons = DispatchGroup()
         let ledger = self
         try forEachSummary { event in
@@ -92,23 +92,4 @@ extension Ledger {
         }
         return "the snapshot at seq \(seq) differs from the one the log gives"
     }
-}
-
-/// A value behind a lock, reachable only inside closures.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    // Invariant: `value` is only touched while `lock` is held.
-    private var value: Value
-    private let lock = NSLock()
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
-extension Locked where Value == [UInt64: String] {
-    convenience init() { self.init([:]) }
 }

@@ -15,27 +15,18 @@ struct HistoryCommand: ParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: "The subject's external id.") var subject: String?
-    @Option(name: .long, help: "The subject's pseudonym.") var pseudonym: String?
+    @OptionGroup var who: SubjectOptions
     @Option(name: .customLong("as-of"), help: "Only what was recorded by this RFC 3339 time.") var asOf: String?
 
     func validate() throws {
-        guard (subject == nil) != (pseudonym == nil) else { throw ValidationError("give exactly one of --subject and --pseudonym") }
+        guard who.isGiven else { throw ValidationError("give --subject or --pseudonym") }
     }
 
     func run() throws {
         try runReporting(json: global.json) {
             let time = try parseTime(asOf, option: "--as-of")
             let ledger = try global.openLedger()
-            let resolved: String
-            if let subject {
-                guard let found = try ledger.pseudonym(of: subject) else {
-                    throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
-                }
-                resolved = found
-            } else {
-                resolved = pseudonym ?? ""
-            }
+            let resolved = try who.resolve(in: ledger) ?? ""
             let events = try ledger.history(pseudonym: resolved, asOf: asOf == nil ? nil : time)
             guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of pseudonym \(resolved)") }
             let erased = events.contains { $0.erased }

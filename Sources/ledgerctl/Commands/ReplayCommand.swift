@@ -19,16 +19,11 @@ struct ReplayCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Show steps recorded at or after this RFC 3339 time.") var from: String?
     @Option(name: .long, help: "Stop after steps recorded at this RFC 3339 time.") var to: String?
-    @Option(name: .long, help: "Only this subject, by external id.") var subject: String?
-    @Option(name: .long, help: "Only this subject, by pseudonym.") var pseudonym: String?
-    @Option(name: .long, help: ArgumentHelp("Replay an export file instead of the ledger.", valueName: "file"))
-    var export: String?
-    @Option(name: .long, help: ArgumentHelp("The catalogue for --export (default: bundled).", valueName: "file"))
-    var policy: String?
+    @OptionGroup var who: SubjectOptions
+    @OptionGroup var source: ExportSourceOptions
 
     func validate() throws {
-        if subject != nil, pseudonym != nil { throw ValidationError("give --subject or --pseudonym, not both") }
-        if export != nil, subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
+        if source.export != nil, who.subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
     }
 
     func run() throws {
@@ -36,21 +31,16 @@ struct ReplayCommand: ParsableCommand {
             let start = try from.map { try parseTime($0, option: "--from") }
             let end = try to.map { try parseTime($0, option: "--to") }
             var out = BufferedOutput()
-            var only = pseudonym
+            var only = who.pseudonym
             let catalogue: Catalogue
             var ledger: Ledger?
-            if export == nil {
+            if source.export == nil {
                 let opened = try global.openLedger()
                 ledger = opened
                 catalogue = try opened.catalogue()
-                if let subject {
-                    guard let found = try opened.pseudonym(of: subject) else {
-                        throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
-                    }
-                    only = found
-                }
+                only = try who.resolve(in: opened)
             } else {
-                catalogue = try loadCatalogue(policy)
+                catalogue = try loadCatalogue(source.policy)
             }
             var replayer = Replayer(rules: ProjectionRules(catalogue: catalogue))
             var previousHash = ChainHash.genesis
@@ -75,7 +65,7 @@ struct ReplayCommand: ParsableCommand {
                     previousHash = event.hash
                     return try visit(event)
                 }
-            } else if let export {
+            } else if let export = source.export {
                 var stopped = false
                 let report = try ExportVerifier.verify(path: export) { event in
                     if !stopped { stopped = !(try visit(event)) }

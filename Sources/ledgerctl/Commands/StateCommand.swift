@@ -19,17 +19,12 @@ struct StateCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .customLong("as-of"), help: "An RFC 3339 time; default now.") var asOf: String?
-    @Option(name: .long, help: "One subject, by external id.") var subject: String?
-    @Option(name: .long, help: "One subject, by pseudonym.") var pseudonym: String?
+    @OptionGroup var who: SubjectOptions
     @Option(name: .long, help: "Only this purpose.") var purpose: String?
-    @Option(name: .long, help: ArgumentHelp("Compute from an export file instead of the ledger.", valueName: "file"))
-    var export: String?
-    @Option(name: .long, help: ArgumentHelp("The catalogue for --export (default: bundled).", valueName: "file"))
-    var policy: String?
+    @OptionGroup var source: ExportSourceOptions
 
     func validate() throws {
-        if subject != nil, pseudonym != nil { throw ValidationError("give --subject or --pseudonym, not both") }
-        if export != nil, subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
+        if source.export != nil, who.subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
     }
 
     func run() throws {
@@ -38,8 +33,8 @@ struct StateCommand: ParsableCommand {
             let projection: LedgerProjection
             let catalogue: Catalogue
             var ledger: Ledger?
-            if let export {
-                catalogue = try loadCatalogue(policy)
+            if let export = source.export {
+                catalogue = try loadCatalogue(source.policy)
                 let folded = try ExportProjection.fold(path: export, asOf: time, rules: ProjectionRules(catalogue: catalogue))
                 if let failure = folded.report.failure {
                     Output.report(
@@ -52,13 +47,16 @@ struct StateCommand: ParsableCommand {
                 let opened = try global.openLedger()
                 ledger = opened
                 catalogue = try opened.catalogue()
-                if subject != nil || pseudonym != nil {
-                    try printSubject(opened, catalogue: catalogue, at: time)
+                if let resolved = try who.resolve(in: opened) {
+                    let projection = try opened.subjectProjection(pseudonym: resolved, asOf: time)
+                    printConsents(
+                        projection.consents(at: time, rules: ProjectionRules(catalogue: catalogue)), subject: who.subject,
+                        pseudonym: resolved, at: time)
                     return
                 }
                 projection = try opened.projection(asOf: time)
             }
-            if let pseudonym {
+            if let pseudonym = who.pseudonym {
                 let known = Pseudonym(hex: pseudonym).flatMap { projection.subjects[$0] }
                 let subject = known ?? SubjectProjection()
                 guard known != nil || ledger != nil else {
@@ -69,20 +67,6 @@ struct StateCommand: ParsableCommand {
             }
             printWhole(projection, catalogue: catalogue, at: time)
         }
-    }
-
-    private func printSubject(_ ledger: Ledger, catalogue: Catalogue, at time: Timestamp) throws {
-        let resolved: String
-        if let subject {
-            guard let found = try ledger.pseudonym(of: subject) else {
-                throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
-            }
-            resolved = found
-        } else {
-            resolved = pseudonym ?? ""
-        }
-        let projection = try ledger.subjectProjection(pseudonym: resolved, asOf: time)
-        printConsents(projection.consents(at: time, rules: ProjectionRules(catalogue: catalogue)), subject: subject, pseudonym: resolved, at: time)
     }
 
     private func printConsents(_ all: [ConsentEntry], subject: String?, pseudonym: String, at time: Timestamp) {
