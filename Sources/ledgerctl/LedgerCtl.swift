@@ -4,7 +4,7 @@ import Ledger
 
 /// `ledgerctl`: create, append to, export, verify and erase in a ConsentLedger (SPEC §8).
 @main
-struct LedgerCtl: ParsableCommand {
+struct LedgerCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledgerctl",
         abstract: "ConsentLedger: an immutable, verifiable consent log that can truly forget a person.",
@@ -19,15 +19,19 @@ struct LedgerCtl: ParsableCommand {
         subcommands: [
             InitCommand.self, AppendCommand.self, ImportCommand.self, ExportCommand.self, VerifyCommand.self,
             EraseCommand.self, KeysCommand.self, CatalogueCommand.self, StateCommand.self, RequestsCommand.self,
-            PurposesCommand.self, HistoryCommand.self, ReplayCommand.self, RebuildCommand.self,
+            PurposesCommand.self, HistoryCommand.self, ReplayCommand.self, RebuildCommand.self, ServeCommand.self,
         ]
     )
 
     /// Runs the command line, mapping argument errors to exit code 2 (SPEC §8) rather than 64.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let failure as CommandFailure {
             Foundation.exit(failure.exitCode)
         } catch let error as LedgerError {

@@ -40,6 +40,64 @@ extension Ledger {
         logger.debug("appended", metadata: ["events": "\(results.count)", "head": "\(results.last?.seq ?? 0)"])
         return results
     }
+
+    /// Group commit: appends several independent batches in one write transaction and one fsync.
+    /// Each batch runs in a nested transaction of its own, so a refused batch is rolled back alone
+    /// and the others commit; each batch sees the ones before it (an idempotent retry queued behind
+    /// its original gets the original's answer).
+    /// - Returns: Each batch's results or its refusal, in order.
+    public func appendGroup(_ batches: [(events: [ClientEvent], actor: String)]) throws
+        -> [Result<[AppendResult], LedgerError>]
+    {
+        let keyStore = self.keyStore
+        let prepared: [Result<[PreparedEvent], LedgerError>] = try batches.map { batch in
+            guard !batch.events.isEmpty else { return .success([]) }
+            guard batch.events.count <= Ledger.maxBatchSize else {
+                return .failure(
+                    LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.events.count)"))
+            }
+            return .success(try Parallel.map(batch.events) { PreparedEvent($0, keyStore: keyStore) })
+        }
+        return try storage {
+            try keyStore.withEnvironment { keys in
+                try events.withTransactions(also: [keys]) {
+                    let keysTxn = try keys.beginWrite()
+                    let eventsTxn = try events.beginWrite()
+                    var createdSubjects = false
+                    var outcomes: [Result<[AppendResult], LedgerError>] = []
+                    let now = options.clock.now()
+                    for (batch, ready) in zip(batches, prepared) {
+                        guard case .success(let events) = ready, !events.isEmpty else {
+                            outcomes.append(ready.map { _ in [] })
+                            continue
+                        }
+                        let keysChild = try keys.beginWrite(parent: keysTxn)
+                        let eventsChild = try self.events.beginWrite(parent: eventsTxn)
+                        var appender = BatchAppender(ledger: self, keys: keys, actor: batch.actor, now: now)
+                        let outcome: Result<[AppendResult], LedgerError>
+                        do {
+                            outcome = .success(try appender.run(events, keysTxn: keysChild, eventsTxn: eventsChild))
+                        } catch let error as LedgerError {
+                            outcome = .failure(error)
+                        }
+                        switch outcome {
+                        case .success:
+                            try keysChild.commit()
+                            try eventsChild.commit()
+                            createdSubjects = createdSubjects || appender.createdSubjects
+                        case .failure:
+                            eventsChild.abort()
+                            keysChild.abort()
+                        }
+                        outcomes.append(outcome)
+                    }
+                    if createdSubjects { try keysTxn.commit() } else { keysTxn.abort() }
+                    try eventsTxn.commit()
+                    return outcomes
+                }
+            }
+        }
+    }
 }
 
 /// One append's work inside its transactions: validate and resolve in order (pass 1), unwrap

@@ -97,3 +97,11 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// The bytes both environments' used pages occupy.
+    public func storageSize() throws -> Int {
+        let keys = try keyStore.withEnvironment { $0.usage().usedBytes }
+        return events.usage().usedBytes + keys
+    }
+}

@@ -116,8 +116,19 @@ final class Environment: @unchecked Sendable {
     /// Begins a write transaction; the caller commits or aborts it on this thread.
     /// - Warning: Call only inside ``withTransactions(also:_:)`` so map growth can retry.
     func beginWrite() throws -> WriteTransaction {
+        try beginWrite(parentHandle: nil)
+    }
+
+    /// Begins a write transaction nested in `parent`, so it can be aborted alone; committing it
+    /// merges its changes into `parent`.
+    /// - Warning: Use `parent` for nothing else while the child is open.
+    func beginWrite(parent: borrowing WriteTransaction) throws -> WriteTransaction {
+        try beginWrite(parentHandle: parent.txn)
+    }
+
+    private func beginWrite(parentHandle: OpaquePointer?) throws -> WriteTransaction {
         var txn: OpaquePointer?
-        try check(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin", environment: handle)
+        try check(mdb_txn_begin(handle, parentHandle, 0, &txn), "mdb_txn_begin", environment: handle)
         guard let txn else { throw LMDBError(code: ENOMEM, operation: "mdb_txn_begin", environment: 0) }
         return WriteTransaction(txn: txn)
     }

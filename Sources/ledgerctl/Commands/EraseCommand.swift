@@ -21,6 +21,16 @@ struct EraseCommand: ParsableCommand {
 
     func run() throws {
         try runReporting(json: global.json) {
+            let server = UnixHTTPClient(path: global.directory + "/ledger.sock")
+            if server.isAnswering() {
+                // The running server owns the key store: let it erase and compact (SPEC §6).
+                var body: [(String, JSONValue)] = [("subject", .string(subject))]
+                if let requestId { body.append(("requestId", .string(requestId))) }
+                let reply = try server.send(method: "POST", path: "/v1/subjects/erase", json: JSONValue.object(body).serialized)
+                if let error = reply.error { throw error }
+                Output.line(global.json ? reply.text : "Erased through the running server: \(reply.text)")
+                return
+            }
             let ledger = try global.openLedger()
             let actor = CallerIdentity.actor(catalogue: try ledger.catalogue())
             let result = try ledger.erase(subject: subject, requestId: requestId, actor: actor)

@@ -20,8 +20,13 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             try runReporting(json: global.json) {
-                let ledger = try global.openLedger()
-                try ledger.compactKeyStore()
+                let server = UnixHTTPClient(path: global.directory + "/ledger.sock")
+                if server.isAnswering() {
+                    let reply = try server.send(method: "POST", path: "/v1/keys/compact", json: "{}")
+                    if let error = reply.error { throw error }
+                } else {
+                    try global.openLedger().compactKeyStore()
+                }
                 if global.json {
                     Output.line(JSONValue.object([("compacted", .bool(true))]).serialized)
                 } else {

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Ledger
+import Logging
+import NIOCore
+import Projections
+import ServiceLifecycle
+
+/// `ledgerctl serve [--socket PATH]`.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the ledger over HTTP/1.1 + JSON on a Unix socket (SPEC §7).",
+        discussion: """
+            Listens on <ledger>/ledger.sock (mode 0600; 0660 with --socket-group). Callers are
+            identified by their Unix credentials and the catalogue's clients section; without one,
+            only the server's own user and root are let in. Appends are group-committed: every
+            answer comes after its fsync. SIGTERM or SIGINT stops accepting, finishes what is in
+            flight, closes the ledger and removes the socket.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(name: .long, help: ArgumentHelp("The socket path (default <ledger>/ledger.sock).", valueName: "path"))
+    var socket: String?
+    @Option(name: .customLong("socket-group"), help: "A group whose members may connect (socket mode 0660).")
+    var socketGroup: String?
+    @Option(name: .customLong("max-connections"), help: "Connections served at once.") var maxConnections = 512
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed.") var idleTimeout = 60
+
+    func run() async throws {
+        do {
+            try await serve()
+        } catch let error as LedgerError {
+            Output.report(error, json: global.json)
+            throw CommandFailure(exitCode: error.exitCode)
+        }
+    }
+
+    private func serve() async throws {
+        let socketPath = socket ?? global.directory + "/ledger.sock"
+        var logger = Logger(label: "consentledger")
+        logger.logLevel = .info
+        let serverGuard = try ServerGuard(ledgerDirectory: global.directory, socketPath: socketPath)
+        let ledger = try global.openLedger()
+        let groupID = try socketGroup.map { name -> gid_t in
+            guard let group = getgrnam(name) else { throw LedgerError(.invalidField, "no group named \(name)") }
+            return group.pointee.gr_gid
+        }
+        let metrics = ServerMetrics()
+        let writer = GroupCommitWriter(ledger: ledger, metrics: metrics, logger: logger)
+        let router = Router(context: LedgerRequestContext.self)
+        LedgerRoutes(ledger: ledger, writer: writer, metrics: metrics, trustedUID: getuid()).register(on: router)
+        let previousMask = umask(0o177)
+        let app = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeout)))),
+            configuration: .init(
+                address: .unixDomainSocket(path: socketPath), serverName: "ConsentLedger",
+                availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)),
+            onServerRunning: { [global] _ in
+                umask(previousMask)
+                if let groupID {
+                    chown(socketPath, getuid(), groupID)
+                    chmod(socketPath, 0o660)
+                } else {
+                    chmod(socketPath, 0o600)
+                }
+                Output.line("ConsentLedger is serving the ledger in \(global.directory) on \(socketPath)")
+                Output.line("  curl --unix-socket \(socketPath) http://localhost/v1/head")
+                Output.line("  curl --unix-socket \(socketPath) -H 'Content-Type: application/json' \\")
+                Output.line("       -d '{\"type\":\"consent.granted\",\"subject\":\"alice@example.com\",\"purpose\":\"newsletter\",\"notice\":\"policy-v1\"}' \\")
+                Output.line("       http://localhost/v1/events")
+                Output.line("Stop with Ctrl-C or SIGTERM.")
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [WriterService(writer: writer), app], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+        unlink(socketPath)
+        withExtendedLifetime(serverGuard) {}
+        logger.info("stopped; the socket is removed")
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import Ledger
+import Logging
+import ServiceLifecycle
+
+/// The one writer of a serving ledger: a dedicated thread that drains the queue of pending appends
+/// into one LMDB write transaction — one fsync — per round (group commit). Every request is
+/// answered only after its round committed. Begin, commit and fsync all happen on this thread,
+/// never on the cooperative pool.
+///
+/// A full queue pushes back: callers wait, in order, until the writer has room. Nothing is dropped.
+final class GroupCommitWriter: @unchecked Sendable {
+    // Invariant: `queue`, `queuedEvents`, `waiters` and `stopping` are only touched while `condition`
+    // is locked; the writer thread alone touches the ledger's write path.
+
+    enum Job {
+        case append([ClientEvent], actor: String, CheckedContinuation<[AppendResult], any Error>)
+        case erase(subject: String, requestId: String?, actor: String, CheckedContinuation<ErasureResult, any Error>)
+        case compact(CheckedContinuation<Void, any Error>)
+    }
+
+    private let ledger: Ledger
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var queuedEvents = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var stopping = false
+    private let finished = DispatchSemaphore(value: 0)
+    /// The most events waiting at once before callers are made to wait.
+    let capacity: Int
+    /// The most events committed in one round.
+    let roundLimit: Int
+
+    init(ledger: Ledger, metrics: ServerMetrics, logger: Logger, capacity: Int = 200_000, roundLimit: Int = 20_000) {
+        self.ledger = ledger
+        self.metrics = metrics
+        self.logger = logger
+        self.capacity = capacity
+        self.roundLimit = roundLimit
+    }
+
+    func start() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "ledger-writer"
+        thread.start()
+    }
+
+    /// Stops after every queued job is done; returns when the writer thread has ended.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        let pending = waiters
+        waiters.removeAll()
+        condition.unlock()
+        for waiter in pending { waiter.resume() }
+        finished.wait()
+    }
+
+    // MARK: Submitting
+
+    /// Appends `events` as one atomic batch in the next round; returns once it is durable.
+    func append(_ events: [ClientEvent], actor: String) async throws -> [AppendResult] {
+        await waitForRoom(events.count)
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(.append(events, actor: actor, continuation))
+        }
+    }
+
+    /// Executes an erasure on the writer thread (SPEC §6), then compacts the key store.
+    func erase(subject: String, requestId: String?, actor: String) async throws -> ErasureResult {
+        try await withCheckedThrowingContinuation { continuation in
+            enqueue(.erase(subject: subject, requestId: requestId, actor: actor, continuation))
+        }
+    }
+
+    /// Compacts the key store on the writer thread.
+    func compactKeyStore() async throws {
+        try await withCheckedThrowingContinuation { continuation in enqueue(.compact(continuation)) }
+    }
+
+    /// Waits while the queue is full (back-pressure); resumed, in order, as rounds complete.
+    private func waitForRoom(_ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !parkIfFull(count, continuation) { continuation.resume() }
+        }
+    }
+
+    private func parkIfFull(_ count: Int, _ continuation: CheckedContinuation<Void, Never>) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard queuedEvents + count > capacity, queuedEvents > 0, !stopping else { return false }
+        waiters.append(continuation)
+        return true
+    }
+
+    /// How many events a job counts for in the queue.
+    private static func weight(of job: Job) -> Int {
+        if case .append(let events, _, _) = job { return events.count }
+        return 1
+    }
+
+    private func enqueue(_ job: Job) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            fail(job, LedgerError(.ledgerLocked, "the server is shutting down"))
+            return
+        }
+        queue.append(job)
+        queuedEvents += Self.weight(of: job)
+        metrics.queueDepth.record(queuedEvents)
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: The writer thread
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty, !stopping { condition.wait() }
+            if queue.isEmpty, stopping {
+                condition.unlock()
+                break
+            }
+            // A round is a run of appends up to `roundLimit` events, or one erasure or compaction.
+            var round: [Job] = []
+            var events = 0
+            if case .append = queue.first {
+                while let next = queue.first, case .append(let batch, _, _) = next,
+                    round.isEmpty || events + batch.count <= roundLimit
+                {
+                    events += batch.count
+                    round.append(queue.removeFirst())
+                }
+            } else {
+                round.append(queue.removeFirst())
+            }
+            condition.unlock()
+            run(round)
+            condition.lock()
+            queuedEvents = max(0, queuedEvents - round.reduce(0) { $0 + Self.weight(of: $1) })
+            metrics.queueDepth.record(queuedEvents)
+            let ready = waiters
+            waiters.removeAll()
+            condition.unlock()
+            for waiter in ready { waiter.resume() }
+        }
+        finished.signal()
+    }
+
+    private func run(_ round: [Job]) {
+        guard let first = round.first else { return }
+        switch first {
+        case .append:
+            let batches = round.compactMap { job -> (events: [ClientEvent], actor: String)? in
+                if case .append(let events, let actor, _) = job { return (events, actor) }
+                return nil
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            do {
+                let outcomes = try ledger.appendGroup(batches)
+                metrics.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
+                metrics.commitRounds.increment()
+                metrics.batchSize.record(batches.reduce(0) { $0 + $1.events.count })
+                for (job, outcome) in zip(round, outcomes) {
+                    guard case .append(_, _, let continuation) = job else { continue }
+                    switch outcome {
+                    case .success(let results):
+                        metrics.appendedEvents.increment(by: results.filter { !$0.replayed }.count)
+                        continuation.resume(returning: results)
+                    case .failure(let error):
+                        continuation.resume(throwing: error)
+                    }
+                }
+            } catch {
+                logger.error("commit round failed", metadata: ["error": "\(error)"])
+                for job in round { fail(job, error) }
+            }
+        case .erase(let subject, let requestId, let actor, let continuation):
+            do {
+                continuation.resume(returning: try ledger.erase(subject: subject, requestId: requestId, actor: actor))
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        case .compact(let continuation):
+            do {
+                try ledger.compactKeyStore()
+                continuation.resume()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
+    private func fail(_ job: Job, _ error: any Error) {
+        switch job {
+        case .append(_, _, let continuation): continuation.resume(throwing: error)
+        case .erase(_, _, _, let continuation): continuation.resume(throwing: error)
+        case .compact(let continuation): continuation.resume(throwing: error)
+        }
+    }
+}
+
+/// Runs the writer for the life of the server; stops it, after the HTTP server, on shutdown.
+struct WriterService: Service {
+    let writer: GroupCommitWriter
+
+    func run() async throws {
+        writer.start()
+        try? await gracefulShutdown()
+        writer.stop()
+    }
+}

@@ -1,0 +1,66 @@
+import HTTPTypes
+import Hummingbird
+import Ledger
+import NIOCore
+
+extension LedgerError {
+    /// The HTTP status of SPEC §7's table.
+    var httpStatus: HTTPResponse.Status {
+        switch code {
+        case .invalidJSON, .unknownField, .missingField, .invalidField, .unknownType, .invalidCatalogue, .unreadableInput:
+            return .badRequest
+        case .forbidden: return .forbidden
+        case .notFound, .subjectNotFound: return .notFound
+        case .methodNotAllowed: return .methodNotAllowed
+        case .eventIdConflict: return .conflict
+        case .payloadTooLarge, .batchTooLarge: return .contentTooLarge
+        case .unknownPurpose, .purposeNotConsentBased, .unknownNotice, .occurredInFuture, .requestNotOpen:
+            return .unprocessableContent
+        case .ledgerFull: return .init(code: 507, reasonPhrase: "Insufficient Storage")
+        default: return .internalServerError
+        }
+    }
+
+    /// `{"error":{"code","message"(,"line")}}` as a response; `includeLine` for NDJSON batches.
+    func response(includeLine: Bool) -> Response {
+        var error = self
+        if !includeLine { error.line = nil }
+        return JSONResponse.make(error.json, status: httpStatus)
+    }
+}
+
+/// JSON responses with the ledger's fixed key order.
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: value.serialized + "\n")))
+    }
+}
+
+/// Turns every error of a request into SPEC §7's error object; never leaks internals.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as LedgerError {
+            return error.response(includeLine: error.line != nil)
+        } catch let error as HTTPError {
+            let code: LedgerError.Code
+            switch error.status {
+            case .notFound: code = .notFound
+            case .methodNotAllowed: code = .methodNotAllowed
+            case .contentTooLarge: code = .payloadTooLarge
+            case .badRequest: code = .invalidJSON
+            default: code = .internal
+            }
+            return LedgerError(code, code == .notFound ? "no such call" : (error.body ?? "the request cannot be served"))
+                .response(includeLine: false)
+        } catch is NIOTooManyBytesError {
+            return LedgerError(.payloadTooLarge, "the body is over 1 MiB").response(includeLine: false)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(type(of: error))"])
+            return LedgerError(.internal, "internal error").response(includeLine: false)
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import NIOCore
+import NIOPosix
+import Projections
+
+/// Every call of SPEC §7, mapped onto the ledger. No domain logic lives here: requests are
+/// decoded, authorised by peer credentials, handed to the ledger (appends and erasures through
+/// the group-commit writer), and answered; errors become SPEC §7 error objects at this edge.
+struct LedgerRoutes: Sendable {
+    let ledger: Ledger
+    let writer: GroupCommitWriter
+    let metrics: ServerMetrics
+    /// The uid let in with every role when the catalogue has no `clients` section.
+    let trustedUID: UInt32
+
+    static let maxBody = 1 << 20
+
+    func register(on router: Router<LedgerRequestContext>) {
+        router.add(middleware: ErrorMiddleware())
+        route(router, "/v1/events", .post) { try await appendEvents($0, $1) }
+        route(router, "/v1/consents/query", .post) { try await queryConsents($0, $1) }
+        route(router, "/v1/subjects/history", .post) { try await history($0, $1) }
+        route(router, "/v1/subjects/erase", .post) { try await erase($0, $1) }
+        route(router, "/v1/keys/compact", .post) { try await compact($0, $1) }
+        route(router, "/v1/requests", .get) { try await requests($0, $1) }
+        route(router, "/v1/purposes", .get) { try await purposes($0, $1) }
+        route(router, "/v1/head", .get) { try await head($0, $1) }
+        route(router, "/v1/log", .get) { try await log($0, $1) }
+        route(router, "/healthz", .get) { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }
+        route(router, "/metrics", .get) { try await metricsText($0, $1) }
+    }
+
+    /// Registers `handler` for `method` and 405 `method_not_allowed` for every other method.
+    private func route(
+        _ router: Router<LedgerRequestContext>, _ path: RouterPath, _ method: HTTPRequest.Method,
+        _ handler: @escaping @Sendable (Request, LedgerRequestContext) async throws -> Response
+    ) {
+        router.on(path, method: method, use: handler)
+        for other in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where other != method {
+            router.on(path, method: other) { _, _ -> Response in
+                throw LedgerError(.methodNotAllowed, "\(path) takes \(method.rawValue) only")
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func caller(_ context: LedgerRequestContext) async throws -> CallerIdentity {
+        guard let peer = await PeerCredentials.of(context.channel) else {
+            throw LedgerError(.forbidden, "the peer's credentials cannot be read")
+        }
+        let catalogue = try await blocking { try ledger.catalogue() }
+        return CallerIdentity.resolve(uid: peer.uid, gid: peer.gid, catalogue: catalogue, trustedUID: trustedUID)
+    }
+
+    /// Runs blocking ledger work off the cooperative pool.
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive(body)
+    }
+
+    private func body(_ request: Request) async throws -> [UInt8] {
+        let buffer = try await request.body.collect(upTo: Self.maxBody)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// A JSON object body with only `allowed` keys.
+    private func object(_ request: Request, allowed: Set<String>) async throws -> [String: Any] {
+        let bytes = try await body(request)
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw LedgerError(.invalidJSON, "the body must be a JSON object")
+        }
+        if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
+            throw LedgerError(.unknownField, "unknown field \(String(unknown.prefix(64)).debugDescription)")
+        }
+        return object
+    }
+
+    private func string(_ object: [String: Any], _ key: String) throws -> String? {
+        guard let value = object[key], !(value is NSNull) else { return nil }
+        guard let text = value as? String else { throw LedgerError(.invalidField, "\(key) must be a string") }
+        return text.isEmpty ? nil : text
+    }
+
+    private func time(_ text: String?, _ name: String) throws -> Timestamp {
+        guard let text else { return SystemClock().now() }
+        guard let time = Timestamp(rfc3339: text) else { throw LedgerError(.invalidField, "\(name) must be an RFC 3339 date-time") }
+        return time
+    }
+
+    // MARK: Appends
+
+    private func appendEvents(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        let who = try await caller(context)
+        try who.require(.append)
+        let contentType = request.headers[.contentType]?.lowercased() ?? "application/json"
+        let isBatch = contentType.hasPrefix("application/x-ndjson")
+        guard isBatch || contentType.hasPrefix("application/json") else {
+            throw LedgerError(.invalidJSON, "Content-Type must be application/json or application/x-ndjson")
+        }
+        let bytes = try await body(request)
+        let catalogue = try await blocking { try ledger.catalogue() }
+        var events: [ClientEvent] = []
+        var lineNumbers: [Int] = []
+        do {
+            if isBatch {
+                var number = 0
+                for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                    number += 1
+                    let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
+                    if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
+                    guard events.count < Ledger.maxBatchSize else {
+                        throw LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events", line: number)
+                    }
+                    do {
+                        let event = try ClientEvent.decode(json: Array(trimmed), catalogue: catalogue)
+                        try who.checkAppend(event)
+                        events.append(event)
+                        lineNumbers.append(number)
+                    } catch var error as LedgerError {
+                        error.line = number
+                        throw error
+                    }
+                }
+                guard !events.isEmpty else { throw LedgerError(.invalidJSON, "the batch holds no event", line: 1) }
+            } else {
+                let event = try ClientEvent.decode(json: bytes, catalogue: catalogue)
+                try who.checkAppend(event)
+                events = [event]
+                lineNumbers = [1]
+            }
+            let results = try await writer.append(events, actor: who.actor)
+            let fresh = results.contains { !$0.replayed }
+            if isBatch {
+                return JSONResponse.make(.object([("events", .array(results.map(\.json)))]), status: fresh ? .created : .ok)
+            }
+            return JSONResponse.make(results[0].json, status: fresh ? .created : .ok)
+        } catch var error as LedgerError {
+            metrics.countError(error.code)
+            if isBatch, let line = error.line, line >= 1, line <= lineNumbers.count, error.code != .batchTooLarge,
+                lineNumbers.count == events.count, !events.isEmpty
+            {
+                error.line = lineNumbers[line - 1]
+            }
+            return error.response(includeLine: isBatch)
+        }
+    }
+
+    // MARK: Subjects
+
+    private func queryConsents(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        let input = try await object(request, allowed: ["subject", "asOf"])
+        guard let subject = try string(input, "subject") else { throw LedgerError(.missingField, "missing field subject") }
+        try ClientEvent.checkExternalId(subject)
+        let asOf = try time(try string(input, "asOf"), "asOf")
+        return try await blocking {
+            guard let pseudonym = try ledger.pseudonym(of: subject) else {
+                throw LedgerError(.subjectNotFound, "no subject has this external id")
+            }
+            let consents = try ledger.subjectProjection(pseudonym: pseudonym, asOf: asOf)
+                .consents(at: asOf, rules: try ledger.projectionRules())
+            return JSONResponse.make(
+                .object([
+                    ("subject", .string(subject)), ("pseudonym", .string(pseudonym)), ("asOf", .string(asOf.rfc3339)),
+                    ("consents", .array(consents.map(\.json))),
+                ]))
+        }
+    }
+
+    private func history(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        let input = try await object(request, allowed: ["subject", "pseudonym", "asOf"])
+        let subject = try string(input, "subject")
+        let pseudonym = try string(input, "pseudonym")
+        guard (subject == nil) != (pseudonym == nil) else {
+            throw LedgerError(subject == nil ? .missingField : .invalidField, "give exactly one of subject and pseudonym")
+        }
+        if let subject { try ClientEvent.checkExternalId(subject) }
+        let asOf = try string(input, "asOf").map { try time($0, "asOf") }
+        return try await blocking {
+            let resolved: String
+            if let subject {
+                guard let found = try ledger.pseudonym(of: subject) else {
+                    throw LedgerError(.subjectNotFound, "no subject has this external id")
+                }
+                resolved = found
+            } else {
+                resolved = pseudonym ?? ""
+            }
+            let events = try ledger.history(pseudonym: resolved, asOf: asOf)
+            guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of this pseudonym") }
+            return JSONResponse.make(.object([("events", .array(events.map(HistoryCommand.json)))]))
+        }
+    }
+
+    private func erase(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        let who = try await caller(context)
+        try who.require(.erase)
+        let input = try await object(request, allowed: ["subject", "requestId"])
+        guard let subject = try string(input, "subject") else { throw LedgerError(.missingField, "missing field subject") }
+        let result = try await writer.erase(subject: subject, requestId: try string(input, "requestId"), actor: who.actor)
+        return JSONResponse.make(result.json)
+    }
+
+    private func compact(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.erase)
+        try await writer.compactKeyStore()
+        return JSONResponse.make(.object([("compacted", .bool(true))]))
+    }
+
+    // MARK: Reads
+
+    private func requests(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        let statusText = request.uri.queryParameters.get("status") ?? "open"
+        guard let filter = RequestFilter(rawValue: statusText) else {
+            throw LedgerError(.invalidField, "status must be open, overdue or all")
+        }
+        let asOf = try time(request.uri.queryParameters.get("asOf"), "asOf")
+        return try await blocking {
+            let requests = try ledger.projection(asOf: asOf).requests(at: asOf, filter: filter)
+            return JSONResponse.make(.object([("requests", .array(requests.map { $0.json(at: asOf) }))]))
+        }
+    }
+
+    private func purposes(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        let asOf = try time(request.uri.queryParameters.get("asOf"), "asOf")
+        return try await blocking {
+            let counts = try ledger.projection(asOf: asOf).purposeCounts(at: asOf, catalogue: try ledger.catalogue())
+            return JSONResponse.make(.object([("purposes", .array(counts.map(\.json)))]))
+        }
+    }
+
+    private func head(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        return JSONResponse.make(try await blocking { try ledger.head().json })
+    }
+
+    private func log(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        let who = try await caller(context)
+        if !who.roles.contains(.audit) { try who.require(.read) }
+        let parameters = request.uri.queryParameters
+        guard let after = UInt64(parameters.get("after") ?? "0") else { throw LedgerError(.invalidField, "after must be a seq") }
+        guard let limit = Int(parameters.get("limit") ?? "1000"), limit >= 1 else {
+            throw LedgerError(.invalidField, "limit must be a positive number")
+        }
+        let text = try await blocking {
+            var lines = ""
+            try ledger.forEachEvent(after: after, limit: min(limit, 10_000)) { event in
+                lines += event.exportRecord.serialized + "\n"
+                return true
+            }
+            return lines
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func metricsText(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        let who = try await caller(context)
+        if !who.roles.contains(.audit) { try who.require(.read) }
+        let size = try await blocking { try ledger.storageSize() }
+        metrics.ledgerBytes.record(size)
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+import NIOCore
+
+/// The Unix credentials of a socket peer, read with `SO_PEERCRED`.
+struct PeerCredentials: Sendable {
+    /// Mirrors Glibc's `struct ucred`, which Swift cannot see: pid, uid, gid.
+    private struct UCred {
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+    }
+
+    var uid: UInt32
+    var gid: UInt32
+
+    /// Reads the peer credentials of `channel`; `nil` when the channel cannot tell (not a Unix socket).
+    static func of(_ channel: any Channel) async -> PeerCredentials? {
+        guard let provider = channel as? any SocketOptionProvider else { return nil }
+        let future: EventLoopFuture<UCred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+        guard let credentials = try? await future.get() else { return nil }
+        return PeerCredentials(uid: credentials.uid, gid: credentials.gid)
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import Ledger
+import Metrics
+import Prometheus
+
+/// The server's Prometheus metrics (`GET /metrics`): appends, batch sizes, commit latency, queue
+/// depth, ledger size and errors by code. Labels carry codes and routes, never personal data.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let appendedEvents: Metrics.Counter
+    let commitRounds: Metrics.Counter
+    let batchSize: Metrics.Recorder
+    let commitLatency: Metrics.Timer
+    let queueDepth: Metrics.Gauge
+    let ledgerBytes: Metrics.Gauge
+
+    init() {
+        let factory = PrometheusMetricsFactory(registry: registry)
+        appendedEvents = Metrics.Counter(label: "ledger_appended_events_total", factory: factory)
+        commitRounds = Metrics.Counter(label: "ledger_commit_rounds_total", factory: factory)
+        batchSize = Metrics.Recorder(label: "ledger_commit_round_events", factory: factory)
+        commitLatency = Metrics.Timer(label: "ledger_commit_seconds", factory: factory)
+        queueDepth = Metrics.Gauge(label: "ledger_queue_depth_events", factory: factory)
+        ledgerBytes = Metrics.Gauge(label: "ledger_size_bytes", factory: factory)
+        self.factory = factory
+    }
+
+    private let factory: PrometheusMetricsFactory
+
+    /// Counts a refused request by its error code.
+    func countError(_ code: LedgerError.Code) {
+        Metrics.Counter(label: "ledger_errors_total", dimensions: [("code", code.rawValue)], factory: factory).increment()
+    }
+
+    /// The Prometheus text exposition.
+    func render() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
