@@ -42,11 +42,13 @@ let package = Package(
             name: "Projections",
             dependencies: ["Ledger", .product(name: "HeapModule", package: "swift-collections")]
         ),
+        .target(name: "LedgerClient"),
         .executableTarget(
             name: "ledgerctl",
             dependencies: [
                 "Ledger",
                 "Projections",
+                "LedgerClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -70,7 +72,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerctlTests",
-            dependencies: ["ledgerctl"]
+            dependencies: ["ledgerctl", "LedgerClient"]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Ledger
+import LedgerClient
 
 /// `ledgerctl erase --subject S [--request-id R]`.
 struct EraseCommand: ParsableCommand {
@@ -26,7 +27,7 @@ struct EraseCommand: ParsableCommand {
                 // The running server owns the key store: let it erase and compact (SPEC §6).
                 var body: [(String, JSONValue)] = [("subject", .string(subject))]
                 if let requestId { body.append(("requestId", .string(requestId))) }
-                let reply = try server.send(method: "POST", path: "/v1/subjects/erase", json: JSONValue.object(body).serialized)
+                let reply = try server.call("POST", "/v1/subjects/erase", json: JSONValue.object(body).serialized)
                 if let error = reply.error { throw error }
                 Output.line(global.json ? reply.text : "Erased through the running server: \(reply.text)")
                 return

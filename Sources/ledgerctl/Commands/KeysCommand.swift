@@ -1,5 +1,6 @@
 import ArgumentParser
 import Ledger
+import LedgerClient
 
 /// `ledgerctl keys compact`.
 struct KeysCommand: ParsableCommand {
@@ -22,7 +23,7 @@ struct KeysCommand: ParsableCommand {
             try runReporting(json: global.json) {
                 let server = UnixHTTPClient(path: global.directory + "/ledger.sock")
                 if server.isAnswering() {
-                    let reply = try server.send(method: "POST", path: "/v1/keys/compact", json: "{}")
+                    let reply = try server.call("POST", "/v1/keys/compact", json: "{}")
                     if let error = reply.error { throw error }
                 } else {
                     try global.openLedger().compactKeyStore()

@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import LedgerClient
 
 /// Keeps one server per ledger: an exclusive lock on `<ledger>/server.lock` for the server's life,
 /// and a socket file that is replaced only when nothing answers on it (a crash's leftover).

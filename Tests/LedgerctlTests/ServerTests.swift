@@ -1,0 +1,267 @@
+import Foundation
+import LedgerClient
+import Testing
+
+/// `ledgerctl serve` against real clients (SPEC §7, §10).
+@Suite(.serialized)
+struct ServerTests {
+    private func newServer(_ scratch: Scratch, catalogue: String? = nil, extra: [String] = []) throws -> TestServer {
+        let ledger = scratch.path + "/ledger"
+        var initArguments = ["init"]
+        if let catalogue {
+            let path = scratch.path + "/catalogue.yaml"
+            try catalogue.write(toFile: path, atomically: true, encoding: .utf8)
+            initArguments += ["--policy", path]
+        }
+        #expect(try LedgerctlRunner(ledger: ledger).run(initArguments).status == 0)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
+        return try TestServer(ledger: ledger, socket: scratch.path + "/run/ledger.sock", extraArguments: extra)
+    }
+
+    static func grant(_ subject: String, id: String? = nil) -> String {
+        let eventId = id.map { #","eventId":"\#($0)""# } ?? ""
+        return #"{"type":"consent.granted","subject":"\#(subject)","purpose":"newsletter","notice":"policy-v1"\#(eventId)}"#
+    }
+
+    @Test func everyCallAndItsErrorCodes() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        let id = "a1000000-0000-4000-8000-000000000001"
+        var reply = try server.call("POST", "/v1/events", Self.grant("alice@example.com", id: id))
+        #expect(reply.status == 201)
+        #expect(reply.json?["seq"] as? Int == 1)
+        #expect(try server.call("POST", "/v1/events", Self.grant("alice@example.com", id: id)).status == 200)
+        reply = try server.call("POST", "/v1/events", #"{"type":"consent.withdrawn","subject":"alice@example.com","purpose":"newsletter","eventId":"\#(id)"}"#)
+        #expect(reply.status == 409 && errorCode(reply.json) == "event_id_conflict")
+
+        let refusals: [(String, Int, String)] = [
+            ("{oops", 400, "invalid_json"),
+            (#"{"type":"access.requested","subject":"a","actor":"mallory"}"#, 400, "unknown_field"),
+            (#"{"type":"access.requested"}"#, 400, "missing_field"),
+            (#"{"type":"access.requested","subject":"a","eventId":"x"}"#, 400, "invalid_field"),
+            (#"{"type":"consent.revoked","subject":"a"}"#, 400, "unknown_type"),
+            (#"{"type":"erasure.completed","subject":"a"}"#, 403, "forbidden"),
+            (#"{"type":"consent.granted","subject":"a","purpose":"telepathy","notice":"policy-v1"}"#, 422, "unknown_purpose"),
+            (#"{"type":"consent.granted","subject":"a","purpose":"courses"}"#, 422, "purpose_not_consent_based"),
+            (#"{"type":"consent.granted","subject":"a","purpose":"newsletter","notice":"v9"}"#, 422, "unknown_notice"),
+            (#"{"type":"access.requested","subject":"a","occurredAt":"2099-01-01T00:00:00Z"}"#, 422, "occurred_in_future"),
+            (#"{"type":"access.completed","subject":"alice@example.com","requestId":"\#(id)"}"#, 422, "request_not_open"),
+        ]
+        for (body, status, code) in refusals {
+            let refused = try server.call("POST", "/v1/events", body)
+            #expect(refused.status == status && errorCode(refused.json) == code, "\(body)")
+            #expect((refused.json?["error"] as? [String: Any])?["line"] == nil)
+        }
+        let big = #"{"type":"access.requested","subject":"a","data":{"x":"\#(String(repeating: "y", count: 17_000))"}}"#
+        #expect(errorCode(try server.call("POST", "/v1/events", big).json) == "payload_too_large")
+        let huge = String(repeating: "x", count: (1 << 20) + 10)
+        let tooBig = try server.call("POST", "/v1/events", huge)
+        #expect(tooBig.status == 413 && errorCode(tooBig.json) == "payload_too_large")
+        let manyLines = Array(repeating: #"{"type":"access.requested","subject":"a"}"#, count: 10_001).joined(separator: "\n")
+        let tooMany = try server.call("POST", "/v1/events", manyLines, contentType: "application/x-ndjson")
+        #expect(tooMany.status == 413 && errorCode(tooMany.json) == "batch_too_large")
+
+        // A batch with a bad line appends nothing and names the line.
+        let batch = [Self.grant("bob@example.com"), "", #"{"type":"access.requested","subject":"bob@example.com","colour":1}"#]
+            .joined(separator: "\n")
+        reply = try server.call("POST", "/v1/events", batch, contentType: "application/x-ndjson")
+        #expect(reply.status == 400 && errorCode(reply.json) == "unknown_field")
+        #expect((reply.json?["error"] as? [String: Any])?["line"] as? Int == 3)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 1)
+        let good = [Self.grant("bob@example.com"), #"{"type":"access.requested","subject":"bob@example.com","eventId":"b1000000-0000-4000-8000-000000000001"}"#,
+                    #"{"type":"access.completed","subject":"bob@example.com","requestId":"b1000000-0000-4000-8000-000000000001"}"#]
+        reply = try server.call("POST", "/v1/events", good.joined(separator: "\n"), contentType: "application/x-ndjson")
+        #expect(reply.status == 201)
+        #expect((reply.json?["events"] as? [[String: Any]])?.map { $0["seq"] as? Int } == [2, 3, 4])
+
+        // Reads.
+        reply = try server.call("POST", "/v1/consents/query", #"{"subject":"alice@example.com"}"#)
+        #expect((reply.json?["consents"] as? [[String: Any]])?.first?["status"] as? String == "granted")
+        #expect(errorCode(try server.call("POST", "/v1/consents/query", #"{"subject":"nobody"}"#).json) == "subject_not_found")
+        #expect(errorCode(try server.call("POST", "/v1/consents/query", #"{"subject":"a","extra":1}"#).json) == "unknown_field")
+        reply = try server.call("POST", "/v1/subjects/history", #"{"subject":"bob@example.com"}"#)
+        #expect((reply.json?["events"] as? [Any])?.count == 3)
+        reply = try server.call("GET", "/v1/requests?status=all")
+        #expect((reply.json?["requests"] as? [[String: Any]])?.first?["status"] as? String == "completed")
+        #expect(errorCode(try server.call("GET", "/v1/requests?status=maybe").json) == "invalid_field")
+        #expect((try server.call("GET", "/v1/purposes").json?["purposes"] as? [Any])?.count == 11)
+        reply = try server.call("GET", "/v1/log?after=1&limit=2")
+        #expect(reply.text.split(separator: "\n").count == 2)
+        #expect(try server.call("GET", "/healthz").status == 200)
+        #expect(try server.call("GET", "/metrics").text.contains("ledger_appended_events_total 4"))
+        reply = try server.call("GET", "/v1/nowhere")
+        #expect(reply.status == 404 && errorCode(reply.json) == "not_found")
+        reply = try server.call("DELETE", "/v1/head")
+        #expect(reply.status == 405 && errorCode(reply.json) == "method_not_allowed")
+
+        // Erasure.
+        reply = try server.call("POST", "/v1/subjects/erase", #"{"subject":"alice@example.com"}"#)
+        #expect(reply.status == 200 && reply.json?["seq"] as? Int == 5)
+        #expect(errorCode(try server.call("POST", "/v1/subjects/erase", #"{"subject":"alice@example.com"}"#).json) == "subject_not_found")
+        #expect(server.stop() == 0)
+        #expect(Fixtures.filesContaining("alice@example.com", under: scratch.path + "/ledger").isEmpty)
+    }
+
+    @Test func sixteenClientsAppendingAtOnceGetContiguousSeqs() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        let failures = Counter()
+        DispatchQueue.concurrentPerform(iterations: 16) { client in
+            for n in 0..<100 {
+                let reply = try? server.call("POST", "/v1/events", Self.grant("c\(client)-\(n)@example.com"))
+                if reply?.status != 201 { failures.add() }
+            }
+        }
+        #expect(failures.value == 0)
+        let export = try LedgerctlRunner(ledger: server.ledger).run(["export"]).stdout
+        let seqs = export.split(separator: "\n").compactMap { jsonObject(String($0))?["seq"] as? Int }
+        #expect(seqs == Array(1...1_600))
+        #expect(try LedgerctlRunner(ledger: server.ledger).run(["verify"]).status == 0)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func everyAcknowledgedAppendSurvivesSIGKILL() throws {
+        let scratch = Scratch()
+        let first = try newServer(scratch)
+        let acknowledged = Collected()
+        let stop = Date().addingTimeInterval(1.5)
+        let group = DispatchGroup()
+        for client in 0..<4 {
+            DispatchQueue.global().async(group: group) {
+                var n = 0
+                while Date() < stop {
+                    let id = String(format: "d%07d-0000-4000-8000-%012d", client, n)
+                    if let reply = try? first.call("POST", "/v1/events", Self.grant("k\(client)@example.com", id: id)), reply.status == 201 {
+                        acknowledged.add(id)
+                    }
+                    n += 1
+                }
+            }
+        }
+        usleep(800_000)
+        first.stop(SIGKILL)
+        group.wait()
+        #expect(!acknowledged.values.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: first.socket), "a killed server leaves its socket")
+        // The stale socket is replaced; every acknowledged event is there; the chain verifies.
+        let server = try TestServer(ledger: first.ledger, socket: first.socket)
+        let ctl = LedgerctlRunner(ledger: server.ledger)
+        #expect(try ctl.run(["verify"]).status == 0)
+        let ids = Set(try ctl.run(["export"]).stdout.split(separator: "\n").compactMap { jsonObject(String($0))?["eventId"] as? String })
+        #expect(acknowledged.values.allSatisfy { ids.contains($0) })
+        #expect(server.stop() == 0)
+    }
+
+    @Test func theExamplePythonClientWorks() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/ledger_client.py")
+            .standardized.path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, server.socket]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains("refused as expected: purpose_not_consent_based"))
+        #expect(text.contains("\"status\": \"granted\""))
+        #expect(server.stop() == 0)
+    }
+
+    @Test func gracefulStopRemovesTheSocketAndLosesNothing() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        for n in 0..<20 { #expect(try server.call("POST", "/v1/events", Self.grant("g\(n)@example.com")).status == 201) }
+        #expect(server.stop(SIGTERM) == 0)
+        #expect(!FileManager.default.fileExists(atPath: server.socket))
+        let verify = try LedgerctlRunner(ledger: server.ledger).run(["verify", "--json"])
+        #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == 20)
+    }
+
+    @Test func aSecondServerOnTheSameLedgerRefusesToStart() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        let second = try LedgerctlRunner(ledger: server.ledger).run(["serve", "--socket", scratch.path + "/run/other.sock"])
+        #expect(second.status == 3)
+        #expect(second.stderr.contains("ledger_locked"))
+        #expect(server.stop() == 0)
+    }
+
+    @Test func peersAreIdentifiedByCredentialsAndRefusedWithoutTheRole() throws {
+        let scratch = Scratch()
+        let catalogue = try #require(try LedgerctlRunner(ledger: scratch.path + "/none").run(["catalogue", "--bundled"], withLedger: false).stdout)
+            + """
+            clients:
+              - name: operator
+                uid: 0
+                roles: [append, read, erase, audit]
+              - name: dashboard
+                uid: 65534
+                roles: [read]
+            """
+        let server = try newServer(scratch, catalogue: catalogue, extra: ["--socket-group", "nogroup"])
+        var attributes = try FileManager.default.attributesOfItem(atPath: server.socket)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o660)
+        attributes = try FileManager.default.attributesOfItem(atPath: scratch.path + "/run")
+        chmod(scratch.path, 0o755)
+        chmod(scratch.path + "/run", 0o755)
+        // The actor comes from the peer's credentials, never from the body.
+        let reply = try server.call("POST", "/v1/events", Self.grant("h@example.com"))
+        #expect(reply.status == 201)
+        let export = try LedgerctlRunner(ledger: server.ledger).run(["export"]).stdout
+        #expect(export.contains(#""actor":"operator""#))
+        // uid 65534 may read but not append.
+        func asNobody(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+                                 "--unix-socket", server.socket] + arguments
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        let refused = try asNobody(["-H", "Content-Type: application/json", "-d", Self.grant("n@example.com"), "http://localhost/v1/events"])
+        #expect(refused.hasSuffix("403"))
+        #expect(refused.contains("forbidden"))
+        let read = try asNobody(["http://localhost/v1/head"])
+        #expect(read.hasSuffix("200"))
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 1)
+        #expect(server.stop() == 0)
+    }
+}
+
+/// A thread-safe counter for the concurrency tests.
+final class Counter: @unchecked Sendable {
+    // Invariant: `count` is only touched under `lock`.
+    private var count = 0
+    private let lock = NSLock()
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+/// A thread-safe list of strings.
+final class Collected: @unchecked Sendable {
+    // Invariant: `items` is only touched under `lock`.
+    private var items: [String] = []
+    private let lock = NSLock()
+    func add(_ item: String) { lock.lock(); items.append(item); lock.unlock() }
+    var values: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}
+
+enum Fixtures {
+    /// Every regular file below `path` whose bytes contain `needle`.
+    static func filesContaining(_ needle: String, under path: String) -> [String] {
+        let bytes = Array(needle.utf8)
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return [] }
+        return walker.compactMap { $0 as? String }.filter { relative in
+            guard let data = FileManager.default.contents(atPath: path + "/" + relative) else { return false }
+            return Array(data).firstRange(of: bytes) != nil
+        }
+    }
+}
