@@ -62,7 +62,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ledger-bench",
-            dependencies: ["Ledger", "Projections"],
+            dependencies: ["Ledger", "Projections", "LedgerClient"],
             path: "Benchmarks/ledger-bench"
         ),
         .testTarget(

@@ -11,6 +11,8 @@ struct Arguments {
     var runs = 3
     var batches = [1, 100, 1_000]
     var projections = false
+    var server = false
+    var serverSeconds = 5.0
     var projectionEvents = 1_000_000
 
     init() {
@@ -21,9 +23,12 @@ struct Arguments {
             case "--runs": runs = iterator.next().flatMap(Int.init) ?? runs
             case "--batches": batches = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? batches
             case "--projections": projections = true
+            case "--server": server = true
+            case "--decode": break
+            case "--server-seconds": serverSeconds = iterator.next().flatMap(Double.init) ?? serverSeconds
             case "--projection-events": projectionEvents = iterator.next().flatMap(Int.init) ?? projectionEvents
             default:
-                print("usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]]")
+                print("usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S]]")
                 exit(2)
             }
         }
@@ -81,6 +86,16 @@ func appendRate(batch: Int, total: Int, events: [ClientEvent]) throws -> Double 
 
 let arguments = Arguments()
 let catalogue = try Catalogue.bundled()
+if CommandLine.arguments.contains("--decode") {
+    let line = Array(#"{"type":"consent.granted","subject":"load1-1@example.com","purpose":"newsletter","notice":"policy-v1","data":{"source":"load","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","n":1}}"#.utf8)
+    let elapsed = try seconds { for _ in 0..<100_000 { _ = try ClientEvent.decode(json: line, catalogue: catalogue) } }
+    print("decode: \(format(100_000 / elapsed)) events/s on one core")
+    exit(0)
+}
+if arguments.server {
+    try ServerBenchmark(seconds: arguments.serverSeconds, runs: arguments.runs).run()
+    exit(0)
+}
 if arguments.projections {
     try ProjectionBenchmark(events: arguments.projectionEvents, runs: arguments.runs).run()
     exit(0)

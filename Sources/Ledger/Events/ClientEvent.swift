@@ -46,26 +46,21 @@ public struct ClientEvent: Sendable, Equatable {
     /// Decodes one client event from JSON text and checks it against `catalogue`.
     /// - Throws: ``LedgerError`` with the first failing rule's code.
     public static func decode(json: [UInt8], catalogue: Catalogue) throws -> ClientEvent {
-        let object: [String: Any]
-        do {
-            guard let parsed = try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
-                throw LedgerError(.invalidJSON, "an event must be a JSON object")
-            }
-            object = parsed
-        } catch let error as LedgerError {
-            throw error
-        } catch {
-            throw LedgerError(.invalidJSON, "the body is not valid JSON")
-        }
-        return try decode(object: object, catalogue: catalogue)
+        guard let parsed = JSONParser.parse(json) else { throw LedgerError(.invalidJSON, "the body is not valid JSON") }
+        guard case .object(let members) = parsed else { throw LedgerError(.invalidJSON, "an event must be a JSON object") }
+        return try decode(fields: EventFields(members: members), catalogue: catalogue)
     }
 
-    /// Decodes one client event from a parsed JSON object (see ``decode(json:catalogue:)``).
+    /// Decodes one client event from an object as `JSONSerialization` returns it (see
+    /// ``decode(json:catalogue:)``).
     public static func decode(object: [String: Any], catalogue: Catalogue) throws -> ClientEvent {
-        if let unknown = object.keys.filter({ !fields.contains($0) }).sorted().first {
+        try decode(fields: EventFields(object: object), catalogue: catalogue)
+    }
+
+    private static func decode(fields reader: EventFields, catalogue: Catalogue) throws -> ClientEvent {
+        if let unknown = reader.names.filter({ !fields.contains($0) }).sorted().first {
             throw LedgerError(.unknownField, "unknown field \(String(unknown.prefix(64)).debugDescription)")
         }
-        let reader = FieldReader(object: object)
         // Type.
         guard let typeText = try reader.string("type") else { throw LedgerError(.missingField, "missing field type") }
         guard let type = EventType(rawValue: typeText) else {
@@ -187,22 +182,49 @@ public struct ClientEvent: Sendable, Equatable {
     }
 }
 
-/// Reads typed fields of a client event; `null` and `""` count as absent.
-private struct FieldReader {
-    let object: [String: Any]
+/// The fields of a client event, from either parser; `null` and `""` count as absent.
+private struct EventFields {
+    private enum Value {
+        case parsed(ParsedJSON)
+        case foundation(Any)
+    }
+
+    private let values: [String: Value]
+    var names: [String] { Array(values.keys) }
+
+    init(members: [(String, ParsedJSON)]) {
+        var values: [String: Value] = [:]
+        for (name, value) in members { values[name] = .parsed(value) }
+        self.values = values
+    }
+
+    init(object: [String: Any]) { values = object.mapValues { .foundation($0) } }
 
     func string(_ name: String) throws -> String? {
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        guard let text = value as? String else { throw LedgerError(.invalidField, "\(name) must be a string") }
-        return text.isEmpty ? nil : text
+        switch values[name] {
+        case nil, .parsed(.null): return nil
+        case .parsed(.string(let text)): return text.isEmpty ? nil : text
+        case .foundation(let value):
+            if value is NSNull { return nil }
+            guard let text = value as? String else { throw LedgerError(.invalidField, "\(name) must be a string") }
+            return text.isEmpty ? nil : text
+        default: throw LedgerError(.invalidField, "\(name) must be a string")
+        }
     }
 
     func dataObject() throws -> [UInt8]? {
-        guard let value = object["data"], !(value is NSNull) else { return nil }
-        guard let dictionary = value as? [String: Any] else { throw LedgerError(.invalidField, "data must be a JSON object") }
-        guard let encoded = CanonicalJSON.serialize(dictionary) else {
-            throw LedgerError(.invalidField, "data cannot be encoded as JSON")
+        let encoded: [UInt8]?
+        switch values["data"] {
+        case nil, .parsed(.null): return nil
+        case .parsed(let value):
+            guard case .object = value else { throw LedgerError(.invalidField, "data must be a JSON object") }
+            encoded = CanonicalJSON.serialize(value)
+        case .foundation(let value):
+            if value is NSNull { return nil }
+            guard let dictionary = value as? [String: Any] else { throw LedgerError(.invalidField, "data must be a JSON object") }
+            encoded = CanonicalJSON.serialize(dictionary)
         }
+        guard let encoded else { throw LedgerError(.invalidField, "data holds a number JSON cannot carry") }
         guard encoded.count <= ClientEvent.maxDataBytes else {
             throw LedgerError(
                 .payloadTooLarge, "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)")

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Ledger
 
 /// `ledgerctl append --type T --subject S …`.
@@ -34,21 +33,18 @@ struct AppendCommand: ParsableCommand {
 
     func run() throws {
         try runReporting(json: global.json) {
-            var object: [String: Any] = ["type": type, "subject": subject]
-            object["purpose"] = purpose
-            object["notice"] = notice
-            object["eventId"] = eventId
-            object["occurredAt"] = occurredAt
-            object["requestId"] = requestId
-            object["expiresAt"] = expiresAt
-            if let data {
-                guard let parsed = try? JSONSerialization.jsonObject(with: Data(data.utf8), options: [.fragmentsAllowed])
-                else { throw LedgerError(.invalidJSON, "--data is not valid JSON") }
-                object["data"] = parsed
-            }
+            // The event as JSON text, through the same parser as the socket's, so both read
+            // `--data` alike.
+            var fields: [(String, JSONValue)] = [("type", .string(type)), ("subject", .string(subject))]
+            let optional: [(String, String?)] = [
+                ("purpose", purpose), ("notice", notice), ("eventId", eventId), ("occurredAt", occurredAt),
+                ("requestId", requestId), ("expiresAt", expiresAt),
+            ]
+            for case (let name, let value?) in optional { fields.append((name, .string(value))) }
+            if let data { fields.append(("data", .raw(data))) }
             let ledger = try global.openLedger()
             let catalogue = try ledger.catalogue()
-            let event = try ClientEvent.decode(object: object, catalogue: catalogue)
+            let event = try ClientEvent.decode(json: Array(JSONValue.object(fields).serialized.utf8), catalogue: catalogue)
             let results = try ledger.append([event], actor: CallerIdentity.actor(catalogue: catalogue))
             for result in results {
                 if global.json {
