@@ -38,13 +38,15 @@ struct ServerBenchmark {
         print("server benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores shared by server and clients, \(seconds) s per figure, median of \(runs)")
         print("")
         print("load                                   ledger            trivial route    ledger/trivial")
-        for connections in [16, 64] {
+        let only = ProcessInfo.processInfo.environment["LEDGER_BENCH_ONLY"]
+        for connections in [16, 64] where only == nil {
             let ours = try median((0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.appendOne() } })
             let ceiling = try median((0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.trivial() } })
             print(row("single appends, \(connections) connections", ours, ceiling, unit: "req/s"))
         }
         let batches = try median((0..<runs).map { _ in try closedLoop(socket, connections: 4) { try $0.appendBatch() } * 1_000 })
         print(row("NDJSON batches of 1,000, 4 conns", batches, nil, unit: "events/s"))
+        if only != nil { return }
         let ledgerLatency = try openLoop(socket, rate: 2_000, connections: 16) { try $0.appendOne() }
         let trivialLatency = try openLoop(socket, rate: 2_000, connections: 16) { try $0.trivial() }
         print("latency at 2,000 appends/s offered (16 conns): p50 \(ms(ledgerLatency.p50)) ms, p99 \(ms(ledgerLatency.p99)) ms"

@@ -5,9 +5,11 @@ import Testing
 /// `ledgerctl serve` against real clients (SPEC §7, §10).
 @Suite(.serialized)
 struct ServerTests {
-    private func newServer(_ scratch: Scratch, catalogue: String? = nil, extra: [String] = []) throws -> TestServer {
+    private func newServer(
+        _ scratch: Scratch, catalogue: String? = nil, extra: [String] = [], initArguments more: [String] = []
+    ) throws -> TestServer {
         let ledger = scratch.path + "/ledger"
-        var initArguments = ["init"]
+        var initArguments = ["init"] + more
         if let catalogue {
             let path = scratch.path + "/catalogue.yaml"
             try catalogue.write(toFile: path, atomically: true, encoding: .utf8)
@@ -169,6 +171,16 @@ struct ServerTests {
         #expect(text.contains("refused as expected: purpose_not_consent_based"))
         #expect(text.contains("\"status\": \"granted\""))
         #expect(server.stop() == 0)
+    }
+
+    @Test func theServerWritesProjectionSnapshotsInTheBackground() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch, initArguments: ["--snapshot-interval", "10"])
+        for n in 0..<35 { #expect(try server.call("POST", "/v1/events", Self.grant("s\(n)@example.com")).status == 201) }
+        #expect(server.stop() == 0)
+        let rebuild = try LedgerctlRunner(ledger: server.ledger).run(["rebuild", "--json"])
+        #expect(rebuild.status == 0)
+        #expect(jsonObject(rebuild.stdout)?["snapshots"] as? Int == 3)
     }
 
     @Test func gracefulStopRemovesTheSocketAndLosesNothing() throws {

@@ -189,19 +189,18 @@ private struct EventFields {
         case foundation(Any)
     }
 
-    private let values: [String: Value]
-    var names: [String] { Array(values.keys) }
+    /// A client event has a handful of fields: a linear list beats a dictionary here.
+    private let members: [(String, Value)]
+    var names: [String] { members.map(\.0) }
 
-    init(members: [(String, ParsedJSON)]) {
-        var values: [String: Value] = [:]
-        for (name, value) in members { values[name] = .parsed(value) }
-        self.values = values
-    }
+    init(members: [(String, ParsedJSON)]) { self.members = members.map { ($0.0, .parsed($0.1)) } }
 
-    init(object: [String: Any]) { values = object.mapValues { .foundation($0) } }
+    init(object: [String: Any]) { members = object.map { ($0.key, .foundation($0.value)) } }
+
+    private subscript(name: String) -> Value? { members.first { $0.0 == name }?.1 }
 
     func string(_ name: String) throws -> String? {
-        switch values[name] {
+        switch self[name] {
         case nil, .parsed(.null): return nil
         case .parsed(.string(let text)): return text.isEmpty ? nil : text
         case .foundation(let value):
@@ -214,7 +213,7 @@ private struct EventFields {
 
     func dataObject() throws -> [UInt8]? {
         let encoded: [UInt8]?
-        switch values["data"] {
+        switch self["data"] {
         case nil, .parsed(.null): return nil
         case .parsed(let value):
             guard case .object = value else { throw LedgerError(.invalidField, "data must be a JSON object") }

@@ -84,7 +84,6 @@ struct JSONParser {
         guard depth <= Self.maxDepth else { return nil }
         index += 1
         var members: [(String, ParsedJSON)] = []
-        var names = Set<String>()
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             index += 1
@@ -92,7 +91,10 @@ struct JSONParser {
         }
         while true {
             skipWhitespace()
-            guard current == UInt8(ascii: "\""), let name = string(), names.insert(name).inserted else { return nil }
+            // Objects are small: a linear scan finds a duplicate name faster than hashing.
+            guard current == UInt8(ascii: "\""), let name = string(), !members.contains(where: { $0.0 == name }) else {
+                return nil
+            }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { return nil }
             index += 1

@@ -105,3 +105,19 @@ extension Ledger {
         }
     }
 }
+
+extension Ledger {
+    /// Stores a projection snapshot of the first `seq` events in a write transaction of its own,
+    /// unless one is stored already. Snapshots describe an immutable prefix of the log, so writing
+    /// one after the append that completed its interval keeps every read consistent: a reader that
+    /// finds none folds from an earlier one.
+    /// - Returns: Whether it was stored now.
+    @discardableResult
+    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws -> Bool {
+        try storage {
+            try events.write { txn in
+                try txn.insert(bytes, forKey: EventsSchema.seqKey(seq), in: events.table(EventsSchema.snapshots))
+            }
+        }
+    }
+}

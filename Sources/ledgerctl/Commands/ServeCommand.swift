@@ -44,7 +44,11 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "consentledger")
         logger.logLevel = .info
         let serverGuard = try ServerGuard(ledgerDirectory: global.directory, socketPath: socketPath)
-        let ledger = try global.openLedger()
+        // The server writes projection snapshots in the background (SnapshotScheduler), so no
+        // append waits for a fold; one-shot ledgerctl processes keep the in-transaction observer.
+        var options = global.ledgerOptions
+        options.observers = []
+        let ledger = try Ledger(openingAt: global.directory, options: options)
         let groupID = try socketGroup.map { name -> gid_t in
             guard let group = getgrnam(name) else { throw LedgerError(.invalidField, "no group named \(name)") }
             return group.pointee.gr_gid

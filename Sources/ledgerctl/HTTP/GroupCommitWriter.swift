@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Logging
+import Projections
 import ServiceLifecycle
 
 /// The one writer of a serving ledger: a dedicated thread that drains the queue of pending appends
@@ -28,6 +29,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
+    /// Writes projection snapshots in the background, never inside a commit round.
+    private let snapshots: SnapshotScheduler
     /// The most events waiting at once before callers are made to wait.
     let capacity: Int
     /// The most events committed in one round.
@@ -39,9 +42,11 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.logger = logger
         self.capacity = capacity
         self.roundLimit = roundLimit
+        snapshots = SnapshotScheduler(ledger: ledger, logger: logger)
     }
 
     func start() {
+        snapshots.nudge()
         let thread = Thread { [self] in loop() }
         thread.name = "ledger-writer"
         thread.start()
@@ -57,6 +62,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.unlock()
         for waiter in pending { waiter.resume() }
         finished.wait()
+        snapshots.drain()
     }
 
     // MARK: Submitting
@@ -166,6 +172,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 metrics.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
                 metrics.commitRounds.increment()
                 metrics.batchSize.record(batches.reduce(0) { $0 + $1.events.count })
+                snapshots.nudge()
                 for (job, outcome) in zip(round, outcomes) {
                     guard case .append(_, _, let continuation) = job else { continue }
                     switch outcome {
@@ -213,5 +220,56 @@ struct WriterService: Service {
         writer.start()
         try? await gracefulShutdown()
         writer.stop()
+    }
+}
+
+/// Runs ``SnapshotCatchUp`` on a background queue, one run at a time, when commit rounds ask.
+final class SnapshotScheduler: @unchecked Sendable {
+    // Invariant: `running` and `again` are only touched under `lock`.
+    private let ledger: Ledger
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "ledger-snapshots", qos: .utility)
+    private let lock = NSLock()
+    private var running = false
+    private var again = false
+
+    init(ledger: Ledger, logger: Logger) {
+        self.ledger = ledger
+        self.logger = logger
+    }
+
+    /// Asks for a catch-up; cheap when there is nothing to write.
+    func nudge() {
+        lock.lock()
+        defer { lock.unlock() }
+        if running {
+            again = true
+            return
+        }
+        running = true
+        queue.async { [self] in work() }
+    }
+
+    /// Waits for a catch-up under way to finish.
+    func drain() { queue.sync {} }
+
+    private func work() {
+        while true {
+            do {
+                let written = try SnapshotCatchUp.run(ledger)
+                if written > 0 { logger.info("projection snapshots written", metadata: ["count": "\(written)"]) }
+            } catch {
+                logger.error("projection snapshot failed", metadata: ["error": "\(error)"])
+            }
+            lock.lock()
+            if again {
+                again = false
+                lock.unlock()
+                continue
+            }
+            running = false
+            lock.unlock()
+            return
+        }
     }
 }
