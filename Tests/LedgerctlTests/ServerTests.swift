@@ -183,6 +183,43 @@ struct ServerTests {
         #expect(jsonObject(rebuild.stdout)?["snapshots"] as? Int == 3)
     }
 
+    /// Sends raw bytes on a new connection and returns all the server answers before closing.
+    private func raw(_ socketPath: String, _ bytes: [UInt8]) -> String {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in socketPath.utf8.enumerated() { raw[i] = b } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            reply += chunk[0..<n]
+        }
+        return String(decoding: reply, as: UTF8.self)
+    }
+
+    @Test func malformedHTTPIsAnswered400AndClosedWhileOthersAreServed() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        do {
+            // A slow client holds a connection open with half a request; others are still served.
+            let slow = try KeepAliveConnectionHolder(path: server.socket)
+            #expect(raw(server.socket, Array("GARBAGE\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 400"))
+            let bigHeader = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
+            #expect(raw(server.socket, Array(bigHeader.utf8)).hasPrefix("HTTP/1.1 400"))
+            #expect(try server.call("POST", "/v1/events", Self.grant("x@example.com")).status == 201)
+            withExtendedLifetime(slow) {}
+        }
+        // (A connection still holding half a request delays a graceful stop until its idle timeout.)
+        #expect(server.stop() == 0)
+    }
+
     @Test func gracefulStopRemovesTheSocketAndLosesNothing() throws {
         let scratch = Scratch()
         let server = try newServer(scratch)
@@ -276,4 +313,24 @@ enum Fixtures {
             return Array(data).firstRange(of: bytes) != nil
         }
     }
+}
+
+/// A connection that sends half a request and then nothing, like a slow client.
+final class KeepAliveConnectionHolder {
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else { throw UnixHTTPClient.Failure(description: "cannot connect") }
+        let half = Array("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{".utf8)
+        _ = half.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    deinit { close(fd) }
 }
