@@ -25,7 +25,9 @@ extension LedgerError {
     func response(includeLine: Bool) -> Response {
         var error = self
         if !includeLine { error.line = nil }
-        return JSONResponse.make(error.json, status: httpStatus)
+        var response = JSONResponse.make(error.json, status: httpStatus)
+        response.headers[ErrorMiddleware<LedgerRequestContext>.codeHeader] = code.rawValue
+        return response
     }
 }
 
@@ -38,9 +40,23 @@ enum JSONResponse {
     }
 }
 
-/// Turns every error of a request into SPEC §7's error object; never leaks internals.
+/// Turns every error of a request into SPEC §7's error object, counted by code in the metrics;
+/// never leaks internals.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response = try await answer(request, context: context, next: next)
+        if response.status.code >= 400, let code = response.headers[ErrorMiddleware.codeHeader] {
+            metrics.countError(LedgerError.Code(rawValue: code))
+        }
+        return response
+    }
+
+    /// Carries the error code from where a response is built to the metrics.
+    static var codeHeader: HTTPField.Name { HTTPField.Name("X-Ledger-Error")! }
+
+    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as LedgerError {

@@ -19,7 +19,7 @@ struct LedgerRoutes: Sendable {
     static let maxBody = 1 << 20
 
     func register(on router: Router<LedgerRequestContext>) {
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(metrics: metrics))
         route(router, "/v1/events", .post) { try await appendEvents($0, $1) }
         route(router, "/v1/consents/query", .post) { try await queryConsents($0, $1) }
         route(router, "/v1/subjects/history", .post) { try await history($0, $1) }
@@ -138,7 +138,6 @@ struct LedgerRoutes: Sendable {
             }
             return JSONResponse.make(results[0].json, status: fresh ? .created : .ok)
         } catch var error as LedgerError {
-            metrics.countError(error.code)
             if isBatch, let line = error.line, line >= 1, line <= lineNumbers.count, error.code != .batchTooLarge,
                 lineNumbers.count == events.count, !events.isEmpty
             {
