@@ -258,6 +258,7 @@ struct BatchAppender {
             }
             try eventsTxn.put(seqKey, forKey: seal.eventIdKey, in: eventIds)
             try SubjectIndex.insert(pseudonym: item.pseudonym, seq: item.seq, in: eventsTxn, events: ledger.events)
+            try MerkleStore.append(eventHash: hash, seq: item.seq, in: eventsTxn, events: ledger.events)
             stored.append(
                 AppendResult(
                     seq: item.seq, eventId: item.eventId, hash: Hex.encode(hash), recordedAt: recordedAt,
@@ -268,6 +269,7 @@ struct BatchAppender {
         if let last = accepted.last {
             let newHead = ChainHead(seq: last.seq, hash: prevHash, recordedAt: recordedAt)
             try eventsTxn.put(newHead.encoded, forKey: EventsSchema.MetaKey.head, in: ledger.events.table(EventsSchema.meta))
+            try MerkleStore.setSize(last.seq, in: eventsTxn, events: ledger.events)
             try ledger.notifyObservers(txn: eventsTxn.txn, head: last.seq)
         }
         return outcomes.map { outcome in

@@ -8,6 +8,7 @@
 /// - `pendingErasures`: pseudonym → u64 seq, while the key deletion of an erasure is outstanding
 /// - `snapshots`: u64 seq → a projection snapshot of the log's first seq events (opaque bytes,
 ///   written by a ``LogObserver``)
+/// - `merkle`: level(1) ‖ u64 index → the hash of that perfect subtree of the RFC 9162 tree
 /// - `notices`: purpose id ‖ 0x00 ‖ version → SHA-256 of the notice text (every version ever loaded)
 /// - `meta`: see ``MetaKey``
 enum EventsSchema {
@@ -20,10 +21,11 @@ enum EventsSchema {
     static let pendingErasures = "pendingErasures"
     static let notices = "notices"
     static let snapshots = "snapshots"
+    static let merkle = "merkle"
     static let meta = "meta"
 
     static let tableNames = [
-        log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, snapshots, meta,
+        log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, snapshots, merkle, meta,
     ]
 
     /// The on-disk format this code writes and reads.
@@ -36,6 +38,7 @@ enum EventsSchema {
         static let catalogue = Array("catalogue".utf8)
         static let catalogueGeneration = Array("catalogueGeneration".utf8)
         static let snapshotInterval = Array("snapshotInterval".utf8)
+        static let merkleSize = Array("merkleSize".utf8)
     }
 
     static func seqKey(_ seq: UInt64) -> [UInt8] {

@@ -13,6 +13,7 @@ import Logging
 /// <dir>/events/   LMDB: log, indexes, request records, catalogue (see EventsSchema)
 /// <dir>/keys/     LMDB: external-id lookup and wrapped subject keys (see KeyStore)
 /// <dir>/master.key  the master key, mode 0600 (unless --master-key puts it elsewhere)
+/// <dir>/signing.key the Ed25519 key that signs checkpoints, mode 0600
 /// ```
 public final class Ledger: @unchecked Sendable {
     // Invariant: the stored properties are immutable after init except `catalogueCache`, which is
@@ -91,6 +92,7 @@ public final class Ledger: @unchecked Sendable {
         if exists(at: directory) {
             let ledger = try Ledger(openingAt: directory, options: options)
             if let catalogue { try ledger.loadCatalogue(catalogue) }
+            try ledger.ensureSigningKey()
             return (ledger, false)
         }
         guard snapshotInterval >= 1 else { throw LedgerError(.invalidField, "the snapshot interval must be at least 1") }
@@ -115,6 +117,7 @@ public final class Ledger: @unchecked Sendable {
             }
         }
         try ledger.loadCatalogue(try catalogue ?? Catalogue.bundled())
+        try ledger.ensureSigningKey()
         return (ledger, true)
     }
 
@@ -136,6 +139,7 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError(storage: error)
         }
         try repairInterruptedErasures()
+        try backfillMerkleTree()
     }
 
     private static func readOrCreateIdentity(_ events: Environment, random: some RandomSource, creating: Bool) throws

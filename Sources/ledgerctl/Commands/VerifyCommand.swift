@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Ledger
 
 /// `ledgerctl verify [--export FILE]`.
@@ -10,7 +11,10 @@ struct VerifyCommand: ParsableCommand {
             Without --export, verifies the ledger's log: every event's hash recomputed from its
             stored bytes, every link to the previous event, no gaps, and the recorded head.
             With --export FILE, verifies an export file alone: no ledger and no key needed.
-            Exits 0 when the chain verifies, 1 when it does not.
+            With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by
+            `ledgerctl checkpoint` (signature, ledger, size, head, RFC 9162 consistency proof);
+            add --full to recompute the whole chain as well.
+            Exits 0 when everything verifies, 1 when anything does not.
             """
     )
 
@@ -19,8 +23,17 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("An export file to verify instead of the ledger.", valueName: "file"))
     var export: String?
 
+    @Option(name: .long, help: ArgumentHelp("A checkpoint the log must extend.", valueName: "file"))
+    var checkpoint: String?
+
+    @Flag(name: .long, help: "With --checkpoint: also recompute the whole chain.") var full = false
+
     func run() throws {
         try runReporting(json: global.json) {
+            if let checkpoint {
+                try verifyCheckpoint(at: checkpoint)
+                return
+            }
             let report = try export.map { try ExportVerifier.verify(path: $0) } ?? global.openLedger().verify()
             if global.json {
                 Output.line(report.json.serialized)
@@ -32,5 +45,27 @@ struct VerifyCommand: ParsableCommand {
             }
             if !report.isValid { throw CommandFailure(exitCode: 1) }
         }
+    }
+
+    private func verifyCheckpoint(at path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LedgerError(.unreadableInput, "cannot read the checkpoint file \(path)")
+        }
+        let checkpoint = try Checkpoint(json: Array(data))
+        let ledger = try global.openLedger()
+        var failure = try CheckpointVerification.failure(of: checkpoint, against: ledger)
+        if failure == nil, full, let broken = try ledger.verify().failure {
+            failure = "seq \(broken.seq): \(broken.reason)"
+        }
+        if global.json {
+            var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil)), ("treeSize", .int(Int64(checkpoint.treeSize)))]
+            if let failure { pairs.append(("reason", .string(failure))) }
+            Output.line(JSONValue.object(pairs).serialized)
+        } else if let failure {
+            Output.line("FAILED: \(failure)")
+        } else {
+            Output.line("OK: the log extends the checkpoint of \(checkpoint.treeSize) events (consistency proof verified)")
+        }
+        if failure != nil { throw CommandFailure(exitCode: 1) }
     }
 }

@@ -28,6 +28,7 @@ struct LedgerRoutes: Sendable {
         route(router, "/v1/requests", .get) { try await requests($0, $1) }
         route(router, "/v1/purposes", .get) { try await purposes($0, $1) }
         route(router, "/v1/head", .get) { try await head($0, $1) }
+        route(router, "/v1/checkpoint", .get) { try await checkpoint($0, $1) }
         route(router, "/v1/log", .get) { try await log($0, $1) }
         route(router, "/healthz", .get) { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }
         route(router, "/metrics", .get) { try await metricsText($0, $1) }
@@ -237,6 +238,11 @@ struct LedgerRoutes: Sendable {
     private func head(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await caller(context).require(.read)
         return JSONResponse.make(try await blocking { try ledger.head().json })
+    }
+
+    private func checkpoint(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        return JSONResponse.make(try await blocking { try ledger.checkpoint().json })
     }
 
     private func log(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {

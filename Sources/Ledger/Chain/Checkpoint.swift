@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+
+/// A signed tree head (SPEC §4): the ledger's id, the tree size, its RFC 9162 root, the hash of
+/// the last event and its `recordedAt`, signed with the ledger's Ed25519 key.
+///
+/// The signature is Ed25519 over `"CLcp1" ‖ s(ledgerId) ‖ u64(treeSize) ‖ rootHash ‖ headHash ‖
+/// i64(recordedAt)` (raw 32-byte hashes; an empty tree signs `recordedAt` as 0).
+public struct Checkpoint: Sendable, Equatable {
+    public var ledgerId: String
+    public var treeSize: UInt64
+    public var rootHash: [UInt8]
+    public var headHash: [UInt8]
+    public var recordedAt: Timestamp?
+    public var publicKey: [UInt8]
+    public var signature: [UInt8]
+
+    /// The bytes the signature covers.
+    public var signedBytes: [UInt8] {
+        var writer = ByteWriter(capacity: 128)
+        writer.write(Array("CLcp1".utf8))
+        writer.write(string: ledgerId)
+        writer.write(u64: treeSize)
+        writer.write(rootHash)
+        writer.write(headHash)
+        writer.write(i64: recordedAt?.milliseconds ?? 0)
+        return writer.bytes
+    }
+
+    /// Whether the signature is valid for `publicKey`.
+    public var hasValidSignature: Bool {
+        guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else { return false }
+        return key.isValidSignature(signature, for: signedBytes)
+    }
+
+    /// `{"ledgerId","treeSize","rootHash","headHash","recordedAt","publicKey","signature"}`.
+    public var json: JSONValue {
+        .object([
+            ("ledgerId", .string(ledgerId)), ("treeSize", .int(Int64(treeSize))), ("rootHash", .string(Hex.encode(rootHash))),
+            ("headHash", .string(Hex.encode(headHash))), ("recordedAt", .string(recordedAt?.rfc3339 ?? "")),
+            ("publicKey", .string(Hex.encode(publicKey))), ("signature", .string(Hex.encode(signature))),
+        ])
+    }
+
+    /// Creates a checkpoint from its fields.
+    public init(
+        ledgerId: String, treeSize: UInt64, rootHash: [UInt8], headHash: [UInt8], recordedAt: Timestamp?,
+        publicKey: [UInt8], signature: [UInt8]
+    ) {
+        self.ledgerId = ledgerId
+        self.treeSize = treeSize
+        self.rootHash = rootHash
+        self.headHash = headHash
+        self.recordedAt = recordedAt
+        self.publicKey = publicKey
+        self.signature = signature
+    }
+
+    /// Reads a checkpoint's JSON.
+    /// - Throws: ``LedgerError`` `invalid_json` or `invalid_field` naming what is wrong.
+    public init(json bytes: [UInt8]) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw LedgerError(.invalidJSON, "a checkpoint must be a JSON object")
+        }
+        func hex(_ name: String, _ count: Int) throws -> [UInt8] {
+            guard let text = object[name] as? String, let raw = Hex.decode(text), raw.count == count else {
+                throw LedgerError(.invalidField, "\(name) must be \(count * 2) hexadecimal characters")
+            }
+            return raw
+        }
+        guard let ledgerId = object["ledgerId"] as? String else { throw LedgerError(.invalidField, "ledgerId is missing") }
+        guard let size = object["treeSize"] as? NSNumber, size.int64Value >= 0 else {
+            throw LedgerError(.invalidField, "treeSize must be a whole number")
+        }
+        guard let recordedText = object["recordedAt"] as? String else { throw LedgerError(.invalidField, "recordedAt is missing") }
+        let recordedAt: Timestamp?
+        if recordedText.isEmpty {
+            recordedAt = nil
+        } else {
+            guard let time = Timestamp(rfc3339: recordedText) else { throw LedgerError(.invalidField, "recordedAt is not RFC 3339") }
+            recordedAt = time
+        }
+        self.init(
+            ledgerId: ledgerId, treeSize: UInt64(size.int64Value), rootHash: try hex("rootHash", 32),
+            headHash: try hex("headHash", 32), recordedAt: recordedAt, publicKey: try hex("publicKey", 32),
+            signature: try hex("signature", 64))
+    }
+}

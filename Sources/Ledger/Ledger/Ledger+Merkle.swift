@@ -1,0 +1,122 @@
+import Crypto
+import Foundation
+
+extension Ledger {
+    /// The Ed25519 key that signs checkpoints: `<ledger>/signing.key`, 64 hex characters, mode 0600.
+    public static func signingKeyPath(for directory: String) -> String { directory + "/signing.key" }
+
+    /// Creates the signing key when the ledger has none (`init` does this).
+    /// - Returns: The public key, hex.
+    @discardableResult
+    public func ensureSigningKey() throws -> String {
+        let path = Ledger.signingKeyPath(for: directory)
+        if !FileManager.default.fileExists(atPath: path) {
+            // Always the system's generator: a long-term key gains nothing from a seeded source, and
+            // drawing from the injected one would shift every later draw of a reproducible fixture.
+            let key = try Curve25519.Signing.PrivateKey(rawRepresentation: SystemRandomSource().bytes(32))
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard fd >= 0 else { throw LedgerError(.ioError, "cannot create the signing key \(path)") }
+            defer { close(fd) }
+            let text = Array((Hex.encode(key.rawRepresentation) + "\n").utf8)
+            guard text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count, fsync(fd) == 0 else {
+                throw LedgerError(.ioError, "cannot write the signing key \(path)")
+            }
+        }
+        return Hex.encode(try signingKey().publicKey.rawRepresentation)
+    }
+
+    private func signingKey() throws -> Curve25519.Signing.PrivateKey {
+        let path = Ledger.signingKeyPath(for: directory)
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw LedgerError(.keyMissing, "the ledger has no signing key; `ledgerctl init` creates one")
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            throw LedgerError(.keyInsecure, "the signing key \(path) is readable by group or others; run chmod 600 on it")
+        }
+        guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }),
+            let raw = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), raw.count == 32,
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw)
+        else { throw LedgerError(.keyInvalid, "the signing key \(path) does not hold 64 hexadecimal characters") }
+        return key
+    }
+
+    /// The public key that checks this ledger's checkpoints, when it has a signing key.
+    public func signingPublicKey() throws -> [UInt8] { Array(try signingKey().publicKey.rawRepresentation) }
+
+    /// A signed checkpoint of the log as committed now.
+    public func checkpoint() throws -> Checkpoint {
+        let key = try signingKey()
+        let (head, root) = try storage {
+            try events.read { txn in
+                let head = try readHead(in: txn)
+                return (head, try merkleRoot(size: head.seq, in: txn))
+            }
+        }
+        var checkpoint = Checkpoint(
+            ledgerId: ledgerId, treeSize: head.seq, rootHash: root, headHash: head.hash, recordedAt: head.recordedAt,
+            publicKey: Array(key.publicKey.rawRepresentation), signature: [])
+        checkpoint.signature = Array(try key.signature(for: checkpoint.signedBytes))
+        return checkpoint
+    }
+
+    /// The RFC 9162 root of the first `size` events.
+    public func merkleRoot(size: UInt64) throws -> [UInt8] {
+        try storage { try events.read { try merkleRoot(size: size, in: $0) } }
+    }
+
+    private func merkleRoot(size: UInt64, in txn: borrowing ReadTransaction) throws -> [UInt8] {
+        try MerkleTree.rangeHash(start: 0, count: size) { level, index in
+            try MerkleStore.node(level, index, in: txn, events: events)
+        }
+    }
+
+    /// The inclusion proof of event `seq` in the tree of the first `treeSize` events (RFC 9162 §2.1.3).
+    public func inclusionProof(seq: UInt64, treeSize: UInt64) throws -> [[UInt8]] {
+        guard seq >= 1, seq <= treeSize, treeSize <= (try head().seq) else {
+            throw LedgerError(.invalidField, "seq must be 1 … treeSize, and treeSize at most the head")
+        }
+        return try storage {
+            try events.read { txn in
+                try MerkleTree.inclusionPath(index: seq - 1, size: treeSize) { level, index in
+                    try MerkleStore.node(level, index, in: txn, events: events)
+                }
+            }
+        }
+    }
+
+    /// The consistency proof from the tree of the first `old` events to that of the first `new`
+    /// (RFC 9162 §2.1.4).
+    public func consistencyProof(from old: UInt64, to new: UInt64) throws -> [[UInt8]] {
+        guard old <= new, new <= (try head().seq) else { throw LedgerError(.invalidField, "need old ≤ new ≤ the head") }
+        return try storage {
+            try events.read { txn in
+                try MerkleTree.consistencyPath(old: old, new: new) { level, index in
+                    try MerkleStore.node(level, index, in: txn, events: events)
+                }
+            }
+        }
+    }
+
+    /// Adds the Merkle leaves of events appended before this ledger kept a tree. Runs at open.
+    func backfillMerkleTree() throws {
+        try storage {
+            let (size, head) = try events.read { txn in (try MerkleStore.size(in: txn, events: events), try readHead(in: txn).seq) }
+            guard size < head else { return }
+            try events.write { txn in
+                var seq = try MerkleStore.size(in: txn, events: events) + 1
+                let log = events.table(EventsSchema.log)
+                let last = try readHead(in: txn).seq
+                while seq <= last {
+                    guard let record = try txn.get(EventsSchema.seqKey(seq), in: log), record.count >= 32 else {
+                        throw LedgerError(.ledgerCorrupt, "seq \(seq) is missing from the log")
+                    }
+                    try MerkleStore.append(eventHash: Array(record[0..<32]), seq: seq, in: txn, events: events)
+                    seq += 1
+                }
+                try MerkleStore.setSize(last, in: txn, events: events)
+            }
+            logger.info("Merkle tree backfilled", metadata: ["events": "\(head - size)"])
+        }
+    }
+}
