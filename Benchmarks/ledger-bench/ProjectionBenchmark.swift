@@ -75,6 +75,30 @@ struct ProjectionBenchmark {
         }
         print("  whole ledger as of a random date: median \(format(median(whole) * 1000)) ms (runs: \(whole.map { format($0 * 1000) }.joined(separator: ", ")) ms)")
 
+        let size = try ledger.head().seq
+        let root = try ledger.merkleRoot(size: size)
+        var generate: [Double] = []
+        var check: [Double] = []
+        for _ in 0..<2_000 {
+            let seq = UInt64.random(in: 1...size, using: &generator)
+            var proof: [[UInt8]] = []
+            generate.append(try seconds { proof = try ledger.inclusionProof(seq: seq, treeSize: size) } * 1e6)
+            guard let event = try ledger.event(seq: seq) else { continue }
+            var valid = false
+            check.append(
+                seconds {
+                    valid = MerkleTree.verifyInclusion(
+                        leafHash: MerkleTree.leafHash(event.hash), index: seq - 1, size: size, path: proof, root: root)
+                } * 1e6)
+            guard valid else {
+                print("  inclusion proof of seq \(seq) does NOT verify")
+                exit(1)
+            }
+        }
+        generate.sort()
+        check.sort()
+        print("  inclusion proof at \(size) events: generate median \(format(generate[1_000])) µs, p99 \(format(generate[1_980])) µs; verify median \(format(check[1_000])) µs (2,000 random seqs)")
+
         var rebuilds: [Double] = []
         for _ in 0..<runs {
             var report: RebuildReport?

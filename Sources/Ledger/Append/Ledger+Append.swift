@@ -251,6 +251,7 @@ struct BatchAppender {
         stored.reserveCapacity(accepted.count)
         for (item, seal) in zip(accepted, sealed) {
             let (record, hash) = ChainHash.chain(prevHash: prevHash, tail: seal.tail)
+            let previousHash = prevHash
             prevHash = hash
             let seqKey = EventsSchema.seqKey(item.seq)
             guard try eventsTxn.insert(record, forKey: seqKey, in: log, append: true) else {
@@ -258,7 +259,8 @@ struct BatchAppender {
             }
             try eventsTxn.put(seqKey, forKey: seal.eventIdKey, in: eventIds)
             try SubjectIndex.insert(pseudonym: item.pseudonym, seq: item.seq, in: eventsTxn, events: ledger.events)
-            try MerkleStore.append(eventHash: hash, seq: item.seq, in: eventsTxn, events: ledger.events)
+            try MerkleStore.append(
+                eventHash: hash, previousHash: previousHash, seq: item.seq, in: eventsTxn, events: ledger.events)
             stored.append(
                 AppendResult(
                     seq: item.seq, eventId: item.eventId, hash: Hex.encode(hash), recordedAt: recordedAt,

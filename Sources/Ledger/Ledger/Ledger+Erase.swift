@@ -84,7 +84,7 @@ extension Ledger {
         }
         try eventsTxn.put(seqKey, forKey: UUIDText.bytes(event.eventId), in: events.table(EventsSchema.eventIds))
         try SubjectIndex.insert(pseudonym: pseudonym, seq: seq, in: eventsTxn, events: events)
-        try MerkleStore.append(eventHash: event.hash, seq: seq, in: eventsTxn, events: events)
+        try MerkleStore.append(eventHash: event.hash, previousHash: event.prevHash, seq: seq, in: eventsTxn, events: events)
         try MerkleStore.setSize(seq, in: eventsTxn, events: events)
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.erased))
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.pendingErasures))

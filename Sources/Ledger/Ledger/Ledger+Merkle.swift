@@ -108,10 +108,11 @@ extension Ledger {
                 let log = events.table(EventsSchema.log)
                 let last = try readHead(in: txn).seq
                 while seq <= last {
-                    guard let record = try txn.get(EventsSchema.seqKey(seq), in: log), record.count >= 32 else {
+                    guard let record = try txn.get(EventsSchema.seqKey(seq), in: log), record.count >= 64 else {
                         throw LedgerError(.ledgerCorrupt, "seq \(seq) is missing from the log")
                     }
-                    try MerkleStore.append(eventHash: Array(record[0..<32]), seq: seq, in: txn, events: events)
+                    try MerkleStore.append(
+                        eventHash: Array(record[0..<32]), previousHash: Array(record[32..<64]), seq: seq, in: txn, events: events)
                     seq += 1
                 }
                 try MerkleStore.setSize(last, in: txn, events: events)
