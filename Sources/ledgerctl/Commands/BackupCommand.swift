@@ -1,0 +1,38 @@
+import ArgumentParser
+import Ledger
+
+/// `ledgerctl backup DIR [--include-master-key]`.
+struct BackupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Write a consistent copy of the ledger into a new or empty directory, while it is in use.",
+        discussion: """
+            Copies both LMDB environments with LMDB's compacting copy (the events first, then the
+            key store) and the signing key; the master key only with --include-master-key (keep it
+            elsewhere). Restore: stop the server, move the backup directory where the ledger
+            was, put the master key back as <ledger>/master.key (mode 0600), run
+            `ledgerctl verify`. A backup keeps the keys of subjects erased after it was taken:
+            see docs/OPERATIONS.md on how long such backups may be kept.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("A new or empty directory.", valueName: "dir")) var target: String
+
+    @Flag(name: .customLong("include-master-key"), help: "Copy the master key into the backup too.")
+    var includeMasterKey = false
+
+    func run() throws {
+        try runReporting(json: global.json) {
+            let ledger = try global.openLedger()
+            try ledger.backup(to: target, includingMasterKey: includeMasterKey)
+            let head = try ledger.head()
+            if global.json {
+                Output.line(JSONValue.object([("backup", .string(target)), ("atLeastSeq", .int(Int64(head.seq)))]).serialized)
+            } else {
+                Output.line("Backup written to \(target) (the log had \(head.seq) events when it finished).")
+            }
+        }
+    }
+}
