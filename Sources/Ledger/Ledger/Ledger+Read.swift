@@ -105,3 +105,28 @@ extension Ledger {
         return events.usage().usedBytes + keys
     }
 }
+
+/// Counts and sizes of a ledger, for `ledgerctl stats`.
+public struct LedgerStatistics: Sendable {
+    public var liveSubjects: Int
+    public var erasedSubjects: Int
+    public var snapshots: Int
+    /// The events environment's map size and the bytes its pages use.
+    public var mapSize: Int
+    public var mapUsed: Int
+}
+
+extension Ledger {
+    /// Counts of subjects, erasures and snapshots, and the events map's use.
+    public func statistics() throws -> LedgerStatistics {
+        let usage = events.usage()
+        let (erased, snapshots) = try storage {
+            try events.read { txn in
+                (try txn.count(of: events.table(EventsSchema.erased)), try txn.count(of: events.table(EventsSchema.snapshots)))
+            }
+        }
+        return LedgerStatistics(
+            liveSubjects: try storage { try keyStore.subjectCount() }, erasedSubjects: erased, snapshots: snapshots,
+            mapSize: usage.mapSize, mapUsed: usage.usedBytes)
+    }
+}
