@@ -20,7 +20,7 @@ struct LedgerCtl: AsyncParsableCommand {
             InitCommand.self, AppendCommand.self, ImportCommand.self, ExportCommand.self, VerifyCommand.self,
             EraseCommand.self, KeysCommand.self, CatalogueCommand.self, StateCommand.self, RequestsCommand.self,
             PurposesCommand.self, HistoryCommand.self, ReplayCommand.self, RebuildCommand.self, ServeCommand.self,
-            CheckpointCommand.self, BackupCommand.self, LogCommand.self, StatsCommand.self,
+            CheckpointCommand.self, BackupCommand.self, LogCommand.self, StatsCommand.self, ProveCommand.self,
         ]
     )
 

@@ -41,13 +41,34 @@ public struct ExportVerifier {
     /// Checks the next record; returns the failure or `nil`.
     public mutating func check(line: [UInt8]) -> VerificationReport.Failure? {
         let seq = expectedSeq
-        func fail(_ reason: String) -> VerificationReport.Failure { .init(seq: seq, reason: reason) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-            return fail("the record is not a JSON object")
+            return .init(seq: seq, reason: "the record is not a JSON object")
         }
+        switch Self.event(fromRecord: object, expectedSeq: seq) {
+        case .failure(let failure):
+            return failure
+        case .success(let event):
+            guard event.prevHash == previousHash else {
+                return .init(seq: seq, reason: "prevHash does not match the hash of seq \(seq - 1)")
+            }
+            lastEvent = event
+            previousHash = event.hash
+            expectedSeq += 1
+            count += 1
+            return nil
+        }
+    }
+
+    /// Reads one export record and checks it on its own: exactly the export fields, each in its
+    /// canonical form, and the hash recomputed by the SPEC rule from the record's own `prevHash`.
+    /// - Parameter expectedSeq: When given, the seq the record must carry.
+    public static func event(fromRecord object: [String: Any], expectedSeq: UInt64? = nil) -> Result<StoredEvent, VerificationReport.Failure> {
+        let number = (object["seq"] as? NSNumber).map { $0.uint64Value } ?? 0
+        let seq = expectedSeq ?? number
+        func fail(_ reason: String) -> Result<StoredEvent, VerificationReport.Failure> { .failure(.init(seq: seq, reason: reason)) }
         guard Set(object.keys) == Self.fields else { return fail("the record does not have exactly the export fields") }
         guard let seqNumber = object["seq"] as? NSNumber, !(object["seq"] is String),
-            seqNumber.uint64Value == seq, seqNumber.stringValue == String(seq)
+            seqNumber.uint64Value == seq, seqNumber.stringValue == String(seq), seq >= 1
         else { return fail("expected seq \(seq) here: an event is missing, reordered or renumbered") }
         var text: [String: String] = [:]
         for field in Self.fields where field != "seq" {
@@ -68,23 +89,20 @@ public struct ExportVerifier {
         guard let prev = Hex.decode(text["prevHash", default: ""]), prev.count == 32, Hex.encode(prev) == text["prevHash", default: ""],
             let hash = Hex.decode(text["hash", default: ""]), hash.count == 32, Hex.encode(hash) == text["hash", default: ""]
         else { return fail("prevHash or hash is not 64 lower-case hex characters") }
-        guard prev == previousHash else { return fail("prevHash does not match the hash of seq \(seq - 1)") }
         let body = ChainHash.body(
             prevHash: prev, seq: seq, eventId: text["eventId", default: ""], type: text["type", default: ""], subject: text["subject", default: ""],
             purpose: text["purpose", default: ""], notice: text["notice", default: ""], requestId: text["requestId", default: ""], occurredAt: occurred,
             recordedAt: recorded, expiresAt: expires, actor: text["actor", default: ""], payload: Array(payload))
         guard ChainHash.hash(body: body) == hash else { return fail("the hash does not match the record's contents") }
         guard let type = EventType(rawValue: text["type", default: ""]) else { return fail("unknown event type") }
-        lastEvent = StoredEvent(
-            seq: seq, eventId: text["eventId", default: ""], type: type, subject: text["subject", default: ""],
-            purpose: text["purpose", default: ""], notice: text["notice", default: ""],
-            requestId: text["requestId", default: ""], occurredAt: Timestamp(milliseconds: occurred),
-            recordedAt: Timestamp(milliseconds: recorded), expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires),
-            actor: text["actor", default: ""], payload: Array(payload), prevHash: prev, hash: hash)
-        previousHash = hash
-        expectedSeq += 1
-        count += 1
-        return nil
+        return .success(
+            StoredEvent(
+                seq: seq, eventId: text["eventId", default: ""], type: type, subject: text["subject", default: ""],
+                purpose: text["purpose", default: ""], notice: text["notice", default: ""],
+                requestId: text["requestId", default: ""], occurredAt: Timestamp(milliseconds: occurred),
+                recordedAt: Timestamp(milliseconds: recorded),
+                expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires), actor: text["actor", default: ""],
+                payload: Array(payload), prevHash: prev, hash: hash))
     }
 
     /// The milliseconds of a time written exactly as the ledger exports times.

@@ -1,7 +1,7 @@
 /// The outcome of recomputing a chain (`ledgerctl verify`).
 public struct VerificationReport: Sendable, Equatable {
     /// The first event that does not verify.
-    public struct Failure: Sendable, Equatable {
+    public struct Failure: Error, Sendable, Equatable {
         /// The seq of the first bad event (for an export line whose seq cannot be read: the line number).
         public var seq: UInt64
         public var reason: String

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import Ledger
+import Projections
 import LedgerClient
 
 /// `ledgerctl erase --subject S [--request-id R]`.
@@ -19,6 +21,13 @@ struct EraseCommand: ParsableCommand {
 
     @Option(name: .long, help: "The subject's external id.") var subject: String
     @Option(name: .customLong("request-id"), help: "The open erasure request this executes.") var requestId: String?
+    @Option(name: .long, help: ArgumentHelp("Write a signed erasure receipt here.", valueName: "file")) var receipt: String?
+
+    private func writeReceipt(seq: UInt64) throws {
+        guard let receipt else { return }
+        let bundle = try ProofBundle.erasureReceipt(ledger: try global.openLedger(), seq: seq)
+        try ProveCommand.write(bundle.json.serialized, to: receipt)
+    }
 
     func run() throws {
         try runReporting(json: global.json) {
@@ -30,11 +39,17 @@ struct EraseCommand: ParsableCommand {
                 let reply = try server.call("POST", "/v1/subjects/erase", json: JSONValue.object(body).serialized)
                 if let error = reply.error { throw error }
                 Output.line(global.json ? reply.text : "Erased through the running server: \(reply.text)")
+                if let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any],
+                    let seq = (object["seq"] as? NSNumber)?.uint64Value
+                {
+                    try writeReceipt(seq: seq)
+                }
                 return
             }
             let ledger = try global.openLedger()
             let actor = CallerIdentity.actor(catalogue: try ledger.catalogue())
             let result = try ledger.erase(subject: subject, requestId: requestId, actor: actor)
+            try writeReceipt(seq: result.seq)
             if global.json {
                 Output.line(result.json.serialized)
             } else {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import Projections
 
 /// `ledgerctl verify [--export FILE]`.
 struct VerifyCommand: ParsableCommand {
@@ -11,6 +12,8 @@ struct VerifyCommand: ParsableCommand {
             Without --export, verifies the ledger's log: every event's hash recomputed from its
             stored bytes, every link to the previous event, no gaps, and the recorded head.
             With --export FILE, verifies an export file alone: no ledger and no key needed.
+            With --proof FILE, checks a proof bundle or erasure receipt (`ledgerctl prove`,
+            `ledgerctl erase --receipt`) offline: no ledger needed.
             With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by
             `ledgerctl checkpoint` (signature, ledger, size, head, RFC 9162 consistency proof);
             add --full to recompute the whole chain as well.
@@ -28,10 +31,20 @@ struct VerifyCommand: ParsableCommand {
 
     @Flag(name: .long, help: "With --checkpoint: also recompute the whole chain.") var full = false
 
+    @Option(name: .long, help: ArgumentHelp("A proof bundle or erasure receipt to check offline.", valueName: "file"))
+    var proof: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --proof: the catalogue (default: bundled).", valueName: "file"))
+    var policy: String?
+
     func run() throws {
         try runReporting(json: global.json) {
             if let checkpoint {
                 try verifyCheckpoint(at: checkpoint)
+                return
+            }
+            if let proof {
+                try verifyProof(at: proof)
                 return
             }
             let report = try export.map { try ExportVerifier.verify(path: $0) } ?? global.openLedger().verify()
@@ -65,6 +78,28 @@ struct VerifyCommand: ParsableCommand {
             Output.line("FAILED: \(failure)")
         } else {
             Output.line("OK: the log extends the checkpoint of \(checkpoint.treeSize) events (consistency proof verified)")
+        }
+        if failure != nil { throw CommandFailure(exitCode: 1) }
+    }
+
+    private func verifyProof(at path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LedgerError(.unreadableInput, "cannot read the proof file \(path)")
+        }
+        let rules = ProjectionRules(catalogue: try loadCatalogue(policy))
+        let failure = ProofBundle.failure(ofJSON: Array(data), rules: rules)
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        let checkpoint = object?["checkpoint"] as? [String: Any]
+        if global.json {
+            var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil))]
+            if let failure { pairs.append(("reason", .string(failure))) }
+            Output.line(JSONValue.object(pairs).serialized)
+        } else if let failure {
+            Output.line("FAILED: \(failure)")
+        } else {
+            Output.line("OK: every event is in the log of the checkpoint and the stated result holds")
+            Output.line("  ledger \(checkpoint?["ledgerId"] as? String ?? "?"), signing key \(checkpoint?["publicKey"] as? String ?? "?")")
+            Output.line("  compare the key with the one the ledger's operator publishes")
         }
         if failure != nil { throw CommandFailure(exitCode: 1) }
     }

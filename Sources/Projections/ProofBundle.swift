@@ -1,0 +1,114 @@
+import Foundation
+import Ledger
+
+/// A proof for one subject that can be checked offline, with no ledger (issue 5): a signed
+/// checkpoint, the export records of the subject's events, an RFC 9162 inclusion proof of each
+/// against the checkpoint, and — for a state bundle — the consent state those events give at `asOf`.
+///
+/// An **erasure receipt** is the same with one event, the subject's `erasure.completed`.
+///
+/// What it proves: these events are in the log the checkpoint signs, unaltered, and they give
+/// this state. What it cannot prove: that no other event of the subject exists. Compare the
+/// checkpoint with one you obtained independently for that.
+public struct ProofBundle: Sendable {
+    public enum Kind: String, Sendable {
+        case subjectState = "subject-state"
+        case erasureReceipt = "erasure-receipt"
+    }
+
+    public var kind: Kind
+    public var checkpoint: Checkpoint
+    public var pseudonym: String
+    public var asOf: Timestamp
+    public var events: [StoredEvent]
+    public var proofs: [[[UInt8]]]
+    public var consents: [ConsentEntry]
+
+    /// The bundle as JSON.
+    public var json: JSONValue {
+        .object([
+            ("kind", .string(kind.rawValue)), ("subject", .string(pseudonym)), ("asOf", .string(asOf.rfc3339)),
+            ("checkpoint", checkpoint.json), ("consents", .array(consents.map(\.json))),
+            ("events", .array(zip(events, proofs).map { event, proof in
+                .object([("record", event.exportRecord), ("proof", .array(proof.map { .string(Hex.encode($0)) }))])
+            })),
+        ])
+    }
+
+    /// The state bundle of the subject with `pseudonym` as of `asOf`, against a checkpoint made now.
+    public static func subjectState(ledger: Ledger, pseudonym: String, asOf: Timestamp) throws -> ProofBundle {
+        let checkpoint = try ledger.checkpoint()
+        let events = try ledger.subjectEvents(pseudonym: pseudonym, asOf: asOf).filter { $0.seq <= checkpoint.treeSize }
+        guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of pseudonym \(pseudonym) by then") }
+        var subject = SubjectProjection()
+        for event in events { if let summary = EventSummary(event) { subject.apply(summary) } }
+        return ProofBundle(
+            kind: .subjectState, checkpoint: checkpoint, pseudonym: pseudonym, asOf: asOf, events: events,
+            proofs: try events.map { try ledger.inclusionProof(seq: $0.seq, treeSize: checkpoint.treeSize) },
+            consents: subject.consents(at: asOf, rules: try ledger.projectionRules()))
+    }
+
+    /// The receipt of the erasure recorded as event `seq`.
+    public static func erasureReceipt(ledger: Ledger, seq: UInt64) throws -> ProofBundle {
+        let checkpoint = try ledger.checkpoint()
+        guard let event = try ledger.event(seq: seq), event.type == .erasureCompleted else {
+            throw LedgerError(.notFound, "seq \(seq) is not an erasure.completed event")
+        }
+        return ProofBundle(
+            kind: .erasureReceipt, checkpoint: checkpoint, pseudonym: event.subject, asOf: event.recordedAt, events: [event],
+            proofs: [try ledger.inclusionProof(seq: seq, treeSize: checkpoint.treeSize)], consents: [])
+    }
+
+    /// Checks a bundle offline. Returns why it fails, or `nil` when every part verifies.
+    /// - Parameter rules: The catalogue rules the state was computed with (TTLs).
+    public static func failure(ofJSON bytes: [UInt8], rules: ProjectionRules) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            return "the bundle is not a JSON object"
+        }
+        guard let kindText = object["kind"] as? String, let kind = Kind(rawValue: kindText),
+            let pseudonym = object["subject"] as? String, let asOfText = object["asOf"] as? String,
+            let asOf = Timestamp(rfc3339: asOfText), let checkpointObject = object["checkpoint"] as? [String: Any],
+            let checkpointData = try? JSONSerialization.data(withJSONObject: checkpointObject),
+            let checkpoint = try? Checkpoint(json: Array(checkpointData)), let items = object["events"] as? [[String: Any]]
+        else { return "the bundle is malformed" }
+        guard checkpoint.hasValidSignature else { return "the checkpoint's signature is not valid (forged or altered)" }
+        var subject = SubjectProjection()
+        for item in items {
+            guard let record = item["record"] as? [String: Any], let pathText = item["proof"] as? [String] else {
+                return "an event of the bundle is malformed"
+            }
+            let event: StoredEvent
+            switch ExportVerifier.event(fromRecord: record) {
+            case .failure(let failure): return "event \(failure.seq): \(failure.reason)"
+            case .success(let verified): event = verified
+            }
+            guard event.subject == pseudonym else { return "event \(event.seq) is of another subject" }
+            guard event.recordedAt <= asOf, event.seq <= checkpoint.treeSize else {
+                return "event \(event.seq) lies after the bundle's time or checkpoint"
+            }
+            let path = pathText.compactMap { Hex.decode($0) }
+            guard path.count == pathText.count,
+                MerkleTree.verifyInclusion(
+                    leafHash: MerkleTree.leafHash(event.hash), index: event.seq - 1, size: checkpoint.treeSize, path: path,
+                    root: checkpoint.rootHash)
+            else { return "event \(event.seq) is not in the checkpointed log (its inclusion proof fails)" }
+            if let summary = EventSummary(event) { subject.apply(summary) }
+        }
+        switch kind {
+        case .erasureReceipt:
+            guard items.count == 1, subject.erasure != nil else { return "an erasure receipt holds one erasure.completed event" }
+        case .subjectState:
+            guard !items.isEmpty else { return "the bundle holds no event" }
+            let claimed = (object["consents"] as? [[String: Any]]) ?? []
+            let computed = subject.consents(at: asOf, rules: rules).map(\.json.serialized)
+            let given = claimed.compactMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
+            let recomputed = computed.compactMap { text in
+                (try? JSONSerialization.jsonObject(with: Data(text.utf8))).flatMap {
+                    try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])
+                }
+            }
+            guard given == recomputed else { return "the stated consents are not what the events give" }
+        }
+        return nil
+    }
+}

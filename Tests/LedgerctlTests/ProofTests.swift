@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// `prove`, `erase --receipt` and `verify --proof`: checked offline, and any edit fails.
+@Suite(.serialized)
+struct ProofTests {
+    @Test func aProofBundleAndAnErasureReceiptVerifyOfflineAndEditedOnesFail() throws {
+        let scratch = Scratch()
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        #expect(try ctl.run(["init"]).status == 0)
+        for line in [
+            ["--type", "consent.granted", "--subject", "p@example.no", "--purpose", "newsletter", "--notice", "policy-v1"],
+            ["--type", "consent.granted", "--subject", "q@example.no", "--purpose", "surveys", "--notice", "policy-v1"],
+            ["--type", "consent.granted", "--subject", "p@example.no", "--purpose", "facebook-pixel", "--notice", "policy-v1",
+             "--expires-at", "2099-01-01T00:00:00Z"],
+            ["--type", "consent.withdrawn", "--subject", "p@example.no", "--purpose", "newsletter"],
+        ] { #expect(try ctl.run(["append"] + line).status == 0) }
+        let proof = scratch.path + "/proof.json"
+        #expect(try ctl.run(["prove", "--subject", "p@example.no", "--out", proof]).status == 0)
+        let receipt = scratch.path + "/receipt.json"
+        #expect(try ctl.run(["erase", "--subject", "q@example.no", "--receipt", receipt]).status == 0)
+
+        // Offline: no ledger at all.
+        let offline = LedgerctlRunner(ledger: scratch.path + "/nowhere")
+        for file in [proof, receipt] {
+            let ok = try offline.run(["verify", "--proof", file])
+            #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        }
+        let bundle = try String(contentsOfFile: proof, encoding: .utf8)
+        #expect(!bundle.contains("q@example.no") && !bundle.contains("p@example.no"))
+        let parsed = try #require(jsonObject(bundle))
+        #expect((parsed["events"] as? [Any])?.count == 3)
+        #expect((parsed["consents"] as? [[String: Any]])?.map { $0["status"] as? String } == ["granted", "withdrawn"])
+
+        let edits: [(String, String, String)] = [
+            (#""status":"withdrawn""#, #""status":"granted""#, "not what the events give"),
+            (#""purpose":"facebook-pixel""#, #""purpose":"ads-remarketing""#, "hash does not match"),
+            (#""treeSize":4"#, #""treeSize":5"#, "signature"),
+        ]
+        for (from, to, reason) in edits {
+            let edited = scratch.path + "/edited.json"
+            #expect(bundle.contains(from))
+            try bundle.replacingOccurrences(of: from, with: to).write(toFile: edited, atomically: true, encoding: .utf8)
+            let failed = try offline.run(["verify", "--proof", edited])
+            #expect(failed.status == 1)
+            #expect(failed.stdout.contains(reason), "\(from): \(failed.stdout)")
+        }
+        // A changed hash inside an inclusion proof.
+        let firstProofHash = try #require(((parsed["events"] as? [[String: Any]])?.first?["proof"] as? [String])?.first)
+        let flipped = (firstProofHash.first == "0" ? "1" : "0") + firstProofHash.dropFirst()
+        let edited = scratch.path + "/edited.json"
+        try bundle.replacingOccurrences(of: firstProofHash, with: flipped).write(toFile: edited, atomically: true, encoding: .utf8)
+        let failed = try offline.run(["verify", "--proof", edited])
+        #expect(failed.status == 1 && failed.stdout.contains("inclusion proof fails"))
+
+        let receiptText = try String(contentsOfFile: receipt, encoding: .utf8)
+        #expect(receiptText.contains(#""kind":"erasure-receipt""#))
+        try receiptText.replacingOccurrences(of: "erasure.completed", with: "erasure.requested")
+            .write(toFile: edited, atomically: true, encoding: .utf8)
+        #expect(try offline.run(["verify", "--proof", edited]).status == 1)
+    }
+}
