@@ -9,6 +9,8 @@ public struct LineReader {
     private var atEnd = false
     /// The 1-based number of the line last returned.
     public private(set) var lineNumber = 0
+    /// The bytes of the lines returned so far, newlines included.
+    public private(set) var bytesConsumed: UInt64 = 0
 
     /// Opens `path`; `-` means standard input.
     /// - Throws: ``LedgerError`` `unreadable_input` when the file cannot be opened.
@@ -28,6 +30,7 @@ public struct LineReader {
         while true {
             if let newline = buffer[position...].firstIndex(of: UInt8(ascii: "\n")) {
                 var line = Array(buffer[position..<newline])
+                bytesConsumed += UInt64(newline + 1 - position)
                 position = newline + 1
                 if line.last == UInt8(ascii: "\r") { line.removeLast() }
                 lineNumber += 1
@@ -36,6 +39,7 @@ public struct LineReader {
             if atEnd {
                 guard position < buffer.count else { return nil }
                 let line = Array(buffer[position...])
+                bytesConsumed += UInt64(buffer.count - position)
                 position = buffer.count
                 lineNumber += 1
                 return line

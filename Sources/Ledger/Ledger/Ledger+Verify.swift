@@ -6,7 +6,8 @@ extension Ledger {
     /// each event's hash depends only on its own stored bytes, so ranges verify independently and
     /// only their boundaries are joined in order.
     /// - Returns: The report, naming the first bad seq when there is one.
-    public func verify() throws -> VerificationReport {
+    /// - Parameter progress: Called now and then, from any thread, with the events checked so far.
+    public func verify(progress: (@Sendable (UInt64) -> Void)? = nil) throws -> VerificationReport {
         let head = try self.head()
         guard head.seq > 0 else {
             return VerificationReport(events: 0, headSeq: 0, headHash: Hex.encode(ChainHash.genesis), failure: nil)
@@ -18,8 +19,16 @@ extension Ledger {
             return low <= head.seq ? low...min(head.seq, (i + 1) * span) : nil
         }
         let outcomes = Locked<[Int: RangeOutcome]>([:])
+        let checked = Locked<UInt64>(0)
+        let countChecked: @Sendable (UInt64) -> Void = { count in
+            let total = checked.withLock { value -> UInt64 in
+                value += count
+                return value
+            }
+            progress?(total)
+        }
         DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-            let outcome = (try? verifyRange(ranges[index]))
+            let outcome = (try? verifyRange(ranges[index], countChecked: countChecked))
                 ?? RangeOutcome(firstPrev: [], lastHash: [], failure: .init(seq: ranges[index].lowerBound, reason: "the log cannot be read here"))
             outcomes.withLock { $0[index] = outcome }
         }
@@ -65,7 +74,7 @@ extension Ledger {
         var failure: VerificationReport.Failure?
     }
 
-    private func verifyRange(_ range: ClosedRange<UInt64>) throws -> RangeOutcome {
+    private func verifyRange(_ range: ClosedRange<UInt64>, countChecked: @Sendable (UInt64) -> Void) throws -> RangeOutcome {
         try storage {
             try events.read { txn in
                 var expected = range.lowerBound
@@ -88,6 +97,7 @@ extension Ledger {
                     if seq == range.lowerBound { outcome.firstPrev = Array(value[32..<64]) }
                     previous = Array(value[0..<32])
                     expected += 1
+                    if (expected - range.lowerBound) % 65_536 == 0 { countChecked(65_536) }
                     return true
                 }
                 if outcome.failure == nil, expected <= range.upperBound {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Ledger
 
 /// `ledgerctl backup DIR [--include-master-key]`.
@@ -26,6 +27,22 @@ struct BackupCommand: ParsableCommand {
     func run() throws {
         try runReporting(json: global.json) {
             let ledger = try global.openLedger()
+            let sizes = ["events", "keys"].map { Self.size(of: global.directory + "/\($0)/data.mdb") }
+            let progress = Progress(label: "backup", total: UInt64(sizes.reduce(0, +)), unit: "bytes")
+            // LMDB's copy reports nothing: watch the copy grow from another thread.
+            let copying = Locked(true)
+            let target = self.target
+            let watcher = Thread {
+                while copying.withLock({ $0 }) {
+                    progress.update(UInt64(Self.size(of: target + "/events/data.mdb") + Self.size(of: target + "/keys/data.mdb")))
+                    usleep(200_000)
+                }
+            }
+            watcher.start()
+            defer {
+                copying.withLock { $0 = false }
+                progress.finish()
+            }
             try ledger.backup(to: target, includingMasterKey: includeMasterKey)
             let head = try ledger.head()
             if global.json {
@@ -34,5 +51,9 @@ struct BackupCommand: ParsableCommand {
                 Output.line("Backup written to \(target) (the log had \(head.seq) events when it finished).")
             }
         }
+    }
+
+    private static func size(of path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }
 }

@@ -20,12 +20,16 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try runReporting(json: global.json) {
             let ledger = try global.openLedger()
+            let head = try ledger.head().seq
+            let progress = Progress(label: "export", total: head > after ? head - after : 0)
             var out = BufferedOutput()
             try ledger.forEachEvent(after: after) { event in
                 out.write(event.exportRecord.serialized)
+                if event.seq % 16_384 == 0 { progress.update(event.seq - after) }
                 return true
             }
             out.flush()
+            progress.finish()
         }
     }
 }

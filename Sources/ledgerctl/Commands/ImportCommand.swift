@@ -25,6 +25,9 @@ struct ImportCommand: ParsableCommand {
             let catalogue = try ledger.catalogue()
             let actor = CallerIdentity.actor(catalogue: catalogue)
             var reader = try LineReader(path: file)
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? UInt64) ?? nil
+            let progress = Progress(label: "import", total: size, unit: "bytes")
+            defer { progress.finish() }
             var chunk: [ClientEvent] = []
             var chunkLines: [Int] = []
             var appended = 0
@@ -53,7 +56,10 @@ struct ImportCommand: ParsableCommand {
                         error.code, error.message + " (\(appended) events before this line's chunk were committed)",
                         line: reader.lineNumber)
                 }
-                if chunk.count == Ledger.maxBatchSize { try flush() }
+                if chunk.count == Ledger.maxBatchSize {
+                    try flush()
+                    progress.update(reader.bytesConsumed)
+                }
             }
             try flush()
             if global.json {

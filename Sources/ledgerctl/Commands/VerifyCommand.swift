@@ -47,7 +47,15 @@ struct VerifyCommand: ParsableCommand {
                 try verifyProof(at: proof)
                 return
             }
-            let report = try export.map { try ExportVerifier.verify(path: $0) } ?? global.openLedger().verify()
+            let report: VerificationReport
+            if let export {
+                report = try ExportVerifier.verify(path: export)
+            } else {
+                let ledger = try global.openLedger()
+                let progress = Progress(label: "verify", total: try ledger.head().seq)
+                report = try ledger.verify { progress.update($0) }
+                progress.finish()
+            }
             if global.json {
                 Output.line(report.json.serialized)
             } else if let failure = report.failure {
