@@ -12,12 +12,12 @@ struct BackupTests {
         try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
         let server = try TestServer(ledger: ledger, socket: scratch.path + "/run/ledger.sock")
         let acknowledged = Collected()
-        let stop = Date().addingTimeInterval(2)
+        let running = Flag()
         let group = DispatchGroup()
         for client in 0..<3 {
             DispatchQueue.global().async(group: group) {
                 var n = 0
-                while Date() < stop {
+                while running.isSet {
                     let body = #"{"type":"access.requested","subject":"b\#(client)-\#(n)@example.no","data":{"n":\#(n)}}"#
                     if let reply = try? server.call("POST", "/v1/events", body), reply.status == 201,
                         let seq = reply.json?["seq"] as? Int
@@ -28,10 +28,14 @@ struct BackupTests {
                 }
             }
         }
-        usleep(500_000)
+        // Wait for appends to flow (however loaded the machine), back up while they go on.
+        let deadline = Date().addingTimeInterval(30)
+        while acknowledged.values.count < 20, Date() < deadline { usleep(20_000) }
         let before = acknowledged.values.compactMap(Int.init).max() ?? 0
         let backup = try ctl.run(["backup", scratch.path + "/backup"])
         #expect(backup.status == 0)
+        usleep(200_000)
+        running.clear()
         group.wait()
         #expect(server.stop() == 0)
         #expect(before > 0)
@@ -60,4 +64,13 @@ struct BackupTests {
         #expect((jsonObject(history.stdout)?["subject"] as? String)?.hasSuffix("@example.no") == true)
         #expect(try restoredCtl.run(["rebuild"]).status == 0)
     }
+}
+
+/// A thread-safe on/off switch for the concurrency tests.
+final class Flag: @unchecked Sendable {
+    // Invariant: `value` is only touched under `lock`.
+    private var value = true
+    private let lock = NSLock()
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    func clear() { lock.lock(); value = false; lock.unlock() }
 }
