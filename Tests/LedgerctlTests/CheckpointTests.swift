@@ -30,6 +30,27 @@ struct CheckpointTests {
         #expect(ok.status == 0)
         #expect(ok.stdout.hasPrefix("OK"))
 
+        // Altered: one changed byte inside the checkpointed range is found by the full re-hash.
+        let export = try ctl.run(["export"]).stdout.split(separator: "\n")
+        let payloadText = try #require(jsonObject(String(export[2]))?["payload"] as? String)
+        let payload = try #require(Data(base64Encoded: payloadText))
+        try FileManager.default.copyItem(atPath: scratch.path + "/ledger", toPath: scratch.path + "/altered")
+        let dataPath = scratch.path + "/altered/events/data.mdb"
+        var bytes = try #require(FileManager.default.contents(atPath: dataPath))
+        // Copy-on-write leaves stale copies of a page in the file: change every copy.
+        var searchFrom = bytes.startIndex
+        var changed = 0
+        while let range = bytes.range(of: payload, in: searchFrom..<bytes.endIndex) {
+            bytes[range.lowerBound + 5] ^= 0x01
+            searchFrom = range.upperBound
+            changed += 1
+        }
+        #expect(changed >= 1)
+        try bytes.write(to: URL(fileURLWithPath: dataPath))
+        let altered = try LedgerctlRunner(ledger: scratch.path + "/altered").run(["verify", "--checkpoint", checkpointPath, "--full"])
+        #expect(altered.status == 1)
+        #expect(altered.stdout.contains("seq 3"))
+
         // Truncated: the copy has only 5 of the checkpoint's 10 events.
         let truncated = try LedgerctlRunner(ledger: scratch.path + "/at5").run(["verify", "--json", "--checkpoint", checkpointPath])
         #expect(truncated.status == 1)

@@ -11,6 +11,7 @@ struct LedgerctlTests {
         #expect(created.status == 0)
         #expect(jsonObject(created.stdout)?["created"] as? Bool == true)
         #expect(jsonObject(created.stdout)?["purposes"] as? Int == 11)
+        #expect((jsonObject(created.stdout)?["publicKey"] as? String)?.count == 64)
         let appended = try ctl.run([
             "append", "--json", "--type", "consent.granted", "--subject", "tour@example.com", "--purpose", "newsletter",
             "--notice", "policy-v1", "--data", #"{"marker":"TOURMARK"}"#,

@@ -258,9 +258,14 @@ struct ServerTests {
                 roles: [read]
             """
         let server = try newServer(scratch, catalogue: catalogue, extra: ["--socket-group", "nogroup"])
-        var attributes = try FileManager.default.attributesOfItem(atPath: server.socket)
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o660)
-        attributes = try FileManager.default.attributesOfItem(atPath: scratch.path + "/run")
+        // The socket is created 0600 and opened to the group (0660) once the server runs.
+        var mode = 0
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            mode = ((try FileManager.default.attributesOfItem(atPath: server.socket))[.posixPermissions] as? NSNumber)?.intValue ?? 0
+            if mode != 0o660 { usleep(20_000) }
+        } while mode != 0o660 && Date() < deadline
+        #expect(mode == 0o660)
         chmod(scratch.path, 0o755)
         chmod(scratch.path + "/run", 0o755)
         // The actor comes from the peer's credentials, never from the body.

@@ -29,16 +29,19 @@ struct InitCommand: ParsableCommand {
             let (ledger, created) = try Ledger.create(
                 at: global.directory, catalogue: catalogue, snapshotInterval: snapshotInterval, options: global.ledgerOptions)
             let loaded = try ledger.catalogue()
+            let publicKey = try ledger.ensureSigningKey()
             if global.json {
                 Output.line(
                     JSONValue.object([
                         ("ledger", .string(global.directory)), ("ledgerId", .string(ledger.ledgerId)),
                         ("created", .bool(created)), ("purposes", .int(Int64(loaded.purposes.count))),
+                        ("publicKey", .string(publicKey)),
                     ]).serialized)
             } else {
                 let verb = created ? "Created" : (policy == nil ? "Found existing" : "Reloaded the catalogue of")
                 Output.line("\(verb) ledger \(ledger.ledgerId) in \(global.directory)")
                 Output.line("Catalogue: \(loaded.controller.name), \(loaded.purposes.count) purposes")
+                Output.line("Checkpoint signing key (Ed25519, public; publish it): \(publicKey)")
             }
         }
     }
