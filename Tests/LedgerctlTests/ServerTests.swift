@@ -125,6 +125,27 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
+    @Test func retriesRacingTheirOriginalGetTheOriginalsAnswer() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        for round in 0..<5 {
+            let id = String(format: "e%07d-0000-4000-8000-000000000001", round)
+            let statuses = Collected()
+            let seqs = Collected()
+            DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                if let reply = try? server.call("POST", "/v1/events", Self.grant("r\(round)@example.com", id: id)) {
+                    statuses.add(String(reply.status))
+                    seqs.add(String(reply.json?["seq"] as? Int ?? -1))
+                }
+            }
+            #expect(statuses.values.filter { $0 == "201" }.count == 1)
+            #expect(statuses.values.filter { $0 == "200" }.count == 7)
+            #expect(Set(seqs.values).count == 1)
+        }
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 5)
+        #expect(server.stop() == 0)
+    }
+
     @Test func everyAcknowledgedAppendSurvivesSIGKILL() throws {
         let scratch = Scratch()
         let first = try newServer(scratch)
