@@ -53,8 +53,9 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         return response
     }
 
-    /// Carries the error code from where a response is built to the metrics.
-    static var codeHeader: HTTPField.Name { HTTPField.Name("X-Ledger-Error")! }
+    /// Carries the error code from where a response is built to the metrics (a valid header
+    /// token, so the fallback is never taken).
+    static var codeHeader: HTTPField.Name { HTTPField.Name("X-Ledger-Error") ?? .server }
 
     private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
