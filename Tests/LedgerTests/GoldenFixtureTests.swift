@@ -131,7 +131,7 @@ struct GoldenFixtureTests {
         let purpose = try #require(projection.subjects[victim]?.consents.keys.sorted().first)
         projection.subjects[victim]?.consents[purpose]?.granted.toggle()
         try ledger.events.write { txn in
-            try txn.put(projection.snapshot, forKey: EventsSchema.seqKey(stored.seq), in: ledger.events.table(EventsSchema.snapshots))
+            try SnapshotStore.put(projection.snapshot, at: stored.seq, in: txn, events: ledger.events)
         }
         let altered = try ledger.rebuildProjections()
         #expect(altered.difference == "the snapshot at seq 500 differs for subject \(victim)")

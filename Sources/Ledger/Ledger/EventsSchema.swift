@@ -6,8 +6,8 @@
 /// - `requests`: 16-byte request UUID → ``RequestRecord``
 /// - `erased`: pseudonym → u64 seq of its `erasure.completed`
 /// - `pendingErasures`: pseudonym → u64 seq, while the key deletion of an erasure is outstanding
-/// - `snapshots`: u64 seq → a projection snapshot of the log's first seq events (opaque bytes,
-///   written by a ``LogObserver``)
+/// - `snapshots`: u64 seq ‖ u32 chunk → a projection snapshot of the log's first seq events, in
+///   chunks with a manifest (``SnapshotStore``)
 /// - `merkle`: level(1) ‖ u64 index → the hash of that perfect subtree of the RFC 9162 tree
 /// - `notices`: purpose id ‖ 0x00 ‖ version → SHA-256 of the notice text (every version ever loaded)
 /// - `meta`: see ``MetaKey``

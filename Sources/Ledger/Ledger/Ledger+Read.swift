@@ -122,7 +122,7 @@ extension Ledger {
         let usage = events.usage()
         let (erased, snapshots) = try storage {
             try events.read { txn in
-                (try txn.count(of: events.table(EventsSchema.erased)), try txn.count(of: events.table(EventsSchema.snapshots)))
+                (try txn.count(of: events.table(EventsSchema.erased)), try SnapshotStore.seqs(in: txn, events: events).count)
             }
         }
         return LedgerStatistics(

@@ -11,12 +11,7 @@ extension Ledger {
     static func snapshot(
         atOrBefore seq: UInt64, in txn: borrowing some KeyValueReading & ~Copyable, events: Environment
     ) throws -> (seq: UInt64, bytes: [UInt8])? {
-        var found: (UInt64, [UInt8])?
-        try txn.forEachReversed(in: events.table(EventsSchema.snapshots), from: EventsSchema.seqKey(seq)) { key, value in
-            if let at = EventsSchema.seq(fromKey: key), at <= seq { found = (at, Array(value)) }
-            return false
-        }
-        return found
+        try SnapshotStore.latest(atOrBefore: seq, in: txn, events: events)
     }
 
     /// The latest projection snapshot covering at most the first `seq` events, if one is stored.
@@ -26,16 +21,7 @@ extension Ledger {
 
     /// Every stored snapshot's seq, ascending.
     public func snapshotSeqs() throws -> [UInt64] {
-        try storage {
-            try events.read { txn in
-                var seqs: [UInt64] = []
-                try txn.forEach(in: events.table(EventsSchema.snapshots)) { key, _ in
-                    if let seq = EventsSchema.seq(fromKey: key) { seqs.append(seq) }
-                    return true
-                }
-                return seqs
-            }
-        }
+        try storage { try events.read { try SnapshotStore.seqs(in: $0, events: events) } }
     }
 
     /// The number of events "the ledger knew at `time`" (SPEC §5): those with `recordedAt ≤ time`.
@@ -107,16 +93,25 @@ extension Ledger {
 }
 
 extension Ledger {
-    /// Stores a projection snapshot of the first `seq` events in a write transaction of its own,
-    /// unless one is stored already. Snapshots describe an immutable prefix of the log, so writing
-    /// one after the append that completed its interval keeps every read consistent: a reader that
-    /// finds none folds from an earlier one.
+    /// Stores a projection snapshot of the first `seq` events, unless one is stored already: each
+    /// chunk in a short write transaction of its own, the manifest last (``SnapshotStore``), so no
+    /// append waits long for LMDB's writer lock. Snapshots describe an immutable prefix of the log,
+    /// so writing one after the append that completed its interval keeps every read consistent.
     /// - Returns: Whether it was stored now.
     @discardableResult
     package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws -> Bool {
         try storage {
-            try events.write { txn in
-                try txn.insert(bytes, forKey: EventsSchema.seqKey(seq), in: events.table(EventsSchema.snapshots))
+            let table = events.table(EventsSchema.snapshots)
+            if try events.read({ try $0.get(SnapshotStore.key(seq, 0), in: table) }) != nil { return false }
+            try events.write { try SnapshotStore.remove(seq, in: $0, events: events) }
+            let parts = SnapshotStore.chunks(of: bytes)
+            for (index, part) in parts.enumerated() {
+                try events.write { txn in try txn.put(Array(part), forKey: SnapshotStore.key(seq, UInt32(index + 1)), in: table) }
+            }
+            return try events.write { txn in
+                guard try txn.get(SnapshotStore.key(seq, 0), in: table) == nil else { return false }
+                try txn.put(SnapshotStore.manifest(for: bytes, chunks: parts.count), forKey: SnapshotStore.key(seq, 0), in: table)
+                return true
             }
         }
     }

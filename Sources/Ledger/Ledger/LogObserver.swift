@@ -52,8 +52,7 @@ package struct LogObserverContext: ~Copyable {
     /// Stores a snapshot of the first `seq` events.
     package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws {
         try ledger.storage {
-            try writer.put(
-                bytes, forKey: EventsSchema.seqKey(seq), in: ledger.events.table(EventsSchema.snapshots))
+            try SnapshotStore.put(bytes, at: seq, in: writer, events: ledger.events)
         }
     }
 }
