@@ -6,7 +6,7 @@ import Crypto
 /// so one written chunk by chunk — each chunk in a short write transaction of its own, as the
 /// server does — is never seen half-written, and no transaction holds LMDB's writer lock for long.
 enum SnapshotStore {
-    static let chunkSize = 256 * 1024
+    static let chunkSize = 1 << 20
 
     static func key(_ seq: UInt64, _ chunk: UInt32) -> [UInt8] {
         var writer = ByteWriter(capacity: 12)
