@@ -17,26 +17,7 @@ extension Ledger {
     /// - Returns: One result per event, in order; replays of earlier events are marked.
     /// - Throws: ``LedgerError`` with `line` set to the 1-based index of the refused event.
     public func append(_ batch: [ClientEvent], actor: String) throws -> [AppendResult] {
-        guard !batch.isEmpty else { return [] }
-        guard batch.count <= Ledger.maxBatchSize else {
-            throw LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.count)")
-        }
-        let keyStore = self.keyStore
-        let prepared = try Parallel.map(batch) { PreparedEvent($0, keyStore: keyStore) }
-        let results = try storage {
-            try keyStore.withEnvironment { keys in
-                try events.withTransactions(also: [keys]) {
-                    let keysTxn = try keys.beginWrite()
-                    let eventsTxn = try events.beginWrite()
-                    var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: options.clock.now())
-                    let results = try appender.run(prepared, keysTxn: keysTxn, eventsTxn: eventsTxn)
-                    // Keys first: an event must never reference a subject key that was not stored.
-                    if appender.createdSubjects { try keysTxn.commit() } else { keysTxn.abort() }
-                    try eventsTxn.commit()
-                    return results
-                }
-            }
-        }
+        let results = try commit([(batch, actor)], isolatingBatches: false)[0].get()
         logger.debug("appended", metadata: ["events": "\(results.count)", "head": "\(results.last?.seq ?? 0)"])
         return results
     }
@@ -49,6 +30,16 @@ extension Ledger {
     public func appendGroup(_ batches: [(events: [ClientEvent], actor: String)]) throws
         -> [Result<[AppendResult], LedgerError>]
     {
+        try commit(batches, isolatingBatches: true)
+    }
+
+    /// Appends `batches` in one write transaction per environment, committed with fsync, keys
+    /// first: an event must never reference a subject key that was not stored. With
+    /// `isolatingBatches`, each batch runs in a nested transaction and a refusal rolls back only
+    /// that batch; without, the first refusal is thrown and nothing is appended.
+    private func commit(_ batches: [(events: [ClientEvent], actor: String)], isolatingBatches: Bool) throws
+        -> [Result<[AppendResult], LedgerError>]
+    {
         let keyStore = self.keyStore
         let prepared: [Result<[PreparedEvent], LedgerError>] = try batches.map { batch in
             guard !batch.events.isEmpty else { return .success([]) }
@@ -57,6 +48,9 @@ extension Ledger {
                     LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.events.count)"))
             }
             return .success(try Parallel.map(batch.events) { PreparedEvent($0, keyStore: keyStore) })
+        }
+        if !isolatingBatches, let failure = prepared.first(where: { if case .failure = $0 { true } else { false } }) {
+            return [failure.map { _ in [] }]
         }
         return try storage {
             try keyStore.withEnvironment { keys in
@@ -71,9 +65,15 @@ extension Ledger {
                             outcomes.append(ready.map { _ in [] })
                             continue
                         }
+                        var appender = BatchAppender(ledger: self, keys: keys, actor: batch.actor, now: now)
+                        guard isolatingBatches else {
+                            // A refusal throws out of the transactions, which then abort.
+                            outcomes.append(.success(try appender.run(events, keysTxn: keysTxn, eventsTxn: eventsTxn)))
+                            createdSubjects = createdSubjects || appender.createdSubjects
+                            continue
+                        }
                         let keysChild = try keys.beginWrite(parent: keysTxn)
                         let eventsChild = try self.events.beginWrite(parent: eventsTxn)
-                        var appender = BatchAppender(ledger: self, keys: keys, actor: batch.actor, now: now)
                         let outcome: Result<[AppendResult], LedgerError>
                         do {
                             outcome = .success(try appender.run(events, keysTxn: keysChild, eventsTxn: eventsChild))
