@@ -10,7 +10,14 @@ struct ServerBenchmark {
     /// Connections sending NDJSON batches at once (env LEDGER_BENCH_BATCH_CONNECTIONS; default 8).
     var batchConnections: Int { Int(ProcessInfo.processInfo.environment["LEDGER_BENCH_BATCH_CONNECTIONS"] ?? "") ?? 8 }
 
+    /// A running server to load instead of starting one (`--socket`).
+    let existingSocket: String?
+
     func run() throws {
+        if let existingSocket {
+            try measure(existingSocket)
+            return
+        }
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ledgerctl").path
@@ -37,15 +44,21 @@ struct ServerBenchmark {
         }
         let socket = ledger + "/ledger.sock"
         while !UnixHTTPClient(path: socket).isAnswering() { usleep(20_000) }
+        try measure(socket)
+    }
+
+    private func measure(_ socket: String) throws {
         print("server benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores shared by server and clients, \(seconds) s per figure, median of \(runs)")
         print("")
         print("load                                   ledger            trivial route    ledger/trivial")
+        // LEDGER_BENCH_ONLY=appends measures single appends alone; any other value, batches alone.
         let only = ProcessInfo.processInfo.environment["LEDGER_BENCH_ONLY"]
-        for connections in [16, 64] where only == nil {
+        for connections in [16, 64] where only == nil || only == "appends" {
             let ours = try median((0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.appendOne() } })
             let ceiling = try median((0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.trivial() } })
             print(row("single appends, \(connections) connections", ours, ceiling, unit: "req/s"))
         }
+        if only == "appends" { return }
         let batches = try median((0..<runs).map { _ in try closedLoop(socket, connections: batchConnections) { try $0.appendBatch() } * 1_000 })
         print(row("NDJSON batches of 1,000, \(batchConnections) conns", batches, nil, unit: "events/s"))
         if only != nil { return }

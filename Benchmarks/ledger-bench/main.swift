@@ -13,6 +13,8 @@ struct Arguments {
     var projections = false
     var server = false
     var serverSeconds = 5.0
+    /// A running server to load instead of starting one (for profiling).
+    var serverSocket: String?
     var projectionEvents = 1_000_000
 
     init() {
@@ -25,10 +27,11 @@ struct Arguments {
             case "--projections": projections = true
             case "--server": server = true
             case "--decode": break
+            case "--socket": serverSocket = iterator.next()
             case "--server-seconds": serverSeconds = iterator.next().flatMap(Double.init) ?? serverSeconds
             case "--projection-events": projectionEvents = iterator.next().flatMap(Int.init) ?? projectionEvents
             default:
-                print("usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S]]")
+                print("usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S] [--socket PATH]]")
                 exit(2)
             }
         }
@@ -93,7 +96,7 @@ if CommandLine.arguments.contains("--decode") {
     exit(0)
 }
 if arguments.server {
-    try ServerBenchmark(seconds: arguments.serverSeconds, runs: arguments.runs).run()
+    try ServerBenchmark(seconds: arguments.serverSeconds, runs: arguments.runs, existingSocket: arguments.serverSocket).run()
     exit(0)
 }
 if arguments.projections {

@@ -80,6 +80,31 @@ struct MerkleTreeTests {
         }
     }
 
+    @Test func aFormatOneLedgerHasItsTreeRebuiltUnderTheNewKeysAtOpen() throws {
+        let directory = TemporaryDirectory()
+        let root: [UInt8]
+        do {
+            let ledger = try Fixture.ledger(in: directory)
+            _ = try ledger.append(try (0..<77).map { try Fixture.grant("f\($0 % 5)") }, actor: "t")
+            root = try ledger.merkleRoot(size: 77)
+            // Make it look like format 1: a node under the old level-first key, the old version.
+            try ledger.events.write { txn in
+                try txn.put(Array(repeating: 0xAB, count: 32), forKey: [1] + EventsSchema.seqKey(0), in: ledger.events.table(EventsSchema.merkle))
+                try txn.put(EventsSchema.seqKey(1), forKey: EventsSchema.MetaKey.format, in: ledger.events.table(EventsSchema.meta))
+            }
+        }
+        let reopened = try Ledger(openingAt: directory.ledger, options: Fixture.options())
+        #expect(try reopened.merkleRoot(size: 77) == root)
+        let (format, oldNode) = try reopened.events.read { txn in
+            (
+                try txn.get(EventsSchema.MetaKey.format, in: reopened.events.table(EventsSchema.meta)),
+                try txn.get([1] + EventsSchema.seqKey(0), in: reopened.events.table(EventsSchema.merkle))
+            )
+        }
+        #expect(format == EventsSchema.seqKey(2))
+        #expect(oldNode == nil)
+    }
+
     @Test func aCheckpointIsSignedAndAForgeryIsNot() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

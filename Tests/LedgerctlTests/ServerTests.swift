@@ -243,7 +243,33 @@ struct ServerTests {
             #expect(try server.call("POST", "/v1/events", Self.grant("x@example.com")).status == 201)
             withExtendedLifetime(slow) {}
         }
-        // (A connection still holding half a request delays a graceful stop until its idle timeout.)
+        // (A connection still holding half a request delays a graceful stop until its request timeout.)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func aClientThatTricklesItsBodyIsCutOffAtTheRequestTimeout() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch, extra: ["--request-timeout", "1"])
+        // Headers, then the 100-byte body one byte every 100 ms: each byte resets the idle timeout,
+        // so only the request timeout can end this. Sending it all would take 10 s.
+        let trickler = try KeepAliveConnectionHolder(path: server.socket)
+        var sent = 1
+        var closedByServer = false
+        while sent < 100 {
+            usleep(100_000)
+            if trickler.isClosedByPeer() {
+                closedByServer = true
+                break
+            }
+            guard trickler.send(Array(" ".utf8)) else {
+                closedByServer = true
+                break
+            }
+            sent += 1
+        }
+        #expect(closedByServer, "the server waited for the whole trickled body")
+        #expect(sent < 100)
+        #expect(try server.call("POST", "/v1/events", Self.grant("t@example.com")).status == 201)
         #expect(server.stop() == 0)
     }
 
@@ -360,8 +386,20 @@ final class KeepAliveConnectionHolder {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else { throw UnixHTTPClient.Failure(description: "cannot connect") }
-        let half = Array("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{".utf8)
+        let half = Array("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{".utf8)
         _ = half.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    }
+
+    /// Sends more of the body; `false` once the server has closed the connection.
+    func send(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
+    /// Whether the server has closed the connection (a read without waiting sees end of file).
+    func isClosedByPeer() -> Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
     deinit { close(fd) }

@@ -8,7 +8,8 @@
 /// - `pendingErasures`: pseudonym → u64 seq, while the key deletion of an erasure is outstanding
 /// - `snapshots`: u64 seq ‖ u32 chunk → a projection snapshot of the log's first seq events, in
 ///   chunks with a manifest (``SnapshotStore``)
-/// - `merkle`: level(1) ‖ u64 index → the hash of that perfect subtree of the RFC 9162 tree
+/// - `merkle`: u64 index of the last leaf covered ‖ level(1) → the hash of that perfect subtree of
+///   the RFC 9162 tree (``MerkleStore/key(_:_:)``)
 /// - `notices`: purpose id ‖ 0x00 ‖ version → SHA-256 of the notice text (every version ever loaded)
 /// - `meta`: see ``MetaKey``
 enum EventsSchema {
@@ -28,8 +29,8 @@ enum EventsSchema {
         log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, snapshots, merkle, meta,
     ]
 
-    /// The on-disk format this code writes and reads.
-    static let formatVersion: UInt64 = 1
+    /// The on-disk format this code writes and reads. 2: Merkle nodes keyed by their last leaf.
+    static let formatVersion: UInt64 = 2
 
     enum MetaKey {
         static let format = Array("format".utf8)

@@ -147,7 +147,15 @@ public final class Ledger: @unchecked Sendable {
     {
         let meta = events.table(EventsSchema.meta)
         return try events.write { txn in
-            if let format = try txn.get(EventsSchema.MetaKey.format, in: meta) {
+            if var format = try txn.get(EventsSchema.MetaKey.format, in: meta) {
+                if format == EventsSchema.seqKey(1) {
+                    // Format 1 keyed Merkle nodes by level first. The tree is derived data: drop it,
+                    // and the backfill at open rebuilds it from the log under the new keys.
+                    try txn.removeAll(in: events.table(EventsSchema.merkle))
+                    try MerkleStore.setSize(0, in: txn, events: events)
+                    format = EventsSchema.seqKey(EventsSchema.formatVersion)
+                    try txn.put(format, forKey: EventsSchema.MetaKey.format, in: meta)
+                }
                 guard format == EventsSchema.seqKey(EventsSchema.formatVersion) else {
                     throw LedgerError(.ledgerCorrupt, "the ledger's format version is not one this ledgerctl reads")
                 }

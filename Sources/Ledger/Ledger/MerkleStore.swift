@@ -2,7 +2,12 @@
 /// every append's write transaction. Leaves are not stored: leaf *i* is `SHA-256(0x00 ‖ hash of
 /// seq i+1)` and the log holds that hash, so only the levels above are (half the writes).
 enum MerkleStore {
-    static func key(_ level: UInt8, _ index: UInt64) -> [UInt8] { [level] + EventsSchema.seqKey(index) }
+    /// A node's key: the index of the last leaf it covers, then its level. The nodes an append
+    /// completes all end at the new leaf, so they sit side by side at the end of the table and a
+    /// commit round dirties one or two pages of it, not one page per level.
+    static func key(_ level: UInt8, _ index: UInt64) -> [UInt8] {
+        EventsSchema.seqKey(((index + 1) << UInt64(level)) &- 1) + [level]
+    }
 
     /// Adds event `seq` (hash `eventHash`, after the event with hash `previousHash`) to the tree:
     /// one write per perfect subtree it completes, none for half the events (O(1) amortised).

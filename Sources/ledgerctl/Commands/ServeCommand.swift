@@ -29,6 +29,16 @@ struct ServeCommand: AsyncParsableCommand {
     var socketGroup: String?
     @Option(name: .customLong("max-connections"), help: "Connections served at once.") var maxConnections = 512
     @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed.") var idleTimeout = 60
+    @Option(
+        name: .customLong("request-timeout"),
+        help: "Seconds a request may take to arrive whole, from its headers to the end of its body; a slower client is cut off.")
+    var requestTimeout = 30
+
+    func validate() throws {
+        guard idleTimeout > 0, requestTimeout > 0, maxConnections > 0 else {
+            throw ValidationError("--idle-timeout, --request-timeout and --max-connections must be positive")
+        }
+    }
 
     func run() async throws {
         do {
@@ -58,9 +68,14 @@ struct ServeCommand: AsyncParsableCommand {
         let router = Router(context: LedgerRequestContext.self)
         LedgerRoutes(ledger: ledger, writer: writer, metrics: metrics, trustedUID: getuid()).register(on: router)
         let previousMask = umask(0o177)
+        let requestLimit = TimeAmount.seconds(Int64(requestTimeout))
+        let handlerLogger = logger
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(idleTimeout)))),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger)],
+                    idleTimeout: .seconds(Int64(idleTimeout)))),
             configuration: .init(
                 address: .unixDomainSocket(path: socketPath), serverName: "ConsentLedger",
                 availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)),

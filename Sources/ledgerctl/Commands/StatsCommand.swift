@@ -23,7 +23,7 @@ struct StatsCommand: ParsableCommand {
             let overdue = projection.requests(at: now, filter: .overdue).count
             let files = ["events/data.mdb", "keys/data.mdb"].map { name -> (String, Int) in
                 let size = (try? FileManager.default.attributesOfItem(atPath: global.directory + "/" + name)[.size] as? Int) ?? 0
-                return (name, size ?? 0)
+                return (name, size)
             }
             if global.json {
                 Output.line(

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Ledger
 import Logging
@@ -9,10 +10,12 @@ import ServiceLifecycle
 /// answered only after its round committed. Begin, commit and fsync all happen on this thread,
 /// never on the cooperative pool.
 ///
-/// A full queue pushes back: callers wait, in order, until the writer has room. Nothing is dropped.
+/// A full queue pushes back: callers' jobs wait, in order, until the writer has room. Nothing is
+/// dropped, and on stop every queued and parked job is still done.
 final class GroupCommitWriter: @unchecked Sendable {
-    // Invariant: `queue`, `queuedEvents`, `waiters` and `stopping` are only touched while `condition`
-    // is locked; the writer thread alone touches the ledger's write path.
+    // Invariant: `queue`, `queuedEvents`, `parked` and `stopping` are only touched while `condition`
+    // is locked; the writer thread alone touches the ledger's write path. A job is parked only
+    // while the queue holds something, so the writer always wakes to admit it.
 
     enum Job {
         case append([ClientEvent], actor: String, CheckedContinuation<[AppendResult], any Error>)
@@ -24,9 +27,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let metrics: ServerMetrics
     private let logger: Logger
     private let condition = NSCondition()
-    private var queue: [Job] = []
+    private var queue: Deque<Job> = []
     private var queuedEvents = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Jobs waiting, in order, for room in the queue.
+    private var parked: Deque<Job> = []
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
     /// Writes projection snapshots in the background, never inside a commit round.
@@ -52,15 +56,12 @@ final class GroupCommitWriter: @unchecked Sendable {
         thread.start()
     }
 
-    /// Stops after every queued job is done; returns when the writer thread has ended.
+    /// Stops after every queued and parked job is done; returns when the writer thread has ended.
     func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
-        let pending = waiters
-        waiters.removeAll()
         condition.unlock()
-        for waiter in pending { waiter.resume() }
         finished.wait()
         snapshots.drain()
     }
@@ -69,37 +70,21 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// Appends `events` as one atomic batch in the next round; returns once it is durable.
     func append(_ events: [ClientEvent], actor: String) async throws -> [AppendResult] {
-        await waitForRoom(events.count)
-        return try await withCheckedThrowingContinuation { continuation in
-            enqueue(.append(events, actor: actor, continuation))
+        try await withCheckedThrowingContinuation { continuation in
+            submit(.append(events, actor: actor, continuation))
         }
     }
 
     /// Executes an erasure on the writer thread (SPEC §6), then compacts the key store.
     func erase(subject: String, requestId: String?, actor: String) async throws -> ErasureResult {
         try await withCheckedThrowingContinuation { continuation in
-            enqueue(.erase(subject: subject, requestId: requestId, actor: actor, continuation))
+            submit(.erase(subject: subject, requestId: requestId, actor: actor, continuation))
         }
     }
 
     /// Compacts the key store on the writer thread.
     func compactKeyStore() async throws {
-        try await withCheckedThrowingContinuation { continuation in enqueue(.compact(continuation)) }
-    }
-
-    /// Waits while the queue is full (back-pressure); resumed, in order, as rounds complete.
-    private func waitForRoom(_ count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            if !parkIfFull(count, continuation) { continuation.resume() }
-        }
-    }
-
-    private func parkIfFull(_ count: Int, _ continuation: CheckedContinuation<Void, Never>) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard queuedEvents + count > capacity, queuedEvents > 0, !stopping else { return false }
-        waiters.append(continuation)
-        return true
+        try await withCheckedThrowingContinuation { continuation in submit(.compact(continuation)) }
     }
 
     /// How many events a job counts for in the queue.
@@ -108,18 +93,30 @@ final class GroupCommitWriter: @unchecked Sendable {
         return 1
     }
 
-    private func enqueue(_ job: Job) {
+    /// Queues `job`, or parks it behind earlier parked jobs while the queue is full (back-pressure):
+    /// parked jobs join the queue, in order, as rounds complete. A job that alone exceeds the
+    /// capacity is let in when the queue is empty.
+    private func submit(_ job: Job) {
         condition.lock()
         if stopping {
             condition.unlock()
             fail(job, LedgerError(.ledgerLocked, "the server is shutting down"))
             return
         }
+        if !parked.isEmpty || (queuedEvents > 0 && queuedEvents + Self.weight(of: job) > capacity) {
+            parked.append(job)
+        } else {
+            admit(job)
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
+    /// Moves `job` into the queue. Call with `condition` locked.
+    private func admit(_ job: Job) {
         queue.append(job)
         queuedEvents += Self.weight(of: job)
         metrics.queueDepth.record(queuedEvents)
-        condition.signal()
-        condition.unlock()
     }
 
     // MARK: The writer thread
@@ -150,10 +147,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             condition.lock()
             queuedEvents = max(0, queuedEvents - round.reduce(0) { $0 + Self.weight(of: $1) })
             metrics.queueDepth.record(queuedEvents)
-            let ready = waiters
-            waiters.removeAll()
+            while let next = parked.first, queuedEvents == 0 || queuedEvents + Self.weight(of: next) <= capacity {
+                admit(parked.removeFirst())
+            }
             condition.unlock()
-            for waiter in ready { waiter.resume() }
         }
         finished.signal()
     }

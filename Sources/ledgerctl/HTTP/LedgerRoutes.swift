@@ -15,6 +15,8 @@ struct LedgerRoutes: Sendable {
     let metrics: ServerMetrics
     /// The uid let in with every role when the catalogue has no `clients` section.
     let trustedUID: UInt32
+    /// Each connection's peer credentials, read once per connection.
+    let peers = PeerCredentialCache()
 
     static let maxBody = 1 << 20
 
@@ -50,11 +52,17 @@ struct LedgerRoutes: Sendable {
     // MARK: Helpers
 
     private func caller(_ context: LedgerRequestContext) async throws -> CallerIdentity {
-        guard let peer = await PeerCredentials.of(context.channel) else {
+        try await callerAndCatalogue(context).caller
+    }
+
+    /// The caller, and the catalogue that named it. The catalogue is read inline: an LMDB read
+    /// transaction never waits for the writer, and the parsed catalogue is cached by generation.
+    private func callerAndCatalogue(_ context: LedgerRequestContext) async throws -> (caller: CallerIdentity, catalogue: Catalogue) {
+        guard let peer = await peers.credentials(of: context.channel) else {
             throw LedgerError(.forbidden, "the peer's credentials cannot be read")
         }
-        let catalogue = try await blocking { try ledger.catalogue() }
-        return CallerIdentity.resolve(uid: peer.uid, gid: peer.gid, catalogue: catalogue, trustedUID: trustedUID)
+        let catalogue = try ledger.catalogue()
+        return (CallerIdentity.resolve(uid: peer.uid, gid: peer.gid, catalogue: catalogue, trustedUID: trustedUID), catalogue)
     }
 
     /// Runs blocking ledger work off the cooperative pool.
@@ -94,7 +102,7 @@ struct LedgerRoutes: Sendable {
     // MARK: Appends
 
     private func appendEvents(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
-        let who = try await caller(context)
+        let (who, catalogue) = try await callerAndCatalogue(context)
         try who.require(.append)
         let contentType = request.headers[.contentType]?.lowercased() ?? "application/json"
         let isBatch = contentType.hasPrefix("application/x-ndjson")
@@ -102,7 +110,6 @@ struct LedgerRoutes: Sendable {
             throw LedgerError(.invalidJSON, "Content-Type must be application/json or application/x-ndjson")
         }
         let bytes = try await body(request)
-        let catalogue = try await blocking { try ledger.catalogue() }
         var events: [ClientEvent] = []
         var lineNumbers: [Int] = []
         do {

@@ -15,7 +15,15 @@ final class ServerMetrics: Sendable {
     let ledgerBytes: Metrics.Gauge
 
     init() {
-        let factory = PrometheusMetricsFactory(registry: registry)
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // A round commits and fsyncs in well under a millisecond to a few tens of milliseconds;
+        // the default buckets start at 5 ms and would put every round in the first.
+        factory.durationHistogramBuckets["ledger_commit_seconds"] = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        factory.valueHistogramBuckets["ledger_commit_round_events"] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000]
         appendedEvents = Metrics.Counter(label: "ledger_appended_events_total", factory: factory)
         commitRounds = Metrics.Counter(label: "ledger_commit_rounds_total", factory: factory)
         batchSize = Metrics.Recorder(label: "ledger_commit_round_events", factory: factory)
