@@ -13,6 +13,16 @@ struct JSONParserTests {
         #expect(JSONParser.parse(Array(text.utf8)) == nil, "\(text.debugDescription)")
     }
 
+    @Test func stringsAreTakenAsTheirUTF8AndInvalidUTF8IsRefused() throws {
+        // Plain ASCII (the fast path), raw multi-byte UTF-8, and the same after an escape.
+        #expect(JSONParser.parse(Array(#"["plain ascii","blåbær ø 😀","x\n blåbær"]"#.utf8)) == .array([.string("plain ascii"), .string("blåbær ø 😀"), .string("x\n blåbær")]))
+        // A lone continuation byte, a truncated sequence, an overlong encoding: not UTF-8.
+        for bad: [UInt8] in [[0x80], [0xC3], [0xC0, 0xAF], [0x61, 0xFF, 0x62]] {
+            #expect(JSONParser.parse([0x22] + bad + [0x22]) == nil, "\(bad)")
+            #expect(JSONParser.parse([0x22, 0x5C, 0x6E] + bad + [0x22]) == nil, "after an escape: \(bad)")
+        }
+    }
+
     @Test func parsesEscapesAndUnicode() throws {
         let parsed = try #require(JSONParser.parse(Array(#"{"s":"a\"b\\c\/d\n\u00e9\ud83d\ude00 ø"}"#.utf8)))
         #expect(parsed["s"] == .string("a\"b\\c/d\né😀 ø"))

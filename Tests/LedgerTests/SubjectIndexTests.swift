@@ -13,18 +13,30 @@ struct SubjectIndexTests {
             [UInt8](repeating: 0xF0, count: 16),
         ]
         var expected: [[UInt8]: [UInt64]] = [:]
+        var sortedCounts: [Int] = []
         for seq in UInt64(1)...40 {
             let subject = subjects[Int(seq * 7 % 3)]
             expected[subject, default: []].append(seq)
             try events.write { txn in
                 try SubjectIndex.insert(pseudonym: subject, seq: seq, in: txn, events: events)
-                if seq == 25 {
-                    try SubjectIndex.mergeIfFull(in: txn, events: events, threshold: 20)
-                    #expect(try txn.count(of: events.table(EventsSchema.recentSubjectEvents)) == 0)
-                    #expect(try txn.count(of: events.table(EventsSchema.subjectEvents)) == 25)
-                }
+                // As every append does: from 20 entries on, one bucket moves per transaction.
+                try SubjectIndex.mergeIfFull(in: txn, events: events, threshold: 20)
+                let recent = try txn.count(of: events.table(EventsSchema.recentSubjectEvents))
+                let sorted = try txn.count(of: events.table(EventsSchema.subjectEvents))
+                #expect(recent + sorted == Int(seq))
+                sortedCounts.append(sorted)
+            }
+            for subject in subjects {
+                let seqs = try events.read { try SubjectIndex.seqs(of: subject, in: $0, events: events) }
+                #expect(seqs == expected[subject] ?? [], "seq \(seq)")
             }
         }
+        // Nothing moves below the threshold; at 20 the bucket with the oldest entry (seq 1, bucket
+        // 0 — subjects 0x01 and 0x02) moves alone, and bucket 60 (0xF0) stays recent until later.
+        #expect(sortedCounts[0..<19].allSatisfy { $0 == 0 })
+        let firstMerge = sortedCounts[19]
+        #expect(firstMerge == (1...20).filter { subjects[Int($0 * 7 % 3)][0] != 0xF0 }.count)
+        #expect(sortedCounts.last ?? 0 > firstMerge)
         for subject in subjects {
             let seqs = try events.read { try SubjectIndex.seqs(of: subject, in: $0, events: events) }
             #expect(seqs == expected[subject])

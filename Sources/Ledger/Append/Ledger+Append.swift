@@ -22,15 +22,27 @@ extension Ledger {
         return results
     }
 
-    /// Group commit: appends several independent batches in one write transaction and one fsync.
-    /// Each batch runs in a nested transaction of its own, so a refused batch is rolled back alone
-    /// and the others commit; each batch sees the ones before it (an idempotent retry queued behind
-    /// its original gets the original's answer).
+    /// Does the part of appending `events` that needs no ledger state — each subject's lookup hash
+    /// and each payload's plaintext — so a caller can do it on its own thread before handing the
+    /// batch to the single writer (``appendGroup(_:)``).
+    /// - Throws: ``LedgerError`` `batch_too_large` over ``maxBatchSize`` events.
+    public func prepare(_ events: [ClientEvent]) throws -> PreparedBatch {
+        guard events.count <= Ledger.maxBatchSize else {
+            throw LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(events.count)")
+        }
+        let keyStore = self.keyStore
+        return PreparedBatch(events: events.map { PreparedEvent($0, keyStore: keyStore) })
+    }
+
+    /// Group commit: appends several independent batches, each made by ``prepare(_:)``, in one
+    /// write transaction and one fsync. Each batch runs in a nested transaction of its own, so a
+    /// refused batch is rolled back alone and the others commit; each batch sees the ones before
+    /// it (an idempotent retry queued behind its original gets the original's answer).
     /// - Returns: Each batch's results or its refusal, in order.
-    public func appendGroup(_ batches: [(events: [ClientEvent], actor: String)]) throws
+    public func appendGroup(_ batches: [(events: PreparedBatch, actor: String)]) throws
         -> [Result<[AppendResult], LedgerError>]
     {
-        try commit(batches, isolatingBatches: true)
+        try commit(batches.map { (.success($0.events.events), $0.actor) }, isolatingBatches: true)
     }
 
     /// Appends `batches` in one write transaction per environment, committed with fsync, keys
@@ -41,17 +53,26 @@ extension Ledger {
         -> [Result<[AppendResult], LedgerError>]
     {
         let keyStore = self.keyStore
-        let prepared: [Result<[PreparedEvent], LedgerError>] = try batches.map { batch in
-            guard !batch.events.isEmpty else { return .success([]) }
+        let prepared: [(Result<[PreparedEvent], LedgerError>, String)] = try batches.map { batch in
             guard batch.events.count <= Ledger.maxBatchSize else {
-                return .failure(
-                    LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.events.count)"))
+                return (
+                    .failure(
+                        LedgerError(
+                            .batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.events.count)")),
+                    batch.actor
+                )
             }
-            return .success(try Parallel.map(batch.events) { PreparedEvent($0, keyStore: keyStore) })
+            return (.success(try Parallel.map(batch.events) { PreparedEvent($0, keyStore: keyStore) }), batch.actor)
         }
-        if !isolatingBatches, let failure = prepared.first(where: { if case .failure = $0 { true } else { false } }) {
-            return [failure.map { _ in [] }]
+        if !isolatingBatches, let failure = prepared.first(where: { if case .failure = $0.0 { true } else { false } }) {
+            return [failure.0.map { _ in [] }]
         }
+        return try commit(prepared, isolatingBatches: isolatingBatches)
+    }
+
+    private func commit(_ prepared: [(Result<[PreparedEvent], LedgerError>, String)], isolatingBatches: Bool) throws
+        -> [Result<[AppendResult], LedgerError>]
+    {
         return try storage {
             try keyStore.withEnvironment { keys in
                 try events.withTransactions(also: [keys]) {
@@ -60,12 +81,12 @@ extension Ledger {
                     var createdSubjects = false
                     var outcomes: [Result<[AppendResult], LedgerError>] = []
                     let now = options.clock.now()
-                    for (batch, ready) in zip(batches, prepared) {
+                    for (ready, actor) in prepared {
                         guard case .success(let events) = ready, !events.isEmpty else {
                             outcomes.append(ready.map { _ in [] })
                             continue
                         }
-                        var appender = BatchAppender(ledger: self, keys: keys, actor: batch.actor, now: now)
+                        var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: now)
                         guard isolatingBatches else {
                             // A refusal throws out of the transactions, which then abort.
                             outcomes.append(.success(try appender.run(events, keysTxn: keysTxn, eventsTxn: eventsTxn)))

@@ -58,7 +58,7 @@ public struct ClientEvent: Sendable, Equatable {
     }
 
     private static func decode(fields reader: EventFields, catalogue: Catalogue) throws -> ClientEvent {
-        if let unknown = reader.names.filter({ !fields.contains($0) }).sorted().first {
+        if let unknown = reader.firstUnknown(among: fields) {
             throw LedgerError(.unknownField, "unknown field \(String(unknown.prefix(64)).debugDescription)")
         }
         // Type.
@@ -189,15 +189,40 @@ private struct EventFields {
         case foundation(Any)
     }
 
-    /// A client event has a handful of fields: a linear list beats a dictionary here.
-    private let members: [(String, Value)]
-    var names: [String] { members.map(\.0) }
+    private enum Members {
+        /// A client event has a handful of fields: a linear list beats a dictionary here.
+        case parsed([(String, ParsedJSON)])
+        case foundation([String: Any])
+    }
 
-    init(members: [(String, ParsedJSON)]) { self.members = members.map { ($0.0, .parsed($0.1)) } }
+    private let members: Members
 
-    init(object: [String: Any]) { members = object.map { ($0.key, .foundation($0.value)) } }
+    init(members: [(String, ParsedJSON)]) { self.members = .parsed(members) }
 
-    private subscript(name: String) -> Value? { members.first { $0.0 == name }?.1 }
+    init(object: [String: Any]) { members = .foundation(object) }
+
+    /// The first field name (in sorted order) that is not in `known`.
+    func firstUnknown(among known: Set<String>) -> String? {
+        var unknown: String?
+        func consider(_ name: String) {
+            if !known.contains(name), unknown.map({ name < $0 }) ?? true { unknown = name }
+        }
+        switch members {
+        case .parsed(let list): for (name, _) in list { consider(name) }
+        case .foundation(let object): for name in object.keys { consider(name) }
+        }
+        return unknown
+    }
+
+    private subscript(name: String) -> Value? {
+        switch members {
+        case .parsed(let list):
+            for (key, value) in list where key == name { return .parsed(value) }
+            return nil
+        case .foundation(let object):
+            return object[name].map { .foundation($0) }
+        }
+    }
 
     func string(_ name: String) throws -> String? {
         switch self[name] {

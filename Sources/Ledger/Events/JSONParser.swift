@@ -161,11 +161,18 @@ struct JSONParser {
         index += 1
         let start = index
         // Fast path: no escapes.
+        var ascii = true
         while let c = current, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\") {
             guard c >= 0x20 else { return nil }
+            if c >= 0x80 { ascii = false }
             index += 1
         }
         guard let stop = current else { return nil }
+        if stop == UInt8(ascii: "\""), ascii {
+            // ASCII is valid UTF-8: decoding cannot repair anything, and skips a copy and a check.
+            defer { index += 1 }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        }
         var utf8 = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
         if stop == UInt8(ascii: "\"") {
             index += 1

@@ -7,11 +7,15 @@
 ///   first byte's top six bits. New entries land at the end of one of 64 buckets, so a batch of a
 ///   thousand events dirties about 64 leaf pages instead of a thousand random ones.
 ///
-/// When the recent level reaches ``mergeThreshold`` entries, the append that crosses it moves them,
-/// sorted, into `subjectEvents` and empties the recent level, in the same transaction. A subject's
-/// events are its range in `subjectEvents` plus its entries in one recent bucket.
+/// While the recent level holds ``mergeThreshold`` entries or more, each append transaction moves
+/// one bucket — the one holding the oldest entry, so buckets take turns — sorted, into
+/// `subjectEvents`. One bucket's pseudonyms share their first six bits, so they land in one
+/// sixty-fourth of the sorted level: a merge dirties few of its pages and costs a commit a few
+/// milliseconds, where moving the whole level at once stalled one commit for tens. A subject's
+/// events are its range in `subjectEvents` plus its entries in one recent bucket; every entry is
+/// in exactly one of the two, in every transaction.
 enum SubjectIndex {
-    /// Recent entries that trigger a merge; a subject's read scans about this / 64 recent entries.
+    /// Recent entries above which merging starts; a subject's read scans about this / 64 recent entries.
     static let mergeThreshold = 32_768
 
     static func bucket(of pseudonym: [UInt8]) -> UInt8 { (pseudonym.first ?? 0) >> 2 }
@@ -22,23 +26,45 @@ enum SubjectIndex {
         try txn.put(pseudonym, forKey: [bucket(of: pseudonym)] + EventsSchema.seqKey(seq), in: recent)
     }
 
-    /// Moves the recent level into the sorted level when it holds ``mergeThreshold`` entries or more.
+    /// Moves one bucket of the recent level into the sorted level when the recent level holds
+    /// `threshold` entries or more.
     static func mergeIfFull(
         in txn: borrowing WriteTransaction, events: Environment, threshold: Int = mergeThreshold
     ) throws {
         let recent = events.table(EventsSchema.recentSubjectEvents)
-        guard try txn.count(of: recent) >= threshold else { return }
-        var keys: [[UInt8]] = []
-        keys.reserveCapacity(threshold)
-        try txn.forEach(in: recent, from: nil) { key, value in
-            guard key.count == 9, value.count == 16 else { return true }
-            keys.append(Array(value) + Array(key[1..<9]))
+        guard try txn.count(of: recent) >= threshold, let bucket = try bucketWithOldestEntry(in: txn, events: events) else { return }
+        var moved: [(recentKey: [UInt8], sortedKey: [UInt8])] = []
+        try txn.forEach(in: recent, from: [bucket]) { key, value in
+            guard key.count == 9, key[0] == bucket else { return false }
+            if value.count == 16 { moved.append((Array(key), Array(value) + Array(key[1..<9]))) }
             return true
         }
-        keys.sort { $0.lexicographicallyPrecedes($1) }
+        moved.sort { $0.sortedKey.lexicographicallyPrecedes($1.sortedKey) }
         let sorted = events.table(EventsSchema.subjectEvents)
-        for key in keys { try txn.put([], forKey: key, in: sorted) }
-        try txn.removeAll(in: recent)
+        for entry in moved {
+            try txn.put([], forKey: entry.sortedKey, in: sorted)
+            _ = try txn.delete(entry.recentKey, in: recent)
+        }
+    }
+
+    /// The bucket whose first entry has the smallest seq: the one merged longest ago.
+    private static func bucketWithOldestEntry(in txn: borrowing WriteTransaction, events: Environment) throws -> UInt8? {
+        let recent = events.table(EventsSchema.recentSubjectEvents)
+        var oldest: (bucket: UInt8, seq: UInt64)?
+        var next: UInt8 = 0
+        while next < 64 {
+            var first: (bucket: UInt8, seq: UInt64)?
+            try txn.forEach(in: recent, from: [next]) { key, _ in
+                if key.count == 9, let seq = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: key[1..<9])) {
+                    first = (key[0], seq)
+                }
+                return false
+            }
+            guard let first else { break }
+            if first.seq < oldest?.seq ?? .max { oldest = first }
+            next = first.bucket + 1
+        }
+        return oldest?.bucket
     }
 
     /// The seqs of `pseudonym`'s events, ascending.

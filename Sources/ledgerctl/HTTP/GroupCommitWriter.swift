@@ -18,7 +18,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     // while the queue holds something, so the writer always wakes to admit it.
 
     enum Job {
-        case append([ClientEvent], actor: String, CheckedContinuation<[AppendResult], any Error>)
+        case append(PreparedBatch, actor: String, CheckedContinuation<[AppendResult], any Error>)
         case erase(subject: String, requestId: String?, actor: String, CheckedContinuation<ErasureResult, any Error>)
         case compact(CheckedContinuation<Void, any Error>)
     }
@@ -69,7 +69,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     // MARK: Submitting
 
     /// Appends `events` as one atomic batch in the next round; returns once it is durable.
-    func append(_ events: [ClientEvent], actor: String) async throws -> [AppendResult] {
+    func append(_ events: PreparedBatch, actor: String) async throws -> [AppendResult] {
         try await withCheckedThrowingContinuation { continuation in
             submit(.append(events, actor: actor, continuation))
         }
@@ -159,7 +159,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         guard let first = round.first else { return }
         switch first {
         case .append:
-            let batches = round.compactMap { job -> (events: [ClientEvent], actor: String)? in
+            let batches = round.compactMap { job -> (events: PreparedBatch, actor: String)? in
                 if case .append(let events, let actor, _) = job { return (events, actor) }
                 return nil
             }

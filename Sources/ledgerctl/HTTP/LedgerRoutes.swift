@@ -139,7 +139,7 @@ struct LedgerRoutes: Sendable {
                 events = [event]
                 lineNumbers = [1]
             }
-            let results = try await writer.append(events, actor: who.actor)
+            let results = try await writer.append(try ledger.prepare(events), actor: who.actor)
             let fresh = results.contains { !$0.replayed }
             if isBatch {
                 return JSONResponse.make(.object([("events", .array(results.map(\.json)))]), status: fresh ? .created : .ok)

@@ -1,0 +1,9 @@
+/// A batch of client events with the work that needs no ledger state already done
+/// (``Ledger/prepare(_:)``), ready for ``Ledger/appendGroup(_:)``. A server prepares each request's
+/// batch on the request's own thread, leaving the single writer only the work that must be serial.
+public struct PreparedBatch: Sendable {
+    let events: [PreparedEvent]
+
+    /// How many events the batch holds.
+    public var count: Int { events.count }
+}
