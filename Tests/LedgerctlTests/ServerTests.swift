@@ -111,7 +111,7 @@ struct ServerTests {
         let scratch = Scratch()
         let server = try newServer(scratch)
         let failures = Counter()
-        DispatchQueue.concurrentPerform(iterations: 16) { client in
+        onThreads(16) { client in
             for n in 0..<100 {
                 let reply = try? server.call("POST", "/v1/events", Self.grant("c\(client)-\(n)@example.com"))
                 if reply?.status != 201 { failures.add() }
@@ -122,6 +122,35 @@ struct ServerTests {
         let seqs = export.split(separator: "\n").compactMap { jsonObject(String($0))?["seq"] as? Int }
         #expect(seqs == Array(1...1_600))
         #expect(try LedgerctlRunner(ledger: server.ledger).run(["verify"]).status == 0)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func aFullQueueMakesAppendsWaitAndDropsNothing() throws {
+        let scratch = Scratch()
+        // Room for 4 waiting events: most requests find the queue full and wait their turn; a
+        // batch of 10 is more than the whole queue and is let in when the queue is empty.
+        let server = try newServer(scratch, extra: ["--queue-capacity", "4"])
+        let failures = Counter()
+        onThreads(20) { client in
+            for n in 0..<25 {
+                let status: Int?
+                if client < 4 {
+                    let batch = (0..<10).map { Self.grant("q\(client)-\(n)-\($0)@example.com") }.joined(separator: "\n")
+                    status = try? server.call("POST", "/v1/events", batch, contentType: "application/x-ndjson").status
+                } else {
+                    status = try? server.call("POST", "/v1/events", Self.grant("q\(client)-\(n)@example.com")).status
+                }
+                if status != 201 { failures.add() }
+            }
+        }
+        #expect(failures.value == 0)
+        let total = 4 * 25 * 10 + 16 * 25
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == total)
+        let verify = try LedgerctlRunner(ledger: server.ledger).run(["verify", "--json"])
+        #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == total)
+        let metrics = try server.call("GET", "/metrics").text
+        let waits = metrics.split(separator: "\n").first { $0.hasPrefix("ledger_queue_waits_total ") }
+        #expect(Double(waits?.split(separator: " ").last ?? "") ?? 0 > 0, "no request waited: the queue never filled")
         #expect(server.stop() == 0)
     }
 
@@ -344,6 +373,21 @@ struct ServerTests {
 }
 
 /// A thread-safe counter for the concurrency tests.
+/// Runs `body` on `count` threads at once and waits for all of them. (`concurrentPerform` would
+/// run only as many at once as there are cores.)
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        let thread = Thread {
+            body(index)
+            group.leave()
+        }
+        thread.start()
+    }
+    group.wait()
+}
+
 final class Counter: @unchecked Sendable {
     // Invariant: `count` is only touched under `lock`.
     private var count = 0

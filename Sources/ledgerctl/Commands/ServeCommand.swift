@@ -33,10 +33,14 @@ struct ServeCommand: AsyncParsableCommand {
         name: .customLong("request-timeout"),
         help: "Seconds a request may take to arrive whole, from its headers to the end of its body; a slower client is cut off.")
     var requestTimeout = 30
+    @Option(
+        name: .customLong("queue-capacity"),
+        help: "Events waiting for the writer at most; further appends wait their turn (nothing is dropped).")
+    var queueCapacity = 200_000
 
     func validate() throws {
-        guard idleTimeout > 0, requestTimeout > 0, maxConnections > 0 else {
-            throw ValidationError("--idle-timeout, --request-timeout and --max-connections must be positive")
+        guard idleTimeout > 0, requestTimeout > 0, maxConnections > 0, queueCapacity > 0 else {
+            throw ValidationError("--idle-timeout, --request-timeout, --max-connections and --queue-capacity must be positive")
         }
     }
 
@@ -64,7 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
             return group.pointee.gr_gid
         }
         let metrics = ServerMetrics()
-        let writer = GroupCommitWriter(ledger: ledger, metrics: metrics, logger: logger)
+        let writer = GroupCommitWriter(ledger: ledger, metrics: metrics, logger: logger, capacity: queueCapacity)
         let router = Router(context: LedgerRequestContext.self)
         LedgerRoutes(ledger: ledger, writer: writer, metrics: metrics, trustedUID: getuid()).register(on: router)
         let previousMask = umask(0o177)

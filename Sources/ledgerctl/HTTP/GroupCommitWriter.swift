@@ -40,7 +40,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// The most events committed in one round.
     let roundLimit: Int
 
-    init(ledger: Ledger, metrics: ServerMetrics, logger: Logger, capacity: Int = 200_000, roundLimit: Int = 20_000) {
+    init(ledger: Ledger, metrics: ServerMetrics, logger: Logger, capacity: Int, roundLimit: Int = 20_000) {
         self.ledger = ledger
         self.metrics = metrics
         self.logger = logger
@@ -105,6 +105,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         if !parked.isEmpty || (queuedEvents > 0 && queuedEvents + Self.weight(of: job) > capacity) {
             parked.append(job)
+            metrics.queueWaits.increment()
         } else {
             admit(job)
             condition.signal()

@@ -12,6 +12,8 @@ final class ServerMetrics: Sendable {
     let batchSize: Metrics.Recorder
     let commitLatency: Metrics.Timer
     let queueDepth: Metrics.Gauge
+    /// Requests that found the queue full and waited for room (back-pressure).
+    let queueWaits: Metrics.Counter
     let ledgerBytes: Metrics.Gauge
 
     init() {
@@ -29,6 +31,7 @@ final class ServerMetrics: Sendable {
         batchSize = Metrics.Recorder(label: "ledger_commit_round_events", factory: factory)
         commitLatency = Metrics.Timer(label: "ledger_commit_seconds", factory: factory)
         queueDepth = Metrics.Gauge(label: "ledger_queue_depth_events", factory: factory)
+        queueWaits = Metrics.Counter(label: "ledger_queue_waits_total", factory: factory)
         ledgerBytes = Metrics.Gauge(label: "ledger_size_bytes", factory: factory)
         self.factory = factory
     }
