@@ -43,4 +43,33 @@ struct SubjectIndexTests {
         }
         #expect(try events.read { try SubjectIndex.seqs(of: [UInt8](repeating: 0x03, count: 16), in: $0, events: events) } == [])
     }
+
+    @Test func aLargeTransactionMergesBucketsUntilTheRecentLevelIsBelowTheThreshold() throws {
+        let directory = TemporaryDirectory()
+        let events = try Environment(
+            path: directory.path + "/events", tables: EventsSchema.tableNames,
+            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22))
+        // 640 entries over 64 buckets in one transaction, like a batch of thousands of events.
+        let subjects = (0..<64).map { [UInt8(truncatingIfNeeded: $0 << 2)] + [UInt8](repeating: 0x5A, count: 15) }
+        try events.write { txn in
+            for seq in UInt64(1)...640 {
+                try SubjectIndex.insert(pseudonym: subjects[Int(seq % 64)], seq: seq, in: txn, events: events)
+            }
+            try SubjectIndex.mergeIfFull(in: txn, events: events, threshold: 100)
+        }
+        let (recent, sorted) = try events.read { txn in
+            (
+                try txn.count(of: events.table(EventsSchema.recentSubjectEvents)),
+                try txn.count(of: events.table(EventsSchema.subjectEvents))
+            )
+        }
+        #expect(recent < 100)
+        #expect(recent + sorted == 640)
+        // Only whole buckets moved (10 entries each), and no more than needed.
+        #expect(sorted % 10 == 0 && recent >= 90)
+        for (index, subject) in subjects.enumerated() {
+            let seqs = try events.read { try SubjectIndex.seqs(of: subject, in: $0, events: events) }
+            #expect(seqs == (UInt64(1)...640).filter { Int($0 % 64) == index })
+        }
+    }
 }

@@ -7,11 +7,12 @@
 ///   first byte's top six bits. New entries land at the end of one of 64 buckets, so a batch of a
 ///   thousand events dirties about 64 leaf pages instead of a thousand random ones.
 ///
-/// While the recent level holds ``mergeThreshold`` entries or more, each append transaction moves
-/// one bucket — the one holding the oldest entry, so buckets take turns — sorted, into
-/// `subjectEvents`. One bucket's pseudonyms share their first six bits, so they land in one
-/// sixty-fourth of the sorted level: a merge dirties few of its pages and costs a commit a few
-/// milliseconds, where moving the whole level at once stalled one commit for tens. A subject's
+/// While the recent level holds ``mergeThreshold`` entries or more, an append transaction moves
+/// buckets — the one holding the oldest entry first, so buckets take turns — sorted, into
+/// `subjectEvents`, until it holds fewer: one bucket after a round of a few events. One bucket's
+/// pseudonyms share their first six bits, so they land in one sixty-fourth of the sorted level:
+/// moving a bucket dirties few of its pages and costs a commit a few milliseconds, where moving
+/// the whole level at once stalled one commit for tens. A subject's
 /// events are its range in `subjectEvents` plus its entries in one recent bucket; every entry is
 /// in exactly one of the two, in every transaction.
 enum SubjectIndex {
@@ -26,19 +27,35 @@ enum SubjectIndex {
         try txn.put(pseudonym, forKey: [bucket(of: pseudonym)] + EventsSchema.seqKey(seq), in: recent)
     }
 
-    /// Moves one bucket of the recent level into the sorted level when the recent level holds
-    /// `threshold` entries or more.
+    /// Moves buckets of the recent level, oldest first, into the sorted level while the recent
+    /// level holds `threshold` entries or more.
     static func mergeIfFull(
         in txn: borrowing WriteTransaction, events: Environment, threshold: Int = mergeThreshold
     ) throws {
         let recent = events.table(EventsSchema.recentSubjectEvents)
-        guard try txn.count(of: recent) >= threshold, let bucket = try bucketWithOldestEntry(in: txn, events: events) else { return }
+        // One bucket at a time until the level is below the threshold again: after a round of a
+        // few events that is one bucket; after a batch of thousands, as many as it takes.
+        while try txn.count(of: recent) >= threshold, let bucket = try bucketWithOldestEntry(in: txn, events: events) {
+            try move(bucket: bucket, in: txn, events: events)
+        }
+    }
+
+    /// Moves every entry of one recent bucket into the sorted level.
+    private static func move(bucket: UInt8, in txn: borrowing WriteTransaction, events: Environment) throws {
+        let recent = events.table(EventsSchema.recentSubjectEvents)
         var moved: [(recentKey: [UInt8], sortedKey: [UInt8])] = []
+        var malformed = false
         try txn.forEach(in: recent, from: [bucket]) { key, value in
             guard key.count == 9, key[0] == bucket else { return false }
-            if value.count == 16 { moved.append((Array(key), Array(value) + Array(key[1..<9]))) }
+            guard value.count == 16 else {
+                malformed = true
+                return false
+            }
+            moved.append((Array(key), Array(value) + Array(key[1..<9])))
             return true
         }
+        // A malformed entry would never leave the level, and merging would never end.
+        if malformed || moved.isEmpty { throw LedgerError(.ledgerCorrupt, "the recent subject index holds a malformed entry") }
         moved.sort { $0.sortedKey.lexicographicallyPrecedes($1.sortedKey) }
         let sorted = events.table(EventsSchema.subjectEvents)
         for entry in moved {
