@@ -84,6 +84,43 @@ struct StorageTests {
         #expect(try walk(from: [9], reverse: true) == [7, 5, 3, 1])
     }
 
+    @Test func aRunOfKeysIsRemovedWithOneCursorAcrossPages() throws {
+        let directory = TemporaryDirectory()
+        let environment = try Environment(
+            path: directory.path + "/env", tables: ["t"], configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22))
+        let table = environment.table("t")
+        // 3 prefixes × 2,000 keys of 64-byte values: each prefix's run spans dozens of pages.
+        try environment.write { txn in
+            for prefix: UInt8 in [1, 2, 3] {
+                for n in UInt16(0)..<2_000 {
+                    try txn.put([UInt8](repeating: prefix, count: 64), forKey: [prefix, UInt8(n >> 8), UInt8(n & 0xFF)], in: table)
+                }
+            }
+        }
+        var seen = 0
+        let removed = try environment.write { txn in
+            try txn.removeRun(in: table, from: [2]) { key, value in
+                guard key[0] == 2 else { return false }
+                if value.count == 64, value[0] == 2 { seen += 1 }
+                return true
+            }
+        }
+        #expect(removed == 2_000 && seen == 2_000)
+        let left = try environment.read { txn in
+            var prefixes: [UInt8: Int] = [:]
+            try txn.forEach(in: table) { key, _ in
+                prefixes[key[0], default: 0] += 1
+                return true
+            }
+            return prefixes
+        }
+        #expect(left == [1: 2_000, 3: 2_000])
+        // A run to the end of the table, and one that finds nothing.
+        #expect(try environment.write { txn in try txn.removeRun(in: table, from: [3]) { _, _ in true } } == 2_000)
+        #expect(try environment.write { txn in try txn.removeRun(in: table, from: [9]) { _, _ in true } } == 0)
+        #expect(try environment.read { try $0.count(of: table) } == 2_000)
+    }
+
     @Test func verifyNamesTheFirstChangedRecord() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

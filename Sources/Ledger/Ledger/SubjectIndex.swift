@@ -42,26 +42,22 @@ enum SubjectIndex {
 
     /// Moves every entry of one recent bucket into the sorted level.
     private static func move(bucket: UInt8, in txn: borrowing WriteTransaction, events: Environment) throws {
-        let recent = events.table(EventsSchema.recentSubjectEvents)
-        var moved: [(recentKey: [UInt8], sortedKey: [UInt8])] = []
+        var moved: [[UInt8]] = []
         var malformed = false
-        try txn.forEach(in: recent, from: [bucket]) { key, value in
+        try txn.removeRun(in: events.table(EventsSchema.recentSubjectEvents), from: [bucket]) { key, value in
             guard key.count == 9, key[0] == bucket else { return false }
             guard value.count == 16 else {
                 malformed = true
                 return false
             }
-            moved.append((Array(key), Array(value) + Array(key[1..<9])))
+            moved.append(Array(value) + Array(key[1..<9]))
             return true
         }
         // A malformed entry would never leave the level, and merging would never end.
         if malformed || moved.isEmpty { throw LedgerError(.ledgerCorrupt, "the recent subject index holds a malformed entry") }
-        moved.sort { $0.sortedKey.lexicographicallyPrecedes($1.sortedKey) }
+        moved.sort { $0.lexicographicallyPrecedes($1) }
         let sorted = events.table(EventsSchema.subjectEvents)
-        for entry in moved {
-            try txn.put([], forKey: entry.sortedKey, in: sorted)
-            _ = try txn.delete(entry.recentKey, in: recent)
-        }
+        for key in moved { try txn.put([], forKey: key, in: sorted) }
     }
 
     /// The bucket whose first entry has the smallest seq: the one merged longest ago.

@@ -46,6 +46,37 @@ extension KeyValueWriting where Self: ~Copyable {
         }
     }
 
+    /// Deletes a run of neighbouring entries with one cursor — one descent of the tree for the run
+    /// instead of one per key: from the first key ≥ `start`, each entry `body` accepts is deleted,
+    /// until `body` refuses one or the table ends. `body` sees each entry before its deletion.
+    /// - Returns: How many entries were deleted.
+    /// - Warning: The buffers are valid only inside `body`.
+    @discardableResult
+    func removeRun(
+        in table: Table, from start: [UInt8], while body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Int {
+        var cursor: OpaquePointer?
+        try check(mdb_cursor_open(txn, table.dbi, &cursor), "mdb_cursor_open", environment: mdb_txn_env(txn))
+        guard let cursor else { return 0 }
+        defer { mdb_cursor_close(cursor) }
+        var key = MDB_val()
+        var value = MDB_val()
+        var rc = withValue(start) { k -> Int32 in
+            key = k
+            return mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+        }
+        var removed = 0
+        while rc == MDB_SUCCESS {
+            guard try body(key.buffer, value.buffer) else { return removed }
+            try check(mdb_cursor_del(cursor, 0), "mdb_cursor_del", environment: mdb_txn_env(txn))
+            removed += 1
+            // After a deletion the cursor stands on the entry that followed the deleted one.
+            rc = mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get", environment: mdb_txn_env(txn)) }
+        return removed
+    }
+
     /// Deletes every entry of `table` (the table itself stays), freeing its pages.
     func removeAll(in table: Table) throws {
         try check(mdb_drop(txn, table.dbi, 0), "mdb_drop", environment: mdb_txn_env(txn))
