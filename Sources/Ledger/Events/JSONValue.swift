@@ -14,11 +14,14 @@ public indirect enum JSONValue: Sendable, Equatable {
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.serialized == rhs.serialized }
 
     /// Compact JSON text.
-    public var serialized: String {
+    public var serialized: String { String(decoding: utf8, as: UTF8.self) }
+
+    /// Compact JSON text as UTF-8 bytes, without the detour through a `String`.
+    public var utf8: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128)
         write(to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// The value of `key` when this is an object.
