@@ -142,17 +142,33 @@ struct BatchAppender {
         self.now = now
     }
 
-    /// An event that passed validation, with everything the later passes need.
-    struct Accepted: Sendable {
-        var index: Int
-        var seq: UInt64
-        var eventId: String
-        var pseudonym: [UInt8]
-        var key: Pseudonym
-        var pseudonymHex: String
-        var occurredAt: Timestamp
-        var nonce: [UInt8]
-        var requestOpensDueAt: Timestamp?
+    /// An event that passed validation, with everything the later passes need. A class, so the
+    /// parallel passes copy one reference instead of its strings and arrays.
+    final class Accepted: Sendable {
+        let index: Int
+        let seq: UInt64
+        let eventId: String
+        let pseudonym: [UInt8]
+        let key: Pseudonym
+        let pseudonymHex: String
+        let occurredAt: Timestamp
+        let nonce: [UInt8]
+        let requestOpensDueAt: Timestamp?
+
+        init(
+            index: Int, seq: UInt64, eventId: String, pseudonym: [UInt8], key: Pseudonym, pseudonymHex: String,
+            occurredAt: Timestamp, nonce: [UInt8], requestOpensDueAt: Timestamp?
+        ) {
+            self.index = index
+            self.seq = seq
+            self.eventId = eventId
+            self.pseudonym = pseudonym
+            self.key = key
+            self.pseudonymHex = pseudonymHex
+            self.occurredAt = occurredAt
+            self.nonce = nonce
+            self.requestOpensDueAt = requestOpensDueAt
+        }
     }
 
     /// Where each line's answer comes from.
