@@ -31,7 +31,9 @@ struct ProjectionBenchmark {
         pseudonyms.reserveCapacity(subjects)
         let batches = events / 1_000
         let msPerBatch = Int64(365 * 86_400_000) / Int64(max(batches, 1))
-        print("projections benchmark — \(events) events, \(subjects) subjects, snapshot every \(try ledger.snapshotInterval()) events")
+        print(
+            "projections benchmark — \(events) events, \(subjects) subjects, snapshot every \(try ledger.snapshotInterval()) events"
+        )
         let fill = try seconds {
             for batch in 0..<batches {
                 clock.current = Timestamp(milliseconds: clock.current.milliseconds + msPerBatch)
@@ -41,7 +43,8 @@ struct ProjectionBenchmark {
                     let purpose = purposes[Int.random(in: 0..<purposes.count, using: &generator)]
                     let withdraw = n >= subjects && Int.random(in: 0..<4, using: &generator) == 0
                     var object: [String: Any] = [
-                        "type": withdraw ? "consent.withdrawn" : "consent.granted", "subject": subject, "purpose": purpose,
+                        "type": withdraw ? "consent.withdrawn" : "consent.granted", "subject": subject,
+                        "purpose": purpose,
                     ]
                     if !withdraw { object["notice"] = "policy-v1" }
                     return try ClientEvent.decode(object: object, catalogue: catalogue)
@@ -66,14 +69,20 @@ struct ProjectionBenchmark {
             latencies.append(elapsed * 1e6)
         }
         latencies.sort()
-        print("  one subject as of a random date: median \(format(latencies[latencies.count / 2])) µs, p99 \(format(latencies[latencies.count * 99 / 100])) µs (2,000 queries)")
+        print(
+            "  one subject as of a random date: median \(format(latencies[latencies.count / 2])) µs, p99 \(format(latencies[latencies.count * 99 / 100])) µs (2,000 queries)"
+        )
 
         var whole: [Double] = []
         for _ in 0..<max(runs, 5) {
             let date = randomDate()
-            whole.append(try seconds { _ = try ledger.projection(asOf: date).purposeCounts(at: date, catalogue: catalogue) })
+            whole.append(
+                try seconds { _ = try ledger.projection(asOf: date).purposeCounts(at: date, catalogue: catalogue) }
+            )
         }
-        print("  whole ledger as of a random date: median \(format(median(whole) * 1000)) ms (runs: \(whole.map { format($0 * 1000) }.joined(separator: ", ")) ms)")
+        print(
+            "  whole ledger as of a random date: median \(format(median(whole) * 1000)) ms (runs: \(whole.map { format($0 * 1000) }.joined(separator: ", ")) ms)"
+        )
 
         let size = try ledger.head().seq
         let root = try ledger.merkleRoot(size: size)
@@ -88,8 +97,14 @@ struct ProjectionBenchmark {
             check.append(
                 seconds {
                     valid = MerkleTree.verifyInclusion(
-                        leafHash: MerkleTree.leafHash(event.hash), index: seq - 1, size: size, path: proof, root: root)
-                } * 1e6)
+                        leafHash: MerkleTree.leafHash(event.hash),
+                        index: seq - 1,
+                        size: size,
+                        path: proof,
+                        root: root
+                    )
+                } * 1e6
+            )
             guard valid else {
                 print("  inclusion proof of seq \(seq) does NOT verify")
                 exit(1)
@@ -97,7 +112,9 @@ struct ProjectionBenchmark {
         }
         generate.sort()
         check.sort()
-        print("  inclusion proof at \(size) events: generate median \(format(generate[1_000])) µs, p99 \(format(generate[1_980])) µs; verify median \(format(check[1_000])) µs (2,000 random seqs)")
+        print(
+            "  inclusion proof at \(size) events: generate median \(format(generate[1_000])) µs, p99 \(format(generate[1_980])) µs; verify median \(format(check[1_000])) µs (2,000 random seqs)"
+        )
 
         var rebuilds: [Double] = []
         for _ in 0..<runs {

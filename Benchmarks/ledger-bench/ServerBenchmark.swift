@@ -20,7 +20,9 @@ struct ServerBenchmark {
         }
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("ledgerctl").path
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "ledgerctl"
+        ).path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             print("build ledgerctl first: swift build -c release --product ledgerctl")
             exit(2)
@@ -48,36 +50,52 @@ struct ServerBenchmark {
     }
 
     private func measure(_ socket: String) throws {
-        print("server benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores shared by server and clients, \(seconds) s per figure, median of \(runs)")
+        print(
+            "server benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores shared by server and clients, \(seconds) s per figure, median of \(runs)"
+        )
         print("")
         print("load                                   ledger            trivial route    ledger/trivial")
         // LEDGER_BENCH_ONLY=appends measures single appends alone; any other value, batches alone.
         let only = ProcessInfo.processInfo.environment["LEDGER_BENCH_ONLY"]
         for connections in [16, 64] where only == nil || only == "appends" {
-            let ours = try median((0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.appendOne() } })
-            let ceiling = try median((0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.trivial() } })
+            let ours = try median(
+                (0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.appendOne() } }
+            )
+            let ceiling = try median(
+                (0..<runs).map { _ in try closedLoop(socket, connections: connections) { try $0.trivial() } }
+            )
             print(row("single appends, \(connections) connections", ours, ceiling, unit: "req/s"))
         }
         if only == "appends" { return }
-        let batches = try median((0..<runs).map { _ in try closedLoop(socket, connections: batchConnections) { try $0.appendBatch() } * 1_000 })
+        let batches = try median(
+            (0..<runs).map { _ in try closedLoop(socket, connections: batchConnections) { try $0.appendBatch() } * 1_000
+            }
+        )
         print(row("NDJSON batches of 1,000, \(batchConnections) conns", batches, nil, unit: "events/s"))
         if only != nil { return }
         let ledgerLatency = try openLoop(socket, rate: 2_000, connections: 16) { try $0.appendOne() }
         let trivialLatency = try openLoop(socket, rate: 2_000, connections: 16) { try $0.trivial() }
-        print("latency at 2,000 appends/s offered (16 conns): p50 \(ms(ledgerLatency.p50)) ms, p99 \(ms(ledgerLatency.p99)) ms"
-            + "  (trivial route: p50 \(ms(trivialLatency.p50)) ms, p99 \(ms(trivialLatency.p99)) ms)")
+        print(
+            "latency at 2,000 appends/s offered (16 conns): p50 \(ms(ledgerLatency.p50)) ms, p99 \(ms(ledgerLatency.p99)) ms"
+                + "  (trivial route: p50 \(ms(trivialLatency.p50)) ms, p99 \(ms(trivialLatency.p99)) ms)"
+        )
     }
 
     private func row(_ name: String, _ value: Double, _ ceiling: Double?, unit: String) -> String {
         let ratio = ceiling.map { " \(Int(($0 > 0 ? value / $0 : 0) * 100)) %" } ?? ""
-        return name.padding(toLength: 39, withPad: " ", startingAt: 0) + "\(Int(value)) \(unit)".padding(toLength: 18, withPad: " ", startingAt: 0)
+        return name.padding(toLength: 39, withPad: " ", startingAt: 0)
+            + "\(Int(value)) \(unit)".padding(toLength: 18, withPad: " ", startingAt: 0)
             + (ceiling.map { "\(Int($0)) req/s" } ?? "").padding(toLength: 17, withPad: " ", startingAt: 0) + ratio
     }
 
     private func ms(_ nanoseconds: UInt64) -> String { String(format: "%.2f", Double(nanoseconds) / 1e6) }
 
     /// Each connection sends requests back to back for `seconds`; returns requests per second.
-    private func closedLoop(_ socket: String, connections: Int, _ request: @escaping @Sendable (Load) throws -> Void) throws -> Double {
+    private func closedLoop(
+        _ socket: String,
+        connections: Int,
+        _ request: @escaping @Sendable (Load) throws -> Void
+    ) throws -> Double {
         let done = Tally()
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         onThreads(connections) { index in
@@ -93,7 +111,12 @@ struct ServerBenchmark {
     }
 
     /// Sends at a fixed total `rate` spread over `connections`; returns latency percentiles.
-    private func openLoop(_ socket: String, rate: Int, connections: Int, _ request: @escaping @Sendable (Load) throws -> Void) throws
+    private func openLoop(
+        _ socket: String,
+        rate: Int,
+        connections: Int,
+        _ request: @escaping @Sendable (Load) throws -> Void
+    ) throws
         -> (p50: UInt64, p99: UInt64)
     {
         let latencies = Samples()
@@ -133,7 +156,8 @@ final class Load: @unchecked Sendable {
 
     private func event() -> String {
         n += 1
-        return #"{"type":"consent.granted","subject":"load\#(index)-\#(n % 500)@example.com","purpose":"newsletter","notice":"policy-v1","data":{"source":"load","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","n":\#(n)}}"#
+        return
+            #"{"type":"consent.granted","subject":"load\#(index)-\#(n % 500)@example.com","purpose":"newsletter","notice":"policy-v1","data":{"source":"load","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","n":\#(n)}}"#
     }
 
     func appendOne() throws {
@@ -147,13 +171,22 @@ final class Load: @unchecked Sendable {
     private lazy var batchBody: [UInt8] = Array((0..<1_000).map { _ in event() }.joined(separator: "\n").utf8)
 
     func appendBatch() throws {
-        guard try connection.send(method: "POST", path: "/v1/events", body: batchBody, contentType: "application/x-ndjson") == 201 else {
+        guard
+            try connection.send(
+                method: "POST",
+                path: "/v1/events",
+                body: batchBody,
+                contentType: "application/x-ndjson"
+            ) == 201
+        else {
             throw UnixHTTPClient.Failure(description: "refused")
         }
     }
 
     func trivial() throws {
-        guard try connection.send(method: "GET", path: "/healthz") == 200 else { throw UnixHTTPClient.Failure(description: "refused") }
+        guard try connection.send(method: "GET", path: "/healthz") == 200 else {
+            throw UnixHTTPClient.Failure(description: "refused")
+        }
     }
 }
 
@@ -161,16 +194,32 @@ final class Tally: @unchecked Sendable {
     // Invariant: `value` is only touched under `lock`.
     private var value = 0
     private let lock = NSLock()
-    func add(_ n: Int) { lock.lock(); value += n; lock.unlock() }
-    var total: Int { lock.lock(); defer { lock.unlock() }; return value }
+    func add(_ n: Int) {
+        lock.lock()
+        value += n
+        lock.unlock()
+    }
+    var total: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
 }
 
 final class Samples: @unchecked Sendable {
     // Invariant: `values` is only touched under `lock`.
     private var values: [UInt64] = []
     private let lock = NSLock()
-    func add(_ v: UInt64) { lock.lock(); values.append(v); lock.unlock() }
-    var sorted: [UInt64] { lock.lock(); defer { lock.unlock() }; return values.sorted() }
+    func add(_ v: UInt64) {
+        lock.lock()
+        values.append(v)
+        lock.unlock()
+    }
+    var sorted: [UInt64] {
+        lock.lock()
+        defer { lock.unlock() }
+        return values.sorted()
+    }
 }
 
 /// Runs `body` on `count` threads at once (one per connection) and waits for all of them;

@@ -23,7 +23,8 @@ struct Arguments {
             switch argument {
             case "--verify-events": verifyEvents = iterator.next().flatMap(Int.init) ?? verifyEvents
             case "--runs": runs = iterator.next().flatMap(Int.init) ?? runs
-            case "--batches": batches = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? batches
+            case "--batches":
+                batches = iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? batches
             case "--projections": projections = true
             case "--server": server = true
             case "--decode": break
@@ -31,7 +32,9 @@ struct Arguments {
             case "--server-seconds": serverSeconds = iterator.next().flatMap(Double.init) ?? serverSeconds
             case "--projection-events": projectionEvents = iterator.next().flatMap(Int.init) ?? projectionEvents
             default:
-                print("usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S] [--socket PATH]]")
+                print(
+                    "usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S] [--socket PATH]]"
+                )
                 exit(2)
             }
         }
@@ -60,13 +63,16 @@ func format(_ value: Double) -> String { String(Int(value.rounded())) }
 /// Client events of about 150 bytes of data each, over 10,000 subjects.
 func makeEvents(_ count: Int, catalogue: Catalogue) throws -> [ClientEvent] {
     try (0..<count).map { i in
-        let data = #"{"source":"web-signup","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","campaign":"spring-2026","form":"footer","n":\#(i)}"#
+        let data =
+            #"{"source":"web-signup","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","campaign":"spring-2026","form":"footer","n":\#(i)}"#
         return try ClientEvent.decode(
             object: [
                 "type": "consent.granted", "subject": "user\(i % 10_000)@example.com", "purpose": "newsletter",
                 "notice": "policy-v1",
                 "data": try JSONSerialization.jsonObject(with: Data(data.utf8)),
-            ], catalogue: catalogue)
+            ],
+            catalogue: catalogue
+        )
     }
 }
 
@@ -75,7 +81,9 @@ func appendRate(batch: Int, total: Int, events: [ClientEvent]) throws -> Double 
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let ledger = try Ledger.create(at: directory + "/ledger", catalogue: nil).ledger
     // Create the subjects first, so the figure is appends, not key creation.
-    for start in stride(from: 0, to: 10_000, by: 1_000) { _ = try ledger.append(Array(events[start..<(start + 1_000)]), actor: "bench") }
+    for start in stride(from: 0, to: 10_000, by: 1_000) {
+        _ = try ledger.append(Array(events[start..<(start + 1_000)]), actor: "bench")
+    }
     let elapsed = try seconds {
         var index = 0
         while index < total {
@@ -90,13 +98,17 @@ func appendRate(batch: Int, total: Int, events: [ClientEvent]) throws -> Double 
 let arguments = Arguments()
 let catalogue = try Catalogue.bundled()
 if CommandLine.arguments.contains("--decode") {
-    let line = Array(#"{"type":"consent.granted","subject":"load1-1@example.com","purpose":"newsletter","notice":"policy-v1","data":{"source":"load","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","n":1}}"#.utf8)
+    let line = Array(
+        #"{"type":"consent.granted","subject":"load1-1@example.com","purpose":"newsletter","notice":"policy-v1","data":{"source":"load","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","n":1}}"#
+            .utf8
+    )
     let elapsed = try seconds { for _ in 0..<100_000 { _ = try ClientEvent.decode(json: line, catalogue: catalogue) } }
     print("decode: \(format(100_000 / elapsed)) events/s on one core")
     exit(0)
 }
 if arguments.server {
-    try ServerBenchmark(seconds: arguments.serverSeconds, runs: arguments.runs, existingSocket: arguments.serverSocket).run()
+    try ServerBenchmark(seconds: arguments.serverSeconds, runs: arguments.runs, existingSocket: arguments.serverSocket)
+        .run()
     exit(0)
 }
 if arguments.projections {
@@ -105,7 +117,9 @@ if arguments.projections {
 }
 let pool = try makeEvents(100_000, catalogue: catalogue)
 let sampleRecord = pool[0]
-print("ConsentLedger core benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores, median of \(arguments.runs) runs")
+print(
+    "ConsentLedger core benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores, median of \(arguments.runs) runs"
+)
 print("event data: \(sampleRecord.data?.count ?? 0) bytes of JSON; every commit durable (fsync)")
 print("")
 print("batch   events   ledger appends/s   bare LMDB puts/s   ledger/bare")
@@ -122,7 +136,8 @@ for (batch, total) in [(1, 2_000), (100, 20_000), (1_000, 100_000)] where argume
     print(
         "\(String(batch).padding(toLength: 8, withPad: " ", startingAt: 0))\(String(total).padding(toLength: 9, withPad: " ", startingAt: 0))"
             + "\(format(o).padding(toLength: 19, withPad: " ", startingAt: 0))\(format(b).padding(toLength: 19, withPad: " ", startingAt: 0))"
-            + String(Int((o / b * 100).rounded())) + " %   (runs: \(ours.map(format).joined(separator: ", ")))")
+            + String(Int((o / b * 100).rounded())) + " %   (runs: \(ours.map(format).joined(separator: ", ")))"
+    )
 }
 
 print("")

@@ -20,7 +20,9 @@ public final class KeepAliveConnection {
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else {
             close(fd)
@@ -31,7 +33,12 @@ public final class KeepAliveConnection {
     deinit { close(fd) }
 
     /// Sends a request and returns the reply's status.
-    public func send(method: String, path: String, body: [UInt8] = [], contentType: String = "application/json") throws -> Int {
+    public func send(
+        method: String,
+        path: String,
+        body: [UInt8] = [],
+        contentType: String = "application/json"
+    ) throws -> Int {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
         if !body.isEmpty { head += "Content-Type: \(contentType)\r\n" }
         head += "Content-Length: \(body.count)\r\n\r\n"
@@ -58,11 +65,12 @@ public final class KeepAliveConnection {
         guard let status = lines.first?.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
             throw UnixHTTPClient.Failure(description: "a malformed reply")
         }
-        let length = lines.dropFirst().compactMap { line -> Int? in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-            return Int(parts[1].trimmingCharacters(in: .whitespaces))
-        }.first ?? 0
+        let length =
+            lines.dropFirst().compactMap { line -> Int? in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                return Int(parts[1].trimmingCharacters(in: .whitespaces))
+            }.first ?? 0
         while buffer.count < end.upperBound + length { try fill() }
         buffer.removeFirst(end.upperBound + length)
         return status

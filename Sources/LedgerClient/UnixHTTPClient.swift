@@ -15,7 +15,9 @@ public struct UnixHTTPClient: Sendable {
         public var body: [UInt8]
 
         /// The body as text, without surrounding white space.
-        public var text: String { String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        public var text: String {
+            String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
     }
 
     /// A failure to reach the server or to read its reply.
@@ -36,7 +38,10 @@ public struct UnixHTTPClient: Sendable {
     /// Sends one request and reads the whole reply.
     /// - Throws: ``Failure`` when the socket cannot be reached or answers nonsense.
     public func send(
-        method: String, path requestPath: String, body: String? = nil, contentType: String = "application/json"
+        method: String,
+        path requestPath: String,
+        body: String? = nil,
+        contentType: String = "application/json"
     ) throws -> Reply {
         let fd = try connect()
         defer { close(fd) }

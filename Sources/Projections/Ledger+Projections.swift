@@ -15,7 +15,10 @@ extension Ledger {
         var projection = LedgerProjection()
         if let stored = try snapshot(atOrBefore: length) {
             guard let decoded = LedgerProjection(snapshot: stored.bytes) else {
-                throw LedgerError(.ledgerCorrupt, "the projection snapshot at seq \(stored.seq) cannot be decoded; run `ledgerctl rebuild`")
+                throw LedgerError(
+                    .ledgerCorrupt,
+                    "the projection snapshot at seq \(stored.seq) cannot be decoded; run `ledgerctl rebuild`"
+                )
             }
             projection = decoded
         }
@@ -38,7 +41,11 @@ extension Ledger {
 public enum ExportProjection {
     /// Folds the export's events recorded at or before `time`, verifying every line.
     /// - Returns: The projection and the verification report of the whole file.
-    public static func fold(path: String, asOf time: Timestamp, rules: ProjectionRules) throws
+    public static func fold(
+        path: String,
+        asOf time: Timestamp,
+        rules: ProjectionRules
+    ) throws
         -> (projection: LedgerProjection, report: VerificationReport)
     {
         var projection = LedgerProjection()

@@ -68,22 +68,31 @@ extension LedgerProjection {
                         let seq = r.readU64(), let expires = r.readI64()
                     else { return nil }
                     subject.consents[purpose] = ConsentDecision(
-                        granted: granted == 1, occurredAt: Timestamp(milliseconds: occurred), seq: seq,
-                        expiresAt: expires == Int64.min ? nil : Timestamp(milliseconds: expires))
+                        granted: granted == 1,
+                        occurredAt: Timestamp(milliseconds: occurred),
+                        seq: seq,
+                        expiresAt: expires == Int64.min ? nil : Timestamp(milliseconds: expires)
+                    )
                 }
                 projection.subjects[Pseudonym(high: high, low: low)] = subject
             }
             guard let requestCount = r.readU32() else { return nil }
             for _ in 0..<requestCount {
-                guard let id = r.readString(), let kindText = r.readString(), let kind = RequestKind(rawValue: kindText),
+                guard let id = r.readString(), let kindText = r.readString(),
+                    let kind = RequestKind(rawValue: kindText),
                     let pseudonym = r.readString(), let opened = r.readI64(), let due = r.readI64(),
                     let statusText = r.readString(), let status = RequestProjection.Status(rawValue: statusText),
                     let closed = r.readI64()
                 else { return nil }
                 projection.requests[id] = RequestProjection(
-                    requestId: id, kind: kind, pseudonym: pseudonym, openedAt: Timestamp(milliseconds: opened),
-                    dueAt: Timestamp(milliseconds: due), status: status,
-                    closedAt: closed == Int64.min ? nil : Timestamp(milliseconds: closed))
+                    requestId: id,
+                    kind: kind,
+                    pseudonym: pseudonym,
+                    openedAt: Timestamp(milliseconds: opened),
+                    dueAt: Timestamp(milliseconds: due),
+                    status: status,
+                    closedAt: closed == Int64.min ? nil : Timestamp(milliseconds: closed)
+                )
             }
             return r.isAtEnd ? projection : nil
         }

@@ -29,8 +29,14 @@ public struct LedgerProjection: Sendable, Equatable {
         }
         if let kind = event.type.opensRequest {
             requests[event.eventId] = RequestProjection(
-                requestId: event.eventId, kind: kind, pseudonym: event.subject.hex, openedAt: event.occurredAt,
-                dueAt: event.occurredAt.adding(days: rules.requestDeadlineDays), status: .open, closedAt: nil)
+                requestId: event.eventId,
+                kind: kind,
+                pseudonym: event.subject.hex,
+                openedAt: event.occurredAt,
+                dueAt: event.occurredAt.adding(days: rules.requestDeadlineDays),
+                status: .open,
+                closedAt: nil
+            )
         } else if event.type.closesRequest != nil, !event.requestId.isEmpty, var request = requests[event.requestId] {
             request.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
             request.closedAt = event.occurredAt
@@ -44,7 +50,10 @@ public struct LedgerProjection: Sendable, Equatable {
     // MARK: Evaluation at a time
 
     /// Every subject's consent entries at `time`, by pseudonym in order.
-    public func consentState(at time: Timestamp, rules: ProjectionRules) -> [(pseudonym: String, erased: Bool, consents: [ConsentEntry])] {
+    public func consentState(
+        at time: Timestamp,
+        rules: ProjectionRules
+    ) -> [(pseudonym: String, erased: Bool, consents: [ConsentEntry])] {
         subjects.keys.sorted().compactMap { id in
             guard let subject = subjects[id] else { return nil }
             return (id.hex, subject.erasure != nil, subject.consents(at: time, rules: rules))
@@ -56,13 +65,20 @@ public struct LedgerProjection: Sendable, Equatable {
         let rules = ProjectionRules(catalogue: catalogue)
         var counts: [String: [ConsentStatus: Int]] = [:]
         for subject in subjects.values {
-            for entry in subject.consents(at: time, rules: rules) { counts[entry.purpose, default: [:]][entry.status, default: 0] += 1 }
+            for entry in subject.consents(at: time, rules: rules) {
+                counts[entry.purpose, default: [:]][entry.status, default: 0] += 1
+            }
         }
         return catalogue.purposes.map { purpose in
             let byStatus = counts[purpose.id] ?? [:]
             return PurposeCount(
-                id: purpose.id, basis: purpose.basis.rawValue, granted: byStatus[.granted] ?? 0,
-                withdrawn: byStatus[.withdrawn] ?? 0, expired: byStatus[.expired] ?? 0, erased: byStatus[.erased] ?? 0)
+                id: purpose.id,
+                basis: purpose.basis.rawValue,
+                granted: byStatus[.granted] ?? 0,
+                withdrawn: byStatus[.withdrawn] ?? 0,
+                expired: byStatus[.expired] ?? 0,
+                erased: byStatus[.erased] ?? 0
+            )
         }
     }
 

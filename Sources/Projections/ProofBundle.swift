@@ -29,9 +29,16 @@ public struct ProofBundle: Sendable {
         .object([
             ("kind", .string(kind.rawValue)), ("subject", .string(pseudonym)), ("asOf", .string(asOf.rfc3339)),
             ("checkpoint", checkpoint.json), ("consents", .array(consents.map(\.json))),
-            ("events", .array(zip(events, proofs).map { event, proof in
-                .object([("record", event.exportRecord), ("proof", .array(proof.map { .string(Hex.encode($0)) }))])
-            })),
+            (
+                "events",
+                .array(
+                    zip(events, proofs).map { event, proof in
+                        .object([
+                            ("record", event.exportRecord), ("proof", .array(proof.map { .string(Hex.encode($0)) })),
+                        ])
+                    }
+                )
+            ),
         ])
     }
 
@@ -39,13 +46,20 @@ public struct ProofBundle: Sendable {
     public static func subjectState(ledger: Ledger, pseudonym: String, asOf: Timestamp) throws -> ProofBundle {
         let checkpoint = try ledger.checkpoint()
         let events = try ledger.subjectEvents(pseudonym: pseudonym, asOf: asOf).filter { $0.seq <= checkpoint.treeSize }
-        guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of pseudonym \(pseudonym) by then") }
+        guard !events.isEmpty else {
+            throw LedgerError(.subjectNotFound, "no events of pseudonym \(pseudonym) by then")
+        }
         var subject = SubjectProjection()
         for event in events { if let summary = EventSummary(event) { subject.apply(summary) } }
         return ProofBundle(
-            kind: .subjectState, checkpoint: checkpoint, pseudonym: pseudonym, asOf: asOf, events: events,
+            kind: .subjectState,
+            checkpoint: checkpoint,
+            pseudonym: pseudonym,
+            asOf: asOf,
+            events: events,
             proofs: try events.map { try ledger.inclusionProof(seq: $0.seq, treeSize: checkpoint.treeSize) },
-            consents: subject.consents(at: asOf, rules: try ledger.projectionRules()))
+            consents: subject.consents(at: asOf, rules: try ledger.projectionRules())
+        )
     }
 
     /// The receipt of the erasure recorded as event `seq`.
@@ -55,8 +69,14 @@ public struct ProofBundle: Sendable {
             throw LedgerError(.notFound, "seq \(seq) is not an erasure.completed event")
         }
         return ProofBundle(
-            kind: .erasureReceipt, checkpoint: checkpoint, pseudonym: event.subject, asOf: event.recordedAt, events: [event],
-            proofs: [try ledger.inclusionProof(seq: seq, treeSize: checkpoint.treeSize)], consents: [])
+            kind: .erasureReceipt,
+            checkpoint: checkpoint,
+            pseudonym: event.subject,
+            asOf: event.recordedAt,
+            events: [event],
+            proofs: [try ledger.inclusionProof(seq: seq, treeSize: checkpoint.treeSize)],
+            consents: []
+        )
     }
 
     /// Checks a bundle offline. Returns why it fails, or `nil` when every part verifies.
@@ -69,7 +89,8 @@ public struct ProofBundle: Sendable {
             let pseudonym = object["subject"] as? String, let asOfText = object["asOf"] as? String,
             let asOf = Timestamp(rfc3339: asOfText), let checkpointObject = object["checkpoint"] as? [String: Any],
             let checkpointData = try? JSONSerialization.data(withJSONObject: checkpointObject),
-            let checkpoint = try? Checkpoint(json: Array(checkpointData)), let items = object["events"] as? [[String: Any]]
+            let checkpoint = try? Checkpoint(json: Array(checkpointData)),
+            let items = object["events"] as? [[String: Any]]
         else { return "the bundle is malformed" }
         guard checkpoint.hasValidSignature else { return "the checkpoint's signature is not valid (forged or altered)" }
         var subject = SubjectProjection()
@@ -89,14 +110,20 @@ public struct ProofBundle: Sendable {
             let path = pathText.compactMap { Hex.decode($0) }
             guard path.count == pathText.count,
                 MerkleTree.verifyInclusion(
-                    leafHash: MerkleTree.leafHash(event.hash), index: event.seq - 1, size: checkpoint.treeSize, path: path,
-                    root: checkpoint.rootHash)
+                    leafHash: MerkleTree.leafHash(event.hash),
+                    index: event.seq - 1,
+                    size: checkpoint.treeSize,
+                    path: path,
+                    root: checkpoint.rootHash
+                )
             else { return "event \(event.seq) is not in the checkpointed log (its inclusion proof fails)" }
             if let summary = EventSummary(event) { subject.apply(summary) }
         }
         switch kind {
         case .erasureReceipt:
-            guard items.count == 1, subject.erasure != nil else { return "an erasure receipt holds one erasure.completed event" }
+            guard items.count == 1, subject.erasure != nil else {
+                return "an erasure receipt holds one erasure.completed event"
+            }
         case .subjectState:
             guard !items.isEmpty else { return "the bundle holds no event" }
             let claimed = (object["consents"] as? [[String: Any]]) ?? []

@@ -53,7 +53,11 @@ extension Ledger {
                 let stored = (try? ledger.snapshot(atOrBefore: seq)).flatMap { $0 }
                 guard let stored, stored.seq == seq else { return }
                 if stored.bytes != rebuilt.snapshot {
-                    let description = Self.describeDifference(stored: LedgerProjection(snapshot: stored.bytes), rebuilt: rebuilt, at: seq)
+                    let description = Self.describeDifference(
+                        stored: LedgerProjection(snapshot: stored.bytes),
+                        rebuilt: rebuilt,
+                        at: seq
+                    )
                     differences.withLock { $0[seq] = description }
                 }
             }
@@ -69,7 +73,8 @@ extension Ledger {
             report.requestsCompared += 1
             let record = stored[id]
             let rebuilt = projection.requests[id]
-            let same = record?.kind == rebuilt?.kind && record?.pseudonym == rebuilt?.pseudonym
+            let same =
+                record?.kind == rebuilt?.kind && record?.pseudonym == rebuilt?.pseudonym
                 && record?.openedAt == rebuilt?.openedAt && record?.dueAt == rebuilt?.dueAt
                 && record?.status == rebuilt?.status.rawValue && record?.closedAt == rebuilt?.closedAt
             if !same {
@@ -80,7 +85,11 @@ extension Ledger {
         return report
     }
 
-    private static func describeDifference(stored: LedgerProjection?, rebuilt: LedgerProjection, at seq: UInt64) -> String {
+    private static func describeDifference(
+        stored: LedgerProjection?,
+        rebuilt: LedgerProjection,
+        at seq: UInt64
+    ) -> String {
         guard let stored else { return "the snapshot at seq \(seq) cannot be decoded" }
         for id in Set(stored.subjects.keys).union(rebuilt.subjects.keys).sorted()
         where stored.subjects[id] != rebuilt.subjects[id] {

@@ -17,7 +17,8 @@ public struct ReplayStep: Sendable, Equatable {
     public var json: JSONValue {
         .object([
             ("seq", .int(Int64(event?.seq ?? 0))), ("type", .string(event?.type.rawValue ?? "")),
-            ("at", .string(at.rfc3339)), ("subject", .string(pseudonym)), ("changes", .array(changes.map { .string($0) })),
+            ("at", .string(at.rfc3339)), ("subject", .string(pseudonym)),
+            ("changes", .array(changes.map { .string($0) })),
         ])
     }
 }
@@ -49,7 +50,9 @@ public struct Replayer {
             for entry in after where old[entry.purpose] != entry.status.rawValue {
                 changes.append("\(entry.purpose): \(old[entry.purpose] ?? "none") → \(entry.status.rawValue)")
                 if entry.status == .granted, let expiry = entry.expiresAt {
-                    expiries.insert(PendingExpiry(at: expiry, seq: entry.seq, pseudonym: event.subject, purpose: entry.purpose))
+                    expiries.insert(
+                        PendingExpiry(at: expiry, seq: entry.seq, pseudonym: event.subject, purpose: entry.purpose)
+                    )
                 }
             }
             if changes.isEmpty, event.type != .erasureCompleted {
@@ -80,19 +83,32 @@ public struct Replayer {
         var steps: [ReplayStep] = []
         while let first = expiries.min, first.at <= time {
             expiries.removeMin()
-            guard let id = Pseudonym(hex: first.pseudonym), let subject = projection.subjects[id], subject.erasure == nil,
+            guard let id = Pseudonym(hex: first.pseudonym), let subject = projection.subjects[id],
+                subject.erasure == nil,
                 let decision = subject.consents[first.purpose], decision.seq == first.seq, decision.granted
-            else { continue }
-            steps.append(ReplayStep(event: nil, at: first.at, pseudonym: first.pseudonym, changes: ["\(first.purpose): granted → expired"]))
-        }
-        while let first = deadlines.min, first.due < time {
-            deadlines.removeMin()
-            guard let request = projection.requests[first.requestId], request.status == .open, request.dueAt == first.due
             else { continue }
             steps.append(
                 ReplayStep(
-                    event: nil, at: first.due, pseudonym: request.pseudonym,
-                    changes: ["request \(first.requestId): open → overdue"]))
+                    event: nil,
+                    at: first.at,
+                    pseudonym: first.pseudonym,
+                    changes: ["\(first.purpose): granted → expired"]
+                )
+            )
+        }
+        while let first = deadlines.min, first.due < time {
+            deadlines.removeMin()
+            guard let request = projection.requests[first.requestId], request.status == .open,
+                request.dueAt == first.due
+            else { continue }
+            steps.append(
+                ReplayStep(
+                    event: nil,
+                    at: first.due,
+                    pseudonym: request.pseudonym,
+                    changes: ["request \(first.requestId): open → overdue"]
+                )
+            )
         }
         return steps.sorted { $0.at < $1.at }
     }

@@ -11,9 +11,12 @@ package enum SnapshotCatchUp {
     package static func run(_ ledger: Ledger) throws -> Int {
         let head = try ledger.head().seq
         let missing = try SnapshotFolding.missing(
-            latest: try ledger.snapshot(atOrBefore: head), head: head, interval: try ledger.snapshotInterval(),
+            latest: try ledger.snapshot(atOrBefore: head),
+            head: head,
+            interval: try ledger.snapshotInterval(),
             rules: { try ledger.projectionRules() },
-            forEachSummary: { try ledger.forEachSummary(from: $0, through: $1, $2) })
+            forEachSummary: { try ledger.forEachSummary(from: $0, through: $1, $2) }
+        )
         var written = 0
         for (seq, bytes) in missing where try ledger.storeSnapshot(bytes, at: seq) { written += 1 }
         return written

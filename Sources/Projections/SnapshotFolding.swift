@@ -7,7 +7,10 @@ enum SnapshotFolding {
     /// - Parameters:
     ///   - forEachSummary: Walks the events `from` … `through` in order.
     static func missing(
-        latest: (seq: UInt64, bytes: [UInt8])?, head: UInt64, interval: UInt64, rules: () throws -> ProjectionRules,
+        latest: (seq: UInt64, bytes: [UInt8])?,
+        head: UInt64,
+        interval: UInt64,
+        rules: () throws -> ProjectionRules,
         forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void
     ) throws -> [(seq: UInt64, bytes: [UInt8])] {
         let interval = max(1, interval)

@@ -12,9 +12,12 @@ package struct SnapshotObserver: LogObserver {
 
     package func logDidGrow(_ context: borrowing LogObserverContext) throws {
         let missing = try SnapshotFolding.missing(
-            latest: try context.snapshot(atOrBefore: context.head), head: context.head,
-            interval: try context.snapshotInterval(), rules: { ProjectionRules(catalogue: try context.catalogue()) },
-            forEachSummary: { try context.forEachSummary(from: $0, through: $1, $2) })
+            latest: try context.snapshot(atOrBefore: context.head),
+            head: context.head,
+            interval: try context.snapshotInterval(),
+            rules: { ProjectionRules(catalogue: try context.catalogue()) },
+            forEachSummary: { try context.forEachSummary(from: $0, through: $1, $2) }
+        )
         for (seq, bytes) in missing { try context.storeSnapshot(bytes, at: seq) }
     }
 }

@@ -20,8 +20,11 @@ public struct SubjectProjection: Sendable, Equatable {
         switch event.type {
         case .consentGranted, .consentWithdrawn:
             let decision = ConsentDecision(
-                granted: event.type == .consentGranted, occurredAt: event.occurredAt, seq: event.seq,
-                expiresAt: event.type == .consentGranted ? event.expiresAt : nil)
+                granted: event.type == .consentGranted,
+                occurredAt: event.occurredAt,
+                seq: event.seq,
+                expiresAt: event.type == .consentGranted ? event.expiresAt : nil
+            )
             if let current = consents[event.purpose], !current.isSuperseded(by: decision) { return }
             consents[event.purpose] = decision
         case .erasureCompleted:
@@ -39,18 +42,33 @@ public struct SubjectProjection: Sendable, Equatable {
             guard let decision = consents[purpose] else { return nil }
             if let erasure {
                 return ConsentEntry(
-                    purpose: purpose, status: .erased, since: erasure.occurredAt, seq: erasure.seq, expiresAt: nil)
+                    purpose: purpose,
+                    status: .erased,
+                    since: erasure.occurredAt,
+                    seq: erasure.seq,
+                    expiresAt: nil
+                )
             }
             guard decision.granted else {
                 return ConsentEntry(
-                    purpose: purpose, status: .withdrawn, since: decision.occurredAt, seq: decision.seq, expiresAt: nil)
+                    purpose: purpose,
+                    status: .withdrawn,
+                    since: decision.occurredAt,
+                    seq: decision.seq,
+                    expiresAt: nil
+                )
             }
-            let expiry = decision.expiresAt
+            let expiry =
+                decision.expiresAt
                 ?? rules.consentTTLDays[purpose].map { decision.occurredAt.adding(days: $0) }
             let expired = expiry.map { time >= $0 } ?? false
             return ConsentEntry(
-                purpose: purpose, status: expired ? .expired : .granted, since: decision.occurredAt, seq: decision.seq,
-                expiresAt: expiry)
+                purpose: purpose,
+                status: expired ? .expired : .granted,
+                since: decision.occurredAt,
+                seq: decision.seq,
+                expiresAt: expiry
+            )
         }
     }
 }

@@ -28,7 +28,11 @@ struct AppendTests {
             #"{"type":"erasure.requested","subject":"eve@example.com","eventId":"a0000000-0000-4000-8000-000000000006"}"#,
         ]
         _ = try ledger.append(try lines.map { try Fixture.event($0) }, actor: "web-signup")
-        _ = try ledger.erase(subject: "eve@example.com", requestId: "a0000000-0000-4000-8000-000000000006", actor: "privacy-office")
+        _ = try ledger.erase(
+            subject: "eve@example.com",
+            requestId: "a0000000-0000-4000-8000-000000000006",
+            actor: "privacy-office"
+        )
     }
 
     @Test func everyTypeAppendsExportsAndVerifies() throws {
@@ -75,7 +79,10 @@ struct AppendTests {
     @Test func storedEventsCarryPseudonymsAndCiphertextOnly() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
-        let result = try ledger.append([try Fixture.grant("frank@example.com", extra: #","data":{"marker":"PLAINMARKER"}"#)], actor: "t")
+        let result = try ledger.append(
+            [try Fixture.grant("frank@example.com", extra: #","data":{"marker":"PLAINMARKER"}"#)],
+            actor: "t"
+        )
         let export = try Fixture.export(ledger)
         #expect(!export.contains("frank"))
         #expect(!export.contains("PLAINMARKER"))
@@ -93,13 +100,23 @@ struct AppendTests {
         let ledger = try Fixture.ledger(in: directory, options: Fixture.options(clock: clock))
         let id = "b0000000-0000-4000-8000-000000000001"
         let first = try ledger.append(
-            [try Fixture.event(#"{"type":"access.requested","subject":"gina","eventId":"\#(id)","occurredAt":"2026-03-01T11:00:00+01:00","data":{"a":1,"b":2}}"#)],
-            actor: "t")
+            [
+                try Fixture.event(
+                    #"{"type":"access.requested","subject":"gina","eventId":"\#(id)","occurredAt":"2026-03-01T11:00:00+01:00","data":{"a":1,"b":2}}"#
+                )
+            ],
+            actor: "t"
+        )
         clock.advance(milliseconds: 60_000)
         // Key order, whitespace and zone notation differ; the content is the same.
         let retry = try ledger.append(
-            [try Fixture.event(#"{ "data": {"b":2, "a":1}, "occurredAt":"2026-03-01T10:00:00Z", "eventId":"\#(id.uppercased())", "subject":"gina", "type":"access.requested" }"#)],
-            actor: "t")
+            [
+                try Fixture.event(
+                    #"{ "data": {"b":2, "a":1}, "occurredAt":"2026-03-01T10:00:00Z", "eventId":"\#(id.uppercased())", "subject":"gina", "type":"access.requested" }"#
+                )
+            ],
+            actor: "t"
+        )
         #expect(retry[0].replayed)
         var original = first[0]
         original.replayed = true
@@ -108,8 +125,12 @@ struct AppendTests {
         #expect(try ledger.head().seq == 1)
         // Within one batch, a repeated line answers like the first.
         let batch = try ledger.append(
-            [try Fixture.grant("gina", extra: #","eventId":"b0000000-0000-4000-8000-000000000002""#),
-             try Fixture.grant("gina", extra: #","eventId":"b0000000-0000-4000-8000-000000000002""#)], actor: "t")
+            [
+                try Fixture.grant("gina", extra: #","eventId":"b0000000-0000-4000-8000-000000000002""#),
+                try Fixture.grant("gina", extra: #","eventId":"b0000000-0000-4000-8000-000000000002""#),
+            ],
+            actor: "t"
+        )
         #expect(batch[0].seq == batch[1].seq)
         #expect(try ledger.head().seq == 2)
     }
@@ -121,19 +142,41 @@ struct AppendTests {
         let id = "b0000000-0000-4000-8000-000000000009"
         // Given explicitly, equal to what the default would have been.
         _ = try ledger.append(
-            [try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T10:00:00Z"}"#)],
-            actor: "t")
-        #expect(errorCode {
-            _ = try ledger.append([try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)"}"#)], actor: "t")
-        } == .eventIdConflict)
-        #expect(errorCode {
-            _ = try ledger.append(
-                [try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T10:00:00Z","data":{}}"#)],
-                actor: "t")
-        } == .eventIdConflict)
+            [
+                try Fixture.event(
+                    #"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T10:00:00Z"}"#
+                )
+            ],
+            actor: "t"
+        )
+        #expect(
+            errorCode {
+                _ = try ledger.append(
+                    [try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)"}"#)],
+                    actor: "t"
+                )
+            } == .eventIdConflict
+        )
+        #expect(
+            errorCode {
+                _ = try ledger.append(
+                    [
+                        try Fixture.event(
+                            #"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T10:00:00Z","data":{}}"#
+                        )
+                    ],
+                    actor: "t"
+                )
+            } == .eventIdConflict
+        )
         let same = try ledger.append(
-            [try Fixture.event(#"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T11:00:00+01:00"}"#)],
-            actor: "t")
+            [
+                try Fixture.event(
+                    #"{"type":"access.requested","subject":"una","eventId":"\#(id)","occurredAt":"2026-03-01T11:00:00+01:00"}"#
+                )
+            ],
+            actor: "t"
+        )
         #expect(same[0].replayed)
     }
 
@@ -142,15 +185,24 @@ struct AppendTests {
         let ledger = try Fixture.ledger(in: directory)
         let id = "c0000000-0000-4000-8000-000000000001"
         let results = try ledger.append(
-            [try Fixture.event(#"{"type":"access.requested","subject":"hal","eventId":"\#(id)"}"#),
-             try Fixture.event(#"{"type":"access.completed","subject":"hal","requestId":"\#(id)"}"#)], actor: "t")
+            [
+                try Fixture.event(#"{"type":"access.requested","subject":"hal","eventId":"\#(id)"}"#),
+                try Fixture.event(#"{"type":"access.completed","subject":"hal","requestId":"\#(id)"}"#),
+            ],
+            actor: "t"
+        )
         #expect(results.map(\.seq) == [1, 2])
         #expect(results[0].subject == results[1].subject)
         #expect(results[0].requestId == id)
         // The request is closed now.
-        #expect(errorCode {
-            _ = try ledger.append([try Fixture.event(#"{"type":"access.completed","subject":"hal","requestId":"\#(id)"}"#)], actor: "t")
-        } == .requestNotOpen)
+        #expect(
+            errorCode {
+                _ = try ledger.append(
+                    [try Fixture.event(#"{"type":"access.completed","subject":"hal","requestId":"\#(id)"}"#)],
+                    actor: "t"
+                )
+            } == .requestNotOpen
+        )
     }
 
     @Test func recordedAtNeverDecreasesWhenTheClockStepsBack() throws {
@@ -168,11 +220,18 @@ struct AppendTests {
 
     @Test func occurredAtDefaultsToRecordedAtAndMayBeBackDated() throws {
         let directory = TemporaryDirectory()
-        let ledger = try Fixture.ledger(in: directory, options: Fixture.options(clock: ManualClock("2026-03-01T10:00:00.000Z")))
+        let ledger = try Fixture.ledger(
+            in: directory,
+            options: Fixture.options(clock: ManualClock("2026-03-01T10:00:00.000Z"))
+        )
         _ = try ledger.append(
-            [try Fixture.grant("jon"),
-             try Fixture.grant("jon", "surveys", extra: #","occurredAt":"2025-01-15T09:00:00Z""#),
-             try Fixture.grant("jon", "facebook-pixel", extra: #","occurredAt":"2026-03-01T10:04:59Z""#)], actor: "t")
+            [
+                try Fixture.grant("jon"),
+                try Fixture.grant("jon", "surveys", extra: #","occurredAt":"2025-01-15T09:00:00Z""#),
+                try Fixture.grant("jon", "facebook-pixel", extra: #","occurredAt":"2026-03-01T10:04:59Z""#),
+            ],
+            actor: "t"
+        )
         let event1 = try #require(try ledger.event(seq: 1))
         let event2 = try #require(try ledger.event(seq: 2))
         #expect(event1.occurredAt == event1.recordedAt)
@@ -182,7 +241,10 @@ struct AppendTests {
     @Test func sameSubjectKeepsOnePseudonymAndOthersGetTheirOwn() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
-        let a = try ledger.append([try Fixture.grant("kim"), try Fixture.grant("lea"), try Fixture.grant("kim", "surveys")], actor: "t")
+        let a = try ledger.append(
+            [try Fixture.grant("kim"), try Fixture.grant("lea"), try Fixture.grant("kim", "surveys")],
+            actor: "t"
+        )
         #expect(a[0].subject == a[2].subject)
         #expect(a[0].subject != a[1].subject)
         #expect(a[0].subject.count == 32)
@@ -192,7 +254,9 @@ struct AppendTests {
     @Test func largeBatchesSealInParallelAndStillChain() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
-        let batch = try (0..<500).map { try Fixture.grant("user\($0 % 37)@example.com", extra: #","data":{"n":\#($0)}"#) }
+        let batch = try (0..<500).map {
+            try Fixture.grant("user\($0 % 37)@example.com", extra: #","data":{"n":\#($0)}"#)
+        }
         let results = try ledger.append(batch, actor: "bulk")
         #expect(results.map(\.seq) == Array(1...500))
         #expect(try ledger.verify().isValid)

@@ -16,7 +16,8 @@ struct CanonicalJSONTests {
     @Test func valuesKeepTheirTypes() throws {
         #expect(
             try canonical(#"{"t":true,"f":false,"n":null,"i":-12,"u":18446744073709551615,"d":1.5,"w":2.0,"s":"x"}"#)
-                == #"{"d":1.5,"f":false,"i":-12,"n":null,"s":"x","t":true,"u":18446744073709551615,"w":2}"#)
+                == #"{"d":1.5,"f":false,"i":-12,"n":null,"s":"x","t":true,"u":18446744073709551615,"w":2}"#
+        )
     }
 
     @Test func nestingAndWhitespaceAreNormalised() throws {
@@ -28,10 +29,16 @@ struct CanonicalJSONTests {
     }
 
     @Test func theSameContentInAnotherOrderDecodesAlike() throws {
-        let a = try Fixture.event(#"{"type":"access.requested","subject":"s","data":{"x":{"b":1,"a":[true,null]},"y":"z"}}"#)
-        let b = try Fixture.event(#"{"data":{"y":"z","x":{"a":[true,null],"b":1}},"subject":"s","type":"access.requested"}"#)
+        let a = try Fixture.event(
+            #"{"type":"access.requested","subject":"s","data":{"x":{"b":1,"a":[true,null]},"y":"z"}}"#
+        )
+        let b = try Fixture.event(
+            #"{"data":{"y":"z","x":{"a":[true,null],"b":1}},"subject":"s","type":"access.requested"}"#
+        )
         #expect(a == b)
-        let c = try Fixture.event(#"{"type":"access.requested","subject":"s","data":{"x":{"b":2,"a":[true,null]},"y":"z"}}"#)
+        let c = try Fixture.event(
+            #"{"type":"access.requested","subject":"s","data":{"x":{"b":2,"a":[true,null]},"y":"z"}}"#
+        )
         #expect(a != c)
     }
 }

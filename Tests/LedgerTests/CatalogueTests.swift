@@ -13,7 +13,8 @@ struct CatalogueTests {
                 "ads-remarketing": "consent", "orders-quotes": "contract", "customer-accounting": "legal_obligation",
                 "courses": "contract", "surveys": "consent", "job-applicants": "contract",
                 "personality-tests": "consent", "employees-payroll": "legal_obligation",
-            ])
+            ]
+        )
         #expect(catalogue.requestDeadlineDays == 30)
         #expect(catalogue.extensionLimitDays == 60)
         #expect(catalogue.clients == nil)
@@ -32,7 +33,9 @@ struct CatalogueTests {
     @Test func bundledNoticesAreVerbatimPolicyParagraphs() throws {
         let policyPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../../shared/seed/personvernerklaering.txt").standardized.path
-        let policy = try #require(FileManager.default.contents(atPath: policyPath).flatMap { String(data: $0, encoding: .utf8) })
+        let policy = try #require(
+            FileManager.default.contents(atPath: policyPath).flatMap { String(data: $0, encoding: .utf8) }
+        )
         let paragraphs = Set(policy.components(separatedBy: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
         for purpose in try Catalogue.bundled().purposes {
             for notice in purpose.notices {
@@ -99,14 +102,21 @@ struct CatalogueTests {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
         let changed = Catalogue.bundledSource.replacingOccurrences(
-            of: "Activepeople sender av og til ut nyhetsbrev", with: "Activepeople sender ofte ut nyhetsbrev")
+            of: "Activepeople sender av og til ut nyhetsbrev",
+            with: "Activepeople sender ofte ut nyhetsbrev"
+        )
         let error = #expect(throws: LedgerError.self) { try ledger.loadCatalogue(try Catalogue.parse(changed)) }
         #expect(error?.code == .invalidCatalogue)
-        #expect(try ledger.catalogue().purpose("newsletter")?.notices.first?.text.hasPrefix("Activepeople sender av") == true)
+        #expect(
+            try ledger.catalogue().purpose("newsletter")?.notices.first?.text.hasPrefix("Activepeople sender av")
+                == true
+        )
         // A new version with the new text is accepted.
         let added = Catalogue.bundledSource.replacingOccurrences(
             of: "      - version: policy-v1\n        text: \"Activepeople sender av",
-            with: "      - version: policy-v2\n        text: \"Ny tekst.\"\n      - version: policy-v1\n        text: \"Activepeople sender av")
+            with:
+                "      - version: policy-v2\n        text: \"Ny tekst.\"\n      - version: policy-v1\n        text: \"Activepeople sender av"
+        )
         try ledger.loadCatalogue(try Catalogue.parse(added))
         #expect(try ledger.catalogue().purpose("newsletter")?.notice("policy-v2") != nil)
     }

@@ -9,9 +9,15 @@ struct ErasureTests {
 
     private func populate(_ ledger: Ledger) throws -> String {
         let results = try ledger.append(
-            [try Fixture.grant(Self.external, extra: #","data":{"note":"\#(Self.marker)"}"#),
-             try Fixture.event(#"{"type":"correction.requested","subject":"\#(Self.external)","data":{"newName":"\#(Self.marker)-B"}}"#),
-             try Fixture.grant("someone.else@example.no", extra: #","data":{"note":"keep me"}"#)], actor: "t")
+            [
+                try Fixture.grant(Self.external, extra: #","data":{"note":"\#(Self.marker)"}"#),
+                try Fixture.event(
+                    #"{"type":"correction.requested","subject":"\#(Self.external)","data":{"newName":"\#(Self.marker)-B"}}"#
+                ),
+                try Fixture.grant("someone.else@example.no", extra: #","data":{"note":"keep me"}"#),
+            ],
+            actor: "t"
+        )
         return results[0].subject
     }
 
@@ -49,7 +55,8 @@ struct ErasureTests {
     private func storedKeyRecord(_ ledger: Ledger, _ pseudonym: String) throws -> [UInt8] {
         let raw = try #require(Hex.decode(pseudonym))
         return try #require(
-            try ledger.keyStore.withEnvironment { env in try env.read { try $0.get(raw, in: env.table("subjects")) } })
+            try ledger.keyStore.withEnvironment { env in try env.read { try $0.get(raw, in: env.table("subjects")) } }
+        )
     }
 
     /// Shows why compaction is needed: LMDB keeps a deleted record in a freed page.
@@ -78,14 +85,19 @@ struct ErasureTests {
         let again = try ledger.append([try Fixture.grant(Self.external)], actor: "t")
         #expect(again[0].subject != old)
         #expect(try ledger.history(pseudonym: again[0].subject).count == 1)
-        #expect(errorCode { _ = try ledger.erase(subject: "never-seen", requestId: nil, actor: "t") } == .subjectNotFound)
+        #expect(
+            errorCode { _ = try ledger.erase(subject: "never-seen", requestId: nil, actor: "t") } == .subjectNotFound
+        )
     }
 
     @Test func erasureClosesTheNamedRequest() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
         let id = "d0000000-0000-4000-8000-000000000001"
-        _ = try ledger.append([try Fixture.event(#"{"type":"erasure.requested","subject":"ola","eventId":"\#(id)"}"#)], actor: "t")
+        _ = try ledger.append(
+            [try Fixture.event(#"{"type":"erasure.requested","subject":"ola","eventId":"\#(id)"}"#)],
+            actor: "t"
+        )
         let result = try ledger.erase(subject: "ola", requestId: id, actor: "privacy-office")
         let event = try #require(try ledger.event(seq: result.seq))
         #expect(event.type == .erasureCompleted)
@@ -97,7 +109,8 @@ struct ErasureTests {
     @Test func aRetryAfterErasureAnswersTheOriginal() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
-        let line = #"{"type":"consent.granted","subject":"per","purpose":"newsletter","notice":"policy-v1","eventId":"e0000000-0000-4000-8000-000000000001"}"#
+        let line =
+            #"{"type":"consent.granted","subject":"per","purpose":"newsletter","notice":"policy-v1","eventId":"e0000000-0000-4000-8000-000000000001"}"#
         let first = try ledger.append([try Fixture.event(line)], actor: "t")
         _ = try ledger.erase(subject: "per", requestId: nil, actor: "t")
         let retry = try ledger.append([try Fixture.event(line)], actor: "t")
@@ -112,7 +125,11 @@ struct ErasureTests {
         var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
         let pseudonym = try populate(try #require(ledger))
         let result = try #require(ledger).erase(
-            subject: Self.external, requestId: nil, actor: "t", interruptBeforeKeyDeletion: true)
+            subject: Self.external,
+            requestId: nil,
+            actor: "t",
+            interruptBeforeKeyDeletion: true
+        )
         #expect(result.seq == 4)
         // The "crash": the event is committed, the key is still there.
         #expect(try #require(ledger).history(pseudonym: pseudonym).first?.erased == false)

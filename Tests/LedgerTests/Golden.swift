@@ -11,22 +11,37 @@ enum Golden {
     }
 
     static func assertMatches(
-        _ actual: String, suite: String, name: String, sourceLocation: SourceLocation = #_sourceLocation
+        _ actual: String,
+        suite: String,
+        name: String,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         let url = root.appendingPathComponent(suite).appendingPathComponent(name)
         if ProcessInfo.processInfo.environment["RECORD_SNAPSHOTS"] == "1" {
-            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
             try? actual.write(to: url, atomically: true, encoding: .utf8)
-            Issue.record("recorded \(suite)/\(name); run again without RECORD_SNAPSHOTS", sourceLocation: sourceLocation)
+            Issue.record(
+                "recorded \(suite)/\(name); run again without RECORD_SNAPSHOTS",
+                sourceLocation: sourceLocation
+            )
             return
         }
         guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-            Issue.record("missing golden file \(suite)/\(name); record it with RECORD_SNAPSHOTS=1", sourceLocation: sourceLocation)
+            Issue.record(
+                "missing golden file \(suite)/\(name); record it with RECORD_SNAPSHOTS=1",
+                sourceLocation: sourceLocation
+            )
             return
         }
         let normalised = expected.replacingOccurrences(of: "\r\n", with: "\n")
         guard normalised != actual else { return }
-        Issue.record("golden file \(suite)/\(name) differs:\n\(diff(normalised, actual))", sourceLocation: sourceLocation)
+        Issue.record(
+            "golden file \(suite)/\(name) differs:\n\(diff(normalised, actual))",
+            sourceLocation: sourceLocation
+        )
     }
 
     /// A line diff: `-` expected, `+` actual, for the lines that differ.

@@ -19,18 +19,27 @@ struct GoldenFixtureTests {
         var files: [(String, String)] = [("head.txt", "seq \(head.seq)\nhash \(Hex.encode(head.hash))\n")]
         for date in YearAtActivepeople.goldenDates {
             let time = try #require(Timestamp(rfc3339: date))
-            files.append(("state-\(date.prefix(10)).ndjson", renderState(try ledger.projection(asOf: time), catalogue: catalogue, at: time)))
+            files.append(
+                (
+                    "state-\(date.prefix(10)).ndjson",
+                    renderState(try ledger.projection(asOf: time), catalogue: catalogue, at: time)
+                )
+            )
         }
         var subjects = ""
         for name in fixture.followed.keys.sorted() {
             let pseudonym = try #require(fixture.followed[name])
             for date in YearAtActivepeople.subjectDates {
                 let time = try #require(Timestamp(rfc3339: date))
-                let consents = try ledger.subjectProjection(pseudonym: pseudonym, asOf: time).consents(at: time, rules: rules)
-                subjects += JSONValue.object([
-                    ("name", .string(name)), ("pseudonym", .string(pseudonym)), ("asOf", .string(time.rfc3339)),
-                    ("consents", .array(consents.map(\.json))),
-                ]).serialized + "\n"
+                let consents = try ledger.subjectProjection(pseudonym: pseudonym, asOf: time).consents(
+                    at: time,
+                    rules: rules
+                )
+                subjects +=
+                    JSONValue.object([
+                        ("name", .string(name)), ("pseudonym", .string(pseudonym)), ("asOf", .string(time.rfc3339)),
+                        ("consents", .array(consents.map(\.json))),
+                    ]).serialized + "\n"
             }
         }
         files.append(("subjects.ndjson", subjects))
@@ -38,7 +47,9 @@ struct GoldenFixtureTests {
         for date in YearAtActivepeople.overdueDates {
             let time = try #require(Timestamp(rfc3339: date))
             let requests = try ledger.projection(asOf: time).requests(at: time, filter: .overdue)
-            overdue += JSONValue.object([("asOf", .string(time.rfc3339)), ("overdue", .int(Int64(requests.count)))]).serialized + "\n"
+            overdue +=
+                JSONValue.object([("asOf", .string(time.rfc3339)), ("overdue", .int(Int64(requests.count)))]).serialized
+                + "\n"
             for request in requests { overdue += request.json(at: time).serialized + "\n" }
         }
         files.append(("overdue.ndjson", overdue))
@@ -47,12 +58,15 @@ struct GoldenFixtureTests {
 
     /// Whole-ledger state at `time`: a header line, one line per subject, one per purpose.
     static func renderState(_ projection: LedgerProjection, catalogue: Catalogue, at time: Timestamp) -> String {
-        var text = JSONValue.object([("asOf", .string(time.rfc3339)), ("seq", .int(Int64(projection.throughSeq)))]).serialized + "\n"
+        var text =
+            JSONValue.object([("asOf", .string(time.rfc3339)), ("seq", .int(Int64(projection.throughSeq)))]).serialized
+            + "\n"
         for subject in projection.consentState(at: time, rules: ProjectionRules(catalogue: catalogue)) {
-            text += JSONValue.object([
-                ("pseudonym", .string(subject.pseudonym)), ("erased", .bool(subject.erased)),
-                ("consents", .array(subject.consents.map(\.json))),
-            ]).serialized + "\n"
+            text +=
+                JSONValue.object([
+                    ("pseudonym", .string(subject.pseudonym)), ("erased", .bool(subject.erased)),
+                    ("consents", .array(subject.consents.map(\.json))),
+                ]).serialized + "\n"
         }
         for count in projection.purposeCounts(at: time, catalogue: catalogue) { text += count.json.serialized + "\n" }
         return text
@@ -92,13 +106,18 @@ struct GoldenFixtureTests {
         let catalogue = try fixture.ledger.catalogue()
         for date in YearAtActivepeople.goldenDates {
             let time = try #require(Timestamp(rfc3339: date))
-            let fromExport = try ExportProjection.fold(path: exportPath, asOf: time, rules: ProjectionRules(catalogue: catalogue))
+            let fromExport = try ExportProjection.fold(
+                path: exportPath,
+                asOf: time,
+                rules: ProjectionRules(catalogue: catalogue)
+            )
             #expect(fromExport.report.isValid)
             let fromLedger = try fixture.ledger.projection(asOf: time)
             #expect(fromExport.projection == fromLedger)
             #expect(
                 Self.renderState(fromExport.projection, catalogue: catalogue, at: time)
-                    == Self.renderState(fromLedger, catalogue: catalogue, at: time))
+                    == Self.renderState(fromLedger, catalogue: catalogue, at: time)
+            )
         }
     }
 
@@ -127,7 +146,9 @@ struct GoldenFixtureTests {
         // Alter one subject's decision inside the snapshot at seq 500.
         let stored = try #require(try ledger.snapshot(atOrBefore: 500))
         var projection = try #require(LedgerProjection(snapshot: stored.bytes))
-        let victim = try #require(projection.subjects.keys.sorted().first { !(projection.subjects[$0]?.consents.isEmpty ?? true) })
+        let victim = try #require(
+            projection.subjects.keys.sorted().first { !(projection.subjects[$0]?.consents.isEmpty ?? true) }
+        )
         let purpose = try #require(projection.subjects[victim]?.consents.keys.sorted().first)
         projection.subjects[victim]?.consents[purpose]?.granted.toggle()
         try ledger.events.write { txn in
@@ -141,7 +162,10 @@ struct GoldenFixtureTests {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
         let id = "f0000000-0000-4000-8000-000000000001"
-        _ = try ledger.append([try Fixture.event(#"{"type":"access.requested","subject":"r","eventId":"\#(id)"}"#)], actor: "t")
+        _ = try ledger.append(
+            [try Fixture.event(#"{"type":"access.requested","subject":"r","eventId":"\#(id)"}"#)],
+            actor: "t"
+        )
         #expect(try ledger.rebuildProjections().matches)
         try ledger.events.write { txn in
             let key = UUIDText.bytes(id)
@@ -151,6 +175,9 @@ struct GoldenFixtureTests {
             record.dueAt = record.dueAt.adding(days: 1)
             try txn.put(record.encoded, forKey: key, in: table)
         }
-        #expect(try ledger.rebuildProjections().difference == "request \(id): the stored record differs from the one the log gives")
+        #expect(
+            try ledger.rebuildProjections().difference
+                == "request \(id): the stored record differs from the one the log gives"
+        )
     }
 }

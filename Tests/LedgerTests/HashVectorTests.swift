@@ -12,12 +12,21 @@ struct HashVectorTests {
 
     @Test func firstVectorHashesAsSpecified() throws {
         var event = try StoredEvent(
-                seq: 1, eventId: "00000000-0000-4000-8000-000000000001", type: .consentGranted,
-                subject: "0123456789abcdef0123456789abcdef", purpose: "newsletter", notice: "nl-2024-05", requestId: "",
-                occurredAt: #require(Timestamp(rfc3339: "2026-03-01T10:00:00.000Z")),
-                recordedAt: #require(Timestamp(rfc3339: "2026-03-01T10:00:00.123Z")),
-                expiresAt: Timestamp(rfc3339: "2027-03-01T10:00:00.000Z"), actor: "web-signup",
-                payload: Array(0..<40), prevHash: ChainHash.genesis, hash: [])
+            seq: 1,
+            eventId: "00000000-0000-4000-8000-000000000001",
+            type: .consentGranted,
+            subject: "0123456789abcdef0123456789abcdef",
+            purpose: "newsletter",
+            notice: "nl-2024-05",
+            requestId: "",
+            occurredAt: #require(Timestamp(rfc3339: "2026-03-01T10:00:00.000Z")),
+            recordedAt: #require(Timestamp(rfc3339: "2026-03-01T10:00:00.123Z")),
+            expiresAt: Timestamp(rfc3339: "2027-03-01T10:00:00.000Z"),
+            actor: "web-signup",
+            payload: Array(0..<40),
+            prevHash: ChainHash.genesis,
+            hash: []
+        )
         event.seal()
         #expect(event.hashHex == "2e7d441b2d9ab59975036a5cf402aadeb31b094222d0eae590c8fa86c4835a3c")
         #expect(event.exportRecord.serialized == Self.vectors[0])
@@ -25,13 +34,21 @@ struct HashVectorTests {
 
     @Test func secondVectorChainsToTheFirst() throws {
         var event = StoredEvent(
-            seq: 2, eventId: "00000000-0000-4000-8000-000000000002", type: .accessRequested,
-            subject: "0123456789abcdef0123456789abcdef", purpose: "", notice: "", requestId: "",
+            seq: 2,
+            eventId: "00000000-0000-4000-8000-000000000002",
+            type: .accessRequested,
+            subject: "0123456789abcdef0123456789abcdef",
+            purpose: "",
+            notice: "",
+            requestId: "",
             occurredAt: try #require(Timestamp(rfc3339: "2026-03-02T08:30:00.000Z")),
-            recordedAt: try #require(Timestamp(rfc3339: "2026-03-02T08:30:00.500Z")), expiresAt: nil,
-            actor: "privacy-office", payload: [],
+            recordedAt: try #require(Timestamp(rfc3339: "2026-03-02T08:30:00.500Z")),
+            expiresAt: nil,
+            actor: "privacy-office",
+            payload: [],
             prevHash: try #require(Hex.decode("2e7d441b2d9ab59975036a5cf402aadeb31b094222d0eae590c8fa86c4835a3c")),
-            hash: [])
+            hash: []
+        )
         event.seal()
         #expect(event.hashHex == "c910d72991168f148c58b87e47e58f2b2489e40f5489fbc12e31e9c2c915c47c")
         #expect(event.exportRecord.serialized == Self.vectors[1])
@@ -52,15 +69,28 @@ struct HashVectorTests {
 
     @Test func storedRecordRoundTripsAndIsTheHashPreimage() throws {
         var event = StoredEvent(
-            seq: 7, eventId: "00000000-0000-4000-8000-000000000007", type: .requestExtended,
-            subject: "0123456789abcdef0123456789abcdef", purpose: "", notice: "",
-            requestId: "00000000-0000-4000-8000-000000000002", occurredAt: Timestamp(milliseconds: 5),
-            recordedAt: Timestamp(milliseconds: 6), expiresAt: Timestamp(milliseconds: 9), actor: "a", payload: [1, 2],
-            prevHash: ChainHash.genesis, hash: [])
+            seq: 7,
+            eventId: "00000000-0000-4000-8000-000000000007",
+            type: .requestExtended,
+            subject: "0123456789abcdef0123456789abcdef",
+            purpose: "",
+            notice: "",
+            requestId: "00000000-0000-4000-8000-000000000002",
+            occurredAt: Timestamp(milliseconds: 5),
+            recordedAt: Timestamp(milliseconds: 6),
+            expiresAt: Timestamp(milliseconds: 9),
+            actor: "a",
+            payload: [1, 2],
+            prevHash: ChainHash.genesis,
+            hash: []
+        )
         event.seal()
         let decoded = event.record.withUnsafeBytes { StoredEvent(record: $0) }
         #expect(decoded == event)
-        #expect(event.record.withUnsafeBytes { ChainCheck.check(record: $0, seq: 7, previousHash: ChainHash.genesis) } == nil)
+        #expect(
+            event.record.withUnsafeBytes { ChainCheck.check(record: $0, seq: 7, previousHash: ChainHash.genesis) }
+                == nil
+        )
         #expect(event.record.withUnsafeBytes { ChainCheck.check(record: $0, seq: 8, previousHash: nil) } != nil)
     }
 }

@@ -15,7 +15,10 @@ struct JSONParserTests {
 
     @Test func stringsAreTakenAsTheirUTF8AndInvalidUTF8IsRefused() throws {
         // Plain ASCII (the fast path), raw multi-byte UTF-8, and the same after an escape.
-        #expect(JSONParser.parse(Array(#"["plain ascii","blåbær ø 😀","x\n blåbær"]"#.utf8)) == .array([.string("plain ascii"), .string("blåbær ø 😀"), .string("x\n blåbær")]))
+        #expect(
+            JSONParser.parse(Array(#"["plain ascii","blåbær ø 😀","x\n blåbær"]"#.utf8))
+                == .array([.string("plain ascii"), .string("blåbær ø 😀"), .string("x\n blåbær")])
+        )
         // A lone continuation byte, a truncated sequence, an overlong encoding: not UTF-8.
         for bad: [UInt8] in [[0x80], [0xC3], [0xC0, 0xAF], [0x61, 0xFF, 0x62]] {
             #expect(JSONParser.parse([0x22] + bad + [0x22]) == nil, "\(bad)")

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Testing
 
@@ -7,7 +8,9 @@ struct KeyTests {
     @Test func masterKeyFileIsCreatedPrivate() throws {
         let directory = TemporaryDirectory()
         _ = try Fixture.ledger(in: directory)
-        let attributes = try FileManager.default.attributesOfItem(atPath: Ledger.defaultMasterKeyPath(for: directory.ledger))
+        let attributes = try FileManager.default.attributesOfItem(
+            atPath: Ledger.defaultMasterKeyPath(for: directory.ledger)
+        )
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
     }
 
@@ -32,20 +35,27 @@ struct KeyTests {
 
     @Test func aMissingLedgerIsReported() {
         let directory = TemporaryDirectory()
-        #expect(errorCode { _ = try Ledger(openingAt: directory.path + "/none", options: Fixture.options()) } == .ledgerMissing)
+        #expect(
+            errorCode { _ = try Ledger(openingAt: directory.path + "/none", options: Fixture.options()) }
+                == .ledgerMissing
+        )
     }
 
     @Test func payloadsAreBoundToTheirEvent() throws {
         let key = SymmetricKeyFactory.key()
-        let sealed = try PayloadCipher.seal(Array("x".utf8), key: key, nonce: Array(repeating: 1, count: 12), eventId: "e1", pseudonym: "p1")
+        let sealed = try PayloadCipher.seal(
+            Array("x".utf8),
+            key: key,
+            nonce: Array(repeating: 1, count: 12),
+            eventId: "e1",
+            pseudonym: "p1"
+        )
         #expect(PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p1") == Array("x".utf8))
         #expect(PayloadCipher.open(sealed, key: key, eventId: "e2", pseudonym: "p1") == nil)
         #expect(PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p2") == nil)
         #expect(sealed.count == 12 + 1 + 16)
     }
 }
-
-import Crypto
 
 enum SymmetricKeyFactory {
     static func key() -> SymmetricKey { SymmetricKey(size: .bits256) }

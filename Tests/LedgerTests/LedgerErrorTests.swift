@@ -6,7 +6,10 @@ struct LedgerErrorTests {
     /// Pins every error code string: clients and scripts depend on them.
     @Test func errorCodesArePinned() {
         Golden.assertMatches(
-            LedgerError.Code.all.map(\.rawValue).joined(separator: "\n") + "\n", suite: "LedgerErrorTests", name: "codes.txt")
+            LedgerError.Code.all.map(\.rawValue).joined(separator: "\n") + "\n",
+            suite: "LedgerErrorTests",
+            name: "codes.txt"
+        )
     }
 
     @Test func codesAreUnique() {

@@ -9,8 +9,10 @@ import Testing
 /// calling the code under test.
 struct MerkleTreeTests {
     @Test func reproducesTheRFC6962Vectors() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../shared/vectors/rfc6962-merkle.json")
-            .standardized
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../../shared/vectors/rfc6962-merkle.json"
+        )
+        .standardized
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let inputs = try #require(object["leafInputsHex"] as? [String]).compactMap { Hex.decode($0) }
         let roots = try #require(object["rootHashesBySize"] as? [String])
@@ -60,21 +62,53 @@ struct MerkleTreeTests {
                     var altered = proof
                     altered[0] = Reference.flip(first)
                     #expect(!Reference.verifyInclusion(leaf: leaves[m], index: m, size: n, proof: altered, root: root))
-                    #expect(!MerkleTree.verifyInclusion(leafHash: leaves[m], index: UInt64(m), size: size, path: altered, root: root))
+                    #expect(
+                        !MerkleTree.verifyInclusion(
+                            leafHash: leaves[m],
+                            index: UInt64(m),
+                            size: size,
+                            path: altered,
+                            root: root
+                        )
+                    )
                 }
-                #expect(MerkleTree.verifyInclusion(leafHash: leaves[m], index: UInt64(m), size: size, path: proof, root: root))
+                #expect(
+                    MerkleTree.verifyInclusion(
+                        leafHash: leaves[m],
+                        index: UInt64(m),
+                        size: size,
+                        path: proof,
+                        root: root
+                    )
+                )
             }
             for m in stride(from: 1, through: n, by: n > 40 ? 5 : 1) {
                 let proof = try ledger.consistencyProof(from: UInt64(m), to: size)
                 let oldRoot = Reference.mth(Array(leaves.prefix(m)))
                 #expect(proof == Reference.proof(m, Array(leaves.prefix(n))), "consistency \(m) → \(n)")
                 #expect(Reference.verifyConsistency(m: m, n: n, oldRoot: oldRoot, newRoot: root, proof: proof))
-                #expect(MerkleTree.verifyConsistency(oldSize: UInt64(m), newSize: size, oldRoot: oldRoot, newRoot: root, path: proof))
+                #expect(
+                    MerkleTree.verifyConsistency(
+                        oldSize: UInt64(m),
+                        newSize: size,
+                        oldRoot: oldRoot,
+                        newRoot: root,
+                        path: proof
+                    )
+                )
                 if !proof.isEmpty {
                     var altered = proof
                     altered[altered.count - 1] = Reference.flip(altered[altered.count - 1])
                     #expect(!Reference.verifyConsistency(m: m, n: n, oldRoot: oldRoot, newRoot: root, proof: altered))
-                    #expect(!MerkleTree.verifyConsistency(oldSize: UInt64(m), newSize: size, oldRoot: oldRoot, newRoot: root, path: altered))
+                    #expect(
+                        !MerkleTree.verifyConsistency(
+                            oldSize: UInt64(m),
+                            newSize: size,
+                            oldRoot: oldRoot,
+                            newRoot: root,
+                            path: altered
+                        )
+                    )
                 }
             }
         }
@@ -89,8 +123,16 @@ struct MerkleTreeTests {
             root = try ledger.merkleRoot(size: 77)
             // Make it look like format 1: a node under the old level-first key, the old version.
             try ledger.events.write { txn in
-                try txn.put(Array(repeating: 0xAB, count: 32), forKey: [1] + EventsSchema.seqKey(0), in: ledger.events.table(EventsSchema.merkle))
-                try txn.put(EventsSchema.seqKey(1), forKey: EventsSchema.MetaKey.format, in: ledger.events.table(EventsSchema.meta))
+                try txn.put(
+                    Array(repeating: 0xAB, count: 32),
+                    forKey: [1] + EventsSchema.seqKey(0),
+                    in: ledger.events.table(EventsSchema.merkle)
+                )
+                try txn.put(
+                    EventsSchema.seqKey(1),
+                    forKey: EventsSchema.MetaKey.format,
+                    in: ledger.events.table(EventsSchema.meta)
+                )
             }
         }
         let reopened = try Ledger(openingAt: directory.ledger, options: Fixture.options())

@@ -14,14 +14,33 @@ struct ProjectionFoldTests {
     static func time(_ text: String) -> Timestamp { Timestamp(rfc3339: text) ?? Timestamp(milliseconds: 0) }
 
     static func event(
-        _ seq: UInt64, _ type: EventType, subject: String = alice, purpose: String = "", occurred: String,
-        recorded: String? = nil, expires: String? = nil, eventId: String? = nil, requestId: String = ""
+        _ seq: UInt64,
+        _ type: EventType,
+        subject: String = alice,
+        purpose: String = "",
+        occurred: String,
+        recorded: String? = nil,
+        expires: String? = nil,
+        eventId: String? = nil,
+        requestId: String = ""
     ) -> StoredEvent {
         StoredEvent(
-            seq: seq, eventId: eventId ?? "00000000-0000-4000-8000-\(String(repeating: "0", count: 12 - String(seq).count))\(seq)",
-            type: type, subject: subject, purpose: purpose, notice: "", requestId: requestId,
-            occurredAt: time(occurred), recordedAt: time(recorded ?? occurred), expiresAt: expires.map(time), actor: "t",
-            payload: [], prevHash: [], hash: [])
+            seq: seq,
+            eventId: eventId
+                ?? "00000000-0000-4000-8000-\(String(repeating: "0", count: 12 - String(seq).count))\(seq)",
+            type: type,
+            subject: subject,
+            purpose: purpose,
+            notice: "",
+            requestId: requestId,
+            occurredAt: time(occurred),
+            recordedAt: time(recorded ?? occurred),
+            expiresAt: expires.map(time),
+            actor: "t",
+            payload: [],
+            prevHash: [],
+            hash: []
+        )
     }
 
     private func fold(_ events: [StoredEvent]) -> LedgerProjection {
@@ -30,14 +49,27 @@ struct ProjectionFoldTests {
         return projection
     }
 
-    private func status(_ projection: LedgerProjection, _ purpose: String, subject: String = alice, at: String) -> ConsentStatus? {
-        projection.subjects[Self.id(subject)]?.consents(at: Self.time(at), rules: rules).first { $0.purpose == purpose }?.status
+    private func status(
+        _ projection: LedgerProjection,
+        _ purpose: String,
+        subject: String = alice,
+        at: String
+    ) -> ConsentStatus? {
+        projection.subjects[Self.id(subject)]?.consents(at: Self.time(at), rules: rules).first {
+            $0.purpose == purpose
+        }?.status
     }
 
     @Test func aBackDatedWithdrawalDoesNotOverrideALaterGrant() {
         let projection = fold([
             Self.event(1, .consentGranted, purpose: "newsletter", occurred: "2026-03-01T10:00:00Z"),
-            Self.event(2, .consentWithdrawn, purpose: "newsletter", occurred: "2026-02-01T10:00:00Z", recorded: "2026-03-02T10:00:00Z"),
+            Self.event(
+                2,
+                .consentWithdrawn,
+                purpose: "newsletter",
+                occurred: "2026-02-01T10:00:00Z",
+                recorded: "2026-03-02T10:00:00Z"
+            ),
         ])
         #expect(status(projection, "newsletter", at: "2026-04-01T00:00:00Z") == .granted)
         #expect(projection.subjects[Self.id(Self.alice)]?.consents["newsletter"]?.seq == 1)
@@ -46,9 +78,18 @@ struct ProjectionFoldTests {
     @Test func aBackDatedPaperConsentLandsWhereItBelongs() {
         let projection = fold([
             Self.event(1, .consentWithdrawn, purpose: "surveys", occurred: "2026-01-10T10:00:00Z"),
-            Self.event(2, .consentGranted, purpose: "surveys", occurred: "2026-02-01T10:00:00Z", recorded: "2026-03-01T10:00:00Z"),
+            Self.event(
+                2,
+                .consentGranted,
+                purpose: "surveys",
+                occurred: "2026-02-01T10:00:00Z",
+                recorded: "2026-03-01T10:00:00Z"
+            ),
         ])
-        let entry = projection.subjects[Self.id(Self.alice)]?.consents(at: Self.time("2026-03-02T00:00:00Z"), rules: rules).first
+        let entry = projection.subjects[Self.id(Self.alice)]?.consents(
+            at: Self.time("2026-03-02T00:00:00Z"),
+            rules: rules
+        ).first
         #expect(entry?.status == .granted)
         #expect(entry?.since.rfc3339 == "2026-02-01T10:00:00.000Z")
     }
@@ -68,18 +109,29 @@ struct ProjectionFoldTests {
 
     @Test func aGrantIsExpiredFromItsExpiresAtOn() {
         let projection = fold([
-            Self.event(1, .consentGranted, purpose: "facebook-pixel", occurred: "2026-03-01T10:00:00Z", expires: "2026-06-01T00:00:00Z")
+            Self.event(
+                1,
+                .consentGranted,
+                purpose: "facebook-pixel",
+                occurred: "2026-03-01T10:00:00Z",
+                expires: "2026-06-01T00:00:00Z"
+            )
         ])
         #expect(status(projection, "facebook-pixel", at: "2026-05-31T23:59:59.999Z") == .granted)
         #expect(status(projection, "facebook-pixel", at: "2026-06-01T00:00:00Z") == .expired)
-        let entry = projection.subjects[Self.id(Self.alice)]?.consents(at: Self.time("2026-07-01T00:00:00Z"), rules: rules).first
+        let entry = projection.subjects[Self.id(Self.alice)]?.consents(
+            at: Self.time("2026-07-01T00:00:00Z"),
+            rules: rules
+        ).first
         #expect(entry?.expiresAt?.rfc3339 == "2026-06-01T00:00:00.000Z")
         #expect(entry?.since.rfc3339 == "2026-03-01T10:00:00.000Z")
     }
 
     @Test func thePurposeTTLExpiresGrantsWithoutExpiresAt() {
         // web-analytics has a 90-day TTL in the bundled catalogue.
-        let projection = fold([Self.event(1, .consentGranted, purpose: "web-analytics", occurred: "2026-01-01T00:00:00Z")])
+        let projection = fold([
+            Self.event(1, .consentGranted, purpose: "web-analytics", occurred: "2026-01-01T00:00:00Z")
+        ])
         #expect(status(projection, "web-analytics", at: "2026-03-31T23:59:59.999Z") == .granted)
         #expect(status(projection, "web-analytics", at: "2026-04-01T00:00:00Z") == .expired)
         // A purpose without TTL never expires by itself.
@@ -94,10 +146,15 @@ struct ProjectionFoldTests {
             Self.event(3, .consentGranted, subject: Self.bob, purpose: "newsletter", occurred: "2026-03-01T12:00:00Z"),
             Self.event(4, .erasureCompleted, occurred: "2026-04-01T00:00:00Z"),
         ])
-        let entries = projection.subjects[Self.id(Self.alice)]?.consents(at: Self.time("2026-05-01T00:00:00Z"), rules: rules) ?? []
+        let entries =
+            projection.subjects[Self.id(Self.alice)]?.consents(at: Self.time("2026-05-01T00:00:00Z"), rules: rules)
+            ?? []
         #expect(entries.map(\.status) == [.erased, .erased])
         #expect(entries.allSatisfy { $0.seq == 4 && $0.since.rfc3339 == "2026-04-01T00:00:00.000Z" })
-        let counts = projection.purposeCounts(at: Self.time("2026-05-01T00:00:00Z"), catalogue: (try? Catalogue.bundled()) ?? .emptyForTests)
+        let counts = projection.purposeCounts(
+            at: Self.time("2026-05-01T00:00:00Z"),
+            catalogue: (try? Catalogue.bundled()) ?? .emptyForTests
+        )
         let newsletter = counts.first { $0.id == "newsletter" }
         #expect(newsletter?.erased == 1)
         #expect(newsletter?.granted == 1)
@@ -109,7 +166,13 @@ struct ProjectionFoldTests {
         let opened = "10000000-0000-4000-8000-000000000001"
         let projection = fold([
             Self.event(1, .accessRequested, occurred: "2026-03-01T10:00:00Z", eventId: opened),
-            Self.event(2, .requestExtended, occurred: "2026-03-20T10:00:00Z", expires: "2026-05-01T10:00:00Z", requestId: opened),
+            Self.event(
+                2,
+                .requestExtended,
+                occurred: "2026-03-20T10:00:00Z",
+                expires: "2026-05-01T10:00:00Z",
+                requestId: opened
+            ),
         ])
         let request = projection.requests[opened]
         #expect(request?.dueAt.rfc3339 == "2026-05-01T10:00:00.000Z")
@@ -129,7 +192,13 @@ struct ProjectionFoldTests {
 
     @Test func snapshotsRoundTripExactly() {
         let projection = fold([
-            Self.event(1, .consentGranted, purpose: "newsletter", occurred: "2026-03-01T10:00:00Z", expires: "2027-01-01T00:00:00Z"),
+            Self.event(
+                1,
+                .consentGranted,
+                purpose: "newsletter",
+                occurred: "2026-03-01T10:00:00Z",
+                expires: "2027-01-01T00:00:00Z"
+            ),
             Self.event(2, .accessRequested, subject: Self.bob, occurred: "2026-03-01T11:00:00Z"),
             Self.event(3, .erasureCompleted, occurred: "2026-04-01T00:00:00Z"),
         ])
@@ -146,7 +215,12 @@ extension Catalogue {
     /// A catalogue with no purposes, for tests that only need rules.
     static var emptyForTests: Catalogue {
         Catalogue(
-            controller: .init(name: "x", contact: ""), purposes: [], requestDeadlineDays: 30, extensionLimitDays: 60,
-            clients: nil, source: "")
+            controller: .init(name: "x", contact: ""),
+            purposes: [],
+            requestDeadlineDays: 30,
+            extensionLimitDays: 60,
+            clients: nil,
+            source: ""
+        )
     }
 }

@@ -8,7 +8,10 @@ struct SnapshotStoreTests {
         let ledger = try Fixture.ledger(in: directory)
         let big = (0..<(SnapshotStore.chunkSize * 2 + 1_000)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         #expect(try ledger.storeSnapshot(big, at: 100))
-        #expect(try !ledger.storeSnapshot([1, 2, 3], at: 100), "a stored snapshot is never replaced by the background path")
+        #expect(
+            try !ledger.storeSnapshot([1, 2, 3], at: 100),
+            "a stored snapshot is never replaced by the background path"
+        )
         #expect(try ledger.snapshot(atOrBefore: 150)?.bytes == big)
         #expect(try ledger.snapshot(atOrBefore: 99) == nil)
         // Chunks of seq 200 without their manifest, as a crash mid-write leaves them: not a snapshot.

@@ -11,7 +11,12 @@ struct StorageTests {
         options.mapCeiling = 1 << 30
         let ledger = try Fixture.ledger(in: directory, options: options)
         for round in 0..<20 {
-            let batch = try (0..<100).map { try Fixture.grant("s\(round)-\($0)", extra: #","data":{"pad":"\#(String(repeating: "p", count: 150))"}"#) }
+            let batch = try (0..<100).map {
+                try Fixture.grant(
+                    "s\(round)-\($0)",
+                    extra: #","data":{"pad":"\#(String(repeating: "p", count: 150))"}"#
+                )
+            }
             _ = try ledger.append(batch, actor: "t")
         }
         #expect(try ledger.head().seq == 2_000)
@@ -28,7 +33,12 @@ struct StorageTests {
         var acknowledged: [AppendResult] = []
         var full: LedgerError?
         for round in 0..<200 {
-            let batch = try (0..<20).map { try Fixture.grant("f\(round)-\($0)", extra: #","data":{"pad":"\#(String(repeating: "q", count: 200))"}"#) }
+            let batch = try (0..<20).map {
+                try Fixture.grant(
+                    "f\(round)-\($0)",
+                    extra: #","data":{"pad":"\#(String(repeating: "q", count: 200))"}"#
+                )
+            }
             do {
                 acknowledged += try ledger.append(batch, actor: "t")
             } catch let error as LedgerError {
@@ -46,8 +56,10 @@ struct StorageTests {
     @Test func aWriteRollsBackWhenItsBodyThrows() throws {
         let directory = TemporaryDirectory()
         let environment = try Environment(
-            path: directory.path + "/env", tables: ["t"],
-            configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20))
+            path: directory.path + "/env",
+            tables: ["t"],
+            configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20)
+        )
         let table = environment.table("t")
         struct Boom: Error {}
         #expect(throws: Boom.self) {
@@ -64,7 +76,10 @@ struct StorageTests {
     @Test func cursorsWalkForwardAndBackFromAKey() throws {
         let directory = TemporaryDirectory()
         let environment = try Environment(
-            path: directory.path + "/env", tables: ["t"], configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20))
+            path: directory.path + "/env",
+            tables: ["t"],
+            configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20)
+        )
         let table = environment.table("t")
         try environment.write { txn in for key: UInt8 in [1, 3, 5, 7] { try txn.put([key], forKey: [key], in: table) } }
         func walk(from start: [UInt8], reverse: Bool) throws -> [UInt8] {
@@ -74,7 +89,11 @@ struct StorageTests {
                     seen.append(key[0])
                     return true
                 }
-                if reverse { try txn.forEachReversed(in: table, from: start, body) } else { try txn.forEach(in: table, from: start, body) }
+                if reverse {
+                    try txn.forEachReversed(in: table, from: start, body)
+                } else {
+                    try txn.forEach(in: table, from: start, body)
+                }
                 return seen
             }
         }
@@ -87,13 +106,20 @@ struct StorageTests {
     @Test func aRunOfKeysIsRemovedWithOneCursorAcrossPages() throws {
         let directory = TemporaryDirectory()
         let environment = try Environment(
-            path: directory.path + "/env", tables: ["t"], configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22))
+            path: directory.path + "/env",
+            tables: ["t"],
+            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22)
+        )
         let table = environment.table("t")
         // 3 prefixes × 2,000 keys of 64-byte values: each prefix's run spans dozens of pages.
         try environment.write { txn in
             for prefix: UInt8 in [1, 2, 3] {
                 for n in UInt16(0)..<2_000 {
-                    try txn.put([UInt8](repeating: prefix, count: 64), forKey: [prefix, UInt8(n >> 8), UInt8(n & 0xFF)], in: table)
+                    try txn.put(
+                        [UInt8](repeating: prefix, count: 64),
+                        forKey: [prefix, UInt8(n >> 8), UInt8(n & 0xFF)],
+                        in: table
+                    )
                 }
             }
         }

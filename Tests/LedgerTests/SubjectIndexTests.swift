@@ -6,8 +6,10 @@ struct SubjectIndexTests {
     @Test func aSubjectsSeqsAreTheSameBeforeAndAfterAMerge() throws {
         let directory = TemporaryDirectory()
         let events = try Environment(
-            path: directory.path + "/events", tables: EventsSchema.tableNames,
-            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22))
+            path: directory.path + "/events",
+            tables: EventsSchema.tableNames,
+            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22)
+        )
         let subjects: [[UInt8]] = [
             [UInt8](repeating: 0x01, count: 16), [UInt8](repeating: 0x02, count: 16),  // same bucket
             [UInt8](repeating: 0xF0, count: 16),
@@ -41,14 +43,19 @@ struct SubjectIndexTests {
             let seqs = try events.read { try SubjectIndex.seqs(of: subject, in: $0, events: events) }
             #expect(seqs == expected[subject])
         }
-        #expect(try events.read { try SubjectIndex.seqs(of: [UInt8](repeating: 0x03, count: 16), in: $0, events: events) } == [])
+        #expect(
+            try events.read { try SubjectIndex.seqs(of: [UInt8](repeating: 0x03, count: 16), in: $0, events: events) }
+                == []
+        )
     }
 
     @Test func aLargeTransactionMergesBucketsUntilTheRecentLevelIsBelowTheThreshold() throws {
         let directory = TemporaryDirectory()
         let events = try Environment(
-            path: directory.path + "/events", tables: EventsSchema.tableNames,
-            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22))
+            path: directory.path + "/events",
+            tables: EventsSchema.tableNames,
+            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22)
+        )
         // 640 entries over 64 buckets in one transaction, like a batch of thousands of events.
         let subjects = (0..<64).map { [UInt8(truncatingIfNeeded: $0 << 2)] + [UInt8](repeating: 0x5A, count: 15) }
         try events.write { txn in

@@ -51,7 +51,9 @@ final class ManualClock: LedgerClock, @unchecked Sendable {
     private var current: Timestamp
     private let lock = NSLock()
 
-    init(_ start: String = "2026-03-01T10:00:00.000Z") { current = Timestamp(rfc3339: start) ?? Timestamp(milliseconds: 0) }
+    init(_ start: String = "2026-03-01T10:00:00.000Z") {
+        current = Timestamp(rfc3339: start) ?? Timestamp(milliseconds: 0)
+    }
 
     func now() -> Timestamp {
         lock.lock()
@@ -88,7 +90,9 @@ enum Fixture {
     }
 
     static func grant(_ subject: String, _ purpose: String = "newsletter", extra: String = "") throws -> ClientEvent {
-        try event(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"\#(purpose)","notice":"policy-v1"\#(extra)}"#)
+        try event(
+            #"{"type":"consent.granted","subject":"\#(subject)","purpose":"\#(purpose)","notice":"policy-v1"\#(extra)}"#
+        )
     }
 
     /// The export of the whole log as text.

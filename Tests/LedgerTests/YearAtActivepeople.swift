@@ -18,7 +18,9 @@ struct YearAtActivepeople {
     let followed: [String: String]
 
     static let snapshotInterval: UInt64 = 250
-    static let goldenDates = ["2025-03-31T23:59:59.999Z", "2025-06-30T23:59:59.999Z", "2025-09-30T23:59:59.999Z", "2025-12-31T23:59:59.999Z"]
+    static let goldenDates = [
+        "2025-03-31T23:59:59.999Z", "2025-06-30T23:59:59.999Z", "2025-09-30T23:59:59.999Z", "2025-12-31T23:59:59.999Z",
+    ]
     static let subjectDates = ["2025-02-15T00:00:00.000Z", "2025-07-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"]
     static let overdueDates = ["2025-06-30T23:59:59.999Z", "2025-12-31T23:59:59.999Z"]
 
@@ -28,7 +30,12 @@ struct YearAtActivepeople {
         let clock = ManualClock("2025-01-01T00:00:00.000Z")
         var options = Ledger.Options(clock: clock, random: SeededRandom(seed: "a year at activepeople"))
         options.observers = [SnapshotObserver()]
-        let ledger = try Ledger.create(at: directory, catalogue: nil, snapshotInterval: snapshotInterval, options: options).ledger
+        let ledger = try Ledger.create(
+            at: directory,
+            catalogue: nil,
+            snapshotInterval: snapshotInterval,
+            options: options
+        ).ledger
         var world = World(ledger: ledger, clock: clock, alteringOneEvent: alteringOneEvent)
         try world.run()
         return YearAtActivepeople(ledger: ledger, followed: world.followed)
@@ -138,61 +145,88 @@ private struct World {
             let subject = day == 0 && !everyone.contains("user1@example.no") ? "user1@example.no" : newSubject("user")
             if subject == "user1@example.no" { everyone.append(subject) }
             subscribers.append(subject)
-            add(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"newsletter","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: choices.below(600)))","data":{"source":"web-signup","name":"Person \#(subject.prefix(12))"}}"#)
+            add(
+                #"{"type":"consent.granted","subject":"\#(subject)","purpose":"newsletter","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: choices.below(600)))","data":{"source":"web-signup","name":"Person \#(subject.prefix(12))"}}"#
+            )
         }
         // Newsletter unsubscribes.
         if choices.chance(45), let subject = choices.pick(subscribers) {
             if alteringOneEvent, !altered, day >= 60 {
                 altered = true
-                add(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"surveys","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: 30))"}"#)
+                add(
+                    #"{"type":"consent.granted","subject":"\#(subject)","purpose":"surveys","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: 30))"}"#
+                )
             } else {
                 subscribers.removeAll { $0 == subject }
-                add(#"{"type":"consent.withdrawn","subject":"\#(subject)","purpose":"newsletter","occurredAt":"\#(at(dayStart, minutes: choices.below(600)))"}"#)
+                add(
+                    #"{"type":"consent.withdrawn","subject":"\#(subject)","purpose":"newsletter","occurredAt":"\#(at(dayStart, minutes: choices.below(600)))"}"#
+                )
             }
         }
         // The cookie banner: analytics (90-day TTL), the Facebook pixel (expires after 180 days), remarketing.
         for _ in 0..<choices.below(3) {
-            let subject = day == 2 && !everyone.contains("visitor3@example.no") ? "visitor3@example.no" : newSubject("visitor")
+            let subject =
+                day == 2 && !everyone.contains("visitor3@example.no") ? "visitor3@example.no" : newSubject("visitor")
             if subject == "visitor3@example.no" { everyone.append(subject) }
             let when = at(dayStart, minutes: choices.below(600))
-            add(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"web-analytics","notice":"policy-v1","occurredAt":"\#(when)"}"#)
+            add(
+                #"{"type":"consent.granted","subject":"\#(subject)","purpose":"web-analytics","notice":"policy-v1","occurredAt":"\#(when)"}"#
+            )
             if choices.chance(50) {
                 let expires = (Timestamp(rfc3339: when) ?? dayStart).adding(days: 180).rfc3339
-                add(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"facebook-pixel","notice":"policy-v1","occurredAt":"\#(when)","expiresAt":"\#(expires)"}"#)
+                add(
+                    #"{"type":"consent.granted","subject":"\#(subject)","purpose":"facebook-pixel","notice":"policy-v1","occurredAt":"\#(when)","expiresAt":"\#(expires)"}"#
+                )
             }
             if choices.chance(30) {
-                add(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"ads-remarketing","notice":"policy-v1","occurredAt":"\#(when)"}"#)
+                add(
+                    #"{"type":"consent.granted","subject":"\#(subject)","purpose":"ads-remarketing","notice":"policy-v1","occurredAt":"\#(when)"}"#
+                )
             }
             if choices.chance(10) {
-                add(#"{"type":"consent.withdrawn","subject":"\#(subject)","purpose":"ads-remarketing","occurredAt":"\#(at(dayStart, minutes: 590))"}"#)
+                add(
+                    #"{"type":"consent.withdrawn","subject":"\#(subject)","purpose":"ads-remarketing","occurredAt":"\#(at(dayStart, minutes: 590))"}"#
+                )
             }
         }
         // Course sign-ups every week: survey consents on paper, recorded days later (back-dated).
         if day % 7 == 3 {
             for _ in 0..<(2 + choices.below(4)) {
-                let subject = choices.chance(40) ? (choices.pick(everyone) ?? newSubject("participant")) : newSubject("participant")
+                let subject =
+                    choices.chance(40)
+                    ? (choices.pick(everyone) ?? newSubject("participant")) : newSubject("participant")
                 let paper = dayStart.adding(days: -(3 + choices.below(8))).adding(minutes: 9 * 60).rfc3339
-                add(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"surveys","notice":"policy-v1","occurredAt":"\#(paper)","data":{"form":"paper","course":"week \#(day / 7)"}}"#)
+                add(
+                    #"{"type":"consent.granted","subject":"\#(subject)","purpose":"surveys","notice":"policy-v1","occurredAt":"\#(paper)","data":{"form":"paper","course":"week \#(day / 7)"}}"#
+                )
             }
         }
         if choices.chance(25), let subject = choices.pick(everyone) {
             let granted = choices.chance(70)
-            add(granted
-                ? #"{"type":"consent.granted","subject":"\#(subject)","purpose":"surveys","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: 200))"}"#
-                : #"{"type":"consent.withdrawn","subject":"\#(subject)","purpose":"surveys","occurredAt":"\#(at(dayStart, minutes: 200))"}"#)
+            add(
+                granted
+                    ? #"{"type":"consent.granted","subject":"\#(subject)","purpose":"surveys","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: 200))"}"#
+                    : #"{"type":"consent.withdrawn","subject":"\#(subject)","purpose":"surveys","occurredAt":"\#(at(dayStart, minutes: 200))"}"#
+            )
         }
         // Job applicants take personality tests; every 30 days the recruitment closes and they are erased.
         if choices.chance(40) {
-            let subject = day == 1 && !everyone.contains("applicant2@example.no") ? "applicant2@example.no" : newSubject("applicant")
+            let subject =
+                day == 1 && !everyone.contains("applicant2@example.no")
+                ? "applicant2@example.no" : newSubject("applicant")
             if subject == "applicant2@example.no" { everyone.append(subject) }
             applicants.append(subject)
-            add(#"{"type":"consent.granted","subject":"\#(subject)","purpose":"personality-tests","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: 120))","data":{"cv":"CV of \#(subject.prefix(14))"}}"#)
+            add(
+                #"{"type":"consent.granted","subject":"\#(subject)","purpose":"personality-tests","notice":"policy-v1","occurredAt":"\#(at(dayStart, minutes: 120))","data":{"cv":"CV of \#(subject.prefix(14))"}}"#
+            )
         }
         if day % 30 == 29 {
             for subject in applicants {
                 if choices.chance(70) {
                     let id = requestId()
-                    add(#"{"type":"erasure.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"job-applicants","occurredAt":"\#(at(dayStart, minutes: 300))"}"#)
+                    add(
+                        #"{"type":"erasure.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"job-applicants","occurredAt":"\#(at(dayStart, minutes: 300))"}"#
+                    )
                     agenda[day + 1 + choices.below(5), default: []].append(.erase(subject: subject, requestId: id))
                 } else {
                     erasuresToday.append((subject, nil))
@@ -204,35 +238,68 @@ private struct World {
         if choices.chance(20), let subject = choices.pick(everyone) {
             let id = requestId()
             let purpose = choices.pick(Self.requestPurposes) ?? "courses"
-            add(#"{"type":"access.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"\#(purpose)","occurredAt":"\#(at(dayStart, minutes: 60))"}"#)
+            add(
+                #"{"type":"access.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"\#(purpose)","occurredAt":"\#(at(dayStart, minutes: 60))"}"#
+            )
             let roll = choices.below(100)
             if roll < 60 {
-                agenda[day + 3 + choices.below(20), default: []].append(.close(subject: subject, requestId: id, type: "access.completed", data: nil))
+                agenda[day + 3 + choices.below(20), default: []].append(
+                    .close(subject: subject, requestId: id, type: "access.completed", data: nil)
+                )
             } else if roll < 75 {
-                agenda[day + 35 + choices.below(20), default: []].append(.close(subject: subject, requestId: id, type: "access.completed", data: nil))
+                agenda[day + 35 + choices.below(20), default: []].append(
+                    .close(subject: subject, requestId: id, type: "access.completed", data: nil)
+                )
             } else if roll < 90 {
                 let due = dayStart.adding(minutes: 8 * 60 + 60).adding(days: 30 + 40).rfc3339
                 agenda[day + 20, default: []].append(.extend(subject: subject, requestId: id, due: due))
-                agenda[day + 50 + choices.below(30), default: []].append(.close(subject: subject, requestId: id, type: "access.completed", data: nil))
+                agenda[day + 50 + choices.below(30), default: []].append(
+                    .close(subject: subject, requestId: id, type: "access.completed", data: nil)
+                )
             } else if roll < 95 {
-                agenda[day + 5, default: []].append(.close(subject: subject, requestId: id, type: "access.rejected", data: #"{"reason":"identity not confirmed"}"#))
+                agenda[day + 5, default: []].append(
+                    .close(
+                        subject: subject,
+                        requestId: id,
+                        type: "access.rejected",
+                        data: #"{"reason":"identity not confirmed"}"#
+                    )
+                )
             }  // else: forgotten, and overdue from day 30 on
         }
         // Corrections of course and payroll records.
         if choices.chance(8), let subject = choices.pick(everyone) {
             let id = requestId()
             let purpose = choices.chance(50) ? "courses" : "employees-payroll"
-            add(#"{"type":"correction.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"\#(purpose)","occurredAt":"\#(at(dayStart, minutes: 90))","data":{"field":"address"}}"#)
-            agenda[day + 2 + choices.below(9), default: []].append(.close(subject: subject, requestId: id, type: "correction.completed", data: #"{"address":"Bark Silas vei 5"}"#))
+            add(
+                #"{"type":"correction.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"\#(purpose)","occurredAt":"\#(at(dayStart, minutes: 90))","data":{"field":"address"}}"#
+            )
+            agenda[day + 2 + choices.below(9), default: []].append(
+                .close(
+                    subject: subject,
+                    requestId: id,
+                    type: "correction.completed",
+                    data: #"{"address":"Bark Silas vei 5"}"#
+                )
+            )
         }
         // Erasure requests from anyone; most executed, some rejected.
         if choices.chance(3), let subject = choices.pick(everyone.filter { !applicants.contains($0) }) {
             let id = requestId()
-            add(#"{"type":"erasure.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"customer-accounting","occurredAt":"\#(at(dayStart, minutes: 45))"}"#)
+            add(
+                #"{"type":"erasure.requested","subject":"\#(subject)","eventId":"\#(id)","purpose":"customer-accounting","occurredAt":"\#(at(dayStart, minutes: 45))"}"#
+            )
             if choices.chance(75) {
                 agenda[day + 2 + choices.below(18), default: []].append(.erase(subject: subject, requestId: id))
             } else {
-                agenda[day + 10, default: []].append(.close(subject: subject, requestId: id, type: "erasure.rejected", data: #"{"reason":"accounting law requires keeping the records"}"#))
+                agenda[day + 10, default: []].append(
+                    .close(
+                        subject: subject,
+                        requestId: id,
+                        type: "erasure.rejected",
+                        data: #"{"reason":"accounting law requires keeping the records"}"#
+                    )
+                )
             }
         }
     }
@@ -242,10 +309,14 @@ private struct World {
         case .close(let subject, let requestId, let type, let data):
             guard everyone.contains(subject) else { return }
             let payload = data.map { #","data":\#($0)"# } ?? ""
-            add(#"{"type":"\#(type)","subject":"\#(subject)","requestId":"\#(requestId)","occurredAt":"\#(at(dayStart, minutes: 400))"\#(payload)}"#)
+            add(
+                #"{"type":"\#(type)","subject":"\#(subject)","requestId":"\#(requestId)","occurredAt":"\#(at(dayStart, minutes: 400))"\#(payload)}"#
+            )
         case .extend(let subject, let requestId, let due):
             guard everyone.contains(subject) else { return }
-            add(#"{"type":"request.extended","subject":"\#(subject)","requestId":"\#(requestId)","occurredAt":"\#(at(dayStart, minutes: 380))","expiresAt":"\#(due)"}"#)
+            add(
+                #"{"type":"request.extended","subject":"\#(subject)","requestId":"\#(requestId)","occurredAt":"\#(at(dayStart, minutes: 380))","expiresAt":"\#(due)"}"#
+            )
         case .erase(let subject, let requestId):
             guard everyone.contains(subject), !erasuresToday.contains(where: { $0.subject == subject }) else { return }
             erasuresToday.append((subject, requestId))

@@ -18,7 +18,8 @@ struct BackupTests {
             DispatchQueue.global().async(group: group) {
                 var n = 0
                 while running.isSet {
-                    let body = #"{"type":"access.requested","subject":"b\#(client)-\#(n)@example.no","data":{"n":\#(n)}}"#
+                    let body =
+                        #"{"type":"access.requested","subject":"b\#(client)-\#(n)@example.no","data":{"n":\#(n)}}"#
                     if let reply = try? server.call("POST", "/v1/events", body), reply.status == 201,
                         let seq = reply.json?["seq"] as? Int
                     {
@@ -71,6 +72,14 @@ final class Flag: @unchecked Sendable {
     // Invariant: `value` is only touched under `lock`.
     private var value = true
     private let lock = NSLock()
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
-    func clear() { lock.lock(); value = false; lock.unlock() }
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+    func clear() {
+        lock.lock()
+        value = false
+        lock.unlock()
+    }
 }

@@ -47,12 +47,16 @@ struct CheckpointTests {
         }
         #expect(changed >= 1)
         try bytes.write(to: URL(fileURLWithPath: dataPath))
-        let altered = try LedgerctlRunner(ledger: scratch.path + "/altered").run(["verify", "--checkpoint", checkpointPath, "--full"])
+        let altered = try LedgerctlRunner(ledger: scratch.path + "/altered").run([
+            "verify", "--checkpoint", checkpointPath, "--full",
+        ])
         #expect(altered.status == 1)
         #expect(altered.stdout.contains("seq 3"))
 
         // Truncated: the copy has only 5 of the checkpoint's 10 events.
-        let truncated = try LedgerctlRunner(ledger: scratch.path + "/at5").run(["verify", "--json", "--checkpoint", checkpointPath])
+        let truncated = try LedgerctlRunner(ledger: scratch.path + "/at5").run([
+            "verify", "--json", "--checkpoint", checkpointPath,
+        ])
         #expect(truncated.status == 1)
         #expect((jsonObject(truncated.stdout)?["reason"] as? String)?.contains("truncated") == true)
 

@@ -62,8 +62,10 @@ struct LedgerctlRunner {
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             return Outcome(
-                status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr, as: UTF8.self))
+                status: process.terminationStatus,
+                stdout: String(decoding: stdout, as: UTF8.self),
+                stderr: String(decoding: stderr, as: UTF8.self)
+            )
         }
     }
 }
@@ -72,7 +74,8 @@ struct LedgerctlRunner {
 final class Scratch {
     let path: String
     init() {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("ledgerctl-tests-\(UUID().uuidString)").path
+        path =
+            FileManager.default.temporaryDirectory.appendingPathComponent("ledgerctl-tests-\(UUID().uuidString)").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }

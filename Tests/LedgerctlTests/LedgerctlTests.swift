@@ -41,7 +41,9 @@ struct LedgerctlTests {
         let scratch = Scratch()
         let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
         try ctl.run(["init"])
-        let refused = try ctl.run(["append", "--json", "--type", "consent.granted", "--subject", "x", "--purpose", "courses"])
+        let refused = try ctl.run([
+            "append", "--json", "--type", "consent.granted", "--subject", "x", "--purpose", "courses",
+        ])
         #expect(refused.status == 2)
         let error = try #require(jsonObject(refused.stdout)?["error"] as? [String: Any])
         #expect(error["code"] as? String == "purpose_not_consent_based")
@@ -86,7 +88,11 @@ struct LedgerctlTests {
         let scratch = Scratch()
         let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
         let path = scratch.path + "/catalogue.yaml"
-        try "controller: {name: X}\npurposes:\n  - id: a\n    basis: whim\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "controller: {name: X}\npurposes:\n  - id: a\n    basis: whim\n".write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
         let refused = try ctl.run(["init", "--policy", path])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("line 4"))
@@ -101,7 +107,9 @@ struct LedgerctlTests {
         let scratch = Scratch()
         let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
         try ctl.run(["init"])
-        var lines = (1...10_005).map { #"{"type":"consent.granted","subject":"imp\#($0)","purpose":"surveys","notice":"policy-v1"}"# }
+        var lines = (1...10_005).map {
+            #"{"type":"consent.granted","subject":"imp\#($0)","purpose":"surveys","notice":"policy-v1"}"#
+        }
         lines[10_002] = #"{"type":"consent.granted","subject":"bad","purpose":"surveys"}"#  // line 10,003
         let path = scratch.path + "/import.ndjson"
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -115,8 +123,10 @@ struct LedgerctlTests {
         // Fixing the line and importing again replays nothing twice: events without ids are new,
         // so import the tail only.
         let tail = scratch.path + "/tail.ndjson"
-        try lines[10_000...].map { $0.replacingOccurrences(of: #""purpose":"surveys"}"#, with: #""purpose":"surveys","notice":"policy-v1"}"#) }
-            .joined(separator: "\n").write(toFile: tail, atomically: true, encoding: .utf8)
+        try lines[10_000...].map {
+            $0.replacingOccurrences(of: #""purpose":"surveys"}"#, with: #""purpose":"surveys","notice":"policy-v1"}"#)
+        }
+        .joined(separator: "\n").write(toFile: tail, atomically: true, encoding: .utf8)
         #expect(try ctl.run(["import", tail]).status == 0)
         #expect(jsonObject(try ctl.run(["verify", "--json"]).stdout)?["headSeq"] as? Int == 10_005)
     }
@@ -125,7 +135,9 @@ struct LedgerctlTests {
         let scratch = Scratch()
         let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
         try ctl.run(["init"])
-        let batch = (1...40).map { #"{"type":"consent.granted","subject":"t\#($0)","purpose":"newsletter","notice":"policy-v1"}"# }
+        let batch = (1...40).map {
+            #"{"type":"consent.granted","subject":"t\#($0)","purpose":"newsletter","notice":"policy-v1"}"#
+        }
         let path = scratch.path + "/batch.ndjson"
         try batch.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try ctl.run(["import", path]).status == 0)
@@ -171,7 +183,9 @@ struct LedgerctlTests {
         let verify = try ctl.run(["verify", "--json"])
         #expect(verify.status == 0)
         #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == 50)
-        let seqs = try ctl.run(["export"]).stdout.split(separator: "\n").compactMap { jsonObject(String($0))?["seq"] as? Int }
+        let seqs = try ctl.run(["export"]).stdout.split(separator: "\n").compactMap {
+            jsonObject(String($0))?["seq"] as? Int
+        }
         #expect(seqs == Array(1...50))
     }
 }

@@ -129,7 +129,10 @@ struct ProjectionCommandTests {
         #expect(tampered.status == 1)
         #expect(tampered.stdout.contains("seq 2"))
         #expect(!tampered.stdout.contains("seq 3 "))
-        let json = try ctl.run(["replay", "--json", "--pseudonym", try #require(lines.first.flatMap { jsonObject($0)?["subject"] as? String })])
+        let json = try ctl.run([
+            "replay", "--json", "--pseudonym",
+            try #require(lines.first.flatMap { jsonObject($0)?["subject"] as? String }),
+        ])
         #expect(json.stdout.split(separator: "\n").allSatisfy { jsonObject(String($0)) != nil })
     }
 

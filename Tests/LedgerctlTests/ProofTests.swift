@@ -9,10 +9,19 @@ struct ProofTests {
         let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
         #expect(try ctl.run(["init"]).status == 0)
         for line in [
-            ["--type", "consent.granted", "--subject", "p@example.no", "--purpose", "newsletter", "--notice", "policy-v1"],
-            ["--type", "consent.granted", "--subject", "q@example.no", "--purpose", "surveys", "--notice", "policy-v1"],
-            ["--type", "consent.granted", "--subject", "p@example.no", "--purpose", "facebook-pixel", "--notice", "policy-v1",
-             "--expires-at", "2099-01-01T00:00:00Z"],
+            [
+                "--type", "consent.granted", "--subject", "p@example.no", "--purpose", "newsletter", "--notice",
+                "policy-v1",
+            ],
+            [
+                "--type", "consent.granted", "--subject", "q@example.no", "--purpose", "surveys", "--notice",
+                "policy-v1",
+            ],
+            [
+                "--type", "consent.granted", "--subject", "p@example.no", "--purpose", "facebook-pixel", "--notice",
+                "policy-v1",
+                "--expires-at", "2099-01-01T00:00:00Z",
+            ],
             ["--type", "consent.withdrawn", "--subject", "p@example.no", "--purpose", "newsletter"],
         ] { #expect(try ctl.run(["append"] + line).status == 0) }
         let proof = scratch.path + "/proof.json"
@@ -49,7 +58,11 @@ struct ProofTests {
         let firstProofHash = try #require(((parsed["events"] as? [[String: Any]])?.first?["proof"] as? [String])?.first)
         let flipped = (firstProofHash.first == "0" ? "1" : "0") + firstProofHash.dropFirst()
         let edited = scratch.path + "/edited.json"
-        try bundle.replacingOccurrences(of: firstProofHash, with: flipped).write(toFile: edited, atomically: true, encoding: .utf8)
+        try bundle.replacingOccurrences(of: firstProofHash, with: flipped).write(
+            toFile: edited,
+            atomically: true,
+            encoding: .utf8
+        )
         let failed = try offline.run(["verify", "--proof", edited])
         #expect(failed.status == 1 && failed.stdout.contains("inclusion proof fails"))
 

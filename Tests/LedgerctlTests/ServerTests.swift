@@ -6,7 +6,10 @@ import Testing
 @Suite(.serialized)
 struct ServerTests {
     private func newServer(
-        _ scratch: Scratch, catalogue: String? = nil, extra: [String] = [], initArguments more: [String] = []
+        _ scratch: Scratch,
+        catalogue: String? = nil,
+        extra: [String] = [],
+        initArguments more: [String] = []
     ) throws -> TestServer {
         let ledger = scratch.path + "/ledger"
         var initArguments = ["init"] + more
@@ -22,7 +25,8 @@ struct ServerTests {
 
     static func grant(_ subject: String, id: String? = nil) -> String {
         let eventId = id.map { #","eventId":"\#($0)""# } ?? ""
-        return #"{"type":"consent.granted","subject":"\#(subject)","purpose":"newsletter","notice":"policy-v1"\#(eventId)}"#
+        return
+            #"{"type":"consent.granted","subject":"\#(subject)","purpose":"newsletter","notice":"policy-v1"\#(eventId)}"#
     }
 
     @Test func everyCallAndItsErrorCodes() throws {
@@ -33,7 +37,11 @@ struct ServerTests {
         #expect(reply.status == 201)
         #expect(reply.json?["seq"] as? Int == 1)
         #expect(try server.call("POST", "/v1/events", Self.grant("alice@example.com", id: id)).status == 200)
-        reply = try server.call("POST", "/v1/events", #"{"type":"consent.withdrawn","subject":"alice@example.com","purpose":"newsletter","eventId":"\#(id)"}"#)
+        reply = try server.call(
+            "POST",
+            "/v1/events",
+            #"{"type":"consent.withdrawn","subject":"alice@example.com","purpose":"newsletter","eventId":"\#(id)"}"#
+        )
         #expect(reply.status == 409 && errorCode(reply.json) == "event_id_conflict")
 
         let refusals: [(String, Int, String)] = [
@@ -43,11 +51,20 @@ struct ServerTests {
             (#"{"type":"access.requested","subject":"a","eventId":"x"}"#, 400, "invalid_field"),
             (#"{"type":"consent.revoked","subject":"a"}"#, 400, "unknown_type"),
             (#"{"type":"erasure.completed","subject":"a"}"#, 403, "forbidden"),
-            (#"{"type":"consent.granted","subject":"a","purpose":"telepathy","notice":"policy-v1"}"#, 422, "unknown_purpose"),
+            (
+                #"{"type":"consent.granted","subject":"a","purpose":"telepathy","notice":"policy-v1"}"#, 422,
+                "unknown_purpose"
+            ),
             (#"{"type":"consent.granted","subject":"a","purpose":"courses"}"#, 422, "purpose_not_consent_based"),
             (#"{"type":"consent.granted","subject":"a","purpose":"newsletter","notice":"v9"}"#, 422, "unknown_notice"),
-            (#"{"type":"access.requested","subject":"a","occurredAt":"2099-01-01T00:00:00Z"}"#, 422, "occurred_in_future"),
-            (#"{"type":"access.completed","subject":"alice@example.com","requestId":"\#(id)"}"#, 422, "request_not_open"),
+            (
+                #"{"type":"access.requested","subject":"a","occurredAt":"2099-01-01T00:00:00Z"}"#, 422,
+                "occurred_in_future"
+            ),
+            (
+                #"{"type":"access.completed","subject":"alice@example.com","requestId":"\#(id)"}"#, 422,
+                "request_not_open"
+            ),
         ]
         for (body, status, code) in refusals {
             let refused = try server.call("POST", "/v1/events", body)
@@ -59,19 +76,26 @@ struct ServerTests {
         let huge = String(repeating: "x", count: (1 << 20) + 10)
         let tooBig = try server.call("POST", "/v1/events", huge)
         #expect(tooBig.status == 413 && errorCode(tooBig.json) == "payload_too_large")
-        let manyLines = Array(repeating: #"{"type":"access.requested","subject":"a"}"#, count: 10_001).joined(separator: "\n")
+        let manyLines = Array(repeating: #"{"type":"access.requested","subject":"a"}"#, count: 10_001).joined(
+            separator: "\n"
+        )
         let tooMany = try server.call("POST", "/v1/events", manyLines, contentType: "application/x-ndjson")
         #expect(tooMany.status == 413 && errorCode(tooMany.json) == "batch_too_large")
 
         // A batch with a bad line appends nothing and names the line.
-        let batch = [Self.grant("bob@example.com"), "", #"{"type":"access.requested","subject":"bob@example.com","colour":1}"#]
-            .joined(separator: "\n")
+        let batch = [
+            Self.grant("bob@example.com"), "", #"{"type":"access.requested","subject":"bob@example.com","colour":1}"#,
+        ]
+        .joined(separator: "\n")
         reply = try server.call("POST", "/v1/events", batch, contentType: "application/x-ndjson")
         #expect(reply.status == 400 && errorCode(reply.json) == "unknown_field")
         #expect((reply.json?["error"] as? [String: Any])?["line"] as? Int == 3)
         #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 1)
-        let good = [Self.grant("bob@example.com"), #"{"type":"access.requested","subject":"bob@example.com","eventId":"b1000000-0000-4000-8000-000000000001"}"#,
-                    #"{"type":"access.completed","subject":"bob@example.com","requestId":"b1000000-0000-4000-8000-000000000001"}"#]
+        let good = [
+            Self.grant("bob@example.com"),
+            #"{"type":"access.requested","subject":"bob@example.com","eventId":"b1000000-0000-4000-8000-000000000001"}"#,
+            #"{"type":"access.completed","subject":"bob@example.com","requestId":"b1000000-0000-4000-8000-000000000001"}"#,
+        ]
         reply = try server.call("POST", "/v1/events", good.joined(separator: "\n"), contentType: "application/x-ndjson")
         #expect(reply.status == 201)
         #expect((reply.json?["events"] as? [[String: Any]])?.map { $0["seq"] as? Int } == [2, 3, 4])
@@ -79,8 +103,14 @@ struct ServerTests {
         // Reads.
         reply = try server.call("POST", "/v1/consents/query", #"{"subject":"alice@example.com"}"#)
         #expect((reply.json?["consents"] as? [[String: Any]])?.first?["status"] as? String == "granted")
-        #expect(errorCode(try server.call("POST", "/v1/consents/query", #"{"subject":"nobody"}"#).json) == "subject_not_found")
-        #expect(errorCode(try server.call("POST", "/v1/consents/query", #"{"subject":"a","extra":1}"#).json) == "unknown_field")
+        #expect(
+            errorCode(try server.call("POST", "/v1/consents/query", #"{"subject":"nobody"}"#).json)
+                == "subject_not_found"
+        )
+        #expect(
+            errorCode(try server.call("POST", "/v1/consents/query", #"{"subject":"a","extra":1}"#).json)
+                == "unknown_field"
+        )
         reply = try server.call("POST", "/v1/subjects/history", #"{"subject":"bob@example.com"}"#)
         #expect((reply.json?["events"] as? [Any])?.count == 3)
         reply = try server.call("GET", "/v1/requests?status=all")
@@ -102,7 +132,10 @@ struct ServerTests {
         // Erasure.
         reply = try server.call("POST", "/v1/subjects/erase", #"{"subject":"alice@example.com"}"#)
         #expect(reply.status == 200 && reply.json?["seq"] as? Int == 5)
-        #expect(errorCode(try server.call("POST", "/v1/subjects/erase", #"{"subject":"alice@example.com"}"#).json) == "subject_not_found")
+        #expect(
+            errorCode(try server.call("POST", "/v1/subjects/erase", #"{"subject":"alice@example.com"}"#).json)
+                == "subject_not_found"
+        )
         #expect(server.stop() == 0)
         #expect(Fixtures.filesContaining("alice@example.com", under: scratch.path + "/ledger").isEmpty)
     }
@@ -186,7 +219,9 @@ struct ServerTests {
                 var n = 0
                 while running.isSet {
                     let id = String(format: "d%07d-0000-4000-8000-%012d", client, n)
-                    if let reply = try? first.call("POST", "/v1/events", Self.grant("k\(client)@example.com", id: id)), reply.status == 201 {
+                    if let reply = try? first.call("POST", "/v1/events", Self.grant("k\(client)@example.com", id: id)),
+                        reply.status == 201
+                    {
                         acknowledged.add(id)
                     }
                     n += 1
@@ -205,7 +240,11 @@ struct ServerTests {
         let server = try TestServer(ledger: first.ledger, socket: first.socket)
         let ctl = LedgerctlRunner(ledger: server.ledger)
         #expect(try ctl.run(["verify"]).status == 0)
-        let ids = Set(try ctl.run(["export"]).stdout.split(separator: "\n").compactMap { jsonObject(String($0))?["eventId"] as? String })
+        let ids = Set(
+            try ctl.run(["export"]).stdout.split(separator: "\n").compactMap {
+                jsonObject(String($0))?["eventId"] as? String
+            }
+        )
         #expect(acknowledged.values.allSatisfy { ids.contains($0) })
         #expect(server.stop() == 0)
     }
@@ -213,8 +252,10 @@ struct ServerTests {
     @Test func theExamplePythonClientWorks() throws {
         let scratch = Scratch()
         let server = try newServer(scratch)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/ledger_client.py")
-            .standardized.path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../examples/ledger_client.py"
+        )
+        .standardized.path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, server.socket]
@@ -232,7 +273,9 @@ struct ServerTests {
     @Test func theServerWritesProjectionSnapshotsInTheBackground() throws {
         let scratch = Scratch()
         let server = try newServer(scratch, initArguments: ["--snapshot-interval", "10"])
-        for n in 0..<35 { #expect(try server.call("POST", "/v1/events", Self.grant("s\(n)@example.com")).status == 201) }
+        for n in 0..<35 {
+            #expect(try server.call("POST", "/v1/events", Self.grant("s\(n)@example.com")).status == 201)
+        }
         #expect(server.stop() == 0)
         let rebuild = try LedgerctlRunner(ledger: server.ledger).run(["rebuild", "--json"])
         #expect(rebuild.status == 0)
@@ -245,9 +288,12 @@ struct ServerTests {
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in socketPath.utf8.enumerated() { raw[i] = b } }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in socketPath.utf8.enumerated() { raw[i] = b }
+        }
         _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var reply: [UInt8] = []
@@ -267,7 +313,8 @@ struct ServerTests {
             // A slow client holds a connection open with half a request; others are still served.
             let slow = try KeepAliveConnectionHolder(path: server.socket)
             #expect(raw(server.socket, Array("GARBAGE\r\n\r\n".utf8)).hasPrefix("HTTP/1.1 400"))
-            let bigHeader = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
+            let bigHeader =
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
             #expect(raw(server.socket, Array(bigHeader.utf8)).hasPrefix("HTTP/1.1 400"))
             #expect(try server.call("POST", "/v1/events", Self.grant("x@example.com")).status == 201)
             withExtendedLifetime(slow) {}
@@ -305,7 +352,9 @@ struct ServerTests {
     @Test func gracefulStopRemovesTheSocketAndLosesNothing() throws {
         let scratch = Scratch()
         let server = try newServer(scratch)
-        for n in 0..<20 { #expect(try server.call("POST", "/v1/events", Self.grant("g\(n)@example.com")).status == 201) }
+        for n in 0..<20 {
+            #expect(try server.call("POST", "/v1/events", Self.grant("g\(n)@example.com")).status == 201)
+        }
         #expect(server.stop(SIGTERM) == 0)
         #expect(!FileManager.default.fileExists(atPath: server.socket))
         let verify = try LedgerctlRunner(ledger: server.ledger).run(["verify", "--json"])
@@ -315,7 +364,9 @@ struct ServerTests {
     @Test func aSecondServerOnTheSameLedgerRefusesToStart() throws {
         let scratch = Scratch()
         let server = try newServer(scratch)
-        let second = try LedgerctlRunner(ledger: server.ledger).run(["serve", "--socket", scratch.path + "/run/other.sock"])
+        let second = try LedgerctlRunner(ledger: server.ledger).run([
+            "serve", "--socket", scratch.path + "/run/other.sock",
+        ])
         #expect(second.status == 3)
         #expect(second.stderr.contains("ledger_locked"))
         #expect(server.stop() == 0)
@@ -323,22 +374,28 @@ struct ServerTests {
 
     @Test func peersAreIdentifiedByCredentialsAndRefusedWithoutTheRole() throws {
         let scratch = Scratch()
-        let catalogue = try #require(try LedgerctlRunner(ledger: scratch.path + "/none").run(["catalogue", "--bundled"], withLedger: false).stdout)
-            + """
-            clients:
-              - name: operator
-                uid: 0
-                roles: [append, read, erase, audit]
-              - name: dashboard
-                uid: 65534
-                roles: [read]
-            """
+        let catalogue =
+            try #require(
+                try LedgerctlRunner(ledger: scratch.path + "/none").run(["catalogue", "--bundled"], withLedger: false)
+                    .stdout
+            )
+                + """
+                clients:
+                  - name: operator
+                    uid: 0
+                    roles: [append, read, erase, audit]
+                  - name: dashboard
+                    uid: 65534
+                    roles: [read]
+                """
         let server = try newServer(scratch, catalogue: catalogue, extra: ["--socket-group", "nogroup"])
         // The socket is created 0600 and opened to the group (0660) once the server runs.
         var mode = 0
         let deadline = Date().addingTimeInterval(10)
         repeat {
-            mode = ((try FileManager.default.attributesOfItem(atPath: server.socket))[.posixPermissions] as? NSNumber)?.intValue ?? 0
+            mode =
+                ((try FileManager.default.attributesOfItem(atPath: server.socket))[.posixPermissions] as? NSNumber)?
+                .intValue ?? 0
             if mode != 0o660 { usleep(20_000) }
         } while mode != 0o660 && Date() < deadline
         #expect(mode == 0o660)
@@ -353,8 +410,11 @@ struct ServerTests {
         func asNobody(_ arguments: [String]) throws -> String {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
-                                 "--unix-socket", server.socket] + arguments
+            process.arguments =
+                [
+                    "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/curl", "-s", "-w", "\n%{http_code}",
+                    "--unix-socket", server.socket,
+                ] + arguments
             let out = Pipe()
             process.standardOutput = out
             try process.run()
@@ -362,7 +422,9 @@ struct ServerTests {
             process.waitUntilExit()
             return String(decoding: data, as: UTF8.self)
         }
-        let refused = try asNobody(["-H", "Content-Type: application/json", "-d", Self.grant("n@example.com"), "http://localhost/v1/events"])
+        let refused = try asNobody([
+            "-H", "Content-Type: application/json", "-d", Self.grant("n@example.com"), "http://localhost/v1/events",
+        ])
         #expect(refused.hasSuffix("403"))
         #expect(refused.contains("forbidden"))
         let read = try asNobody(["http://localhost/v1/head"])
@@ -392,8 +454,16 @@ final class Counter: @unchecked Sendable {
     // Invariant: `count` is only touched under `lock`.
     private var count = 0
     private let lock = NSLock()
-    func add() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func add() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }
 
 /// A thread-safe list of strings.
@@ -401,8 +471,16 @@ final class Collected: @unchecked Sendable {
     // Invariant: `items` is only touched under `lock`.
     private var items: [String] = []
     private let lock = NSLock()
-    func add(_ item: String) { lock.lock(); items.append(item); lock.unlock() }
-    var values: [String] { lock.lock(); defer { lock.unlock() }; return items }
+    func add(_ item: String) {
+        lock.lock()
+        items.append(item)
+        lock.unlock()
+    }
+    var values: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
 }
 
 enum Fixtures {
@@ -427,10 +505,14 @@ final class KeepAliveConnectionHolder {
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
         let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard rc == 0 else { throw UnixHTTPClient.Failure(description: "cannot connect") }
-        let half = Array("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{".utf8)
+        let half = Array(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{".utf8
+        )
         _ = half.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     }
 

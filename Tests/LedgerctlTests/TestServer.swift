@@ -46,7 +46,12 @@ final class TestServer: @unchecked Sendable {
     deinit { if process.isRunning { stop(SIGKILL) } }
 
     /// Sends a request; the reply's status and parsed JSON body.
-    func call(_ method: String, _ path: String, _ body: String? = nil, contentType: String = "application/json") throws
+    func call(
+        _ method: String,
+        _ path: String,
+        _ body: String? = nil,
+        contentType: String = "application/json"
+    ) throws
         -> (status: Int, json: [String: Any]?, text: String)
     {
         let reply = try client.send(method: method, path: path, body: body, contentType: contentType)

@@ -32,15 +32,19 @@ struct VerifyExportScriptTests {
         let exportPath = scratch.path + "/export.ndjson"
         let export = try ctl.run(["export"]).stdout
         try export.write(toFile: exportPath, atomically: true, encoding: .utf8)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../examples/verify_export.py")
-            .standardized.path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../examples/verify_export.py"
+        )
+        .standardized.path
 
         let good = try python(script, exportPath)
         let ours = try ctl.run(["verify", "--export", exportPath], withLedger: false)
         #expect(good.status == 0 && ours.status == 0)
         #expect(good.stdout.hasPrefix("OK: 31 events verify; head "))
-        #expect(good.stdout.split(separator: " ").last.map(String.init)?.trimmingCharacters(in: .newlines)
-            == ours.stdout.split(separator: " ").last.map(String.init)?.trimmingCharacters(in: .newlines))
+        #expect(
+            good.stdout.split(separator: " ").last.map(String.init)?.trimmingCharacters(in: .newlines)
+                == ours.stdout.split(separator: " ").last.map(String.init)?.trimmingCharacters(in: .newlines)
+        )
 
         // One changed byte in one record: both fail at the same seq.
         var changed = export.split(separator: "\n").map(String.init)

@@ -3,7 +3,9 @@ extension BatchAppender {
     /// id is new. A retry for a subject erased since cannot be compared and gets the original answer.
     /// - Throws: `event_id_conflict` when the id was used with other content.
     mutating func replayResult(
-        of prepared: PreparedEvent, eventId: String, keysTxn: borrowing WriteTransaction,
+        of prepared: PreparedEvent,
+        eventId: String,
+        keysTxn: borrowing WriteTransaction,
         eventsTxn: borrowing WriteTransaction
     ) throws -> AppendResult? {
         let events = ledger.events
@@ -16,12 +18,20 @@ extension BatchAppender {
         // While the subject's key exists, the original's content is decrypted and compared; once
         // erased it cannot be, and the original answer stands (SPEC §7).
         if let key = try key(for: pseudonym, keysTxn: keysTxn) {
-            let original = PayloadCipher.open(stored.payload, key: key, eventId: stored.eventId, pseudonym: stored.subject)
-                .flatMap { ClientEvent(stored: stored, plaintext: $0) }
+            let original = PayloadCipher.open(
+                stored.payload,
+                key: key,
+                eventId: stored.eventId,
+                pseudonym: stored.subject
+            )
+            .flatMap { ClientEvent(stored: stored, plaintext: $0) }
             var retry = prepared.event
             retry.eventId = stored.eventId
             guard let original, original == retry else {
-                throw LedgerError(.eventIdConflict, "eventId \(eventId) was used before for an event with other content")
+                throw LedgerError(
+                    .eventIdConflict,
+                    "eventId \(eventId) was used before for an event with other content"
+                )
             }
         }
         var dueAt: Timestamp?
@@ -32,7 +42,14 @@ extension BatchAppender {
             dueAt = request.originalDueAt
         }
         return AppendResult(
-            seq: stored.seq, eventId: stored.eventId, hash: stored.hashHex, recordedAt: stored.recordedAt,
-            subject: stored.subject, requestId: dueAt == nil ? nil : stored.eventId, dueAt: dueAt, replayed: true)
+            seq: stored.seq,
+            eventId: stored.eventId,
+            hash: stored.hashHex,
+            recordedAt: stored.recordedAt,
+            subject: stored.subject,
+            requestId: dueAt == nil ? nil : stored.eventId,
+            dueAt: dueAt,
+            replayed: true
+        )
     }
 }

@@ -28,7 +28,10 @@ extension Ledger {
     /// - Throws: ``LedgerError`` `batch_too_large` over ``maxBatchSize`` events.
     public func prepare(_ events: [ClientEvent]) throws -> PreparedBatch {
         guard events.count <= Ledger.maxBatchSize else {
-            throw LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(events.count)")
+            throw LedgerError(
+                .batchTooLarge,
+                "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(events.count)"
+            )
         }
         let keyStore = self.keyStore
         return PreparedBatch(events: events.map { PreparedEvent($0, keyStore: keyStore) })
@@ -39,7 +42,9 @@ extension Ledger {
     /// refused batch is rolled back alone and the others commit; each batch sees the ones before
     /// it (an idempotent retry queued behind its original gets the original's answer).
     /// - Returns: Each batch's results or its refusal, in order.
-    public func appendGroup(_ batches: [(events: PreparedBatch, actor: String)]) throws
+    public func appendGroup(
+        _ batches: [(events: PreparedBatch, actor: String)]
+    ) throws
         -> [Result<[AppendResult], LedgerError>]
     {
         try commit(batches.map { (.success($0.events.events), $0.actor) }, isolatingBatches: true)
@@ -49,7 +54,10 @@ extension Ledger {
     /// first: an event must never reference a subject key that was not stored. With
     /// `isolatingBatches`, each batch runs in a nested transaction and a refusal rolls back only
     /// that batch; without, the first refusal is thrown and nothing is appended.
-    private func commit(_ batches: [(events: [ClientEvent], actor: String)], isolatingBatches: Bool) throws
+    private func commit(
+        _ batches: [(events: [ClientEvent], actor: String)],
+        isolatingBatches: Bool
+    ) throws
         -> [Result<[AppendResult], LedgerError>]
     {
         let keyStore = self.keyStore
@@ -58,7 +66,10 @@ extension Ledger {
                 return (
                     .failure(
                         LedgerError(
-                            .batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.events.count)")),
+                            .batchTooLarge,
+                            "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.events.count)"
+                        )
+                    ),
                     batch.actor
                 )
             }
@@ -70,10 +81,13 @@ extension Ledger {
         return try commit(prepared, isolatingBatches: isolatingBatches)
     }
 
-    private func commit(_ prepared: [(Result<[PreparedEvent], LedgerError>, String)], isolatingBatches: Bool) throws
+    private func commit(
+        _ prepared: [(Result<[PreparedEvent], LedgerError>, String)],
+        isolatingBatches: Bool
+    ) throws
         -> [Result<[AppendResult], LedgerError>]
     {
-        return try storage {
+        try storage {
             try keyStore.withEnvironment { keys in
                 try events.withTransactions(also: [keys]) {
                     let keysTxn = try keys.beginWrite()
@@ -156,8 +170,15 @@ struct BatchAppender {
         let requestOpensDueAt: Timestamp?
 
         init(
-            index: Int, seq: UInt64, eventId: String, pseudonym: [UInt8], key: Pseudonym, pseudonymHex: String,
-            occurredAt: Timestamp, nonce: [UInt8], requestOpensDueAt: Timestamp?
+            index: Int,
+            seq: UInt64,
+            eventId: String,
+            pseudonym: [UInt8],
+            key: Pseudonym,
+            pseudonymHex: String,
+            occurredAt: Timestamp,
+            nonce: [UInt8],
+            requestOpensDueAt: Timestamp?
         ) {
             self.index = index
             self.seq = seq
@@ -178,7 +199,9 @@ struct BatchAppender {
     }
 
     mutating func run(
-        _ batch: [PreparedEvent], keysTxn: borrowing WriteTransaction, eventsTxn: borrowing WriteTransaction
+        _ batch: [PreparedEvent],
+        keysTxn: borrowing WriteTransaction,
+        eventsTxn: borrowing WriteTransaction
     ) throws -> [AppendResult] {
         let head = try ledger.readHead(in: eventsTxn)
         let catalogue = try ledger.catalogue(in: eventsTxn)
@@ -199,7 +222,8 @@ struct BatchAppender {
                 if occurredAt > recordedAt.adding(minutes: Ledger.occurredAtTolerance) {
                     throw LedgerError(
                         .occurredInFuture,
-                        "occurredAt \(occurredAt.rfc3339) is more than \(Ledger.occurredAtTolerance) minutes after the ledger's time \(recordedAt.rfc3339)")
+                        "occurredAt \(occurredAt.rfc3339) is more than \(Ledger.occurredAtTolerance) minutes after the ledger's time \(recordedAt.rfc3339)"
+                    )
                 }
                 if let expiresAt = event.expiresAt, expiresAt <= occurredAt {
                     throw LedgerError(.invalidField, "expiresAt must be after occurredAt")
@@ -207,12 +231,20 @@ struct BatchAppender {
                 if let eventId = event.eventId {
                     if let earlier = batchEventIds[eventId] {
                         guard batch[accepted[earlier].index].event == event else {
-                            throw LedgerError(.eventIdConflict, "eventId \(eventId) appears earlier in this batch with other content")
+                            throw LedgerError(
+                                .eventIdConflict,
+                                "eventId \(eventId) appears earlier in this batch with other content"
+                            )
                         }
                         outcomes.append(.accepted(earlier))
                         continue
                     }
-                    if let replay = try replayResult(of: prepared, eventId: eventId, keysTxn: keysTxn, eventsTxn: eventsTxn) {
+                    if let replay = try replayResult(
+                        of: prepared,
+                        eventId: eventId,
+                        keysTxn: keysTxn,
+                        eventsTxn: eventsTxn
+                    ) {
                         outcomes.append(.replay(replay))
                         continue
                     }
@@ -230,25 +262,49 @@ struct BatchAppender {
                     subjectKeys[pseudonymKey] = cached
                 }
                 if subjectKeys[pseudonymKey] == nil, toUnwrap[pseudonymKey] == nil {
-                    guard let record = try ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys) else {
-                        throw LedgerError(.ledgerCorrupt, "subject \(Hex.encode(pseudonym)) has a lookup entry but no key")
+                    guard
+                        let record = try ledger.keyStore.wrappedKey(
+                            pseudonym: pseudonym,
+                            in: keysTxn,
+                            environment: keys
+                        )
+                    else {
+                        throw LedgerError(
+                            .ledgerCorrupt,
+                            "subject \(Hex.encode(pseudonym)) has a lookup entry but no key"
+                        )
                     }
                     toUnwrap[pseudonymKey] = (pseudonym, record)
                 }
                 let seq = head.seq + UInt64(accepted.count) + 1
                 let drawn = accepted.count * 28
-                let eventId = event.eventId
+                let eventId =
+                    event.eventId
                     ?? UUIDText.timeOrdered(at: recordedAt, random: Array(entropy[drawn..<(drawn + 16)]))
                 let dueAt = try applyRequestRules(
-                    event, eventId: eventId, seq: seq, pseudonym: pseudonym, occurredAt: occurredAt,
-                    catalogue: catalogue, eventsTxn: eventsTxn)
+                    event,
+                    eventId: eventId,
+                    seq: seq,
+                    pseudonym: pseudonym,
+                    occurredAt: occurredAt,
+                    catalogue: catalogue,
+                    eventsTxn: eventsTxn
+                )
                 if let id = event.eventId { batchEventIds[id] = accepted.count }
                 outcomes.append(.accepted(accepted.count))
                 accepted.append(
                     Accepted(
-                        index: index, seq: seq, eventId: eventId, pseudonym: pseudonym, key: pseudonymKey,
+                        index: index,
+                        seq: seq,
+                        eventId: eventId,
+                        pseudonym: pseudonym,
+                        key: pseudonymKey,
                         pseudonymHex: Hex.encode(pseudonym),
-                        occurredAt: occurredAt, nonce: Array(entropy[(drawn + 16)..<(drawn + 28)]), requestOpensDueAt: dueAt))
+                        occurredAt: occurredAt,
+                        nonce: Array(entropy[(drawn + 16)..<(drawn + 28)]),
+                        requestOpensDueAt: dueAt
+                    )
+                )
             } catch let error as LedgerError {
                 throw error.atLine(index + 1)
             }
@@ -271,12 +327,26 @@ struct BatchAppender {
             let prepared = batch[item.index]
             let event = prepared.event
             let payload = try PayloadCipher.seal(
-                prepared.plaintext, key: key, nonce: item.nonce, eventId: item.eventId, pseudonym: item.pseudonymHex)
+                prepared.plaintext,
+                key: key,
+                nonce: item.nonce,
+                eventId: item.eventId,
+                pseudonym: item.pseudonymHex
+            )
             let tail = ChainHash.tail(
-                seq: item.seq, eventId: item.eventId, type: event.type.rawValue, subject: item.pseudonymHex,
-                purpose: event.purpose ?? "", notice: event.notice ?? "", requestId: event.requestId ?? "",
-                occurredAt: item.occurredAt.milliseconds, recordedAt: recordedAt.milliseconds,
-                expiresAt: event.expiresAt?.milliseconds ?? 0, actor: actor, payload: payload)
+                seq: item.seq,
+                eventId: item.eventId,
+                type: event.type.rawValue,
+                subject: item.pseudonymHex,
+                purpose: event.purpose ?? "",
+                notice: event.notice ?? "",
+                requestId: event.requestId ?? "",
+                occurredAt: item.occurredAt.milliseconds,
+                recordedAt: recordedAt.milliseconds,
+                expiresAt: event.expiresAt?.milliseconds ?? 0,
+                actor: actor,
+                payload: payload
+            )
             return (tail, UUIDText.bytes(item.eventId))
         }
 
@@ -297,17 +367,33 @@ struct BatchAppender {
             try eventsTxn.put(seqKey, forKey: seal.eventIdKey, in: eventIds)
             try SubjectIndex.insert(pseudonym: item.pseudonym, seq: item.seq, in: eventsTxn, events: ledger.events)
             try MerkleStore.append(
-                eventHash: hash, previousHash: previousHash, seq: item.seq, in: eventsTxn, events: ledger.events)
+                eventHash: hash,
+                previousHash: previousHash,
+                seq: item.seq,
+                in: eventsTxn,
+                events: ledger.events
+            )
             stored.append(
                 AppendResult(
-                    seq: item.seq, eventId: item.eventId, hash: Hex.encode(hash), recordedAt: recordedAt,
-                    subject: item.pseudonymHex, requestId: item.requestOpensDueAt == nil ? nil : item.eventId,
-                    dueAt: item.requestOpensDueAt, replayed: false))
+                    seq: item.seq,
+                    eventId: item.eventId,
+                    hash: Hex.encode(hash),
+                    recordedAt: recordedAt,
+                    subject: item.pseudonymHex,
+                    requestId: item.requestOpensDueAt == nil ? nil : item.eventId,
+                    dueAt: item.requestOpensDueAt,
+                    replayed: false
+                )
+            )
         }
         try SubjectIndex.mergeIfFull(in: eventsTxn, events: ledger.events)
         if let last = accepted.last {
             let newHead = ChainHead(seq: last.seq, hash: prevHash, recordedAt: recordedAt)
-            try eventsTxn.put(newHead.encoded, forKey: EventsSchema.MetaKey.head, in: ledger.events.table(EventsSchema.meta))
+            try eventsTxn.put(
+                newHead.encoded,
+                forKey: EventsSchema.MetaKey.head,
+                in: ledger.events.table(EventsSchema.meta)
+            )
             try MerkleStore.setSize(last.seq, in: eventsTxn, events: ledger.events)
             try ledger.notifyObservers(txn: eventsTxn.txn, head: last.seq)
         }
@@ -324,7 +410,11 @@ struct BatchAppender {
     /// A new subject: fresh pseudonym and key, stored in the key store's transaction.
     private mutating func createSubject(lookup: [UInt8], keysTxn: borrowing WriteTransaction) throws -> [UInt8] {
         let created = try ledger.keyStore.createSubject(
-            lookupHash: lookup, random: ledger.options.random, in: keysTxn, environment: keys)
+            lookupHash: lookup,
+            random: ledger.options.random,
+            in: keysTxn,
+            environment: keys
+        )
         createdSubjects = true
         if let key = Pseudonym(created.pseudonym) { subjectKeys[key] = created.key }
         return created.pseudonym
@@ -335,7 +425,8 @@ struct BatchAppender {
     mutating func key(for pseudonym: [UInt8], keysTxn: borrowing WriteTransaction) throws -> SymmetricKey? {
         guard let key = Pseudonym(pseudonym) else { return nil }
         if let known = subjectKeys[key] { return known }
-        let record = try toUnwrap.removeValue(forKey: key)?.record
+        let record =
+            try toUnwrap.removeValue(forKey: key)?.record
             ?? ledger.keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys)
         guard let record else { return nil }
         let unwrapped = try ledger.keyStore.unwrap(record, pseudonym: pseudonym)
@@ -347,15 +438,28 @@ struct BatchAppender {
 
     /// Checks and records what the event does to requests; returns the due date of a request it opens.
     private func applyRequestRules(
-        _ event: ClientEvent, eventId: String, seq: UInt64, pseudonym: [UInt8], occurredAt: Timestamp,
-        catalogue: Catalogue, eventsTxn: borrowing WriteTransaction
+        _ event: ClientEvent,
+        eventId: String,
+        seq: UInt64,
+        pseudonym: [UInt8],
+        occurredAt: Timestamp,
+        catalogue: Catalogue,
+        eventsTxn: borrowing WriteTransaction
     ) throws -> Timestamp? {
         let requests = ledger.events.table(EventsSchema.requests)
         if let kind = event.type.opensRequest {
             let due = occurredAt.adding(days: catalogue.requestDeadlineDays)
             let record = RequestRecord(
-                kind: kind, status: .open, extended: false, pseudonym: pseudonym, openSeq: seq,
-                openedAt: occurredAt, originalDueAt: due, dueAt: due, closedAt: nil)
+                kind: kind,
+                status: .open,
+                extended: false,
+                pseudonym: pseudonym,
+                openSeq: seq,
+                openedAt: occurredAt,
+                originalDueAt: due,
+                dueAt: due,
+                closedAt: nil
+            )
             try eventsTxn.put(record.encoded, forKey: UUIDText.bytes(eventId), in: requests)
             return due
         }
@@ -366,7 +470,10 @@ struct BatchAppender {
         else { throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject") }
         if let kind = event.type.closesRequest {
             guard record.kind == kind else {
-                throw LedgerError(.requestNotOpen, "request \(requestId) is a \(record.kind.rawValue) request, not \(kind.rawValue)")
+                throw LedgerError(
+                    .requestNotOpen,
+                    "request \(requestId) is a \(record.kind.rawValue) request, not \(kind.rawValue)"
+                )
             }
             record.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
             record.closedAt = occurredAt
@@ -375,13 +482,17 @@ struct BatchAppender {
                 throw LedgerError(.invalidField, "request \(requestId) was extended already; it can be extended once")
             }
             guard let newDue = event.expiresAt, newDue > record.dueAt else {
-                throw LedgerError(.invalidField, "expiresAt must be later than the current due date \(record.dueAt.rfc3339)")
+                throw LedgerError(
+                    .invalidField,
+                    "expiresAt must be later than the current due date \(record.dueAt.rfc3339)"
+                )
             }
             let limit = record.originalDueAt.adding(days: catalogue.extensionLimitDays)
             guard newDue <= limit else {
                 throw LedgerError(
                     .invalidField,
-                    "expiresAt may be at most \(catalogue.extensionLimitDays) days past the original due date (\(limit.rfc3339))")
+                    "expiresAt may be at most \(catalogue.extensionLimitDays) days past the original due date (\(limit.rfc3339))"
+                )
             }
             record.dueAt = newDue
             record.extended = true

@@ -52,9 +52,13 @@ private struct CatalogueReader {
     let source: String
 
     func read(_ root: Node) throws -> Catalogue {
-        let top = try mapping(root, "the catalogue", allowed: [
-            "version", "controller", "requestDeadlineDays", "extensionLimitDays", "purposes", "clients",
-        ])
+        let top = try mapping(
+            root,
+            "the catalogue",
+            allowed: [
+                "version", "controller", "requestDeadlineDays", "extensionLimitDays", "purposes", "clients",
+            ]
+        )
         if let version = top["version"] {
             guard try integer(version, "version") == 1 else { throw fault(version, "version must be 1") }
         }
@@ -62,7 +66,8 @@ private struct CatalogueReader {
         let controllerMap = try mapping(controllerNode, "controller", allowed: ["name", "contact"])
         let controller = Catalogue.Controller(
             name: try requiredString(controllerMap, "name", in: controllerNode),
-            contact: try controllerMap["contact"].map { try string($0, "contact") } ?? "")
+            contact: try controllerMap["contact"].map { try string($0, "contact") } ?? ""
+        )
         let deadline = try top["requestDeadlineDays"].map { try integer($0, "requestDeadlineDays") } ?? 30
         guard (1...365).contains(deadline) else {
             throw fault(top["requestDeadlineDays"] ?? root, "requestDeadlineDays must be 1 to 365")
@@ -80,22 +85,34 @@ private struct CatalogueReader {
             }
             purposes.append(purpose)
         }
-        let clients = try top["clients"].map { node in try sequence(node, "clients").map { try readClient($0, purposes) } }
+        let clients = try top["clients"].map { node in
+            try sequence(node, "clients").map { try readClient($0, purposes) }
+        }
         if let clients {
             var names = Set<String>()
-            for (client, node) in zip(clients, try sequence(top["clients"]!, "clients")) where !names.insert(client.name).inserted {
+            for (client, node) in zip(clients, try sequence(top["clients"]!, "clients"))
+            where !names.insert(client.name).inserted {
                 throw fault(node, "client \(client.name) is named twice")
             }
         }
         return Catalogue(
-            controller: controller, purposes: purposes, requestDeadlineDays: deadline,
-            extensionLimitDays: extensionLimit, clients: clients, source: source)
+            controller: controller,
+            purposes: purposes,
+            requestDeadlineDays: deadline,
+            extensionLimitDays: extensionLimit,
+            clients: clients,
+            source: source
+        )
     }
 
     private func readPurpose(_ node: Node) throws -> Catalogue.Purpose {
-        let map = try mapping(node, "a purpose", allowed: [
-            "id", "title", "basis", "processors", "retention", "consentTTLDays", "notices",
-        ])
+        let map = try mapping(
+            node,
+            "a purpose",
+            allowed: [
+                "id", "title", "basis", "processors", "retention", "consentTTLDays", "notices",
+            ]
+        )
         let id = try requiredString(map, "id", in: node)
         guard isIdentifier(id) else {
             throw fault(map["id"] ?? node, "purpose id \(id) must be 1–64 characters of a–z, 0–9 and -")
@@ -104,17 +121,21 @@ private struct CatalogueReader {
         guard let basis = Catalogue.LegalBasis(rawValue: basisText) else {
             throw fault(
                 map["basis"] ?? node,
-                "unknown basis \(basisText) (one of \(Catalogue.LegalBasis.allCases.map(\.rawValue).joined(separator: ", ")))")
+                "unknown basis \(basisText) (one of \(Catalogue.LegalBasis.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         var titles: [String: String] = [:]
         if let titleNode = map["title"] {
             if case .scalar = titleNode {
                 titles["en"] = try string(titleNode, "title")
             } else {
-                for (key, value) in try mapping(titleNode, "title", allowed: nil) { titles[key] = try string(value, "title") }
+                for (key, value) in try mapping(titleNode, "title", allowed: nil) {
+                    titles[key] = try string(value, "title")
+                }
             }
         }
-        let processors = try map["processors"].map { try sequence($0, "processors").map { try string($0, "processor") } } ?? []
+        let processors =
+            try map["processors"].map { try sequence($0, "processors").map { try string($0, "processor") } } ?? []
         let retention = try map["retention"].map { try string($0, "retention") } ?? ""
         let ttl = try map["consentTTLDays"].map { try integer($0, "consentTTLDays") }
         if let ttl, ttl < 1 { throw fault(map["consentTTLDays"] ?? node, "consentTTLDays must be at least 1") }
@@ -141,14 +162,26 @@ private struct CatalogueReader {
             throw fault(node, "purpose \(id) has basis \(basis.rawValue); only consent purposes have a consent TTL")
         }
         return Catalogue.Purpose(
-            id: id, titles: titles, basis: basis, processors: processors, retention: retention, consentTTLDays: ttl,
-            notices: notices)
+            id: id,
+            titles: titles,
+            basis: basis,
+            processors: processors,
+            retention: retention,
+            consentTTLDays: ttl,
+            notices: notices
+        )
     }
 
     private func readClient(_ node: Node, _ purposes: [Catalogue.Purpose]) throws -> Catalogue.Client {
-        let map = try mapping(node, "a client", allowed: ["name", "uid", "user", "gid", "group", "roles", "purposes", "types"])
+        let map = try mapping(
+            node,
+            "a client",
+            allowed: ["name", "uid", "user", "gid", "group", "roles", "purposes", "types"]
+        )
         let name = try requiredString(map, "name", in: node)
-        guard isIdentifier(name) else { throw fault(node, "client name \(name) must be 1–64 characters of a–z, 0–9 and -") }
+        guard isIdentifier(name) else {
+            throw fault(node, "client name \(name) must be 1–64 characters of a–z, 0–9 and -")
+        }
         let uid = try map["uid"].map { UInt32(try integer($0, "uid")) }
         let gid = try map["gid"].map { UInt32(try integer($0, "gid")) }
         let user = try map["user"].map { try string($0, "user") }
@@ -165,22 +198,33 @@ private struct CatalogueReader {
             roles.insert(role)
         }
         let allowedPurposes = try map["purposes"].map { node in
-            Set(try sequence(node, "purposes").map { item in
-                let id = try string(item, "purpose")
-                guard purposes.contains(where: { $0.id == id }) else { throw fault(item, "unknown purpose \(id)") }
-                return id
-            })
+            Set(
+                try sequence(node, "purposes").map { item in
+                    let id = try string(item, "purpose")
+                    guard purposes.contains(where: { $0.id == id }) else { throw fault(item, "unknown purpose \(id)") }
+                    return id
+                }
+            )
         }
         let allowedTypes = try map["types"].map { node in
-            Set(try sequence(node, "types").map { item in
-                let text = try string(item, "type")
-                guard let type = EventType(rawValue: text) else { throw fault(item, "unknown event type \(text)") }
-                return type
-            })
+            Set(
+                try sequence(node, "types").map { item in
+                    let text = try string(item, "type")
+                    guard let type = EventType(rawValue: text) else { throw fault(item, "unknown event type \(text)") }
+                    return type
+                }
+            )
         }
         return Catalogue.Client(
-            name: name, uid: uid, user: user, gid: gid, group: group, roles: roles, purposes: allowedPurposes,
-            types: allowedTypes)
+            name: name,
+            uid: uid,
+            user: user,
+            gid: gid,
+            group: group,
+            roles: roles,
+            purposes: allowedPurposes,
+            types: allowedTypes
+        )
     }
 
     // MARK: Typed access
@@ -195,7 +239,10 @@ private struct CatalogueReader {
         for (keyNode, value) in mapping {
             let key = try string(keyNode, "a key")
             if let allowed, !allowed.contains(key) {
-                throw fault(keyNode, "unknown key \(key) in \(what) (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                throw fault(
+                    keyNode,
+                    "unknown key \(key) in \(what) (allowed: \(allowed.sorted().joined(separator: ", ")))"
+                )
             }
             guard out[key] == nil else { throw fault(keyNode, "duplicate key \(key)") }
             out[key] = value

@@ -19,24 +19,56 @@ public enum ChainHash {
 
     /// Encodes the hashed body of an event: every field after the `"CLv1"` prefix.
     static func body(
-        prevHash: [UInt8], seq: UInt64, eventId: String, type: String, subject: String, purpose: String,
-        notice: String, requestId: String, occurredAt: Int64, recordedAt: Int64, expiresAt: Int64, actor: String,
+        prevHash: [UInt8],
+        seq: UInt64,
+        eventId: String,
+        type: String,
+        subject: String,
+        purpose: String,
+        notice: String,
+        requestId: String,
+        occurredAt: Int64,
+        recordedAt: Int64,
+        expiresAt: Int64,
+        actor: String,
         payload: [UInt8]
     ) -> [UInt8] {
         prevHash
             + tail(
-                seq: seq, eventId: eventId, type: type, subject: subject, purpose: purpose, notice: notice,
-                requestId: requestId, occurredAt: occurredAt, recordedAt: recordedAt, expiresAt: expiresAt, actor: actor,
-                payload: payload)
+                seq: seq,
+                eventId: eventId,
+                type: type,
+                subject: subject,
+                purpose: purpose,
+                notice: notice,
+                requestId: requestId,
+                occurredAt: occurredAt,
+                recordedAt: recordedAt,
+                expiresAt: expiresAt,
+                actor: actor,
+                payload: payload
+            )
     }
 
     /// Encodes the body's fields after `prevHash`: everything of an event that does not depend on the
     /// event before it, so appends can encode it on every core and chain it in order afterwards.
     static func tail(
-        seq: UInt64, eventId: String, type: String, subject: String, purpose: String, notice: String,
-        requestId: String, occurredAt: Int64, recordedAt: Int64, expiresAt: Int64, actor: String, payload: [UInt8]
+        seq: UInt64,
+        eventId: String,
+        type: String,
+        subject: String,
+        purpose: String,
+        notice: String,
+        requestId: String,
+        occurredAt: Int64,
+        recordedAt: Int64,
+        expiresAt: Int64,
+        actor: String,
+        payload: [UInt8]
     ) -> [UInt8] {
-        var writer = ByteWriter(capacity: 128 + payload.count + eventId.utf8.count + purpose.utf8.count + actor.utf8.count)
+        var writer = ByteWriter(
+            capacity: 128 + payload.count + eventId.utf8.count + purpose.utf8.count + actor.utf8.count
+        )
         writer.write(u64: seq)
         writer.write(string: eventId)
         writer.write(string: type)

@@ -36,7 +36,8 @@ public struct Checkpoint: Sendable, Equatable {
     /// `{"ledgerId","treeSize","rootHash","headHash","recordedAt","publicKey","signature"}`.
     public var json: JSONValue {
         .object([
-            ("ledgerId", .string(ledgerId)), ("treeSize", .int(Int64(treeSize))), ("rootHash", .string(Hex.encode(rootHash))),
+            ("ledgerId", .string(ledgerId)), ("treeSize", .int(Int64(treeSize))),
+            ("rootHash", .string(Hex.encode(rootHash))),
             ("headHash", .string(Hex.encode(headHash))), ("recordedAt", .string(recordedAt?.rfc3339 ?? "")),
             ("publicKey", .string(Hex.encode(publicKey))), ("signature", .string(Hex.encode(signature))),
         ])
@@ -44,8 +45,13 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// Creates a checkpoint from its fields.
     public init(
-        ledgerId: String, treeSize: UInt64, rootHash: [UInt8], headHash: [UInt8], recordedAt: Timestamp?,
-        publicKey: [UInt8], signature: [UInt8]
+        ledgerId: String,
+        treeSize: UInt64,
+        rootHash: [UInt8],
+        headHash: [UInt8],
+        recordedAt: Timestamp?,
+        publicKey: [UInt8],
+        signature: [UInt8]
     ) {
         self.ledgerId = ledgerId
         self.treeSize = treeSize
@@ -68,21 +74,32 @@ public struct Checkpoint: Sendable, Equatable {
             }
             return raw
         }
-        guard let ledgerId = object["ledgerId"] as? String else { throw LedgerError(.invalidField, "ledgerId is missing") }
+        guard let ledgerId = object["ledgerId"] as? String else {
+            throw LedgerError(.invalidField, "ledgerId is missing")
+        }
         guard let size = object["treeSize"] as? NSNumber, size.int64Value >= 0 else {
             throw LedgerError(.invalidField, "treeSize must be a whole number")
         }
-        guard let recordedText = object["recordedAt"] as? String else { throw LedgerError(.invalidField, "recordedAt is missing") }
+        guard let recordedText = object["recordedAt"] as? String else {
+            throw LedgerError(.invalidField, "recordedAt is missing")
+        }
         let recordedAt: Timestamp?
         if recordedText.isEmpty {
             recordedAt = nil
         } else {
-            guard let time = Timestamp(rfc3339: recordedText) else { throw LedgerError(.invalidField, "recordedAt is not RFC 3339") }
+            guard let time = Timestamp(rfc3339: recordedText) else {
+                throw LedgerError(.invalidField, "recordedAt is not RFC 3339")
+            }
             recordedAt = time
         }
         self.init(
-            ledgerId: ledgerId, treeSize: UInt64(size.int64Value), rootHash: try hex("rootHash", 32),
-            headHash: try hex("headHash", 32), recordedAt: recordedAt, publicKey: try hex("publicKey", 32),
-            signature: try hex("signature", 64))
+            ledgerId: ledgerId,
+            treeSize: UInt64(size.int64Value),
+            rootHash: try hex("rootHash", 32),
+            headHash: try hex("headHash", 32),
+            recordedAt: recordedAt,
+            publicKey: try hex("publicKey", 32),
+            signature: try hex("signature", 64)
+        )
     }
 }

@@ -20,7 +20,10 @@ public struct ExportVerifier {
     public init() {}
 
     /// Verifies the export at `path` (`-` for standard input), handing each verified event to `body`.
-    public static func verify(path: String, _ body: (StoredEvent) throws -> Void = { _ in }) throws -> VerificationReport {
+    public static func verify(
+        path: String,
+        _ body: (StoredEvent) throws -> Void = { _ in }
+    ) throws -> VerificationReport {
         var reader = try LineReader(path: path)
         var verifier = ExportVerifier()
         while let line = try reader.next() {
@@ -29,13 +32,19 @@ public struct ExportVerifier {
             if failure == nil, let event = verifier.lastEvent { try body(event) }
             if let failure {
                 return VerificationReport(
-                    events: verifier.count, headSeq: verifier.expectedSeq - 1, headHash: Hex.encode(verifier.previousHash),
-                    failure: failure)
+                    events: verifier.count,
+                    headSeq: verifier.expectedSeq - 1,
+                    headHash: Hex.encode(verifier.previousHash),
+                    failure: failure
+                )
             }
         }
         return VerificationReport(
-            events: verifier.count, headSeq: verifier.expectedSeq - 1, headHash: Hex.encode(verifier.previousHash),
-            failure: nil)
+            events: verifier.count,
+            headSeq: verifier.expectedSeq - 1,
+            headHash: Hex.encode(verifier.previousHash),
+            failure: nil
+        )
     }
 
     /// Checks the next record; returns the failure or `nil`.
@@ -62,10 +71,15 @@ public struct ExportVerifier {
     /// Reads one export record and checks it on its own: exactly the export fields, each in its
     /// canonical form, and the hash recomputed by the SPEC rule from the record's own `prevHash`.
     /// - Parameter expectedSeq: When given, the seq the record must carry.
-    public static func event(fromRecord object: [String: Any], expectedSeq: UInt64? = nil) -> Result<StoredEvent, VerificationReport.Failure> {
+    public static func event(
+        fromRecord object: [String: Any],
+        expectedSeq: UInt64? = nil
+    ) -> Result<StoredEvent, VerificationReport.Failure> {
         let number = (object["seq"] as? NSNumber).map { $0.uint64Value } ?? 0
         let seq = expectedSeq ?? number
-        func fail(_ reason: String) -> Result<StoredEvent, VerificationReport.Failure> { .failure(.init(seq: seq, reason: reason)) }
+        func fail(_ reason: String) -> Result<StoredEvent, VerificationReport.Failure> {
+            .failure(.init(seq: seq, reason: reason))
+        }
         guard Set(object.keys) == Self.fields else { return fail("the record does not have exactly the export fields") }
         guard let seqNumber = object["seq"] as? NSNumber, !(object["seq"] is String),
             seqNumber.uint64Value == seq, seqNumber.stringValue == String(seq), seq >= 1
@@ -75,34 +89,62 @@ public struct ExportVerifier {
             guard let value = object[field] as? String else { return fail("\(field) is not a string") }
             text[field] = value
         }
-        guard let occurred = Self.canonicalTime(text["occurredAt", default: ""]), let recorded = Self.canonicalTime(text["recordedAt", default: ""])
+        guard let occurred = Self.canonicalTime(text["occurredAt", default: ""]),
+            let recorded = Self.canonicalTime(text["recordedAt", default: ""])
         else { return fail("occurredAt or recordedAt is not a canonical RFC 3339 time") }
         let expiresText = text["expiresAt", default: ""]
         var expires: Int64 = 0
         if !expiresText.isEmpty {
-            guard let time = Self.canonicalTime(expiresText) else { return fail("expiresAt is not a canonical RFC 3339 time") }
+            guard let time = Self.canonicalTime(expiresText) else {
+                return fail("expiresAt is not a canonical RFC 3339 time")
+            }
             expires = time
         }
-        guard let payload = Data(base64Encoded: text["payload", default: ""]), payload.base64EncodedString() == text["payload", default: ""] else {
+        guard let payload = Data(base64Encoded: text["payload", default: ""]),
+            payload.base64EncodedString() == text["payload", default: ""]
+        else {
             return fail("payload is not canonical base64")
         }
-        guard let prev = Hex.decode(text["prevHash", default: ""]), prev.count == 32, Hex.encode(prev) == text["prevHash", default: ""],
-            let hash = Hex.decode(text["hash", default: ""]), hash.count == 32, Hex.encode(hash) == text["hash", default: ""]
+        guard let prev = Hex.decode(text["prevHash", default: ""]), prev.count == 32,
+            Hex.encode(prev) == text["prevHash", default: ""],
+            let hash = Hex.decode(text["hash", default: ""]), hash.count == 32,
+            Hex.encode(hash) == text["hash", default: ""]
         else { return fail("prevHash or hash is not 64 lower-case hex characters") }
         let body = ChainHash.body(
-            prevHash: prev, seq: seq, eventId: text["eventId", default: ""], type: text["type", default: ""], subject: text["subject", default: ""],
-            purpose: text["purpose", default: ""], notice: text["notice", default: ""], requestId: text["requestId", default: ""], occurredAt: occurred,
-            recordedAt: recorded, expiresAt: expires, actor: text["actor", default: ""], payload: Array(payload))
+            prevHash: prev,
+            seq: seq,
+            eventId: text["eventId", default: ""],
+            type: text["type", default: ""],
+            subject: text["subject", default: ""],
+            purpose: text["purpose", default: ""],
+            notice: text["notice", default: ""],
+            requestId: text["requestId", default: ""],
+            occurredAt: occurred,
+            recordedAt: recorded,
+            expiresAt: expires,
+            actor: text["actor", default: ""],
+            payload: Array(payload)
+        )
         guard ChainHash.hash(body: body) == hash else { return fail("the hash does not match the record's contents") }
         guard let type = EventType(rawValue: text["type", default: ""]) else { return fail("unknown event type") }
         return .success(
             StoredEvent(
-                seq: seq, eventId: text["eventId", default: ""], type: type, subject: text["subject", default: ""],
-                purpose: text["purpose", default: ""], notice: text["notice", default: ""],
-                requestId: text["requestId", default: ""], occurredAt: Timestamp(milliseconds: occurred),
+                seq: seq,
+                eventId: text["eventId", default: ""],
+                type: type,
+                subject: text["subject", default: ""],
+                purpose: text["purpose", default: ""],
+                notice: text["notice", default: ""],
+                requestId: text["requestId", default: ""],
+                occurredAt: Timestamp(milliseconds: occurred),
                 recordedAt: Timestamp(milliseconds: recorded),
-                expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires), actor: text["actor", default: ""],
-                payload: Array(payload), prevHash: prev, hash: hash))
+                expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires),
+                actor: text["actor", default: ""],
+                payload: Array(payload),
+                prevHash: prev,
+                hash: hash
+            )
+        )
     }
 
     /// The milliseconds of a time written exactly as the ledger exports times.

@@ -39,7 +39,9 @@ public enum MerkleTree {
     /// subtrees that `node(level, index)` returns. `start` must be aligned as the RFC's
     /// recursions align it (a multiple of the largest power of two ≤ count).
     static func rangeHash(
-        start: UInt64, count: UInt64, node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
+        start: UInt64,
+        count: UInt64,
+        node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
     ) throws -> [UInt8] {
         if count == 0 { return emptyRoot }
         if count & (count - 1) == 0, start % count == 0 {
@@ -47,12 +49,17 @@ public enum MerkleTree {
         }
         let k = split(count)
         return nodeHash(
-            try rangeHash(start: start, count: k, node: node), try rangeHash(start: start + k, count: count - k, node: node))
+            try rangeHash(start: start, count: k, node: node),
+            try rangeHash(start: start + k, count: count - k, node: node)
+        )
     }
 
     /// RFC 9162 §2.1.3.1: the inclusion proof of leaf `index` in the tree of `size` leaves.
     static func inclusionPath(
-        index: UInt64, start: UInt64 = 0, size: UInt64, node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
+        index: UInt64,
+        start: UInt64 = 0,
+        size: UInt64,
+        node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
     ) throws -> [[UInt8]] {
         guard size > 1 else { return [] }
         let k = split(size)
@@ -66,14 +73,20 @@ public enum MerkleTree {
 
     /// RFC 9162 §2.1.4.1: the consistency proof from the tree of `old` leaves to that of `new`.
     static func consistencyPath(
-        old: UInt64, new: UInt64, node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
+        old: UInt64,
+        new: UInt64,
+        node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
     ) throws -> [[UInt8]] {
         guard old > 0, old < new else { return [] }
         return try subproof(m: old, start: 0, n: new, complete: true, node: node)
     }
 
     private static func subproof(
-        m: UInt64, start: UInt64, n: UInt64, complete: Bool, node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
+        m: UInt64,
+        start: UInt64,
+        n: UInt64,
+        complete: Bool,
+        node: (_ level: UInt8, _ index: UInt64) throws -> [UInt8]
     ) throws -> [[UInt8]] {
         if m == n { return complete ? [] : [try rangeHash(start: start, count: n, node: node)] }
         let k = split(n)
@@ -88,7 +101,13 @@ public enum MerkleTree {
     // MARK: Verification (RFC 9162 §2.1.3.2 and §2.1.4.2)
 
     /// Whether `path` proves leaf `leafHash` at `index` in a tree of `size` leaves with `root`.
-    public static func verifyInclusion(leafHash: [UInt8], index: UInt64, size: UInt64, path: [[UInt8]], root: [UInt8]) -> Bool {
+    public static func verifyInclusion(
+        leafHash: [UInt8],
+        index: UInt64,
+        size: UInt64,
+        path: [[UInt8]],
+        root: [UInt8]
+    ) -> Bool {
         guard index < size else { return false }
         var fn = index
         var sn = size - 1
@@ -115,7 +134,11 @@ public enum MerkleTree {
     /// Whether `path` proves that the tree of `newSize` leaves with `newRoot` extends the tree of
     /// `oldSize` leaves with `oldRoot`.
     public static func verifyConsistency(
-        oldSize: UInt64, newSize: UInt64, oldRoot: [UInt8], newRoot: [UInt8], path: [[UInt8]]
+        oldSize: UInt64,
+        newSize: UInt64,
+        oldRoot: [UInt8],
+        newRoot: [UInt8],
+        path: [[UInt8]]
     ) -> Bool {
         if oldSize == newSize { return path.isEmpty && oldRoot == newRoot }
         guard oldSize > 0, oldSize < newSize else { return oldSize == 0 && path.isEmpty }

@@ -29,7 +29,9 @@ public struct VerificationReport: Sendable, Equatable {
             ("headHash", .string(headHash)),
         ]
         if let failure {
-            pairs.append(("failure", .object([("seq", .int(Int64(failure.seq))), ("reason", .string(failure.reason))])))
+            pairs.append(
+                ("failure", .object([("seq", .int(Int64(failure.seq))), ("reason", .string(failure.reason))]))
+            )
         }
         return .object(pairs)
     }

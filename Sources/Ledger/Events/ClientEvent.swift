@@ -29,8 +29,15 @@ public struct ClientEvent: Sendable, Equatable {
 
     /// Creates an event from already-checked fields.
     public init(
-        type: EventType, subject: String, purpose: String? = nil, eventId: String? = nil, occurredAt: Timestamp? = nil,
-        requestId: String? = nil, notice: String? = nil, expiresAt: Timestamp? = nil, data: [UInt8]? = nil
+        type: EventType,
+        subject: String,
+        purpose: String? = nil,
+        eventId: String? = nil,
+        occurredAt: Timestamp? = nil,
+        requestId: String? = nil,
+        notice: String? = nil,
+        expiresAt: Timestamp? = nil,
+        data: [UInt8]? = nil
     ) {
         self.type = type
         self.subject = subject
@@ -47,7 +54,9 @@ public struct ClientEvent: Sendable, Equatable {
     /// - Throws: ``LedgerError`` with the first failing rule's code.
     public static func decode(json: [UInt8], catalogue: Catalogue) throws -> ClientEvent {
         guard let parsed = JSONParser.parse(json) else { throw LedgerError(.invalidJSON, "the body is not valid JSON") }
-        guard case .object(let members) = parsed else { throw LedgerError(.invalidJSON, "an event must be a JSON object") }
+        guard case .object(let members) = parsed else {
+            throw LedgerError(.invalidJSON, "an event must be a JSON object")
+        }
         return try decode(fields: EventFields(members: members), catalogue: catalogue)
     }
 
@@ -68,7 +77,9 @@ public struct ClientEvent: Sendable, Equatable {
         }
         if type == .erasureCompleted {
             throw LedgerError(
-                .forbidden, "erasure.completed is appended only by the ledger when it executes an erasure (POST /v1/subjects/erase)")
+                .forbidden,
+                "erasure.completed is appended only by the ledger when it executes an erasure (POST /v1/subjects/erase)"
+            )
         }
         // Required fields.
         let subject = try reader.string("subject")
@@ -79,7 +90,9 @@ public struct ClientEvent: Sendable, Equatable {
         let eventIdText = try reader.string("eventId")
         let occurredText = try reader.string("occurredAt")
         guard let subject else { throw LedgerError(.missingField, "missing field subject") }
-        if type.isConsent, purpose == nil { throw LedgerError(.missingField, "missing field purpose (\(type.rawValue) needs one)") }
+        if type.isConsent, purpose == nil {
+            throw LedgerError(.missingField, "missing field purpose (\(type.rawValue) needs one)")
+        }
         if type.takesRequestId, requestIdText == nil {
             throw LedgerError(.missingField, "missing field requestId (\(type.rawValue) names the request it answers)")
         }
@@ -108,26 +121,44 @@ public struct ClientEvent: Sendable, Equatable {
             return id
         }
         let requestId = try requestIdText.map { text in
-            guard let id = UUIDText.canonical(text) else { throw LedgerError(.invalidField, "requestId must be a UUID") }
+            guard let id = UUIDText.canonical(text) else {
+                throw LedgerError(.invalidField, "requestId must be a UUID")
+            }
             return id
         }
         let occurredAt = try occurredText.map { text in
             guard let time = Timestamp(rfc3339: text) else {
-                throw LedgerError(.invalidField, "occurredAt must be an RFC 3339 date-time, such as 2026-03-01T10:00:00Z")
+                throw LedgerError(
+                    .invalidField,
+                    "occurredAt must be an RFC 3339 date-time, such as 2026-03-01T10:00:00Z"
+                )
             }
             return time
         }
         let expiresAt = try expiresText.map { text in
             guard let time = Timestamp(rfc3339: text) else {
-                throw LedgerError(.invalidField, "expiresAt must be an RFC 3339 date-time, such as 2027-03-01T10:00:00Z")
+                throw LedgerError(
+                    .invalidField,
+                    "expiresAt must be an RFC 3339 date-time, such as 2027-03-01T10:00:00Z"
+                )
             }
             return time
         }
-        if let notice = noticeText, notice.utf8.count > 64 { throw LedgerError(.invalidField, "notice is longer than 64 bytes") }
+        if let notice = noticeText, notice.utf8.count > 64 {
+            throw LedgerError(.invalidField, "notice is longer than 64 bytes")
+        }
         let data = try reader.dataObject()
         let event = ClientEvent(
-            type: type, subject: subject, purpose: purpose, eventId: eventId, occurredAt: occurredAt,
-            requestId: requestId, notice: noticeText, expiresAt: expiresAt, data: data)
+            type: type,
+            subject: subject,
+            purpose: purpose,
+            eventId: eventId,
+            occurredAt: occurredAt,
+            requestId: requestId,
+            notice: noticeText,
+            expiresAt: expiresAt,
+            data: data
+        )
         try event.checkCatalogue(catalogue)
         return event
     }
@@ -152,10 +183,14 @@ public struct ClientEvent: Sendable, Equatable {
             if type.isConsent, known.basis != .consent {
                 throw LedgerError(
                     .purposeNotConsentBased,
-                    "purpose \(purposeId) has legal basis \(known.basis.rawValue), not consent; consent events do not apply to it")
+                    "purpose \(purposeId) has legal basis \(known.basis.rawValue), not consent; consent events do not apply to it"
+                )
             }
             if let notice, known.notice(notice) == nil {
-                throw LedgerError(.unknownNotice, "purpose \(purposeId) has no notice version \(notice.debugDescription)")
+                throw LedgerError(
+                    .unknownNotice,
+                    "purpose \(purposeId) has no notice version \(notice.debugDescription)"
+                )
             }
         } else if let notice {
             throw LedgerError(.unknownNotice, "notice \(notice.debugDescription) names no purpose")
@@ -245,13 +280,17 @@ private struct EventFields {
             encoded = CanonicalJSON.serialize(value)
         case .foundation(let value):
             if value is NSNull { return nil }
-            guard let dictionary = value as? [String: Any] else { throw LedgerError(.invalidField, "data must be a JSON object") }
+            guard let dictionary = value as? [String: Any] else {
+                throw LedgerError(.invalidField, "data must be a JSON object")
+            }
             encoded = CanonicalJSON.serialize(dictionary)
         }
         guard let encoded else { throw LedgerError(.invalidField, "data holds a number JSON cannot carry") }
         guard encoded.count <= ClientEvent.maxDataBytes else {
             throw LedgerError(
-                .payloadTooLarge, "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)")
+                .payloadTooLarge,
+                "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)"
+            )
         }
         return encoded
     }
@@ -275,9 +314,15 @@ extension ClientEvent {
             occurredAt = time
         }
         self.init(
-            type: stored.type, subject: subject, purpose: stored.purpose.isEmpty ? nil : stored.purpose,
-            eventId: stored.eventId, occurredAt: occurredAt,
+            type: stored.type,
+            subject: subject,
+            purpose: stored.purpose.isEmpty ? nil : stored.purpose,
+            eventId: stored.eventId,
+            occurredAt: occurredAt,
             requestId: stored.requestId.isEmpty ? nil : stored.requestId,
-            notice: stored.notice.isEmpty ? nil : stored.notice, expiresAt: stored.expiresAt, data: data)
+            notice: stored.notice.isEmpty ? nil : stored.notice,
+            expiresAt: stored.expiresAt,
+            data: data
+        )
     }
 }

@@ -17,8 +17,15 @@ public struct EventSummary: Sendable, Equatable {
 
     /// Creates a summary from its fields.
     public init(
-        seq: UInt64, type: EventType, subject: Pseudonym, purpose: String, eventId: String, requestId: String,
-        occurredAt: Timestamp, recordedAt: Timestamp, expiresAt: Timestamp?
+        seq: UInt64,
+        type: EventType,
+        subject: Pseudonym,
+        purpose: String,
+        eventId: String,
+        requestId: String,
+        occurredAt: Timestamp,
+        recordedAt: Timestamp,
+        expiresAt: Timestamp?
     ) {
         self.seq = seq
         self.type = type
@@ -35,9 +42,16 @@ public struct EventSummary: Sendable, Equatable {
     public init?(_ event: StoredEvent) {
         guard let subject = Pseudonym(hex: event.subject) else { return nil }
         self.init(
-            seq: event.seq, type: event.type, subject: subject, purpose: event.purpose,
-            eventId: event.type.opensRequest == nil ? "" : event.eventId, requestId: event.requestId,
-            occurredAt: event.occurredAt, recordedAt: event.recordedAt, expiresAt: event.expiresAt)
+            seq: event.seq,
+            type: event.type,
+            subject: subject,
+            purpose: event.purpose,
+            eventId: event.type.opensRequest == nil ? "" : event.eventId,
+            requestId: event.requestId,
+            occurredAt: event.occurredAt,
+            recordedAt: event.recordedAt,
+            expiresAt: event.expiresAt
+        )
     }
 
     /// Decodes a log record (``StoredEvent/record``) in place, allocating only the strings it
@@ -45,7 +59,8 @@ public struct EventSummary: Sendable, Equatable {
     init?(record: UnsafeRawBufferPointer) {
         var reader = ByteReader(record)
         guard reader.skip(count: 64), let seq = reader.readU64(), let eventIdRange = reader.skipField(),
-            let typeRange = reader.skipField(), let type = EventType(utf8: UnsafeRawBufferPointer(rebasing: record[typeRange])),
+            let typeRange = reader.skipField(),
+            let type = EventType(utf8: UnsafeRawBufferPointer(rebasing: record[typeRange])),
             let subjectRange = reader.skipField(),
             let subject = Pseudonym(hexBytes: UnsafeRawBufferPointer(rebasing: record[subjectRange])),
             let purposeRange = reader.skipField(), reader.skipLengthPrefixed(), let requestIdRange = reader.skipField(),
@@ -55,9 +70,15 @@ public struct EventSummary: Sendable, Equatable {
             range.isEmpty ? "" : String(decoding: UnsafeRawBufferPointer(rebasing: record[range]), as: UTF8.self)
         }
         self.init(
-            seq: seq, type: type, subject: subject, purpose: text(purposeRange),
-            eventId: type.opensRequest == nil ? "" : text(eventIdRange), requestId: text(requestIdRange),
-            occurredAt: Timestamp(milliseconds: occurred), recordedAt: Timestamp(milliseconds: recorded),
-            expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires))
+            seq: seq,
+            type: type,
+            subject: subject,
+            purpose: text(purposeRange),
+            eventId: type.opensRequest == nil ? "" : text(eventIdRange),
+            requestId: text(requestIdRange),
+            occurredAt: Timestamp(milliseconds: occurred),
+            recordedAt: Timestamp(milliseconds: recorded),
+            expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires)
+        )
     }
 }

@@ -17,7 +17,8 @@ public enum EventType: String, CaseIterable, Sendable {
 
     /// The type whose name is these UTF-8 bytes, without building a string.
     init?(utf8 bytes: UnsafeRawBufferPointer) {
-        guard let match = Self.utf8Names.first(where: { $0.name.count == bytes.count && $0.name.elementsEqual(bytes) }) else {
+        guard let match = Self.utf8Names.first(where: { $0.name.count == bytes.count && $0.name.elementsEqual(bytes) })
+        else {
             return nil
         }
         self = match.type

@@ -75,7 +75,8 @@ public indirect enum JSONValue: Sendable, Equatable {
                 case "\n": out += #"\n"#.utf8
                 case "\r": out += #"\r"#.utf8
                 case "\t": out += #"\t"#.utf8
-                case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
+                case _
+                where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
                     || scalar.value == 0x2028 || scalar.value == 0x2029:
                     let hex = String(scalar.value, radix: 16)
                     out += ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8

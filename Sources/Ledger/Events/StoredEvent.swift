@@ -23,10 +23,20 @@ public struct StoredEvent: Sendable, Equatable {
     /// The hashed body (everything after `"CLv1"`).
     var body: [UInt8] {
         ChainHash.body(
-            prevHash: prevHash, seq: seq, eventId: eventId, type: type.rawValue, subject: subject, purpose: purpose,
-            notice: notice, requestId: requestId, occurredAt: occurredAt.milliseconds,
-            recordedAt: recordedAt.milliseconds, expiresAt: expiresAt?.milliseconds ?? 0, actor: actor,
-            payload: payload)
+            prevHash: prevHash,
+            seq: seq,
+            eventId: eventId,
+            type: type.rawValue,
+            subject: subject,
+            purpose: purpose,
+            notice: notice,
+            requestId: requestId,
+            occurredAt: occurredAt.milliseconds,
+            recordedAt: recordedAt.milliseconds,
+            expiresAt: expiresAt?.milliseconds ?? 0,
+            actor: actor,
+            payload: payload
+        )
     }
 
     /// The hash the SPEC rule gives for this event's fields (equal to ``hash`` unless altered).
@@ -49,18 +59,39 @@ public struct StoredEvent: Sendable, Equatable {
             let actor = reader.readString(), let payload = reader.readLengthPrefixed(), reader.isAtEnd
         else { return nil }
         self.init(
-            seq: seq, eventId: eventId, type: type, subject: subject, purpose: purpose, notice: notice,
-            requestId: requestId, occurredAt: Timestamp(milliseconds: occurred),
+            seq: seq,
+            eventId: eventId,
+            type: type,
+            subject: subject,
+            purpose: purpose,
+            notice: notice,
+            requestId: requestId,
+            occurredAt: Timestamp(milliseconds: occurred),
             recordedAt: Timestamp(milliseconds: recorded),
-            expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires), actor: actor, payload: payload,
-            prevHash: prev, hash: hash)
+            expiresAt: expires == 0 ? nil : Timestamp(milliseconds: expires),
+            actor: actor,
+            payload: payload,
+            prevHash: prev,
+            hash: hash
+        )
     }
 
     /// Creates an event from its fields.
     public init(
-        seq: UInt64, eventId: String, type: EventType, subject: String, purpose: String, notice: String,
-        requestId: String, occurredAt: Timestamp, recordedAt: Timestamp, expiresAt: Timestamp?, actor: String,
-        payload: [UInt8], prevHash: [UInt8], hash: [UInt8]
+        seq: UInt64,
+        eventId: String,
+        type: EventType,
+        subject: String,
+        purpose: String,
+        notice: String,
+        requestId: String,
+        occurredAt: Timestamp,
+        recordedAt: Timestamp,
+        expiresAt: Timestamp?,
+        actor: String,
+        payload: [UInt8],
+        prevHash: [UInt8],
+        hash: [UInt8]
     ) {
         self.seq = seq
         self.eventId = eventId

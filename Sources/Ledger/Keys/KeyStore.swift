@@ -33,13 +33,22 @@ final class KeyStore: @unchecked Sendable {
         self.directory = directory
         self.configuration = configuration
         wrapKey = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: masterKey, info: Array("ConsentLedger subject-key wrap v1".utf8), outputByteCount: 32)
+            inputKeyMaterial: masterKey,
+            info: Array("ConsentLedger subject-key wrap v1".utf8),
+            outputByteCount: 32
+        )
         lookupHMAC = HMAC<SHA256>(
             key: HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: masterKey, info: Array("ConsentLedger external-id lookup v1".utf8),
-                outputByteCount: 32))
+                inputKeyMaterial: masterKey,
+                info: Array("ConsentLedger external-id lookup v1".utf8),
+                outputByteCount: 32
+            )
+        )
         try FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            atPath: directory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
         fileLock = try FileLock(path: directory + "/compact.lock")
         openEnvironment = try Environment(path: directory, tables: Self.tableNames, configuration: configuration)
         try verifyOrRecordKeyCheck()
@@ -55,7 +64,9 @@ final class KeyStore: @unchecked Sendable {
     }
 
     private func verifyOrRecordKeyCheck() throws {
-        let check = Array(HMAC<SHA256>.authenticationCode(for: Array("ConsentLedger key check v1".utf8), using: wrapKey))
+        let check = Array(
+            HMAC<SHA256>.authenticationCode(for: Array("ConsentLedger key check v1".utf8), using: wrapKey)
+        )
         let environment = try environment()
         let meta = environment.table("meta")
         try environment.write { txn in
@@ -87,14 +98,18 @@ final class KeyStore: @unchecked Sendable {
 
     /// The pseudonym an external id resolves to, if the subject exists and is not erased.
     func pseudonym(
-        lookupHash: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, environment: Environment
+        lookupHash: [UInt8],
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        environment: Environment
     ) throws -> [UInt8]? {
         try txn.get(lookupHash, in: environment.table("lookup"))
     }
 
     /// The subject's key, or `nil` once the subject has been erased.
     func subjectKey(
-        pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, environment: Environment
+        pseudonym: [UInt8],
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        environment: Environment
     ) throws -> SymmetricKey? {
         try wrappedKey(pseudonym: pseudonym, in: txn, environment: environment).map {
             try unwrap($0, pseudonym: pseudonym)
@@ -103,7 +118,9 @@ final class KeyStore: @unchecked Sendable {
 
     /// The subject's stored record (wrapped key ‖ lookup hash), or `nil` once erased.
     func wrappedKey(
-        pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, environment: Environment
+        pseudonym: [UInt8],
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        environment: Environment
     ) throws -> [UInt8]? {
         guard let record = try txn.get(pseudonym, in: environment.table("subjects")), record.count == 92 else {
             return nil
@@ -122,15 +139,21 @@ final class KeyStore: @unchecked Sendable {
 
     /// Creates a subject: a fresh pseudonym and a fresh random key, stored wrapped.
     func createSubject(
-        lookupHash: [UInt8], random: some RandomSource, in txn: borrowing WriteTransaction, environment: Environment
+        lookupHash: [UInt8],
+        random: some RandomSource,
+        in txn: borrowing WriteTransaction,
+        environment: Environment
     ) throws -> (pseudonym: [UInt8], key: SymmetricKey) {
         let subjects = environment.table("subjects")
         var pseudonym = random.bytes(16)
         while try txn.get(pseudonym, in: subjects) != nil { pseudonym = random.bytes(16) }
         let keyBytes = random.bytes(32)
         let box = try AES.GCM.seal(
-            keyBytes, using: wrapKey, nonce: AES.GCM.Nonce(data: random.bytes(12)),
-            authenticating: Self.wrapContext + pseudonym)
+            keyBytes,
+            using: wrapKey,
+            nonce: AES.GCM.Nonce(data: random.bytes(12)),
+            authenticating: Self.wrapContext + pseudonym
+        )
         guard let wrapped = box.combined else { throw LedgerError(.internal, "key wrap produced no box") }
         try txn.put(Array(wrapped) + lookupHash, forKey: pseudonym, in: subjects)
         try txn.put(pseudonym, forKey: lookupHash, in: environment.table("lookup"))
@@ -139,7 +162,8 @@ final class KeyStore: @unchecked Sendable {
 
     /// Deletes the subject's key and its lookup entry. Returns `false` when they were gone already.
     @discardableResult
-    func deleteSubject(pseudonym: [UInt8], in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool {
+    func deleteSubject(pseudonym: [UInt8], in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool
+    {
         let subjects = environment.table("subjects")
         guard let record = try txn.get(pseudonym, in: subjects) else { return false }
         if record.count == 92 { try txn.delete(Array(record[60..<92]), in: environment.table("lookup")) }
@@ -164,7 +188,8 @@ final class KeyStore: @unchecked Sendable {
             guard fileLock.upgrade(waitingUpTo: seconds) else {
                 throw LedgerError(
                     .ledgerLocked,
-                    "another process has the key store open; it is compacted at the next open, or by `ledgerctl keys compact`")
+                    "another process has the key store open; it is compacted at the next open, or by `ledgerctl keys compact`"
+                )
             }
             defer { fileLock.downgrade() }
             let temporary = directory + "/compact.tmp"

@@ -32,7 +32,8 @@ public struct FileMasterKeyProvider: MasterKeyProvider {
                 "the master key file \(path) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 600 on it"
             )
         }
-        guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
+        guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) })
+        else {
             throw LedgerError(.keyMissing, "the master key file \(path) cannot be read")
         }
         guard let raw = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), raw.count == 32 else {
@@ -46,7 +47,10 @@ public struct FileMasterKeyProvider: MasterKeyProvider {
     public static func create(at path: String, random: some RandomSource) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else {
-            throw LedgerError(.ioError, "cannot create the master key file \(path): \(String(cString: strerror(errno)))")
+            throw LedgerError(
+                .ioError,
+                "cannot create the master key file \(path): \(String(cString: strerror(errno)))"
+            )
         }
         defer { close(fd) }
         let text = Array((Hex.encode(random.bytes(32)) + "\n").utf8)

@@ -12,11 +12,18 @@ enum PayloadCipher {
     }
 
     static func seal(
-        _ plaintext: [UInt8], key: SymmetricKey, nonce: [UInt8], eventId: String, pseudonym: String
+        _ plaintext: [UInt8],
+        key: SymmetricKey,
+        nonce: [UInt8],
+        eventId: String,
+        pseudonym: String
     ) throws -> [UInt8] {
         let box = try AES.GCM.seal(
-            plaintext, using: key, nonce: AES.GCM.Nonce(data: nonce),
-            authenticating: associatedData(eventId: eventId, pseudonym: pseudonym))
+            plaintext,
+            using: key,
+            nonce: AES.GCM.Nonce(data: nonce),
+            authenticating: associatedData(eventId: eventId, pseudonym: pseudonym)
+        )
         guard let combined = box.combined else { throw LedgerError(.internal, "AES-GCM produced no combined box") }
         return Array(combined)
     }
@@ -24,7 +31,11 @@ enum PayloadCipher {
     /// Returns the plaintext, or `nil` when the payload does not open with `key` for this event.
     static func open(_ payload: [UInt8], key: SymmetricKey, eventId: String, pseudonym: String) -> [UInt8]? {
         guard let box = try? AES.GCM.SealedBox(combined: payload),
-            let plain = try? AES.GCM.open(box, using: key, authenticating: associatedData(eventId: eventId, pseudonym: pseudonym))
+            let plain = try? AES.GCM.open(
+                box,
+                using: key,
+                authenticating: associatedData(eventId: eventId, pseudonym: pseudonym)
+            )
         else { return nil }
         return Array(plain)
     }

@@ -26,7 +26,8 @@ enum EventsSchema {
     static let meta = "meta"
 
     static let tableNames = [
-        log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, snapshots, merkle, meta,
+        log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, snapshots,
+        merkle, meta,
     ]
 
     /// The on-disk format this code writes and reads. 2: Merkle nodes keyed by their last leaf.

@@ -19,7 +19,11 @@ extension Ledger {
         }
         do {
             for directory in [target, target + "/events", target + "/keys"] {
-                try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try manager.createDirectory(
+                    atPath: directory,
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
             }
         } catch {
             throw LedgerError(.ioError, "cannot create the backup directory \(target)")
@@ -36,7 +40,9 @@ extension Ledger {
                 throw LedgerError(.ioError, "cannot copy \(file) into the backup")
             }
         }
-        for file in [target + "/events/data.mdb", target + "/keys/data.mdb"] + files.map({ target + "/" + ($0 as NSString).lastPathComponent }) {
+        for file in [target + "/events/data.mdb", target + "/keys/data.mdb"]
+            + files.map({ target + "/" + ($0 as NSString).lastPathComponent })
+        {
             chmod(file, 0o600)
             let fd = open(file, O_RDONLY)
             if fd >= 0 {

@@ -15,12 +15,19 @@ extension Ledger {
     }
 
     /// The erasure, with a switch that stops it between its two commits as a crash would (tests only).
-    func erase(subject externalId: String, requestId: String?, actor: String, interruptBeforeKeyDeletion: Bool)
+    func erase(
+        subject externalId: String,
+        requestId: String?,
+        actor: String,
+        interruptBeforeKeyDeletion: Bool
+    )
         throws -> ErasureResult
     {
         try ClientEvent.checkExternalId(externalId)
         let requestId = try requestId.map { text in
-            guard let id = UUIDText.canonical(text) else { throw LedgerError(.invalidField, "requestId must be a UUID") }
+            guard let id = UUIDText.canonical(text) else {
+                throw LedgerError(.invalidField, "requestId must be a UUID")
+            }
             return id
         }
         let lookup = keyStore.lookupHash(of: externalId)
@@ -29,11 +36,16 @@ extension Ledger {
                 try events.withTransactions(also: [keys]) {
                     let keysTxn = try keys.beginWrite()
                     let eventsTxn = try events.beginWrite()
-                    guard let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys) else {
+                    guard let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys)
+                    else {
                         throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
                     }
                     let event = try appendErasureEvent(
-                        pseudonym: pseudonym, requestId: requestId, actor: actor, eventsTxn: eventsTxn)
+                        pseudonym: pseudonym,
+                        requestId: requestId,
+                        actor: actor,
+                        eventsTxn: eventsTxn
+                    )
                     try keyStore.deleteSubject(pseudonym: pseudonym, in: keysTxn, environment: keys)
                     subjectKeyCache.evict(pseudonym)
                     // The erasure is recorded (with its pending marker) before the key goes: a crash
@@ -45,7 +57,11 @@ extension Ledger {
                         try keysTxn.commit()
                     }
                     return ErasureResult(
-                        seq: event.seq, pseudonym: event.subject, hash: event.hashHex, keyStoreCompacted: false)
+                        seq: event.seq,
+                        pseudonym: event.subject,
+                        hash: event.hashHex,
+                        keyStoreCompacted: false
+                    )
                 }
             }
         }
@@ -57,7 +73,10 @@ extension Ledger {
     }
 
     private func appendErasureEvent(
-        pseudonym: [UInt8], requestId: String?, actor: String, eventsTxn: borrowing WriteTransaction
+        pseudonym: [UInt8],
+        requestId: String?,
+        actor: String,
+        eventsTxn: borrowing WriteTransaction
     ) throws -> StoredEvent {
         let head = try readHead(in: eventsTxn)
         let now = options.clock.now()
@@ -69,28 +88,54 @@ extension Ledger {
             let key = UUIDText.bytes(requestId)
             guard let raw = try eventsTxn.get(key, in: requests), var record = RequestRecord(encoded: raw),
                 record.pseudonym == pseudonym, record.kind == .erasure, record.status == .open
-            else { throw LedgerError(.requestNotOpen, "request \(requestId) is not an open erasure request of this subject") }
+            else {
+                throw LedgerError(
+                    .requestNotOpen,
+                    "request \(requestId) is not an open erasure request of this subject"
+                )
+            }
             record.status = .completed
             record.closedAt = recordedAt
             try eventsTxn.put(record.encoded, forKey: key, in: requests)
         }
         var event = StoredEvent(
-            seq: seq, eventId: UUIDText.random(from: options.random.bytes(16)), type: .erasureCompleted,
-            subject: Hex.encode(pseudonym), purpose: "", notice: "", requestId: requestId ?? "", occurredAt: recordedAt,
-            recordedAt: recordedAt, expiresAt: nil, actor: actor, payload: [], prevHash: head.hash, hash: [])
+            seq: seq,
+            eventId: UUIDText.random(from: options.random.bytes(16)),
+            type: .erasureCompleted,
+            subject: Hex.encode(pseudonym),
+            purpose: "",
+            notice: "",
+            requestId: requestId ?? "",
+            occurredAt: recordedAt,
+            recordedAt: recordedAt,
+            expiresAt: nil,
+            actor: actor,
+            payload: [],
+            prevHash: head.hash,
+            hash: []
+        )
         event.seal()
-        guard try eventsTxn.insert(event.record, forKey: seqKey, in: events.table(EventsSchema.log), append: true) else {
+        guard try eventsTxn.insert(event.record, forKey: seqKey, in: events.table(EventsSchema.log), append: true)
+        else {
             throw LedgerError(.ledgerCorrupt, "seq \(seq) exists already though the head is \(head.seq)")
         }
         try eventsTxn.put(seqKey, forKey: UUIDText.bytes(event.eventId), in: events.table(EventsSchema.eventIds))
         try SubjectIndex.insert(pseudonym: pseudonym, seq: seq, in: eventsTxn, events: events)
-        try MerkleStore.append(eventHash: event.hash, previousHash: event.prevHash, seq: seq, in: eventsTxn, events: events)
+        try MerkleStore.append(
+            eventHash: event.hash,
+            previousHash: event.prevHash,
+            seq: seq,
+            in: eventsTxn,
+            events: events
+        )
         try MerkleStore.setSize(seq, in: eventsTxn, events: events)
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.erased))
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.pendingErasures))
         try eventsTxn.put(
-            ChainHead(seq: seq, hash: event.hash, recordedAt: recordedAt).encoded, forKey: EventsSchema.MetaKey.head,
-            in: events.table(EventsSchema.meta))
+            ChainHead(seq: seq, hash: event.hash, recordedAt: recordedAt).encoded,
+            forKey: EventsSchema.MetaKey.head,
+            in: events.table(EventsSchema.meta)
+        )
         try notifyObservers(txn: eventsTxn.txn, head: seq)
         return event
     }

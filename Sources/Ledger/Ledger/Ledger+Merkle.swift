@@ -32,7 +32,10 @@ extension Ledger {
             throw LedgerError(.keyMissing, "the ledger has no signing key; `ledgerctl init` creates one")
         }
         guard info.st_mode & 0o077 == 0 else {
-            throw LedgerError(.keyInsecure, "the signing key \(path) is readable by group or others; run chmod 600 on it")
+            throw LedgerError(
+                .keyInsecure,
+                "the signing key \(path) is readable by group or others; run chmod 600 on it"
+            )
         }
         guard let text = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }),
             let raw = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)), raw.count == 32,
@@ -54,8 +57,14 @@ extension Ledger {
             }
         }
         var checkpoint = Checkpoint(
-            ledgerId: ledgerId, treeSize: head.seq, rootHash: root, headHash: head.hash, recordedAt: head.recordedAt,
-            publicKey: Array(key.publicKey.rawRepresentation), signature: [])
+            ledgerId: ledgerId,
+            treeSize: head.seq,
+            rootHash: root,
+            headHash: head.hash,
+            recordedAt: head.recordedAt,
+            publicKey: Array(key.publicKey.rawRepresentation),
+            signature: []
+        )
         checkpoint.signature = Array(try key.signature(for: checkpoint.signedBytes))
         return checkpoint
     }
@@ -101,7 +110,9 @@ extension Ledger {
     /// Adds the Merkle leaves of events appended before this ledger kept a tree. Runs at open.
     func backfillMerkleTree() throws {
         try storage {
-            let (size, head) = try events.read { txn in (try MerkleStore.size(in: txn, events: events), try readHead(in: txn).seq) }
+            let (size, head) = try events.read { txn in
+                (try MerkleStore.size(in: txn, events: events), try readHead(in: txn).seq)
+            }
             guard size < head else { return }
             try events.write { txn in
                 var seq = try MerkleStore.size(in: txn, events: events) + 1
@@ -112,7 +123,12 @@ extension Ledger {
                         throw LedgerError(.ledgerCorrupt, "seq \(seq) is missing from the log")
                     }
                     try MerkleStore.append(
-                        eventHash: Array(record[0..<32]), previousHash: Array(record[32..<64]), seq: seq, in: txn, events: events)
+                        eventHash: Array(record[0..<32]),
+                        previousHash: Array(record[32..<64]),
+                        seq: seq,
+                        in: txn,
+                        events: events
+                    )
                     seq += 1
                 }
                 try MerkleStore.setSize(last, in: txn, events: events)

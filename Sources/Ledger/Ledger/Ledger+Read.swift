@@ -32,14 +32,21 @@ extension Ledger {
 
     /// Calls `body` with the summary of each event from `first` through `last`, in order, in one
     /// read transaction: the fast path for folds over the log.
-    public func forEachSummary(from first: UInt64 = 1, through last: UInt64 = .max, _ body: (EventSummary) throws -> Void) throws {
+    public func forEachSummary(
+        from first: UInt64 = 1,
+        through last: UInt64 = .max,
+        _ body: (EventSummary) throws -> Void
+    ) throws {
         guard first <= last else { return }
         try storage {
             try events.read { txn in
                 try txn.forEach(in: events.table(EventsSchema.log), from: EventsSchema.seqKey(first)) { key, value in
                     guard let seq = EventsSchema.seq(fromKey: key), seq <= last else { return false }
                     guard let summary = EventSummary(record: value) else {
-                        throw LedgerError(.ledgerCorrupt, "log record \(seq) cannot be decoded (run `ledgerctl verify`)")
+                        throw LedgerError(
+                            .ledgerCorrupt,
+                            "log record \(seq) cannot be decoded (run `ledgerctl verify`)"
+                        )
                     }
                     try body(summary)
                     return true
@@ -122,11 +129,18 @@ extension Ledger {
         let usage = events.usage()
         let (erased, snapshots) = try storage {
             try events.read { txn in
-                (try txn.count(of: events.table(EventsSchema.erased)), try SnapshotStore.seqs(in: txn, events: events).count)
+                (
+                    try txn.count(of: events.table(EventsSchema.erased)),
+                    try SnapshotStore.seqs(in: txn, events: events).count
+                )
             }
         }
         return LedgerStatistics(
-            liveSubjects: try storage { try keyStore.subjectCount() }, erasedSubjects: erased, snapshots: snapshots,
-            mapSize: usage.mapSize, mapUsed: usage.usedBytes)
+            liveSubjects: try storage { try keyStore.subjectCount() },
+            erasedSubjects: erased,
+            snapshots: snapshots,
+            mapSize: usage.mapSize,
+            mapUsed: usage.usedBytes
+        )
     }
 }

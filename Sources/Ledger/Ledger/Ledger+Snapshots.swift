@@ -9,7 +9,9 @@ extension Ledger {
     }
 
     static func snapshot(
-        atOrBefore seq: UInt64, in txn: borrowing some KeyValueReading & ~Copyable, events: Environment
+        atOrBefore seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
     ) throws -> (seq: UInt64, bytes: [UInt8])? {
         try SnapshotStore.latest(atOrBefore: seq, in: txn, events: events)
     }
@@ -35,7 +37,11 @@ extension Ledger {
                 var high = head.seq
                 while low < high {
                     let middle = low + (high - low + 1) / 2
-                    if try recordedAt(ofSeq: middle, in: txn) <= time.milliseconds { low = middle } else { high = middle - 1 }
+                    if try recordedAt(ofSeq: middle, in: txn) <= time.milliseconds {
+                        low = middle
+                    } else {
+                        high = middle - 1
+                    }
                 }
                 return low
             }
@@ -106,11 +112,17 @@ extension Ledger {
             try events.write { try SnapshotStore.remove(seq, in: $0, events: events) }
             let parts = SnapshotStore.chunks(of: bytes)
             for (index, part) in parts.enumerated() {
-                try events.write { txn in try txn.put(Array(part), forKey: SnapshotStore.key(seq, UInt32(index + 1)), in: table) }
+                try events.write { txn in
+                    try txn.put(Array(part), forKey: SnapshotStore.key(seq, UInt32(index + 1)), in: table)
+                }
             }
             return try events.write { txn in
                 guard try txn.get(SnapshotStore.key(seq, 0), in: table) == nil else { return false }
-                try txn.put(SnapshotStore.manifest(for: bytes, chunks: parts.count), forKey: SnapshotStore.key(seq, 0), in: table)
+                try txn.put(
+                    SnapshotStore.manifest(for: bytes, chunks: parts.count),
+                    forKey: SnapshotStore.key(seq, 0),
+                    in: table
+                )
                 return true
             }
         }

@@ -28,8 +28,13 @@ extension Ledger {
             progress?(total)
         }
         DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-            let outcome = (try? verifyRange(ranges[index], countChecked: countChecked))
-                ?? RangeOutcome(firstPrev: [], lastHash: [], failure: .init(seq: ranges[index].lowerBound, reason: "the log cannot be read here"))
+            let outcome =
+                (try? verifyRange(ranges[index], countChecked: countChecked))
+                ?? RangeOutcome(
+                    firstPrev: [],
+                    lastHash: [],
+                    failure: .init(seq: ranges[index].lowerBound, reason: "the log cannot be read here")
+                )
             outcomes.withLock { $0[index] = outcome }
         }
         let results = outcomes.withLock { $0 }
@@ -38,13 +43,22 @@ extension Ledger {
             guard let outcome = results[index] else { continue }
             let firstRecordVerified = outcome.failure.map { $0.seq > range.lowerBound } ?? true
             if firstRecordVerified, outcome.firstPrev != previous {
-                return report(head, failure: .init(seq: range.lowerBound, reason: "prevHash does not match the hash of seq \(range.lowerBound - 1)"))
+                return report(
+                    head,
+                    failure: .init(
+                        seq: range.lowerBound,
+                        reason: "prevHash does not match the hash of seq \(range.lowerBound - 1)"
+                    )
+                )
             }
             if let failure = outcome.failure { return report(head, failure: failure) }
             previous = outcome.lastHash
         }
         guard previous == head.hash else {
-            return report(head, failure: .init(seq: head.seq, reason: "the chain head record does not match the last event's hash"))
+            return report(
+                head,
+                failure: .init(seq: head.seq, reason: "the chain head record does not match the last event's hash")
+            )
         }
         let extra = try storage {
             try events.read { txn -> Bool in
@@ -57,15 +71,21 @@ extension Ledger {
             }
         }
         if extra {
-            return report(head, failure: .init(seq: head.seq + 1, reason: "the log holds events after the recorded head"))
+            return report(
+                head,
+                failure: .init(seq: head.seq + 1, reason: "the log holds events after the recorded head")
+            )
         }
         return report(head, failure: nil)
     }
 
     private func report(_ head: ChainHead, failure: VerificationReport.Failure?) -> VerificationReport {
         VerificationReport(
-            events: failure.map { $0.seq - 1 } ?? head.seq, headSeq: head.seq, headHash: Hex.encode(head.hash),
-            failure: failure)
+            events: failure.map { $0.seq - 1 } ?? head.seq,
+            headSeq: head.seq,
+            headHash: Hex.encode(head.hash),
+            failure: failure
+        )
     }
 
     private struct RangeOutcome {
@@ -74,13 +94,18 @@ extension Ledger {
         var failure: VerificationReport.Failure?
     }
 
-    private func verifyRange(_ range: ClosedRange<UInt64>, countChecked: @Sendable (UInt64) -> Void) throws -> RangeOutcome {
+    private func verifyRange(
+        _ range: ClosedRange<UInt64>,
+        countChecked: @Sendable (UInt64) -> Void
+    ) throws -> RangeOutcome {
         try storage {
             try events.read { txn in
                 var expected = range.lowerBound
                 var outcome = RangeOutcome(firstPrev: [], lastHash: [], failure: nil)
                 var previous: [UInt8] = []
-                try txn.forEach(in: events.table(EventsSchema.log), from: EventsSchema.seqKey(range.lowerBound)) { key, value in
+                try txn.forEach(in: events.table(EventsSchema.log), from: EventsSchema.seqKey(range.lowerBound)) {
+                    key,
+                    value in
                     guard let seq = EventsSchema.seq(fromKey: key) else {
                         outcome.failure = .init(seq: expected, reason: "a log key is malformed")
                         return false
@@ -90,7 +115,11 @@ extension Ledger {
                         outcome.failure = .init(seq: expected, reason: "seq \(expected) is missing from the log")
                         return false
                     }
-                    if let failure = ChainCheck.check(record: value, seq: seq, previousHash: seq == range.lowerBound ? nil : previous) {
+                    if let failure = ChainCheck.check(
+                        record: value,
+                        seq: seq,
+                        previousHash: seq == range.lowerBound ? nil : previous
+                    ) {
                         outcome.failure = .init(seq: seq, reason: failure)
                         return false
                     }

@@ -36,9 +36,12 @@ public final class Ledger: @unchecked Sendable {
 
         /// Creates options; every argument has the production default.
         public init(
-            masterKey: (any MasterKeyProvider)? = nil, clock: any LedgerClock = SystemClock(),
-            random: any RandomSource = SystemRandomSource(), initialMapSize: Int = 1 << 30,
-            mapCeiling: Int = 1 << 40, logger: Logger = Logger(label: "consentledger")
+            masterKey: (any MasterKeyProvider)? = nil,
+            clock: any LedgerClock = SystemClock(),
+            random: any RandomSource = SystemRandomSource(),
+            initialMapSize: Int = 1 << 30,
+            mapCeiling: Int = 1 << 40,
+            logger: Logger = Logger(label: "consentledger")
         ) {
             self.masterKey = masterKey
             self.clock = clock
@@ -86,7 +89,9 @@ public final class Ledger: @unchecked Sendable {
     /// - Returns: The ledger, and whether it was created now.
     /// - Parameter snapshotInterval: Events between projection snapshots; fixed at creation.
     public static func create(
-        at directory: String, catalogue: Catalogue?, snapshotInterval: UInt64 = Ledger.defaultSnapshotInterval,
+        at directory: String,
+        catalogue: Catalogue?,
+        snapshotInterval: UInt64 = Ledger.defaultSnapshotInterval,
         options: Options = Options()
     ) throws -> (ledger: Ledger, created: Bool) {
         if exists(at: directory) {
@@ -95,10 +100,15 @@ public final class Ledger: @unchecked Sendable {
             try ledger.ensureSigningKey()
             return (ledger, false)
         }
-        guard snapshotInterval >= 1 else { throw LedgerError(.invalidField, "the snapshot interval must be at least 1") }
+        guard snapshotInterval >= 1 else {
+            throw LedgerError(.invalidField, "the snapshot interval must be at least 1")
+        }
         do {
             try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             throw LedgerError(.ioError, "cannot create the ledger directory \(directory)")
         }
@@ -112,8 +122,10 @@ public final class Ledger: @unchecked Sendable {
         try ledger.storage {
             try ledger.events.write { txn in
                 try txn.put(
-                    EventsSchema.seqKey(snapshotInterval), forKey: EventsSchema.MetaKey.snapshotInterval,
-                    in: ledger.events.table(EventsSchema.meta))
+                    EventsSchema.seqKey(snapshotInterval),
+                    forKey: EventsSchema.MetaKey.snapshotInterval,
+                    in: ledger.events.table(EventsSchema.meta)
+                )
             }
         }
         try ledger.loadCatalogue(try catalogue ?? Catalogue.bundled())
@@ -127,14 +139,21 @@ public final class Ledger: @unchecked Sendable {
         let provider = options.masterKey ?? FileMasterKeyProvider(path: Ledger.defaultMasterKeyPath(for: directory))
         let masterKey = try provider.masterKey()
         let configuration = Environment.Configuration(
-            initialMapSize: options.initialMapSize, mapCeiling: options.mapCeiling)
+            initialMapSize: options.initialMapSize,
+            mapCeiling: options.mapCeiling
+        )
         do {
             events = try Environment(
-                path: directory + "/events", tables: EventsSchema.tableNames, configuration: configuration)
+                path: directory + "/events",
+                tables: EventsSchema.tableNames,
+                configuration: configuration
+            )
             ledgerId = try Ledger.readOrCreateIdentity(events, random: options.random, creating: creating)
             keyStore = try KeyStore(
-                directory: directory + "/keys", masterKey: masterKey,
-                configuration: .init(initialMapSize: 1 << 26, mapCeiling: max(options.mapCeiling, 1 << 26)))
+                directory: directory + "/keys",
+                masterKey: masterKey,
+                configuration: .init(initialMapSize: 1 << 26, mapCeiling: max(options.mapCeiling, 1 << 26))
+            )
         } catch let error as LMDBError {
             throw LedgerError(storage: error)
         }
@@ -142,7 +161,11 @@ public final class Ledger: @unchecked Sendable {
         try backfillMerkleTree()
     }
 
-    private static func readOrCreateIdentity(_ events: Environment, random: some RandomSource, creating: Bool) throws
+    private static func readOrCreateIdentity(
+        _ events: Environment,
+        random: some RandomSource,
+        creating: Bool
+    ) throws
         -> String
     {
         let meta = events.table(EventsSchema.meta)
@@ -249,11 +272,15 @@ public final class Ledger: @unchecked Sendable {
                         try txn.put(digest, forKey: key, in: notices)
                     }
                 }
-                let generation = (try txn.get(EventsSchema.MetaKey.catalogueGeneration, in: meta))
+                let generation =
+                    (try txn.get(EventsSchema.MetaKey.catalogueGeneration, in: meta))
                     .flatMap { bytes in bytes.withUnsafeBytes { EventsSchema.seq(fromKey: $0) } } ?? 0
                 try txn.put(Array(catalogue.source.utf8), forKey: EventsSchema.MetaKey.catalogue, in: meta)
                 try txn.put(
-                    EventsSchema.seqKey(generation + 1), forKey: EventsSchema.MetaKey.catalogueGeneration, in: meta)
+                    EventsSchema.seqKey(generation + 1),
+                    forKey: EventsSchema.MetaKey.catalogueGeneration,
+                    in: meta
+                )
             }
         }
         logger.debug("catalogue loaded", metadata: ["purposes": "\(catalogue.purposes.count)"])

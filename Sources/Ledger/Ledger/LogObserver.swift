@@ -21,9 +21,12 @@ package struct LogObserverContext: ~Copyable {
     private var writer: TransactionWriter { TransactionWriter(txn: txn) }
 
     /// Calls `body` with the summary of each event from `first` through `last`, in order.
-    package func forEachSummary(from first: UInt64, through last: UInt64, _ body: (EventSummary) throws -> Void) throws {
+    package func forEachSummary(from first: UInt64, through last: UInt64, _ body: (EventSummary) throws -> Void) throws
+    {
         try ledger.storage {
-            try writer.forEach(in: ledger.events.table(EventsSchema.log), from: EventsSchema.seqKey(first)) { key, value in
+            try writer.forEach(in: ledger.events.table(EventsSchema.log), from: EventsSchema.seqKey(first)) {
+                key,
+                value in
                 guard let seq = EventsSchema.seq(fromKey: key), seq <= last else { return false }
                 guard let event = EventSummary(record: value) else {
                     throw LedgerError(.ledgerCorrupt, "log record \(seq) cannot be decoded")

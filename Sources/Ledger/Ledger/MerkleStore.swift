@@ -12,7 +12,10 @@ enum MerkleStore {
     /// Adds event `seq` (hash `eventHash`, after the event with hash `previousHash`) to the tree:
     /// one write per perfect subtree it completes, none for half the events (O(1) amortised).
     static func append(
-        eventHash: [UInt8], previousHash: [UInt8], seq: UInt64, in txn: borrowing some KeyValueWriting & ~Copyable,
+        eventHash: [UInt8],
+        previousHash: [UInt8],
+        seq: UInt64,
+        in txn: borrowing some KeyValueWriting & ~Copyable,
         events: Environment
     ) throws {
         let table = events.table(EventsSchema.merkle)
@@ -34,8 +37,13 @@ enum MerkleStore {
     }
 
     /// Records that the tree covers the first `size` events.
-    static func setSize(_ size: UInt64, in txn: borrowing some KeyValueWriting & ~Copyable, events: Environment) throws {
-        try txn.put(EventsSchema.seqKey(size), forKey: EventsSchema.MetaKey.merkleSize, in: events.table(EventsSchema.meta))
+    static func setSize(_ size: UInt64, in txn: borrowing some KeyValueWriting & ~Copyable, events: Environment) throws
+    {
+        try txn.put(
+            EventsSchema.seqKey(size),
+            forKey: EventsSchema.MetaKey.merkleSize,
+            in: events.table(EventsSchema.meta)
+        )
     }
 
     static func size(in txn: borrowing some KeyValueReading & ~Copyable, events: Environment) throws -> UInt64 {
@@ -44,11 +52,17 @@ enum MerkleStore {
     }
 
     /// The hash of the perfect subtree `level`/`index`: a leaf from the log, a higher node as stored.
-    static func node(_ level: UInt8, _ index: UInt64, in txn: borrowing some KeyValueReading & ~Copyable, events: Environment) throws
+    static func node(
+        _ level: UInt8,
+        _ index: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws
         -> [UInt8]
     {
         if level == 0 {
-            guard let record = try txn.get(EventsSchema.seqKey(index + 1), in: events.table(EventsSchema.log)), record.count >= 32
+            guard let record = try txn.get(EventsSchema.seqKey(index + 1), in: events.table(EventsSchema.log)),
+                record.count >= 32
             else { throw LedgerError(.ledgerCorrupt, "the log has no event \(index + 1) for the Merkle tree") }
             return MerkleTree.leafHash(Array(record[0..<32]))
         }

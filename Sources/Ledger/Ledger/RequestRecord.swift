@@ -32,8 +32,15 @@ struct RequestRecord: Sendable, Equatable {
     }
 
     init(
-        kind: RequestKind, status: Status, extended: Bool, pseudonym: [UInt8], openSeq: UInt64, openedAt: Timestamp,
-        originalDueAt: Timestamp, dueAt: Timestamp, closedAt: Timestamp?
+        kind: RequestKind,
+        status: Status,
+        extended: Bool,
+        pseudonym: [UInt8],
+        openSeq: UInt64,
+        openedAt: Timestamp,
+        originalDueAt: Timestamp,
+        dueAt: Timestamp,
+        closedAt: Timestamp?
     ) {
         self.kind = kind
         self.status = status
@@ -55,9 +62,16 @@ struct RequestRecord: Sendable, Equatable {
                 let closed = r.readI64(), r.isAtEnd
             else { return nil }
             return RequestRecord(
-                kind: kind, status: status, extended: extended == 1, pseudonym: pseudonym, openSeq: openSeq,
-                openedAt: Timestamp(milliseconds: opened), originalDueAt: Timestamp(milliseconds: original),
-                dueAt: Timestamp(milliseconds: due), closedAt: closed == Int64.min ? nil : Timestamp(milliseconds: closed))
+                kind: kind,
+                status: status,
+                extended: extended == 1,
+                pseudonym: pseudonym,
+                openSeq: openSeq,
+                openedAt: Timestamp(milliseconds: opened),
+                originalDueAt: Timestamp(milliseconds: original),
+                dueAt: Timestamp(milliseconds: due),
+                closedAt: closed == Int64.min ? nil : Timestamp(milliseconds: closed)
+            )
         }
         guard let decoded else { return nil }
         self = decoded

@@ -28,11 +28,18 @@ enum SnapshotStore {
     }
 
     /// Writes a whole snapshot in `txn`, replacing one stored at `seq`.
-    static func put(_ bytes: [UInt8], at seq: UInt64, in txn: borrowing some KeyValueWriting & ~Copyable, events: Environment) throws {
+    static func put(
+        _ bytes: [UInt8],
+        at seq: UInt64,
+        in txn: borrowing some KeyValueWriting & ~Copyable,
+        events: Environment
+    ) throws {
         let table = events.table(EventsSchema.snapshots)
         try remove(seq, in: txn, events: events)
         let parts = chunks(of: bytes)
-        for (index, part) in parts.enumerated() { try txn.put(Array(part), forKey: key(seq, UInt32(index + 1)), in: table) }
+        for (index, part) in parts.enumerated() {
+            try txn.put(Array(part), forKey: key(seq, UInt32(index + 1)), in: table)
+        }
         try txn.put(manifest(for: bytes, chunks: parts.count), forKey: key(seq, 0), in: table)
     }
 
@@ -50,12 +57,16 @@ enum SnapshotStore {
 
     /// The complete snapshot with the greatest seq ≤ `seq`.
     static func latest(
-        atOrBefore seq: UInt64, in txn: borrowing some KeyValueReading & ~Copyable, events: Environment
+        atOrBefore seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
     ) throws -> (seq: UInt64, bytes: [UInt8])? {
         let table = events.table(EventsSchema.snapshots)
         var candidates: [UInt64] = []
         try txn.forEachReversed(in: table, from: key(seq, UInt32.max)) { raw, _ in
-            guard raw.count == 12, let at = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: raw[0..<8])), at <= seq else {
+            guard raw.count == 12, let at = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: raw[0..<8])),
+                at <= seq
+            else {
                 return true
             }
             if raw[8..<12].allSatisfy({ $0 == 0 }) { candidates.append(at) }
@@ -66,15 +77,22 @@ enum SnapshotStore {
     }
 
     /// The snapshot at exactly `seq`, checked against its manifest; `nil` when there is none.
-    static func read(_ seq: UInt64, in txn: borrowing some KeyValueReading & ~Copyable, events: Environment) throws -> [UInt8]? {
+    static func read(
+        _ seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> [UInt8]? {
         let table = events.table(EventsSchema.snapshots)
         guard let manifest = try txn.get(key(seq, 0), in: table) else { return nil }
         let parsed: (UInt32, UInt64, [UInt8])? = manifest.withUnsafeBytes { raw in
             var reader = ByteReader(raw)
-            guard let count = reader.readU32(), let length = reader.readU64(), let digest = reader.read(count: 32) else { return nil }
+            guard let count = reader.readU32(), let length = reader.readU64(), let digest = reader.read(count: 32)
+            else { return nil }
             return (count, length, digest)
         }
-        guard let (count, length, digest) = parsed else { throw LedgerError(.ledgerCorrupt, "the snapshot manifest at seq \(seq) is damaged") }
+        guard let (count, length, digest) = parsed else {
+            throw LedgerError(.ledgerCorrupt, "the snapshot manifest at seq \(seq) is damaged")
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(length))
         for chunk in 0..<count {

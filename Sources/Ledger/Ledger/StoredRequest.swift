@@ -29,8 +29,14 @@ extension Ledger {
                     case .rejected: status = "rejected"
                     }
                     found[id] = StoredRequest(
-                        requestId: id, kind: record.kind, pseudonym: Hex.encode(record.pseudonym), openedAt: record.openedAt,
-                        dueAt: record.dueAt, status: status, closedAt: record.closedAt)
+                        requestId: id,
+                        kind: record.kind,
+                        pseudonym: Hex.encode(record.pseudonym),
+                        openedAt: record.openedAt,
+                        dueAt: record.dueAt,
+                        status: status,
+                        closedAt: record.closedAt
+                    )
                     return true
                 }
                 return found

@@ -22,7 +22,8 @@ enum SubjectIndex {
     static func bucket(of pseudonym: [UInt8]) -> UInt8 { (pseudonym.first ?? 0) >> 2 }
 
     /// Records that `seq` belongs to `pseudonym`; merges the recent level when it is full.
-    static func insert(pseudonym: [UInt8], seq: UInt64, in txn: borrowing WriteTransaction, events: Environment) throws {
+    static func insert(pseudonym: [UInt8], seq: UInt64, in txn: borrowing WriteTransaction, events: Environment) throws
+    {
         let recent = events.table(EventsSchema.recentSubjectEvents)
         try txn.put(pseudonym, forKey: [bucket(of: pseudonym)] + EventsSchema.seqKey(seq), in: recent)
     }
@@ -30,7 +31,9 @@ enum SubjectIndex {
     /// Moves buckets of the recent level, oldest first, into the sorted level while the recent
     /// level holds `threshold` entries or more.
     static func mergeIfFull(
-        in txn: borrowing WriteTransaction, events: Environment, threshold: Int = mergeThreshold
+        in txn: borrowing WriteTransaction,
+        events: Environment,
+        threshold: Int = mergeThreshold
     ) throws {
         let recent = events.table(EventsSchema.recentSubjectEvents)
         // One bucket at a time until the level is below the threshold again: after a round of a
@@ -54,14 +57,17 @@ enum SubjectIndex {
             return true
         }
         // A malformed entry would never leave the level, and merging would never end.
-        if malformed || moved.isEmpty { throw LedgerError(.ledgerCorrupt, "the recent subject index holds a malformed entry") }
+        if malformed || moved.isEmpty {
+            throw LedgerError(.ledgerCorrupt, "the recent subject index holds a malformed entry")
+        }
         moved.sort { $0.lexicographicallyPrecedes($1) }
         let sorted = events.table(EventsSchema.subjectEvents)
         for key in moved { try txn.put([], forKey: key, in: sorted) }
     }
 
     /// The bucket whose first entry has the smallest seq: the one merged longest ago.
-    private static func bucketWithOldestEntry(in txn: borrowing WriteTransaction, events: Environment) throws -> UInt8? {
+    private static func bucketWithOldestEntry(in txn: borrowing WriteTransaction, events: Environment) throws -> UInt8?
+    {
         let recent = events.table(EventsSchema.recentSubjectEvents)
         var oldest: (bucket: UInt8, seq: UInt64)?
         var next: UInt8 = 0
@@ -82,7 +88,9 @@ enum SubjectIndex {
 
     /// The seqs of `pseudonym`'s events, ascending.
     static func seqs(
-        of pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable, events: Environment
+        of pseudonym: [UInt8],
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
     ) throws -> [UInt64] {
         var seqs: [UInt64] = []
         try txn.forEach(in: events.table(EventsSchema.subjectEvents), from: pseudonym) { key, _ in
@@ -93,7 +101,9 @@ enum SubjectIndex {
         let bucket = bucket(of: pseudonym)
         try txn.forEach(in: events.table(EventsSchema.recentSubjectEvents), from: [bucket]) { key, value in
             guard key.count == 9, key[0] == bucket else { return false }
-            if value.elementsEqual(pseudonym), let seq = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: key[1..<9])) {
+            if value.elementsEqual(pseudonym),
+                let seq = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: key[1..<9]))
+            {
                 seqs.append(seq)
             }
             return true

@@ -7,7 +7,10 @@ package enum BareLMDBBaseline {
     /// commit durable, and returns puts per second.
     package static func durablePuts(directory: String, count: Int, batch: Int, recordSize: Int) throws -> Double {
         let environment = try Environment(
-            path: directory, tables: ["bare"], configuration: .init(initialMapSize: 1 << 32, mapCeiling: 1 << 36))
+            path: directory,
+            tables: ["bare"],
+            configuration: .init(initialMapSize: 1 << 32, mapCeiling: 1 << 36)
+        )
         let table = environment.table("bare")
         let record = [UInt8](repeating: 0xAB, count: recordSize)
         let start = DispatchTime.now().uptimeNanoseconds

@@ -2,7 +2,10 @@ internal import CLMDB
 
 /// Walks a table with a cursor; shared by every reading transaction.
 func walk(
-    _ txn: OpaquePointer, _ table: Table, _ start: [UInt8]?, reverse: Bool,
+    _ txn: OpaquePointer,
+    _ table: Table,
+    _ start: [UInt8]?,
+    reverse: Bool,
     _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
 ) throws {
     var cursor: OpaquePointer?

@@ -43,7 +43,10 @@ final class Environment: @unchecked Sendable {
         // From here on `deinit` closes the handle, also when this initialiser throws.
         do {
             try FileManager.default.createDirectory(
-                atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: path,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
             try check(mdb_env_set_maxdbs(env, 16), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, 254), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")

@@ -26,7 +26,8 @@ extension KeyValueReading where Self: ~Copyable {
     /// and value to `body` until it returns `false`.
     /// - Warning: The buffers are valid only inside `body`.
     func forEach(
-        in table: Table, from start: [UInt8]? = nil,
+        in table: Table,
+        from start: [UInt8]? = nil,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
         try walk(txn, table, start, reverse: false, body)
@@ -35,7 +36,8 @@ extension KeyValueReading where Self: ~Copyable {
     /// Walks `table` backwards from the last key ≤ `start` (or the last key).
     /// - Warning: The buffers are valid only inside `body`.
     func forEachReversed(
-        in table: Table, from start: [UInt8]? = nil,
+        in table: Table,
+        from start: [UInt8]? = nil,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
         try walk(txn, table, start, reverse: true, body)

@@ -53,7 +53,9 @@ extension KeyValueWriting where Self: ~Copyable {
     /// - Warning: The buffers are valid only inside `body`.
     @discardableResult
     func removeRun(
-        in table: Table, from start: [UInt8], while body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+        in table: Table,
+        from start: [UInt8],
+        while body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws -> Int {
         var cursor: OpaquePointer?
         try check(mdb_cursor_open(txn, table.dbi, &cursor), "mdb_cursor_open", environment: mdb_txn_env(txn))

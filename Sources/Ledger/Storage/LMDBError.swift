@@ -1,4 +1,5 @@
 internal import CLMDB
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,7 +49,8 @@ extension LedgerError {
         case EACCES, EROFS: code = .ioError
         default: code = .ioError
         }
-        let message = code == .ledgerFull
+        let message =
+            code == .ledgerFull
             ? "the ledger reached its configured size ceiling; nothing was appended (\(error.text))"
             : "storage failure in \(error.operation): \(error.text) (LMDB code \(error.code))"
         self.init(code, message, cause: error)

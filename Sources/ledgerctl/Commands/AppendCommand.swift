@@ -28,7 +28,8 @@ struct AppendCommand: ParsableCommand {
     @Option(name: .customLong("event-id"), help: "A UUID making the append idempotent.") var eventId: String?
     @Option(name: .customLong("occurred-at"), help: "When it happened (RFC 3339); default now.") var occurredAt: String?
     @Option(name: .customLong("request-id"), help: "The request answered or extended.") var requestId: String?
-    @Option(name: .customLong("expires-at"), help: "Consent expiry, or an extension's new due date.") var expiresAt: String?
+    @Option(name: .customLong("expires-at"), help: "Consent expiry, or an extension's new due date.") var expiresAt:
+        String?
     @Option(name: .long, help: "A JSON object of evidence, corrected values or reasons.") var data: String?
 
     func run() throws {
@@ -44,7 +45,10 @@ struct AppendCommand: ParsableCommand {
             if let data { fields.append(("data", .raw(data))) }
             let ledger = try global.openLedger()
             let catalogue = try ledger.catalogue()
-            let event = try ClientEvent.decode(json: Array(JSONValue.object(fields).serialized.utf8), catalogue: catalogue)
+            let event = try ClientEvent.decode(
+                json: Array(JSONValue.object(fields).serialized.utf8),
+                catalogue: catalogue
+            )
             let results = try ledger.append([event], actor: CallerIdentity.actor(catalogue: catalogue))
             for result in results {
                 if global.json {

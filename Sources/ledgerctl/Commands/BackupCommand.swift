@@ -34,7 +34,9 @@ struct BackupCommand: ParsableCommand {
             let target = self.target
             let watcher = Thread {
                 while copying.withLock({ $0 }) {
-                    progress.update(UInt64(Self.size(of: target + "/events/data.mdb") + Self.size(of: target + "/keys/data.mdb")))
+                    progress.update(
+                        UInt64(Self.size(of: target + "/events/data.mdb") + Self.size(of: target + "/keys/data.mdb"))
+                    )
                     usleep(200_000)
                 }
             }
@@ -46,7 +48,9 @@ struct BackupCommand: ParsableCommand {
             try ledger.backup(to: target, includingMasterKey: includeMasterKey)
             let head = try ledger.head()
             if global.json {
-                Output.line(JSONValue.object([("backup", .string(target)), ("atLeastSeq", .int(Int64(head.seq)))]).serialized)
+                Output.line(
+                    JSONValue.object([("backup", .string(target)), ("atLeastSeq", .int(Int64(head.seq)))]).serialized
+                )
             } else {
                 Output.line("Backup written to \(target) (the log had \(head.seq) events when it finished).")
             }

@@ -20,9 +20,14 @@ struct CatalogueCommand: ParsableCommand {
                 let purposes: [JSONValue] = catalogue.purposes.map { purpose in
                     .object([
                         ("id", .string(purpose.id)), ("basis", .string(purpose.basis.rawValue)),
-                        ("notices", .array(purpose.notices.map { notice in
-                            .object([("version", .string(notice.version)), ("sha256", .string(notice.sha256))])
-                        })),
+                        (
+                            "notices",
+                            .array(
+                                purpose.notices.map { notice in
+                                    .object([("version", .string(notice.version)), ("sha256", .string(notice.sha256))])
+                                }
+                            )
+                        ),
                     ])
                 }
                 Output.line(JSONValue.object([("purposes", .array(purposes))]).serialized)

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Ledger
-import Projections
 import LedgerClient
+import Projections
 
 /// `ledgerctl erase --subject S [--request-id R]`.
 struct EraseCommand: ParsableCommand {
@@ -21,7 +21,8 @@ struct EraseCommand: ParsableCommand {
 
     @Option(name: .long, help: "The subject's external id.") var subject: String
     @Option(name: .customLong("request-id"), help: "The open erasure request this executes.") var requestId: String?
-    @Option(name: .long, help: ArgumentHelp("Write a signed erasure receipt here.", valueName: "file")) var receipt: String?
+    @Option(name: .long, help: ArgumentHelp("Write a signed erasure receipt here.", valueName: "file")) var receipt:
+        String?
 
     private func writeReceipt(seq: UInt64) throws {
         guard let receipt else { return }

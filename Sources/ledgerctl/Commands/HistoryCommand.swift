@@ -43,7 +43,8 @@ struct HistoryCommand: ParsableCommand {
                         ("erased", .bool(erased)), ("asOf", .string(time.rfc3339)),
                         ("events", .array(events.map(Self.json))), ("consents", .array(consents.map(\.json))),
                         ("openRequests", .array(openRequests.map { $0.json(at: time) })),
-                    ]).serialized)
+                    ]).serialized
+                )
                 return
             }
             Output.line("Access report for pseudonym \(resolved), as of \(time.rfc3339)")
@@ -60,11 +61,14 @@ struct HistoryCommand: ParsableCommand {
                     ["SEQ", "TYPE", "PURPOSE", "OCCURRED", "RECORDED", "ACTOR", "DATA"],
                     events.map { item in
                         [
-                            String(item.event.seq), item.event.type.rawValue, item.event.purpose.isEmpty ? "-" : item.event.purpose,
+                            String(item.event.seq), item.event.type.rawValue,
+                            item.event.purpose.isEmpty ? "-" : item.event.purpose,
                             item.event.occurredAt.rfc3339, item.event.recordedAt.rfc3339, item.event.actor,
                             item.erased ? "(erased)" : (item.data ?? "-"),
                         ]
-                    }))
+                    }
+                )
+            )
             Output.line("")
             Output.line("Consents:")
             Output.line(
@@ -72,11 +76,17 @@ struct HistoryCommand: ParsableCommand {
                     ? "  none"
                     : Output.table(
                         ["PURPOSE", "STATUS", "SINCE", "EXPIRES"],
-                        consents.map { [$0.purpose, $0.status.rawValue, $0.since.rfc3339, $0.expiresAt?.rfc3339 ?? "-"] }))
+                        consents.map {
+                            [$0.purpose, $0.status.rawValue, $0.since.rfc3339, $0.expiresAt?.rfc3339 ?? "-"]
+                        }
+                    )
+            )
             Output.line("")
             Output.line("Open requests: \(openRequests.isEmpty ? "none" : "")")
             for request in openRequests {
-                Output.line("  \(request.kind.rawValue) \(request.requestId) opened \(request.openedAt.rfc3339), due \(request.dueAt.rfc3339)")
+                Output.line(
+                    "  \(request.kind.rawValue) \(request.requestId) opened \(request.openedAt.rfc3339), due \(request.dueAt.rfc3339)"
+                )
             }
         }
     }
@@ -86,8 +96,10 @@ struct HistoryCommand: ParsableCommand {
         .object([
             ("seq", .int(Int64(item.event.seq))), ("type", .string(item.event.type.rawValue)),
             ("purpose", .string(item.event.purpose)), ("requestId", .string(item.event.requestId)),
-            ("occurredAt", .string(item.event.occurredAt.rfc3339)), ("recordedAt", .string(item.event.recordedAt.rfc3339)),
-            ("actor", .string(item.event.actor)), ("data", item.data.map { .raw($0) } ?? .null), ("erased", .bool(item.erased)),
+            ("occurredAt", .string(item.event.occurredAt.rfc3339)),
+            ("recordedAt", .string(item.event.recordedAt.rfc3339)),
+            ("actor", .string(item.event.actor)), ("data", item.data.map { .raw($0) } ?? .null),
+            ("erased", .bool(item.erased)),
         ])
     }
 }

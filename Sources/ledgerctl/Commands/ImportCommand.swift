@@ -41,7 +41,10 @@ struct ImportCommand: ParsableCommand {
                 } catch let error as LedgerError {
                     let line = error.line.map { chunkLines[$0 - 1] }
                     throw LedgerError(
-                        error.code, error.message + " (\(appended) events of earlier chunks were committed)", line: line)
+                        error.code,
+                        error.message + " (\(appended) events of earlier chunks were committed)",
+                        line: line
+                    )
                 }
                 chunk.removeAll(keepingCapacity: true)
                 chunkLines.removeAll(keepingCapacity: true)
@@ -53,8 +56,10 @@ struct ImportCommand: ParsableCommand {
                     chunkLines.append(reader.lineNumber)
                 } catch let error as LedgerError {
                     throw LedgerError(
-                        error.code, error.message + " (\(appended) events before this line's chunk were committed)",
-                        line: reader.lineNumber)
+                        error.code,
+                        error.message + " (\(appended) events before this line's chunk were committed)",
+                        line: reader.lineNumber
+                    )
                 }
                 if chunk.count == Ledger.maxBatchSize {
                     try flush()
@@ -63,7 +68,10 @@ struct ImportCommand: ParsableCommand {
             }
             try flush()
             if global.json {
-                Output.line(JSONValue.object([("appended", .int(Int64(appended))), ("replayed", .int(Int64(replayed)))]).serialized)
+                Output.line(
+                    JSONValue.object([("appended", .int(Int64(appended))), ("replayed", .int(Int64(replayed)))])
+                        .serialized
+                )
             } else {
                 Output.line("Imported \(appended) events (\(replayed) already present)")
             }

@@ -27,7 +27,11 @@ struct InitCommand: ParsableCommand {
         try runReporting(json: global.json) {
             let catalogue = try policy.map { try loadCatalogue($0) }
             let (ledger, created) = try Ledger.create(
-                at: global.directory, catalogue: catalogue, snapshotInterval: snapshotInterval, options: global.ledgerOptions)
+                at: global.directory,
+                catalogue: catalogue,
+                snapshotInterval: snapshotInterval,
+                options: global.ledgerOptions
+            )
             let loaded = try ledger.catalogue()
             let publicKey = try ledger.ensureSigningKey()
             if global.json {
@@ -36,7 +40,8 @@ struct InitCommand: ParsableCommand {
                         ("ledger", .string(global.directory)), ("ledgerId", .string(ledger.ledgerId)),
                         ("created", .bool(created)), ("purposes", .int(Int64(loaded.purposes.count))),
                         ("publicKey", .string(publicKey)),
-                    ]).serialized)
+                    ]).serialized
+                )
             } else {
                 let verb = created ? "Created" : (policy == nil ? "Found existing" : "Reloaded the catalogue of")
                 Output.line("\(verb) ledger \(ledger.ledgerId) in \(global.directory)")

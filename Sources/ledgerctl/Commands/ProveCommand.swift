@@ -7,7 +7,8 @@ import Projections
 struct ProveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prove",
-        abstract: "Write a proof bundle for one subject: its consent state at T, its events and their inclusion proofs.",
+        abstract:
+            "Write a proof bundle for one subject: its consent state at T, its events and their inclusion proofs.",
         discussion: """
             The bundle holds a signed checkpoint, the export records of the subject's events
             (pseudonym and ciphertext only — no one else's data), an RFC 9162 inclusion proof of

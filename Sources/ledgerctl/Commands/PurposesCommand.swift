@@ -7,7 +7,8 @@ struct PurposesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "purposes",
         abstract: "The purpose catalogue with anonymous counts of consents by status.",
-        discussion: "Counts are of (subject, purpose) pairs: granted, withdrawn, expired, erased — aggregated, never per person."
+        discussion:
+            "Counts are of (subject, purpose) pairs: granted, withdrawn, expired, erased — aggregated, never per person."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -31,6 +32,10 @@ struct PurposesCommand: ParsableCommand {
         Output.line(
             Output.table(
                 ["PURPOSE", "BASIS", "GRANTED", "WITHDRAWN", "EXPIRED", "ERASED"],
-                counts.map { [$0.id, $0.basis, String($0.granted), String($0.withdrawn), String($0.expired), String($0.erased)] }))
+                counts.map {
+                    [$0.id, $0.basis, String($0.granted), String($0.withdrawn), String($0.expired), String($0.erased)]
+                }
+            )
+        )
     }
 }

@@ -7,7 +7,8 @@ struct RebuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
         abstract: "Recompute every projection from the log and compare with the stored ones.",
-        discussion: "Exits 1 and names the first difference when a stored snapshot or request record disagrees with the log."
+        discussion:
+            "Exits 1 and names the first difference when a stored snapshot or request record disagrees with the log."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -23,7 +24,8 @@ struct RebuildCommand: ParsableCommand {
                 Output.line("MISMATCH: \(difference)")
             } else {
                 Output.line(
-                    "OK: \(report.events) events folded; \(report.snapshotsCompared) snapshots and \(report.requestsCompared) request records match")
+                    "OK: \(report.events) events folded; \(report.snapshotsCompared) snapshots and \(report.requestsCompared) request records match"
+                )
             }
             if !report.matches { throw CommandFailure(exitCode: 1) }
         }

@@ -23,7 +23,9 @@ struct ReplayCommand: ParsableCommand {
     @OptionGroup var source: ExportSourceOptions
 
     func validate() throws {
-        if source.export != nil, who.subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
+        if source.export != nil, who.subject != nil {
+            throw ValidationError("an export holds pseudonyms only: use --pseudonym")
+        }
     }
 
     func run() throws {
@@ -46,7 +48,8 @@ struct ReplayCommand: ParsableCommand {
             var previousHash = ChainHash.genesis
             var failure: VerificationReport.Failure?
             func show(_ steps: [ReplayStep]) {
-                for step in steps where (only == nil || step.pseudonym == only) && (start.map { step.at >= $0 } ?? true) {
+                for step in steps where (only == nil || step.pseudonym == only) && (start.map { step.at >= $0 } ?? true)
+                {
                     out.write(global.json ? step.json.serialized : Self.describe(step))
                 }
             }
@@ -58,8 +61,12 @@ struct ReplayCommand: ParsableCommand {
             if let ledger {
                 try ledger.forEachEvent { event in
                     guard event.prevHash == previousHash, event.recomputedHash == event.hash else {
-                        failure = .init(seq: event.seq, reason: event.prevHash == previousHash
-                            ? "the hash does not match the event's contents" : "prevHash does not match the hash of seq \(event.seq - 1)")
+                        failure = .init(
+                            seq: event.seq,
+                            reason: event.prevHash == previousHash
+                                ? "the hash does not match the event's contents"
+                                : "prevHash does not match the hash of seq \(event.seq - 1)"
+                        )
                         return false
                     }
                     previousHash = event.hash
@@ -76,14 +83,17 @@ struct ReplayCommand: ParsableCommand {
             out.flush()
             if let failure {
                 Output.report(
-                    LedgerError(.chainBroken, "the chain does not verify at seq \(failure.seq): \(failure.reason)"), json: global.json)
+                    LedgerError(.chainBroken, "the chain does not verify at seq \(failure.seq): \(failure.reason)"),
+                    json: global.json
+                )
                 throw CommandFailure(exitCode: 1)
             }
         }
     }
 
     private static func describe(_ step: ReplayStep) -> String {
-        let head = step.event.map { "seq \($0.seq)  \(step.at.rfc3339)  \($0.type.rawValue)" }
+        let head =
+            step.event.map { "seq \($0.seq)  \(step.at.rfc3339)  \($0.type.rawValue)" }
             ?? "(time)  \(step.at.rfc3339)"
         let changes = step.changes.isEmpty ? "" : "  " + step.changes.joined(separator: "; ")
         return "\(head)  \(step.pseudonym)\(changes)"

@@ -35,7 +35,9 @@ struct RequestsCommand: ParsableCommand {
                             request.dueAt.rfc3339, request.isOverdue(at: time) ? "overdue" : request.status.rawValue,
                             request.closedAt?.rfc3339 ?? "-",
                         ]
-                    }))
+                    }
+                )
+            )
         }
     }
 }

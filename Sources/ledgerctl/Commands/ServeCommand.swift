@@ -28,19 +28,25 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("socket-group"), help: "A group whose members may connect (socket mode 0660).")
     var socketGroup: String?
     @Option(name: .customLong("max-connections"), help: "Connections served at once.") var maxConnections = 512
-    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed.") var idleTimeout = 60
+    @Option(name: .customLong("idle-timeout"), help: "Seconds before an idle connection is closed.") var idleTimeout =
+        60
     @Option(
         name: .customLong("request-timeout"),
-        help: "Seconds a request may take to arrive whole, from its headers to the end of its body; a slower client is cut off.")
+        help:
+            "Seconds a request may take to arrive whole, from its headers to the end of its body; a slower client is cut off."
+    )
     var requestTimeout = 30
     @Option(
         name: .customLong("queue-capacity"),
-        help: "Events waiting for the writer at most; further appends wait their turn (nothing is dropped).")
+        help: "Events waiting for the writer at most; further appends wait their turn (nothing is dropped)."
+    )
     var queueCapacity = 200_000
 
     func validate() throws {
         guard idleTimeout > 0, requestTimeout > 0, maxConnections > 0, queueCapacity > 0 else {
-            throw ValidationError("--idle-timeout, --request-timeout, --max-connections and --queue-capacity must be positive")
+            throw ValidationError(
+                "--idle-timeout, --request-timeout, --max-connections and --queue-capacity must be positive"
+            )
         }
     }
 
@@ -79,10 +85,14 @@ struct ServeCommand: AsyncParsableCommand {
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger)],
-                    idleTimeout: .seconds(Int64(idleTimeout)))),
+                    idleTimeout: .seconds(Int64(idleTimeout))
+                )
+            ),
             configuration: .init(
-                address: .unixDomainSocket(path: socketPath), serverName: "ConsentLedger",
-                availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)),
+                address: .unixDomainSocket(path: socketPath),
+                serverName: "ConsentLedger",
+                availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)
+            ),
             onServerRunning: { [global] _ in
                 umask(previousMask)
                 if let groupID {
@@ -94,15 +104,21 @@ struct ServeCommand: AsyncParsableCommand {
                 Output.line("ConsentLedger is serving the ledger in \(global.directory) on \(socketPath)")
                 Output.line("  curl --unix-socket \(socketPath) http://localhost/v1/head")
                 Output.line("  curl --unix-socket \(socketPath) -H 'Content-Type: application/json' \\")
-                Output.line("       -d '{\"type\":\"consent.granted\",\"subject\":\"alice@example.com\",\"purpose\":\"newsletter\",\"notice\":\"policy-v1\"}' \\")
+                Output.line(
+                    "       -d '{\"type\":\"consent.granted\",\"subject\":\"alice@example.com\",\"purpose\":\"newsletter\",\"notice\":\"policy-v1\"}' \\"
+                )
                 Output.line("       http://localhost/v1/events")
                 Output.line("Stop with Ctrl-C or SIGTERM.")
             },
-            logger: logger)
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(
-                services: [WriterService(writer: writer), app], gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+                services: [WriterService(writer: writer), app],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         try await group.run()
         unlink(socketPath)
         withExtendedLifetime(serverGuard) {}

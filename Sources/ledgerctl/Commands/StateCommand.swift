@@ -24,7 +24,9 @@ struct StateCommand: ParsableCommand {
     @OptionGroup var source: ExportSourceOptions
 
     func validate() throws {
-        if source.export != nil, who.subject != nil { throw ValidationError("an export holds pseudonyms only: use --pseudonym") }
+        if source.export != nil, who.subject != nil {
+            throw ValidationError("an export holds pseudonyms only: use --pseudonym")
+        }
     }
 
     func run() throws {
@@ -35,11 +37,19 @@ struct StateCommand: ParsableCommand {
             var ledger: Ledger?
             if let export = source.export {
                 catalogue = try loadCatalogue(source.policy)
-                let folded = try ExportProjection.fold(path: export, asOf: time, rules: ProjectionRules(catalogue: catalogue))
+                let folded = try ExportProjection.fold(
+                    path: export,
+                    asOf: time,
+                    rules: ProjectionRules(catalogue: catalogue)
+                )
                 if let failure = folded.report.failure {
                     Output.report(
-                        LedgerError(.chainBroken, "the export does not verify at seq \(failure.seq): \(failure.reason)"),
-                        json: global.json)
+                        LedgerError(
+                            .chainBroken,
+                            "the export does not verify at seq \(failure.seq): \(failure.reason)"
+                        ),
+                        json: global.json
+                    )
                     throw CommandFailure(exitCode: 1)
                 }
                 projection = folded.projection
@@ -50,8 +60,11 @@ struct StateCommand: ParsableCommand {
                 if let resolved = try who.resolve(in: opened) {
                     let projection = try opened.subjectProjection(pseudonym: resolved, asOf: time)
                     printConsents(
-                        projection.consents(at: time, rules: ProjectionRules(catalogue: catalogue)), subject: who.subject,
-                        pseudonym: resolved, at: time)
+                        projection.consents(at: time, rules: ProjectionRules(catalogue: catalogue)),
+                        subject: who.subject,
+                        pseudonym: resolved,
+                        at: time
+                    )
                     return
                 }
                 projection = try opened.projection(asOf: time)
@@ -60,9 +73,17 @@ struct StateCommand: ParsableCommand {
                 let known = Pseudonym(hex: pseudonym).flatMap { projection.subjects[$0] }
                 let subject = known ?? SubjectProjection()
                 guard known != nil || ledger != nil else {
-                    throw LedgerError(.subjectNotFound, "the export has no events of pseudonym \(pseudonym) recorded by then")
+                    throw LedgerError(
+                        .subjectNotFound,
+                        "the export has no events of pseudonym \(pseudonym) recorded by then"
+                    )
                 }
-                printConsents(subject.consents(at: time, rules: ProjectionRules(catalogue: catalogue)), subject: nil, pseudonym: pseudonym, at: time)
+                printConsents(
+                    subject.consents(at: time, rules: ProjectionRules(catalogue: catalogue)),
+                    subject: nil,
+                    pseudonym: pseudonym,
+                    at: time
+                )
                 return
             }
             printWhole(projection, catalogue: catalogue, at: time)
@@ -89,13 +110,19 @@ struct StateCommand: ParsableCommand {
         Output.line(
             Output.table(
                 ["PURPOSE", "STATUS", "SINCE", "SEQ", "EXPIRES"],
-                consents.map { [$0.purpose, $0.status.rawValue, $0.since.rfc3339, String($0.seq), $0.expiresAt?.rfc3339 ?? "-"] }))
+                consents.map {
+                    [$0.purpose, $0.status.rawValue, $0.since.rfc3339, String($0.seq), $0.expiresAt?.rfc3339 ?? "-"]
+                }
+            )
+        )
     }
 
     private func printWhole(_ projection: LedgerProjection, catalogue: Catalogue, at time: Timestamp) {
         let rules = ProjectionRules(catalogue: catalogue)
         let subjects = projection.consentState(at: time, rules: rules)
-        let counts = projection.purposeCounts(at: time, catalogue: catalogue).filter { purpose == nil || $0.id == purpose }
+        let counts = projection.purposeCounts(at: time, catalogue: catalogue).filter {
+            purpose == nil || $0.id == purpose
+        }
         if global.json {
             let rows: [JSONValue] = subjects.compactMap { subject in
                 let consents = subject.consents.filter { purpose == nil || $0.purpose == purpose }
@@ -109,14 +136,18 @@ struct StateCommand: ParsableCommand {
                 JSONValue.object([
                     ("asOf", .string(time.rfc3339)), ("seq", .int(Int64(projection.throughSeq))),
                     ("subjects", .array(rows)), ("purposes", .array(counts.map(\.json))),
-                ]).serialized)
+                ]).serialized
+            )
             return
         }
         Output.line("Consent state as of \(time.rfc3339) (events through seq \(projection.throughSeq))")
         var rows: [[String]] = []
         for subject in subjects {
             for entry in subject.consents where purpose == nil || entry.purpose == purpose {
-                rows.append([subject.pseudonym, entry.purpose, entry.status.rawValue, entry.since.rfc3339, entry.expiresAt?.rfc3339 ?? "-"])
+                rows.append([
+                    subject.pseudonym, entry.purpose, entry.status.rawValue, entry.since.rfc3339,
+                    entry.expiresAt?.rfc3339 ?? "-",
+                ])
             }
         }
         Output.line(Output.table(["PSEUDONYM", "PURPOSE", "STATUS", "SINCE", "EXPIRES"], rows))

@@ -22,7 +22,9 @@ struct StatsCommand: ParsableCommand {
             let open = projection.requests(at: now, filter: .open).count
             let overdue = projection.requests(at: now, filter: .overdue).count
             let files = ["events/data.mdb", "keys/data.mdb"].map { name -> (String, Int) in
-                let size = (try? FileManager.default.attributesOfItem(atPath: global.directory + "/" + name)[.size] as? Int) ?? 0
+                let size =
+                    (try? FileManager.default.attributesOfItem(atPath: global.directory + "/" + name)[.size] as? Int)
+                    ?? 0
                 return (name, size)
             }
             if global.json {
@@ -33,7 +35,8 @@ struct StatsCommand: ParsableCommand {
                         ("overdueRequests", .int(Int64(overdue))), ("snapshots", .int(Int64(stats.snapshots))),
                         ("files", .object(files.map { ($0.0, .int(Int64($0.1))) })),
                         ("mapSize", .int(Int64(stats.mapSize))), ("mapUsed", .int(Int64(stats.mapUsed))),
-                    ]).serialized)
+                    ]).serialized
+                )
                 return
             }
             Output.line(
@@ -45,7 +48,9 @@ struct StatsCommand: ParsableCommand {
                         ["requests overdue", String(overdue)], ["projection snapshots", String(stats.snapshots)],
                     ] + files.map { ["file \($0.0)", "\($0.1) bytes"] } + [
                         ["events map", "\(stats.mapUsed) of \(stats.mapSize) bytes used"]
-                    ]))
+                    ]
+                )
+            )
         }
     }
 }

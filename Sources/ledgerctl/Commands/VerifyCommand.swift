@@ -79,13 +79,17 @@ struct VerifyCommand: ParsableCommand {
             failure = "seq \(broken.seq): \(broken.reason)"
         }
         if global.json {
-            var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil)), ("treeSize", .int(Int64(checkpoint.treeSize)))]
+            var pairs: [(String, JSONValue)] = [
+                ("ok", .bool(failure == nil)), ("treeSize", .int(Int64(checkpoint.treeSize))),
+            ]
             if let failure { pairs.append(("reason", .string(failure))) }
             Output.line(JSONValue.object(pairs).serialized)
         } else if let failure {
             Output.line("FAILED: \(failure)")
         } else {
-            Output.line("OK: the log extends the checkpoint of \(checkpoint.treeSize) events (consistency proof verified)")
+            Output.line(
+                "OK: the log extends the checkpoint of \(checkpoint.treeSize) events (consistency proof verified)"
+            )
         }
         if failure != nil { throw CommandFailure(exitCode: 1) }
     }
@@ -106,7 +110,9 @@ struct VerifyCommand: ParsableCommand {
             Output.line("FAILED: \(failure)")
         } else {
             Output.line("OK: every event is in the log of the checkpoint and the stated result holds")
-            Output.line("  ledger \(checkpoint?["ledgerId"] as? String ?? "?"), signing key \(checkpoint?["publicKey"] as? String ?? "?")")
+            Output.line(
+                "  ledger \(checkpoint?["ledgerId"] as? String ?? "?"), signing key \(checkpoint?["publicKey"] as? String ?? "?")"
+            )
             Output.line("  compare the key with the one the ledger's operator publishes")
         }
         if failure != nil { throw CommandFailure(exitCode: 1) }

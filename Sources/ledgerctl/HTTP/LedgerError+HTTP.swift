@@ -7,7 +7,8 @@ extension LedgerError {
     /// The HTTP status of SPEC §7's table.
     var httpStatus: HTTPResponse.Status {
         switch code {
-        case .invalidJSON, .unknownField, .missingField, .invalidField, .unknownType, .invalidCatalogue, .unreadableInput:
+        case .invalidJSON, .unknownField, .missingField, .invalidField, .unknownType, .invalidCatalogue,
+            .unreadableInput:
             return .badRequest
         case .forbidden: return .forbidden
         case .notFound, .subjectNotFound: return .notFound
@@ -36,7 +37,11 @@ enum JSONResponse {
     static func make(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         var bytes = value.utf8
         bytes.append(UInt8(ascii: "\n"))
-        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
     }
 }
 
@@ -45,7 +50,11 @@ enum JSONResponse {
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let response = try await answer(request, context: context, next: next)
         if response.status.code >= 400, let code = response.headers[ErrorMiddleware.codeHeader] {
             metrics.countError(LedgerError.Code(rawValue: code))
@@ -57,7 +66,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     /// token, so the fallback is never taken).
     static var codeHeader: HTTPField.Name { HTTPField.Name("X-Ledger-Error") ?? .server }
 
-    private func answer(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    private func answer(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as LedgerError {
@@ -71,8 +84,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .badRequest: code = .invalidJSON
             default: code = .internal
             }
-            return LedgerError(code, code == .notFound ? "no such call" : (error.body ?? "the request cannot be served"))
-                .response(includeLine: false)
+            return LedgerError(
+                code,
+                code == .notFound ? "no such call" : (error.body ?? "the request cannot be served")
+            )
+            .response(includeLine: false)
         } catch is NIOTooManyBytesError {
             return LedgerError(.payloadTooLarge, "the body is over 1 MiB").response(includeLine: false)
         } catch {

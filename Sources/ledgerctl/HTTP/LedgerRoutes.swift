@@ -38,7 +38,9 @@ struct LedgerRoutes: Sendable {
 
     /// Registers `handler` for `method` and 405 `method_not_allowed` for every other method.
     private func route(
-        _ router: Router<LedgerRequestContext>, _ path: RouterPath, _ method: HTTPRequest.Method,
+        _ router: Router<LedgerRequestContext>,
+        _ path: RouterPath,
+        _ method: HTTPRequest.Method,
         _ handler: @escaping @Sendable (Request, LedgerRequestContext) async throws -> Response
     ) {
         router.on(path, method: method, use: handler)
@@ -57,12 +59,17 @@ struct LedgerRoutes: Sendable {
 
     /// The caller, and the catalogue that named it. The catalogue is read inline: an LMDB read
     /// transaction never waits for the writer, and the parsed catalogue is cached by generation.
-    private func callerAndCatalogue(_ context: LedgerRequestContext) async throws -> (caller: CallerIdentity, catalogue: Catalogue) {
+    private func callerAndCatalogue(
+        _ context: LedgerRequestContext
+    ) async throws -> (caller: CallerIdentity, catalogue: Catalogue) {
         guard let peer = await peers.credentials(of: context.channel) else {
             throw LedgerError(.forbidden, "the peer's credentials cannot be read")
         }
         let catalogue = try ledger.catalogue()
-        return (CallerIdentity.resolve(uid: peer.uid, gid: peer.gid, catalogue: catalogue, trustedUID: trustedUID), catalogue)
+        return (
+            CallerIdentity.resolve(uid: peer.uid, gid: peer.gid, catalogue: catalogue, trustedUID: trustedUID),
+            catalogue
+        )
     }
 
     /// Runs blocking ledger work off the cooperative pool.
@@ -95,7 +102,9 @@ struct LedgerRoutes: Sendable {
 
     private func time(_ text: String?, _ name: String) throws -> Timestamp {
         guard let text else { return SystemClock().now() }
-        guard let time = Timestamp(rfc3339: text) else { throw LedgerError(.invalidField, "\(name) must be an RFC 3339 date-time") }
+        guard let time = Timestamp(rfc3339: text) else {
+            throw LedgerError(.invalidField, "\(name) must be an RFC 3339 date-time")
+        }
         return time
     }
 
@@ -120,7 +129,11 @@ struct LedgerRoutes: Sendable {
                     let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
                     if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
                     guard events.count < Ledger.maxBatchSize else {
-                        throw LedgerError(.batchTooLarge, "a batch holds at most \(Ledger.maxBatchSize) events", line: number)
+                        throw LedgerError(
+                            .batchTooLarge,
+                            "a batch holds at most \(Ledger.maxBatchSize) events",
+                            line: number
+                        )
                     }
                     do {
                         let event = try ClientEvent.decode(json: Array(trimmed), catalogue: catalogue)
@@ -142,7 +155,10 @@ struct LedgerRoutes: Sendable {
             let results = try await writer.append(try ledger.prepare(events), actor: who.actor)
             let fresh = results.contains { !$0.replayed }
             if isBatch {
-                return JSONResponse.make(.object([("events", .array(results.map(\.json)))]), status: fresh ? .created : .ok)
+                return JSONResponse.make(
+                    .object([("events", .array(results.map(\.json)))]),
+                    status: fresh ? .created : .ok
+                )
             }
             return JSONResponse.make(results[0].json, status: fresh ? .created : .ok)
         } catch var error as LedgerError {
@@ -160,7 +176,9 @@ struct LedgerRoutes: Sendable {
     private func queryConsents(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await caller(context).require(.read)
         let input = try await object(request, allowed: ["subject", "asOf"])
-        guard let subject = try string(input, "subject") else { throw LedgerError(.missingField, "missing field subject") }
+        guard let subject = try string(input, "subject") else {
+            throw LedgerError(.missingField, "missing field subject")
+        }
         try ClientEvent.checkExternalId(subject)
         let asOf = try time(try string(input, "asOf"), "asOf")
         return try await blocking {
@@ -173,7 +191,8 @@ struct LedgerRoutes: Sendable {
                 .object([
                     ("subject", .string(subject)), ("pseudonym", .string(pseudonym)), ("asOf", .string(asOf.rfc3339)),
                     ("consents", .array(consents.map(\.json))),
-                ]))
+                ])
+            )
         }
     }
 
@@ -183,7 +202,10 @@ struct LedgerRoutes: Sendable {
         let subject = try string(input, "subject")
         let pseudonym = try string(input, "pseudonym")
         guard (subject == nil) != (pseudonym == nil) else {
-            throw LedgerError(subject == nil ? .missingField : .invalidField, "give exactly one of subject and pseudonym")
+            throw LedgerError(
+                subject == nil ? .missingField : .invalidField,
+                "give exactly one of subject and pseudonym"
+            )
         }
         if let subject { try ClientEvent.checkExternalId(subject) }
         let asOf = try string(input, "asOf").map { try time($0, "asOf") }
@@ -207,8 +229,14 @@ struct LedgerRoutes: Sendable {
         let who = try await caller(context)
         try who.require(.erase)
         let input = try await object(request, allowed: ["subject", "requestId"])
-        guard let subject = try string(input, "subject") else { throw LedgerError(.missingField, "missing field subject") }
-        let result = try await writer.erase(subject: subject, requestId: try string(input, "requestId"), actor: who.actor)
+        guard let subject = try string(input, "subject") else {
+            throw LedgerError(.missingField, "missing field subject")
+        }
+        let result = try await writer.erase(
+            subject: subject,
+            requestId: try string(input, "requestId"),
+            actor: who.actor
+        )
         return JSONResponse.make(result.json)
     }
 
@@ -256,7 +284,9 @@ struct LedgerRoutes: Sendable {
         let who = try await caller(context)
         if !who.roles.contains(.audit) { try who.require(.read) }
         let parameters = request.uri.queryParameters
-        guard let after = UInt64(parameters.get("after") ?? "0") else { throw LedgerError(.invalidField, "after must be a seq") }
+        guard let after = UInt64(parameters.get("after") ?? "0") else {
+            throw LedgerError(.invalidField, "after must be a seq")
+        }
         guard let limit = Int(parameters.get("limit") ?? "1000"), limit >= 1 else {
             throw LedgerError(.invalidField, "limit must be a positive number")
         }
@@ -269,7 +299,10 @@ struct LedgerRoutes: Sendable {
             return lines
         }
         return Response(
-            status: .ok, headers: [.contentType: "application/x-ndjson"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            status: .ok,
+            headers: [.contentType: "application/x-ndjson"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
     }
 
     private func metricsText(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
@@ -278,7 +311,9 @@ struct LedgerRoutes: Sendable {
         let size = try await blocking { try ledger.storageSize() }
         metrics.ledgerBytes.record(size)
         return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render()))
+        )
     }
 }

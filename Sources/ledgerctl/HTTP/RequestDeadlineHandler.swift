@@ -28,7 +28,10 @@ final class RequestDeadlineHandler: ChannelInboundHandler, RemovableChannelHandl
             let logger = logger
             let limit = limit
             deadline = context.eventLoop.scheduleTask(in: limit) {
-                logger.notice("closed a connection whose request did not arrive in time", metadata: ["limit": "\(limit)"])
+                logger.notice(
+                    "closed a connection whose request did not arrive in time",
+                    metadata: ["limit": "\(limit)"]
+                )
                 loopBound.value.close(promise: nil)
             }
         case .end:

@@ -25,7 +25,9 @@ final class ServerMetrics: Sendable {
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .seconds(5),
         ]
-        factory.valueHistogramBuckets["ledger_commit_round_events"] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000]
+        factory.valueHistogramBuckets["ledger_commit_round_events"] = [
+            1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 20_000,
+        ]
         appendedEvents = Metrics.Counter(label: "ledger_appended_events_total", factory: factory)
         commitRounds = Metrics.Counter(label: "ledger_commit_rounds_total", factory: factory)
         batchSize = Metrics.Recorder(label: "ledger_commit_round_events", factory: factory)
@@ -40,7 +42,8 @@ final class ServerMetrics: Sendable {
 
     /// Counts a refused request by its error code.
     func countError(_ code: LedgerError.Code) {
-        Metrics.Counter(label: "ledger_errors_total", dimensions: [("code", code.rawValue)], factory: factory).increment()
+        Metrics.Counter(label: "ledger_errors_total", dimensions: [("code", code.rawValue)], factory: factory)
+            .increment()
     }
 
     /// The Prometheus text exposition.

@@ -18,15 +18,21 @@ struct CallerIdentity: Sendable {
         guard let clients = catalogue.clients else {
             let trusted = uid == 0 || uid == trustedUID
             return CallerIdentity(
-                actor: "uid:\(uid)", roles: trusted ? Set(Catalogue.Role.allCases) : [], purposes: nil, types: nil)
+                actor: "uid:\(uid)",
+                roles: trusted ? Set(Catalogue.Role.allCases) : [],
+                purposes: nil,
+                types: nil
+            )
         }
         let user = getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
         let group = getgrgid(gid).flatMap { $0.pointee.gr_name.map { String(cString: $0) } }
-        let match = clients.first { client in
-            (client.uid.map { $0 == uid } ?? false) || (client.user.map { $0 == user } ?? false)
-        } ?? clients.first { client in
-            (client.gid.map { $0 == gid } ?? false) || (client.group.map { $0 == group } ?? false)
-        }
+        let match =
+            clients.first { client in
+                (client.uid.map { $0 == uid } ?? false) || (client.user.map { $0 == user } ?? false)
+            }
+            ?? clients.first { client in
+                (client.gid.map { $0 == gid } ?? false) || (client.group.map { $0 == group } ?? false)
+            }
         guard let match else { return CallerIdentity(actor: "uid:\(uid)", roles: [], purposes: nil, types: nil) }
         return CallerIdentity(actor: match.name, roles: match.roles, purposes: match.purposes, types: match.types)
     }

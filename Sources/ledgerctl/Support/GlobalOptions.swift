@@ -5,7 +5,10 @@ import Projections
 
 /// The options every command takes (SPEC §8).
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The ledger directory (env LEDGER_DIR; default ./ledger).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The ledger directory (env LEDGER_DIR; default ./ledger).", valueName: "dir")
+    )
     var ledger: String?
 
     @Flag(name: .long, help: "Print machine-readable JSON instead of human tables.")
@@ -14,7 +17,10 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "The master key file (env LEDGER_MASTER_KEY_FILE; default <ledger>/master.key).", valueName: "file"))
+            "The master key file (env LEDGER_MASTER_KEY_FILE; default <ledger>/master.key).",
+            valueName: "file"
+        )
+    )
     var masterKey: String?
 
     /// The ledger directory after the flag, the environment and the default.
