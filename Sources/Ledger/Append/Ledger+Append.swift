@@ -17,7 +17,8 @@ extension Ledger {
     /// - Returns: One result per event, in order; replays of earlier events are marked.
     /// - Throws: ``LedgerError`` with `line` set to the 1-based index of the refused event.
     public func append(_ batch: [ClientEvent], actor: String) throws -> [AppendResult] {
-        let results = try commit([(batch, actor)], isolatingBatches: false)[0].get()
+        let prepared = try prepare(batch, onEveryCore: true)
+        let results = try commit([(prepared.events, actor)], isolatingBatches: false)[0].get()
         logger.debug("appended", metadata: ["events": "\(results.count)", "head": "\(results.last?.seq ?? 0)"])
         return results
     }
@@ -27,6 +28,10 @@ extension Ledger {
     /// batch to the single writer (``appendGroup(_:)``).
     /// - Throws: ``LedgerError`` `batch_too_large` over ``maxBatchSize`` events.
     public func prepare(_ events: [ClientEvent]) throws -> PreparedBatch {
+        try prepare(events, onEveryCore: false)
+    }
+
+    private func prepare(_ events: [ClientEvent], onEveryCore: Bool) throws -> PreparedBatch {
         guard events.count <= Ledger.maxBatchSize else {
             throw LedgerError(
                 .batchTooLarge,
@@ -34,7 +39,8 @@ extension Ledger {
             )
         }
         let keyStore = self.keyStore
-        return PreparedBatch(events: events.map { PreparedEvent($0, keyStore: keyStore) })
+        let transform: @Sendable (ClientEvent) -> PreparedEvent = { PreparedEvent($0, keyStore: keyStore) }
+        return PreparedBatch(events: onEveryCore ? try Parallel.map(events, transform) : events.map(transform))
     }
 
     /// Group commit: appends several independent batches, each made by ``prepare(_:)``, in one
@@ -47,7 +53,7 @@ extension Ledger {
     ) throws
         -> [Result<[AppendResult], LedgerError>]
     {
-        try commit(batches.map { (.success($0.events.events), $0.actor) }, isolatingBatches: true)
+        try commit(batches.map { ($0.events.events, $0.actor) }, isolatingBatches: true)
     }
 
     /// Appends `batches` in one write transaction per environment, committed with fsync, keys
@@ -55,34 +61,7 @@ extension Ledger {
     /// `isolatingBatches`, each batch runs in a nested transaction and a refusal rolls back only
     /// that batch; without, the first refusal is thrown and nothing is appended.
     private func commit(
-        _ batches: [(events: [ClientEvent], actor: String)],
-        isolatingBatches: Bool
-    ) throws
-        -> [Result<[AppendResult], LedgerError>]
-    {
-        let keyStore = self.keyStore
-        let prepared: [(Result<[PreparedEvent], LedgerError>, String)] = try batches.map { batch in
-            guard batch.events.count <= Ledger.maxBatchSize else {
-                return (
-                    .failure(
-                        LedgerError(
-                            .batchTooLarge,
-                            "a batch holds at most \(Ledger.maxBatchSize) events; this one has \(batch.events.count)"
-                        )
-                    ),
-                    batch.actor
-                )
-            }
-            return (.success(try Parallel.map(batch.events) { PreparedEvent($0, keyStore: keyStore) }), batch.actor)
-        }
-        if !isolatingBatches, let failure = prepared.first(where: { if case .failure = $0.0 { true } else { false } }) {
-            return [failure.0.map { _ in [] }]
-        }
-        return try commit(prepared, isolatingBatches: isolatingBatches)
-    }
-
-    private func commit(
-        _ prepared: [(Result<[PreparedEvent], LedgerError>, String)],
+        _ batches: [(events: [PreparedEvent], actor: String)],
         isolatingBatches: Bool
     ) throws
         -> [Result<[AppendResult], LedgerError>]
@@ -95,9 +74,9 @@ extension Ledger {
                     var createdSubjects = false
                     var outcomes: [Result<[AppendResult], LedgerError>] = []
                     let now = options.clock.now()
-                    for (ready, actor) in prepared {
-                        guard case .success(let events) = ready, !events.isEmpty else {
-                            outcomes.append(ready.map { _ in [] })
+                    for (events, actor) in batches {
+                        guard !events.isEmpty else {
+                            outcomes.append(.success([]))
                             continue
                         }
                         var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: now)
