@@ -15,7 +15,8 @@ import ServiceLifecycle
 final class GroupCommitWriter: @unchecked Sendable {
     // Invariant: `queue`, `queuedEvents`, `parked` and `stopping` are only touched while `condition`
     // is locked; the writer thread alone touches the ledger's write path. A job is parked only
-    // while the queue holds something, so the writer always wakes to admit it.
+    // while `queuedEvents > 0` (jobs queued or in the round under way) or behind another parked
+    // job, so a round always completes after it and admits it.
 
     enum Job {
         case append(PreparedBatch, actor: String, CheckedContinuation<[AppendResult], any Error>)
@@ -51,8 +52,11 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     func start() {
         snapshots.nudge()
-        let thread = Thread { [self] in loop() }
-        thread.name = "ledger-writer"
+        let thread = Thread { [self] in
+            // Named from inside: on Linux a name set before start() does not reach the OS thread.
+            Thread.current.name = "ledger-writer"
+            loop()
+        }
         thread.start()
     }
 
