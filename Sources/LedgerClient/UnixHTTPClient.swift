@@ -4,6 +4,7 @@ import Foundation
 /// server (SPEC §6, §8: `erase` and `keys compact`), and what the server tests use. One request
 /// per connection.
 public struct UnixHTTPClient: Sendable {
+    /// The socket's path.
     public let path: String
 
     /// Creates a client for the socket at `path`.
@@ -11,7 +12,9 @@ public struct UnixHTTPClient: Sendable {
 
     /// A reply: the status code and the body.
     public struct Reply: Sendable {
+        /// The HTTP status code.
         public var status: Int
+        /// The body's bytes.
         public var body: [UInt8]
 
         /// The body as text, without surrounding white space.
@@ -22,6 +25,7 @@ public struct UnixHTTPClient: Sendable {
 
     /// A failure to reach the server or to read its reply.
     public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong.
         public let description: String
 
         /// Creates a failure with its description.

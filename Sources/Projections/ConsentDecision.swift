@@ -5,7 +5,9 @@ import Ledger
 public struct ConsentDecision: Sendable, Equatable {
     /// `true` for `consent.granted`, `false` for `consent.withdrawn`.
     public var granted: Bool
+    /// The deciding event's `occurredAt`.
     public var occurredAt: Timestamp
+    /// The deciding event's seq.
     public var seq: UInt64
     /// The grant's own `expiresAt`, if it named one.
     public var expiresAt: Timestamp?

@@ -11,6 +11,7 @@ public struct LedgerProjection: Sendable, Equatable {
     /// Requests by request id.
     public var requests: [String: RequestProjection] = [:]
 
+    /// The state of an empty ledger.
     public init() {}
 
     /// Folds in the next event of the log.
@@ -101,11 +102,17 @@ public enum RequestFilter: String, Sendable, CaseIterable {
 
 /// One purpose's anonymous counts of (subject, purpose) pairs by status (SPEC §5 "Purposes").
 public struct PurposeCount: Sendable, Equatable {
+    /// The purpose id.
     public var id: String
+    /// Its legal basis.
     public var basis: String
+    /// (Subject, purpose) pairs whose consent stands.
     public var granted: Int
+    /// Pairs whose consent was withdrawn.
     public var withdrawn: Int
+    /// Pairs whose grant lapsed.
     public var expired: Int
+    /// Pairs of erased subjects that had a decision for it.
     public var erased: Int
 
     /// `{"id","basis","granted","withdrawn","expired","erased"}`.

@@ -11,17 +11,25 @@ import Ledger
 /// this state. What it cannot prove: that no other event of the subject exists. Compare the
 /// checkpoint with one you obtained independently for that.
 public struct ProofBundle: Sendable {
+    /// What the bundle proves: a subject's state, or an erasure.
     public enum Kind: String, Sendable {
         case subjectState = "subject-state"
         case erasureReceipt = "erasure-receipt"
     }
 
+    /// What the bundle proves.
     public var kind: Kind
+    /// The signed checkpoint the proofs lead to.
     public var checkpoint: Checkpoint
+    /// The subject's pseudonym.
     public var pseudonym: String
+    /// The date the state is given for.
     public var asOf: Timestamp
+    /// The subject's events up to the checkpoint, as export records.
     public var events: [StoredEvent]
+    /// One inclusion proof per event, against the checkpoint's root.
     public var proofs: [[[UInt8]]]
+    /// The subject's consents as of `asOf`.
     public var consents: [ConsentEntry]
 
     /// The bundle as JSON.

@@ -13,6 +13,7 @@ public struct RebuildReport: Sendable, Equatable {
     /// The first difference found, if any.
     public var difference: String?
 
+    /// Whether every stored projection equals the refold.
     public var matches: Bool { difference == nil }
 
     /// `{"ok","events","snapshots","requests"(,"difference")}`.

@@ -33,6 +33,7 @@ public struct Replayer {
     /// Open requests by due date, soonest first; closed or moved ones are skipped when popped.
     private var deadlines = Heap<PendingDeadline>()
 
+    /// A replay from an empty ledger under `rules`.
     public init(rules: ProjectionRules) { self.rules = rules }
 
     /// Folds `event` in; returns the steps it and the time before it caused, in order.

@@ -7,13 +7,17 @@ public struct RequestProjection: Sendable, Equatable {
         case open, completed, rejected
     }
 
+    /// The request's id.
     public var requestId: String
+    /// Access, correction or deletion.
     public var kind: RequestKind
+    /// The subject's pseudonym.
     public var pseudonym: String
     /// The `*.requested` event's `occurredAt`.
     public var openedAt: Timestamp
     /// The due date: `openedAt` plus the catalogue's deadline, or as `request.extended` moved it.
     public var dueAt: Timestamp
+    /// Open, completed or rejected (overdue is open past `dueAt`, see ``isOverdue(at:)``).
     public var status: Status
     /// The closing event's `occurredAt`.
     public var closedAt: Timestamp?

@@ -8,8 +8,10 @@ public struct SubjectProjection: Sendable, Equatable {
     /// The `erasure.completed` event's seq and `occurredAt`, once erased.
     public var erasure: (seq: UInt64, occurredAt: Timestamp)?
 
+    /// A subject with no events.
     public init() {}
 
+    /// Equal when every decision and the erasure agree.
     public static func == (lhs: SubjectProjection, rhs: SubjectProjection) -> Bool {
         lhs.consents == rhs.consents && lhs.erasure?.seq == rhs.erasure?.seq
             && lhs.erasure?.occurredAt == rhs.erasure?.occurredAt
@@ -80,7 +82,9 @@ public enum ConsentStatus: String, Sendable, CaseIterable {
 
 /// One line of a subject's consent state (SPEC §7 `consents`).
 public struct ConsentEntry: Sendable, Equatable {
+    /// The purpose id.
     public var purpose: String
+    /// Granted, withdrawn, expired, or erased with its subject.
     public var status: ConsentStatus
     /// The deciding event's `occurredAt` (the erasure's, once erased).
     public var since: Timestamp

@@ -1,9 +1,12 @@
 /// What an append answers for one event (SPEC §7 `POST /v1/events`).
 public struct AppendResult: Sendable, Equatable {
+    /// The event's position in the log.
     public var seq: UInt64
+    /// The event's UUID.
     public var eventId: String
     /// The event's hash, 64 hex characters.
     public var hash: String
+    /// When the ledger appended it.
     public var recordedAt: Timestamp
     /// The subject's pseudonym.
     public var subject: String

@@ -13,13 +13,17 @@ public struct Catalogue: Sendable {
 
     /// The organisation responsible for the processing.
     public struct Controller: Sendable {
+        /// The controller's name.
         public var name: String
+        /// How to reach the controller.
         public var contact: String
     }
 
     /// The exact text a person was shown when asked for consent, by version.
     public struct Notice: Sendable {
+        /// The notice version, such as `policy-v1`.
         public var version: String
+        /// The notice text, verbatim.
         public var text: String
         /// SHA-256 of the text's UTF-8 bytes, as 64 hex characters.
         public var sha256: String {
@@ -29,14 +33,19 @@ public struct Catalogue: Sendable {
 
     /// One processing purpose.
     public struct Purpose: Sendable {
+        /// The purpose id events name.
         public var id: String
         /// Titles by language code (`nb`, `en`).
         public var titles: [String: String]
+        /// The legal basis; consent events apply only to `consent`.
         public var basis: LegalBasis
+        /// Who processes the data on the controller's behalf.
         public var processors: [String]
+        /// How long the data is kept, in words.
         public var retention: String
         /// Days after which a grant expires when it names no `expiresAt`.
         public var consentTTLDays: Int?
+        /// Every notice version ever shown for this purpose.
         public var notices: [Notice]
 
         /// The notice of the given version, if the purpose has it.
@@ -50,11 +59,17 @@ public struct Catalogue: Sendable {
 
     /// A socket client: who it is (by uid or user name, or gid or group) and what it may do.
     public struct Client: Sendable {
+        /// The client's name, recorded as the `actor` of its events.
         public var name: String
+        /// Matches a peer by uid.
         public var uid: UInt32?
+        /// Matches a peer by user name.
         public var user: String?
+        /// Matches a peer by gid.
         public var gid: UInt32?
+        /// Matches a peer by group name.
         public var group: String?
+        /// What the client may do.
         public var roles: Set<Role>
         /// When set, the purposes this client may append for.
         public var purposes: Set<String>?
@@ -62,7 +77,9 @@ public struct Catalogue: Sendable {
         public var types: Set<EventType>?
     }
 
+    /// The organisation responsible for the processing.
     public var controller: Controller
+    /// The processing purposes, in catalogue order.
     public var purposes: [Purpose]
     /// Days from a request's `occurredAt` to its deadline (SPEC §2; default 30).
     public var requestDeadlineDays: Int

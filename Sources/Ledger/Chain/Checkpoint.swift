@@ -7,12 +7,19 @@ import Foundation
 /// The signature is Ed25519 over `"CLcp1" ‖ s(ledgerId) ‖ u64(treeSize) ‖ rootHash ‖ headHash ‖
 /// i64(recordedAt)` (raw 32-byte hashes; an empty tree signs `recordedAt` as 0).
 public struct Checkpoint: Sendable, Equatable {
+    /// The ledger's id, 32 hex characters.
     public var ledgerId: String
+    /// How many events the tree covers.
     public var treeSize: UInt64
+    /// The RFC 9162 Merkle root of the first `treeSize` events.
     public var rootHash: [UInt8]
+    /// The chain hash of event `treeSize`.
     public var headHash: [UInt8]
+    /// When event `treeSize` was recorded; `nil` for an empty ledger.
     public var recordedAt: Timestamp?
+    /// The Ed25519 public key that signed it.
     public var publicKey: [UInt8]
+    /// The Ed25519 signature over the checkpoint's signed text.
     public var signature: [UInt8]
 
     /// The bytes the signature covers.

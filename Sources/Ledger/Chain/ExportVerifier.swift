@@ -11,12 +11,14 @@ public struct ExportVerifier {
 
     private var previousHash = ChainHash.genesis
     private var expectedSeq: UInt64 = 1
+    /// How many lines have verified so far.
     public private(set) var count: UInt64 = 0
     /// The event of the last line that verified.
     public private(set) var lastEvent: StoredEvent?
     /// The hash of the last event that verified (32 zero bytes before the first).
     public var headHash: String { Hex.encode(previousHash) }
 
+    /// A verifier expecting seq 1.
     public init() {}
 
     /// Verifies the export at `path` (`-` for standard input), handing each verified event to `body`.

@@ -4,6 +4,7 @@ public struct VerificationReport: Sendable, Equatable {
     public struct Failure: Error, Sendable, Equatable {
         /// The seq of the first bad event (for an export line whose seq cannot be read: the line number).
         public var seq: UInt64
+        /// Why it does not verify.
         public var reason: String
 
         /// Creates a failure naming the first bad seq and why.
@@ -17,9 +18,12 @@ public struct VerificationReport: Sendable, Equatable {
     public var events: UInt64
     /// The last event's seq and hash as verified.
     public var headSeq: UInt64
+    /// The last verified event's hash, as hex.
     public var headHash: String
+    /// The first failure; `nil` when everything verified.
     public var failure: Failure?
 
+    /// Whether everything verified.
     public var isValid: Bool { failure == nil }
 
     /// `{"ok","events","headSeq","headHash"}` (+ `"failure":{"seq","reason"}`).

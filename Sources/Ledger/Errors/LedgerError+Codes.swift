@@ -2,29 +2,51 @@ extension LedgerError {
     /// A stable error code. Raw values are the strings of SPEC §7 (shared by the CLI and HTTP) and
     /// a few internal codes for conditions that only the operator's tools meet.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The code as SPEC §7 spells it, such as `subject_not_found`.
         public let rawValue: String
+        /// A code from its SPEC §7 spelling.
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The raw value.
         public var description: String { rawValue }
 
         // MARK: Client input (SPEC §7)
+        /// 400: the body (or a batch line) is not JSON, or not a JSON object.
         public static let invalidJSON = Code(rawValue: "invalid_json")
+        /// 400: a field the call does not take.
         public static let unknownField = Code(rawValue: "unknown_field")
+        /// 400: a field the event type requires is absent.
         public static let missingField = Code(rawValue: "missing_field")
+        /// 400: a field has the wrong type, format or length, or is not allowed on this type.
         public static let invalidField = Code(rawValue: "invalid_field")
+        /// 400: an event type SPEC §3 does not define.
         public static let unknownType = Code(rawValue: "unknown_type")
+        /// 403: the caller lacks the role, purpose or type.
         public static let forbidden = Code(rawValue: "forbidden")
+        /// 404: no such route or record.
         public static let notFound = Code(rawValue: "not_found")
+        /// 404: no subject has this external id or pseudonym.
         public static let subjectNotFound = Code(rawValue: "subject_not_found")
+        /// 405: the route takes another method.
         public static let methodNotAllowed = Code(rawValue: "method_not_allowed")
+        /// 409: the event id was used before with other content.
         public static let eventIdConflict = Code(rawValue: "event_id_conflict")
+        /// 413: a body over 1 MiB, or `data` over 16,384 bytes of compact JSON.
         public static let payloadTooLarge = Code(rawValue: "payload_too_large")
+        /// 413: a batch over 10,000 events.
         public static let batchTooLarge = Code(rawValue: "batch_too_large")
+        /// 422: a purpose the catalogue does not hold.
         public static let unknownPurpose = Code(rawValue: "unknown_purpose")
+        /// 422: a consent event for a purpose whose legal basis is not consent.
         public static let purposeNotConsentBased = Code(rawValue: "purpose_not_consent_based")
+        /// 422: a notice version the purpose does not have.
         public static let unknownNotice = Code(rawValue: "unknown_notice")
+        /// 422: `occurredAt` more than five minutes after the ledger's time.
         public static let occurredInFuture = Code(rawValue: "occurred_in_future")
+        /// 422: the request named is not open for this subject.
         public static let requestNotOpen = Code(rawValue: "request_not_open")
+        /// 500: a fault of the ledger, never of the input.
         public static let `internal` = Code(rawValue: "internal")
+        /// 507: the map reached its ceiling; nothing was appended.
         public static let ledgerFull = Code(rawValue: "ledger_full")
 
         // MARK: Operator and auditor conditions (internal codes)

@@ -27,6 +27,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
         self.cause = cause
     }
 
+    /// The code and the message, for logs and terminals.
     public var description: String {
         if let line { return "\(code.rawValue) (line \(line)): \(message)" }
         return "\(code.rawValue): \(message)"

@@ -6,15 +6,21 @@ import Foundation
 /// type, required fields, formats and limits, purpose, notice); the ledger applies the rules that
 /// need its state (times, idempotency, requests) inside the append transaction.
 public struct ClientEvent: Sendable, Equatable {
+    /// The event type (SPEC §3).
     public var type: EventType
     /// The external id. Never logged, never stored in plaintext.
     public var subject: String
+    /// The purpose id; required for consent events.
     public var purpose: String?
     /// The canonical (lower-case) UUID, when the client sent one.
     public var eventId: String?
+    /// When it happened, as the client says; absent means when it is recorded.
     public var occurredAt: Timestamp?
+    /// The request a closing or extending event answers.
     public var requestId: String?
+    /// The notice version the person was shown (`consent.granted`).
     public var notice: String?
+    /// When a grant lapses, or a request's new due date (`request.extended`).
     public var expiresAt: Timestamp?
     /// The `data` object in the ledger's canonical JSON form (``CanonicalJSON``).
     public var data: [UInt8]?

@@ -2,8 +2,11 @@
 /// notice or hashes — and without building strings for ids nobody reads. Rebuilds and as-of
 /// folds read millions of these.
 public struct EventSummary: Sendable, Equatable {
+    /// The event's position in the log.
     public var seq: UInt64
+    /// The event type.
     public var type: EventType
+    /// The subject's pseudonym.
     public var subject: Pseudonym
     /// Empty for events without a purpose.
     public var purpose: String
@@ -11,8 +14,11 @@ public struct EventSummary: Sendable, Equatable {
     public var eventId: String
     /// Empty for events that name no request.
     public var requestId: String
+    /// When it happened.
     public var occurredAt: Timestamp
+    /// When the ledger appended it.
     public var recordedAt: Timestamp
+    /// When a grant lapses, or a request's new due date.
     public var expiresAt: Timestamp?
 
     /// Creates a summary from its fields.

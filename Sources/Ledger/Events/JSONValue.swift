@@ -11,6 +11,7 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// Already-serialised JSON text (for example a subject's decrypted `data` object), written as is.
     case raw(String)
 
+    /// Equal when the serialised texts are equal.
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.serialized == rhs.serialized }
 
     /// Compact JSON text.

@@ -3,21 +3,33 @@ import Foundation
 /// One event as the log holds it (SPEC §4, "A stored event"): subject is a pseudonym, payload is
 /// ciphertext, and `hash` chains it to the event before it.
 public struct StoredEvent: Sendable, Equatable {
+    /// The event's position in the log, from 1.
     public var seq: UInt64
+    /// The event's UUID, the client's or one the ledger generated.
     public var eventId: String
+    /// The event type (SPEC §3).
     public var type: EventType
     /// The subject's pseudonym (32 hex characters), never the external id.
     public var subject: String
+    /// The purpose id; empty when the type takes none.
     public var purpose: String
+    /// The notice version; empty when none was given.
     public var notice: String
+    /// The request the event opens or answers; empty for consent events.
     public var requestId: String
+    /// When it happened.
     public var occurredAt: Timestamp
+    /// When the ledger appended it.
     public var recordedAt: Timestamp
+    /// When a grant lapses, or a request's new due date.
     public var expiresAt: Timestamp?
+    /// Who appended it: a client's name from the catalogue, or `uid:<n>`.
     public var actor: String
     /// nonce(12) ‖ ciphertext ‖ tag(16) of AES-256-GCM, or empty.
     public var payload: [UInt8]
+    /// The hash of the event before it (32 zero bytes for seq 1).
     public var prevHash: [UInt8]
+    /// The event's own hash (SPEC §4).
     public var hash: [UInt8]
 
     /// The hashed body (everything after `"CLv1"`).

@@ -7,6 +7,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Creates a timestamp from milliseconds since the epoch.
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
+    /// Earlier first.
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
     /// This time plus `days` whole days.

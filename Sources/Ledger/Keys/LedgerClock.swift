@@ -10,8 +10,10 @@ public protocol LedgerClock: Sendable {
 
 /// The system's real-time clock.
 public struct SystemClock: LedgerClock {
+    /// The system clock.
     public init() {}
 
+    /// The current time, to the millisecond.
     public func now() -> Timestamp {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)

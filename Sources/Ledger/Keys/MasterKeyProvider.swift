@@ -21,6 +21,7 @@ public struct FileMasterKeyProvider: MasterKeyProvider {
     /// Creates a provider for the key file at `path`.
     public init(path: String) { self.path = path }
 
+    /// Reads the key from the file.
     public func masterKey() throws -> SymmetricKey {
         var info = stat()
         guard stat(path, &info) == 0 else {

@@ -1,7 +1,9 @@
 /// A subject's pseudonym (SPEC §2): 16 random bytes, held as two big-endian words so hashing,
 /// comparing and sorting are cheap. Orders like its hex form.
 public struct Pseudonym: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The first eight bytes, big-endian.
     public let high: UInt64
+    /// The last eight bytes, big-endian.
     public let low: UInt64
 
     /// Creates a pseudonym from its two words.
@@ -49,7 +51,9 @@ public struct Pseudonym: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The 32 lower-case hex characters, as events and exports carry it.
     public var hex: String { Hex.encode(bytes) }
 
+    /// The 32 hex characters.
     public var description: String { hex }
 
+    /// Byte order.
     public static func < (lhs: Pseudonym, rhs: Pseudonym) -> Bool { (lhs.high, lhs.low) < (rhs.high, rhs.low) }
 }

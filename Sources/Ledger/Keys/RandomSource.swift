@@ -16,8 +16,10 @@ public struct SystemRandomSource: RandomSource {
     /// Opened once; `read(2)` on it is thread-safe.
     private static let descriptor: Int32 = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
 
+    /// The system's random source.
     public init() {}
 
+    /// `count` random bytes.
     public func bytes(_ count: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         var filled = 0

@@ -1,6 +1,8 @@
 /// The last event of the log: its seq, hash and recordedAt (SPEC §7 `GET /v1/head`).
 public struct ChainHead: Sendable, Equatable {
+    /// The last event's seq; 0 for an empty ledger.
     public var seq: UInt64
+    /// The last event's hash; 32 zero bytes for an empty ledger.
     public var hash: [UInt8]
     /// `nil` for an empty ledger.
     public var recordedAt: Timestamp?

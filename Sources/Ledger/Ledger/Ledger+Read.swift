@@ -3,6 +3,7 @@ import Foundation
 
 /// One event of a subject's history with its payload decrypted, or marked erased.
 public struct SubjectEvent: Sendable {
+    /// The stored event.
     public var event: StoredEvent
     /// The external id from the payload; `nil` once erased.
     public var externalId: String?
@@ -115,11 +116,15 @@ extension Ledger {
 
 /// Counts and sizes of a ledger, for `ledgerctl stats`.
 public struct LedgerStatistics: Sendable {
+    /// Subjects with a key.
     public var liveSubjects: Int
+    /// Subjects erased (their keys destroyed).
     public var erasedSubjects: Int
+    /// Projection snapshots stored.
     public var snapshots: Int
     /// The events environment's map size and the bytes its pages use.
     public var mapSize: Int
+    /// Bytes of the map the events environment's pages use.
     public var mapUsed: Int
 }
 

@@ -24,12 +24,15 @@ public final class Ledger: @unchecked Sendable {
     public struct Options: Sendable {
         /// The master key's source; `nil` means the file `<dir>/master.key`.
         public var masterKey: (any MasterKeyProvider)?
+        /// The clock that stamps `recordedAt`.
         public var clock: any LedgerClock
+        /// The source of keys, nonces and generated ids.
         public var random: any RandomSource
         /// The map size an environment starts with (virtual; files grow as used).
         public var initialMapSize: Int
         /// The largest map the events environment may grow to; past it appends fail with `ledger_full`.
         public var mapCeiling: Int
+        /// Where the ledger logs, at `debug` and `trace` (never personal data).
         public var logger: Logger
         /// Observers that keep derived state (projection snapshots) in step with every append.
         package var observers: [any LogObserver] = []

@@ -1,13 +1,19 @@
 /// A request as the ledger's own `requests` table holds it (the record the append path validates
 /// `requestId`s against), for comparing with the projections in `rebuild`.
 public struct StoredRequest: Sendable, Equatable {
+    /// The request's id (the event id of its `*.requested` event).
     public var requestId: String
+    /// Access, correction or deletion.
     public var kind: RequestKind
+    /// The subject's pseudonym.
     public var pseudonym: String
+    /// The `*.requested` event's `occurredAt`.
     public var openedAt: Timestamp
+    /// The due date, as extended.
     public var dueAt: Timestamp
     /// `open`, `completed` or `rejected`.
     public var status: String
+    /// When it was fulfilled or rejected; `nil` while open.
     public var closedAt: Timestamp?
 }
 
