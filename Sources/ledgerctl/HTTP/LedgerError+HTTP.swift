@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Ledger
 import NIOCore
+import NIOHTTP1
 
 extension LedgerError {
     /// The HTTP status of SPEC §7's table.
@@ -91,6 +92,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             .response(includeLine: false)
         } catch is NIOTooManyBytesError {
             return LedgerError(.payloadTooLarge, "the body is over 1 MiB").response(includeLine: false)
+        } catch is HTTPParserError {
+            // The client's request broke off or was malformed halfway through its body (for
+            // example, cut off by the request timeout): the client's fault, not the server's.
+            context.logger.notice("a request broke off before its body was complete")
+            return LedgerError(.invalidJSON, "the request broke off").response(includeLine: false)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             return LedgerError(.internal, "internal error").response(includeLine: false)
