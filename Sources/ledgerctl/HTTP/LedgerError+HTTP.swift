@@ -19,6 +19,8 @@ extension LedgerError {
         case .unknownPurpose, .purposeNotConsentBased, .unknownNotice, .occurredInFuture, .requestNotOpen:
             return .unprocessableContent
         case .ledgerFull: return .init(code: 507, reasonPhrase: "Insufficient Storage")
+        // Shutting down, or a lock held elsewhere for now: worth retrying, unlike a fault.
+        case .ledgerLocked: return .serviceUnavailable
         default: return .internalServerError
         }
     }
