@@ -55,11 +55,7 @@ struct StorageTests {
 
     @Test func aWriteRollsBackWhenItsBodyThrows() throws {
         let directory = TemporaryDirectory()
-        let environment = try Environment(
-            path: directory.path + "/env",
-            tables: ["t"],
-            configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20)
-        )
+        let environment = try Fixture.environment(in: directory, tables: ["t"], mapSize: 1 << 20)
         let table = environment.table("t")
         struct Boom: Error {}
         #expect(throws: Boom.self) {
@@ -75,11 +71,7 @@ struct StorageTests {
 
     @Test func cursorsWalkForwardAndBackFromAKey() throws {
         let directory = TemporaryDirectory()
-        let environment = try Environment(
-            path: directory.path + "/env",
-            tables: ["t"],
-            configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 20)
-        )
+        let environment = try Fixture.environment(in: directory, tables: ["t"], mapSize: 1 << 20)
         let table = environment.table("t")
         try environment.write { txn in for key: UInt8 in [1, 3, 5, 7] { try txn.put([key], forKey: [key], in: table) } }
         func walk(from start: [UInt8], reverse: Bool) throws -> [UInt8] {
@@ -105,11 +97,7 @@ struct StorageTests {
 
     @Test func aRunOfKeysIsRemovedWithOneCursorAcrossPages() throws {
         let directory = TemporaryDirectory()
-        let environment = try Environment(
-            path: directory.path + "/env",
-            tables: ["t"],
-            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22)
-        )
+        let environment = try Fixture.environment(in: directory, tables: ["t"], mapSize: 1 << 22)
         let table = environment.table("t")
         // 3 prefixes × 2,000 keys of 64-byte values: each prefix's run spans dozens of pages.
         try environment.write { txn in

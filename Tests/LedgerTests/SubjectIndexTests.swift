@@ -5,10 +5,11 @@ import Testing
 struct SubjectIndexTests {
     @Test func aSubjectsSeqsAreTheSameBeforeAndAfterAMerge() throws {
         let directory = TemporaryDirectory()
-        let events = try Environment(
-            path: directory.path + "/events",
+        let events = try Fixture.environment(
+            in: directory,
+            named: "events",
             tables: EventsSchema.tableNames,
-            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22)
+            mapSize: 1 << 22
         )
         let subjects: [[UInt8]] = [
             [UInt8](repeating: 0x01, count: 16), [UInt8](repeating: 0x02, count: 16),  // same bucket
@@ -51,10 +52,11 @@ struct SubjectIndexTests {
 
     @Test func aLargeTransactionMergesBucketsUntilTheRecentLevelIsBelowTheThreshold() throws {
         let directory = TemporaryDirectory()
-        let events = try Environment(
-            path: directory.path + "/events",
+        let events = try Fixture.environment(
+            in: directory,
+            named: "events",
             tables: EventsSchema.tableNames,
-            configuration: .init(initialMapSize: 1 << 22, mapCeiling: 1 << 22)
+            mapSize: 1 << 22
         )
         // 640 entries over 64 buckets in one transaction, like a batch of thousands of events.
         let subjects = (0..<64).map { [UInt8(truncatingIfNeeded: $0 << 2)] + [UInt8](repeating: 0x5A, count: 15) }

@@ -79,6 +79,20 @@ enum Fixture {
         Ledger.Options(clock: clock, random: SeededRandom(seed: seed))
     }
 
+    /// Opens a bare LMDB environment with `tables` under `directory`, its map fixed at `mapSize`.
+    static func environment(
+        in directory: TemporaryDirectory,
+        named name: String = "env",
+        tables: [String],
+        mapSize: Int = 1 << 20
+    ) throws -> Environment {
+        try Environment(
+            path: directory.path + "/" + name,
+            tables: tables,
+            configuration: .init(initialMapSize: mapSize, mapCeiling: mapSize)
+        )
+    }
+
     /// Creates a ledger with the bundled catalogue in a fresh directory.
     static func ledger(in directory: TemporaryDirectory, options: Ledger.Options = options()) throws -> Ledger {
         try Ledger.create(at: directory.ledger, catalogue: nil, options: options).ledger
