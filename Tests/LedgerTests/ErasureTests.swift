@@ -32,7 +32,6 @@ struct ErasureTests {
         #expect(!Fixture.filesContaining(bytes: keyRecord, under: directory.ledger).isEmpty)
         let result = try ledger.erase(subject: Self.external, requestId: nil, actor: "privacy-office")
         #expect(result.pseudonym == pseudonym)
-        #expect(result.keyStoreCompacted)
         // Neither the wrapped key nor the lookup hash survives in any page of any file.
         #expect(Fixture.filesContaining(bytes: Array(keyRecord[0..<60]), under: directory.ledger).isEmpty)
         #expect(Fixture.filesContaining(bytes: Array(keyRecord[60..<92]), under: directory.ledger).isEmpty)
@@ -142,5 +141,126 @@ struct ErasureTests {
         }
         #expect(try reopened.verify().isValid)
         #expect(try reopened.head().seq == 4)
+    }
+
+    /// An erasure whose compaction cannot run (another process keeps the key store open) is not
+    /// reported as done; once the store is free, `keys compact` finishes it.
+    @Test func anErasureThatCannotCompactIsNotReportedAsDone() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        options.compactionWait = 0.2
+        let ledger = try Fixture.ledger(in: directory, options: options)
+        let pseudonym = try populate(ledger)
+        let keyRecord = try storedKeyRecord(ledger, pseudonym)
+        // Another open file description's shared lock stands for another process.
+        var otherProcess: FileLock? = try FileLock(path: directory.ledger + "/keys/compact.lock")
+        #expect(
+            errorCode { _ = try ledger.erase(subject: Self.external, requestId: nil, actor: "t") } == .ledgerLocked
+        )
+        // The erasure itself stands: event, key deletion, and the marker for the compaction.
+        #expect(try ledger.pseudonym(of: Self.external) == nil)
+        #expect(try ledger.isErased(pseudonym: pseudonym))
+        #expect(FileManager.default.fileExists(atPath: directory.ledger + "/keys/compact.pending"))
+        #expect(otherProcess != nil)
+        otherProcess = nil
+        try ledger.compactKeyStore()
+        #expect(Fixture.filesContaining(bytes: Array(keyRecord[0..<60]), under: directory.ledger).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: directory.ledger + "/keys/compact.pending"))
+        #expect(try ledger.pseudonym(of: "someone.else@example.no") != nil)
+    }
+
+    /// A compaction that is refused keeps its shared lock: a second compactor cannot replace the
+    /// file under the first one's open environment (the lost-keys defect of `flock` upgrades).
+    @Test func aRefusedUpgradeKeepsTheSharedLock() throws {
+        let directory = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        let first = try FileLock(path: directory.path + "/lock")
+        let second = try FileLock(path: directory.path + "/lock")
+        #expect(!first.upgrade(waitingUpTo: 0.05))
+        #expect(!second.upgrade(waitingUpTo: 0.05), "the first still holds its shared lock")
+        #expect(!first.upgrade(waitingUpTo: 0.05))
+    }
+
+    /// On a full disk an erasure that cannot finish says so (never "done"), and it finishes once
+    /// there is room: the key is then in no byte of any file.
+    @Test func onAFullDiskAnErasureIsNotReportedAsDone() throws {
+        let directory = TemporaryDirectory()
+        let mountPoint = directory.path + "/small"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard SmallFilesystem.mount(at: mountPoint, megabytes: 20) else { return }  // needs root
+        defer { SmallFilesystem.unmount(mountPoint) }
+        let ledgerPath = mountPoint + "/ledger"
+        var options = Fixture.options()
+        options.initialMapSize = 1 << 24
+        let ledger = try Ledger.create(at: ledgerPath, catalogue: nil, options: options).ledger
+        let pseudonym = try populate(ledger)
+        let keyRecord = try storedKeyRecord(ledger, pseudonym)
+        // Enough subjects that the key store's compacting copy needs far more room than the
+        // erasure's two commits: the disk is then full for the copy only.
+        for chunk in 0..<2 {
+            _ = try ledger.append(
+                try (0..<1_000).map { try Fixture.grant("bulk-\(chunk)-\($0)@example.no") },
+                actor: "t"
+            )
+        }
+        let filler = mountPoint + "/filler"
+        SmallFilesystem.fill(filler, leaving: 96 * 1024)
+        do {
+            _ = try ledger.erase(subject: Self.external, requestId: nil, actor: "t")
+            Issue.record("an erasure on a full disk reported success")
+        } catch let error as LedgerError {
+            #expect([.ledgerFull, .ioError].contains(error.code), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: filler)
+        if try ledger.pseudonym(of: Self.external) != nil {
+            _ = try ledger.erase(subject: Self.external, requestId: nil, actor: "t")
+        } else {
+            try ledger.compactKeyStore()
+        }
+        #expect(Fixture.filesContaining(bytes: Array(keyRecord[0..<60]), under: ledgerPath).isEmpty)
+        #expect(Fixture.filesContaining(Self.external, under: ledgerPath).isEmpty)
+        #expect(try ledger.verify().isValid)
+        #expect(try ledger.pseudonym(of: "someone.else@example.no") != nil)
+    }
+}
+
+/// A tmpfs of a few megabytes for full-disk tests (tests run as root; elsewhere they skip).
+enum SmallFilesystem {
+    /// Mounts a tmpfs of `megabytes` at `path`; `false` when this process may not mount.
+    static func mount(at path: String, megabytes: Int) -> Bool {
+        run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path]) == 0
+    }
+
+    static func unmount(_ path: String) { _ = run("/bin/umount", ["-l", path]) }
+
+    /// Writes zeros to `path` until the filesystem is full, then frees `leaving` bytes of it.
+    static func fill(_ path: String, leaving: Int = 0) {
+        guard
+            let handle = FileHandle(forWritingAtPath: path)
+                ?? {
+                    FileManager.default.createFile(atPath: path, contents: nil)
+                    return FileHandle(forWritingAtPath: path)
+                }()
+        else { return }
+        for size in [1 << 16, 1 << 12] {
+            let chunk = Data(count: size)
+            while (try? handle.write(contentsOf: chunk)) != nil {}
+        }
+        try? handle.synchronize()
+        if leaving > 0, let end = try? handle.seekToEnd() {
+            try? handle.truncate(atOffset: end > UInt64(leaving) ? end - UInt64(leaving) : 0)
+        }
+        try? handle.close()
+    }
+
+    private static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 }

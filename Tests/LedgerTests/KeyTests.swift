@@ -29,8 +29,25 @@ struct KeyTests {
         var options = Fixture.options()
         options.masterKey = FileMasterKeyProvider(path: other)
         #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: options) } == .keyInvalid)
+    }
+
+    /// Without its master key a ledger opens for what needs none (SPEC §8: an auditor's copy), and
+    /// everything that needs the key says `key_missing` and changes nothing.
+    @Test func withoutTheMasterKeyOnlyTheLogCanBeRead() throws {
+        let directory = TemporaryDirectory()
+        let created = try Fixture.ledger(in: directory)
+        _ = try created.append([try Fixture.grant("ada@example.no")], actor: "t")
+        var options = Fixture.options()
         options.masterKey = FileMasterKeyProvider(path: directory.path + "/missing.key")
-        #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: options) } == .keyMissing)
+        let auditor = try Ledger(openingAt: directory.ledger, options: options)
+        #expect(try auditor.verify().isValid)
+        #expect(try auditor.statistics().liveSubjects == 1)
+        #expect(errorCode { _ = try auditor.append([try Fixture.grant("bo@example.no")], actor: "t") } == .keyMissing)
+        #expect(errorCode { _ = try auditor.pseudonym(of: "ada@example.no") } == .keyMissing)
+        #expect(
+            errorCode { _ = try auditor.erase(subject: "ada@example.no", requestId: nil, actor: "t") } == .keyMissing
+        )
+        #expect(try auditor.head().seq == 1)
     }
 
     @Test func aMissingLedgerIsReported() {

@@ -61,8 +61,11 @@ struct LedgerctlRunner {
             let stdout = out.fileHandleForReading.readDataToEndOfFile()
             let stderr = err.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
+            // A death by signal is 128 + the signal, as a shell reports it, so it never reads as
+            // one of ledgerctl's own exit codes (SIGINT is 2, SIGQUIT 3).
+            let signalled = process.terminationReason == .uncaughtSignal
             return Outcome(
-                status: process.terminationStatus,
+                status: signalled ? 128 + process.terminationStatus : process.terminationStatus,
                 stdout: String(decoding: stdout, as: UTF8.self),
                 stderr: String(decoding: stderr, as: UTF8.self)
             )

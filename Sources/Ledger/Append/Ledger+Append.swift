@@ -39,8 +39,9 @@ extension Ledger {
             )
         }
         let keyStore = self.keyStore
-        let transform: @Sendable (ClientEvent) -> PreparedEvent = { PreparedEvent($0, keyStore: keyStore) }
-        return PreparedBatch(events: onEveryCore ? try Parallel.map(events, transform) : events.map(transform))
+        try keyStore.requireMasterKey()
+        let transform: @Sendable (ClientEvent) throws -> PreparedEvent = { try PreparedEvent($0, keyStore: keyStore) }
+        return PreparedBatch(events: onEveryCore ? try Parallel.map(events, transform) : try events.map(transform))
     }
 
     /// Group commit: appends several independent batches, each made by ``prepare(_:)``, in one
@@ -71,7 +72,7 @@ extension Ledger {
                 try events.withTransactions(also: [keys]) {
                     let keysTxn = try keys.beginWrite()
                     let eventsTxn = try events.beginWrite()
-                    var createdSubjects = false
+                    var createdSubjects: UInt64 = 0
                     var outcomes: [Result<[AppendResult], LedgerError>] = []
                     let now = options.clock.now()
                     for (events, actor) in batches {
@@ -83,7 +84,7 @@ extension Ledger {
                         guard isolatingBatches else {
                             // A refusal throws out of the transactions, which then abort.
                             outcomes.append(.success(try appender.run(events, keysTxn: keysTxn, eventsTxn: eventsTxn)))
-                            createdSubjects = createdSubjects || appender.createdSubjects
+                            createdSubjects += appender.createdSubjects
                             continue
                         }
                         let keysChild = try keys.beginWrite(parent: keysTxn)
@@ -98,14 +99,22 @@ extension Ledger {
                         case .success:
                             try keysChild.commit()
                             try eventsChild.commit()
-                            createdSubjects = createdSubjects || appender.createdSubjects
+                            createdSubjects += appender.createdSubjects
                         case .failure:
                             eventsChild.abort()
                             keysChild.abort()
                         }
                         outcomes.append(outcome)
                     }
-                    if createdSubjects { try keysTxn.commit() } else { keysTxn.abort() }
+                    if createdSubjects > 0 {
+                        // Both stores count the subjects created; keys commit first, so the key
+                        // store's count never lags the log's (checked at every open).
+                        try keyStore.recordCreated(createdSubjects, in: keysTxn, environment: keys)
+                        try recordCreated(createdSubjects, in: eventsTxn)
+                        try keysTxn.commit()
+                    } else {
+                        keysTxn.abort()
+                    }
                     try eventsTxn.commit()
                     return outcomes
                 }
@@ -122,7 +131,8 @@ struct BatchAppender {
     let keys: Environment
     let actor: String
     let now: Timestamp
-    private(set) var createdSubjects = false
+    /// How many subjects this batch created.
+    private(set) var createdSubjects: UInt64 = 0
     /// Keys of the subjects this batch touches, unwrapped once.
     private var subjectKeys: [Pseudonym: SymmetricKey] = [:]
     /// Stored key records still to unwrap, by pseudonym.
@@ -228,7 +238,15 @@ struct BatchAppender {
                         continue
                     }
                 }
-                let known = try ledger.keyStore.pseudonym(lookupHash: prepared.lookup, in: keysTxn, environment: keys)
+                var known = try ledger.keyStore.pseudonym(lookupHash: prepared.lookup, in: keysTxn, environment: keys)
+                if let found = known, try isFirstSighting(found), try ledger.isErased(found, in: eventsTxn) {
+                    // An erasure whose key deletion a crash interrupted, not yet repaired: finish
+                    // it here, so the external id becomes a new subject (SPEC §6), never an event
+                    // under a pseudonym whose key is about to go.
+                    try ledger.keyStore.deleteSubject(pseudonym: found, in: keysTxn, environment: keys)
+                    ledger.subjectKeyCache.evict(found)
+                    known = nil
+                }
                 if known == nil, let requestId = event.requestId {
                     throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
                 }
@@ -386,6 +404,14 @@ struct BatchAppender {
 
     // MARK: Subjects and keys
 
+    /// Whether this batch has not met the subject yet (its key is neither resolved nor queued).
+    private func isFirstSighting(_ pseudonym: [UInt8]) throws -> Bool {
+        guard let key = Pseudonym(pseudonym) else {
+            throw LedgerError(.ledgerCorrupt, "the key store holds a malformed pseudonym")
+        }
+        return subjectKeys[key] == nil && toUnwrap[key] == nil
+    }
+
     /// A new subject: fresh pseudonym and key, stored in the key store's transaction.
     private mutating func createSubject(lookup: [UInt8], keysTxn: borrowing WriteTransaction) throws -> [UInt8] {
         let created = try ledger.keyStore.createSubject(
@@ -394,7 +420,7 @@ struct BatchAppender {
             in: keysTxn,
             environment: keys
         )
-        createdSubjects = true
+        createdSubjects += 1
         if let key = Pseudonym(created.pseudonym) { subjectKeys[key] = created.key }
         return created.pseudonym
     }

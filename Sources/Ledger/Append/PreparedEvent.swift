@@ -6,9 +6,9 @@ final class PreparedEvent: Sendable {
     let lookup: [UInt8]
     let plaintext: [UInt8]
 
-    init(_ event: ClientEvent, keyStore: KeyStore) {
+    init(_ event: ClientEvent, keyStore: KeyStore) throws {
         self.event = event
-        lookup = keyStore.lookupHash(of: event.subject)
+        lookup = try keyStore.lookupHash(of: event.subject)
         plaintext = event.payloadPlaintext
     }
 }

@@ -19,31 +19,80 @@ final class KeyStore: @unchecked Sendable {
     private let fileLock: FileLock
     private let configuration: Environment.Configuration
     let directory: String
-    private let wrapKey: SymmetricKey
-    /// HMAC-SHA256 keyed with the lookup key, its key schedule done once; copied for each use.
-    private let lookupHMAC: HMAC<SHA256>
+    /// The keys derived from the master key; `nil` when the ledger was opened without one (an
+    /// auditor's copy), and then every operation that needs them throws `key_missing`.
+    private let secrets: Secrets?
+    /// Why there are no ``secrets``: the master key provider's error.
+    private let missingKeyError: LedgerError?
+
+    /// The keys derived from the master key.
+    private struct Secrets: Sendable {
+        let wrapKey: SymmetricKey
+        /// HMAC-SHA256 keyed with the lookup key, its key schedule done once; copied for each use.
+        let lookupHMAC: HMAC<SHA256>
+        /// HMAC of a constant under the wrap key: proves the master key matches a store.
+        let keyCheck: [UInt8]
+
+        init(masterKey: SymmetricKey) {
+            wrapKey = HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: masterKey,
+                info: Array("ConsentLedger subject-key wrap v1".utf8),
+                outputByteCount: 32
+            )
+            lookupHMAC = HMAC<SHA256>(
+                key: HKDF<SHA256>.deriveKey(
+                    inputKeyMaterial: masterKey,
+                    info: Array("ConsentLedger external-id lookup v1".utf8),
+                    outputByteCount: 32
+                )
+            )
+            keyCheck = Array(
+                HMAC<SHA256>.authenticationCode(for: Array("ConsentLedger key check v1".utf8), using: wrapKey)
+            )
+        }
+    }
 
     static let tableNames = ["lookup", "subjects", "meta"]
     private static let wrapContext = Array("CLsk1".utf8)
+    /// The `meta` key of the key check value.
+    static let keyCheckKey = Array("keyCheck".utf8)
+    /// The `meta` key of the number of subjects ever created (u64, big-endian); never decreases.
+    static let subjectsCreatedKey = Array("subjectsCreated".utf8)
     private var pendingMarker: String { directory + "/compact.pending" }
 
-    /// Opens (or creates) the key store in `directory` with keys derived from `masterKey`.
-    /// - Throws: ``LedgerError`` `key_invalid` when `masterKey` is not the key the store was made with.
-    init(directory: String, masterKey: SymmetricKey, configuration: Environment.Configuration) throws {
+    /// Opens the key store in `directory`, or creates it when `creating`.
+    ///
+    /// An existing ledger's key store is never made anew: when its `data.mdb` is missing or empty
+    /// this throws `key_missing`, because a fresh store would silently orphan every subject.
+    /// - Parameter masterKey: The master key, or the provider's `key_missing` error for a ledger
+    ///   opened without one (read-only use of the log: verify, export, log…).
+    /// - Throws: ``LedgerError`` `key_missing`, `key_invalid` when the master key is not the one the
+    ///   store was made with, `ledger_corrupt` when the store holds no key check.
+    init(
+        directory: String,
+        masterKey: Result<SymmetricKey, LedgerError>,
+        creating: Bool,
+        configuration: Environment.Configuration
+    ) throws {
         self.directory = directory
         self.configuration = configuration
-        wrapKey = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: masterKey,
-            info: Array("ConsentLedger subject-key wrap v1".utf8),
-            outputByteCount: 32
-        )
-        lookupHMAC = HMAC<SHA256>(
-            key: HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: masterKey,
-                info: Array("ConsentLedger external-id lookup v1".utf8),
-                outputByteCount: 32
-            )
-        )
+        switch masterKey {
+        case .success(let key):
+            secrets = Secrets(masterKey: key)
+            missingKeyError = nil
+        case .failure(let error):
+            secrets = nil
+            missingKeyError = error
+        }
+        if !creating {
+            var info = stat()
+            guard stat(directory + "/data.mdb", &info) == 0, info.st_size > 0 else {
+                throw LedgerError(
+                    .keyMissing,
+                    "the key store \(directory) is missing or empty; a ledger never recreates it, because every subject's key is in it. Restore keys/ from a backup (docs/OPERATIONS.md, \"Restoring a backup\")"
+                )
+            }
+        }
         try FileManager.default.createDirectory(
             atPath: directory,
             withIntermediateDirectories: true,
@@ -51,7 +100,7 @@ final class KeyStore: @unchecked Sendable {
         )
         fileLock = try FileLock(path: directory + "/compact.lock")
         openEnvironment = try Environment(path: directory, tables: Self.tableNames, configuration: configuration)
-        try verifyOrRecordKeyCheck()
+        try checkOrRecordKeyCheck(creating: creating)
         if FileManager.default.fileExists(atPath: pendingMarker) { try? compact(waitingUpTo: 0) }
     }
 
@@ -63,21 +112,74 @@ final class KeyStore: @unchecked Sendable {
         return openEnvironment
     }
 
-    private func verifyOrRecordKeyCheck() throws {
-        let check = Array(
-            HMAC<SHA256>.authenticationCode(for: Array("ConsentLedger key check v1".utf8), using: wrapKey)
-        )
+    /// The derived keys, or the reason there are none.
+    private func requireSecrets() throws -> Secrets {
+        guard let secrets else {
+            throw missingKeyError ?? LedgerError(.keyMissing, "the ledger was opened without its master key")
+        }
+        return secrets
+    }
+
+    /// Whether the master key is at hand (otherwise only the log can be read).
+    var hasMasterKey: Bool { secrets != nil }
+
+    /// Throws the master key provider's error when the ledger was opened without the key.
+    func requireMasterKey() throws { _ = try requireSecrets() }
+
+    /// The key check value stored in the key store (read without writing, so a damaged store is
+    /// refused before anything is written to it).
+    private(set) var storedKeyCheck: [UInt8] = []
+
+    private func checkOrRecordKeyCheck(creating: Bool) throws {
         let environment = try environment()
         let meta = environment.table("meta")
-        try environment.write { txn in
-            if let stored = try txn.get(Array("keyCheck".utf8), in: meta) {
-                guard stored == check else {
-                    throw LedgerError(.keyInvalid, "the master key does not match this ledger's key store")
-                }
-            } else {
-                try txn.put(check, forKey: Array("keyCheck".utf8), in: meta)
+        let stored = try environment.read { try $0.get(Self.keyCheckKey, in: meta) }
+        if let stored {
+            if let secrets, stored != secrets.keyCheck {
+                throw LedgerError(.keyInvalid, "the master key does not match this ledger's key store")
             }
+            storedKeyCheck = stored
+            return
         }
+        guard creating, let secrets else {
+            throw LedgerError(
+                .ledgerCorrupt,
+                "the key store \(directory) holds no key check: it is empty, damaged or not this ledger's. Restore keys/ from a backup (docs/OPERATIONS.md, \"Restoring a backup\")"
+            )
+        }
+        try environment.write { txn in try txn.put(secrets.keyCheck, forKey: Self.keyCheckKey, in: meta) }
+        storedKeyCheck = secrets.keyCheck
+    }
+
+    /// The number of subjects ever created in this store, as recorded with each creating commit.
+    func subjectsCreated() throws -> UInt64 {
+        try withEnvironment { env in
+            try env.read { txn in try Self.counter(Self.subjectsCreatedKey, in: txn, table: env.table("meta")) }
+        }
+    }
+
+    /// Adds `count` to the number of subjects created, in the transaction that creates them.
+    func recordCreated(
+        _ count: UInt64,
+        in txn: borrowing WriteTransaction,
+        environment: Environment
+    ) throws {
+        let meta = environment.table("meta")
+        let current = try Self.counter(Self.subjectsCreatedKey, in: txn, table: meta)
+        try txn.put(EventsSchema.seqKey(current + count), forKey: Self.subjectsCreatedKey, in: meta)
+    }
+
+    /// A u64 counter in `table`, 0 when absent.
+    static func counter(
+        _ key: [UInt8],
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        table: Table
+    ) throws -> UInt64 {
+        guard let raw = try txn.get(key, in: table) else { return 0 }
+        guard let value = raw.withUnsafeBytes({ EventsSchema.seq(fromKey: $0) }) else {
+            throw LedgerError(.ledgerCorrupt, "a counter of the ledger is damaged")
+        }
+        return value
     }
 
     /// Runs `body` with the environment, excluding a concurrent compaction in this process.
@@ -90,8 +192,9 @@ final class KeyStore: @unchecked Sendable {
     /// The keyed hash under which an external id is looked up; keyed by a secret derived from the
     /// master key, so a guessed e-mail cannot be tested against it without that key.
     /// Thread-safe: it only copies immutable state.
-    func lookupHash(of externalId: String) -> [UInt8] {
-        var hmac = lookupHMAC
+    /// - Throws: ``LedgerError`` `key_missing` without the master key.
+    func lookupHash(of externalId: String) throws -> [UInt8] {
+        var hmac = try requireSecrets().lookupHMAC
         hmac.update(data: Array(externalId.utf8))
         return Array(hmac.finalize())
     }
@@ -131,6 +234,7 @@ final class KeyStore: @unchecked Sendable {
     /// Unwraps a subject key from its stored record. Pure and thread-safe, so batches unwrap in parallel.
     /// - Throws: ``LedgerError`` `key_invalid` when the record does not open with this master key.
     func unwrap(_ record: [UInt8], pseudonym: [UInt8]) throws -> SymmetricKey {
+        let wrapKey = try requireSecrets().wrapKey
         guard let box = try? AES.GCM.SealedBox(combined: record[0..<60]),
             let raw = try? AES.GCM.open(box, using: wrapKey, authenticating: Self.wrapContext + pseudonym)
         else { throw LedgerError(.keyInvalid, "a subject key does not unwrap with this master key") }
@@ -150,7 +254,7 @@ final class KeyStore: @unchecked Sendable {
         let keyBytes = random.bytes(32)
         let box = try AES.GCM.seal(
             keyBytes,
-            using: wrapKey,
+            using: try requireSecrets().wrapKey,
             nonce: AES.GCM.Nonce(data: random.bytes(12)),
             authenticating: Self.wrapContext + pseudonym
         )

@@ -6,8 +6,6 @@ public struct ErasureResult: Sendable, Equatable {
     public var pseudonym: String
     /// The hash of the `erasure.completed` event.
     public var hash: String
-    /// Whether the key store was compacted right away (otherwise it is at the next open).
-    public var keyStoreCompacted: Bool
 
     /// `{"seq","pseudonym"}`.
     public var json: JSONValue { .object([("seq", .int(Int64(seq))), ("pseudonym", .string(pseudonym))]) }

@@ -41,6 +41,10 @@ enum EventsSchema {
         static let catalogueGeneration = Array("catalogueGeneration".utf8)
         static let snapshotInterval = Array("snapshotInterval".utf8)
         static let merkleSize = Array("merkleSize".utf8)
+        /// The key store's key check value, copied here so a key store of another ledger is refused.
+        static let keyCheck = Array("keyCheck".utf8)
+        /// Subjects created by committed appends (u64); the key store's own count never lags it.
+        static let subjectsCreated = Array("subjectsCreated".utf8)
     }
 
     static func seqKey(_ seq: UInt64) -> [UInt8] {

@@ -3,13 +3,19 @@ import Foundation
 extension Ledger {
     /// Executes an erasure by crypto-shredding (SPEC §6): appends `erasure.completed` (closing the
     /// named open erasure request), then deletes the subject's key and lookup entry, then compacts
-    /// the key store so no freed page keeps them.
+    /// the key store so no freed page keeps them. It returns only when all three are done.
+    ///
+    /// When the compaction cannot be done (another process keeps the key store open past the wait,
+    /// or the disk is full), the erasure event and the key deletion stand, a marker makes the next
+    /// open (or `ledgerctl keys compact`) compact, and this throws: the erasure is not complete
+    /// until no freed page can keep the key.
     ///
     /// - Parameters:
     ///   - externalId: The subject's external id.
     ///   - requestId: An open erasure request of the subject to close, if any.
     ///   - actor: Who executes the erasure.
-    /// - Throws: ``LedgerError`` `subject_not_found`, `request_not_open`, `invalid_field`.
+    /// - Throws: ``LedgerError`` `subject_not_found`, `request_not_open`, `invalid_field`; after the
+    ///   key deletion, `ledger_locked`, `ledger_full` or `io_error` when the compaction failed.
     public func erase(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
         try erase(subject: externalId, requestId: requestId, actor: actor, interruptBeforeKeyDeletion: false)
     }
@@ -30,8 +36,8 @@ extension Ledger {
             }
             return id
         }
-        let lookup = keyStore.lookupHash(of: externalId)
-        var result = try storage {
+        let lookup = try keyStore.lookupHash(of: externalId)
+        let result = try storage {
             try keyStore.withEnvironment { keys in
                 try events.withTransactions(also: [keys]) {
                     let keysTxn = try keys.beginWrite()
@@ -56,19 +62,21 @@ extension Ledger {
                     } else {
                         try keysTxn.commit()
                     }
-                    return ErasureResult(
-                        seq: event.seq,
-                        pseudonym: event.subject,
-                        hash: event.hashHex,
-                        keyStoreCompacted: false
-                    )
+                    return ErasureResult(seq: event.seq, pseudonym: event.subject, hash: event.hashHex)
                 }
             }
         }
         logger.debug("erasure executed", metadata: ["pseudonym": "\(result.pseudonym)", "seq": "\(result.seq)"])
         if interruptBeforeKeyDeletion { return result }
         try clearPendingErasure(Hex.decode(result.pseudonym) ?? [])
-        result.keyStoreCompacted = (try? compactKeyStore()) != nil
+        do {
+            try compactKeyStore()
+        } catch let error as LedgerError {
+            throw LedgerError(
+                error.code,
+                "the erasure is recorded (seq \(result.seq)) and the subject's key deleted, but the key store could not be compacted, so a freed page may still hold the key: \(error.message). Run `ledgerctl keys compact` once the cause is gone; until then the next open retries it"
+            )
+        }
         return result
     }
 
@@ -172,14 +180,25 @@ extension Ledger {
         }
         for pseudonym in pending { try clearPendingErasure(pseudonym) }
         logger.info("repaired interrupted erasures", metadata: ["count": "\(pending.count)"])
-        try? compactKeyStore()
+        // The deleted keys stay in freed pages until a compaction succeeds; when another process
+        // keeps the store open, `keys/compact.pending` makes a later open or `keys compact` do it.
+        do {
+            try compactKeyStore()
+        } catch let error as LedgerError where error.code == .ledgerLocked {
+            logger.notice("key store compaction deferred", metadata: ["reason": "\(error.message)"])
+        }
     }
 
     /// Rewrites the key store with a compacting copy (SPEC §6), so freed pages keep no deleted key.
     /// - Throws: ``LedgerError`` `ledger_locked` when another process keeps the store open; the
     ///   compaction then happens at the next open.
     public func compactKeyStore() throws {
-        try keyStore.compact()
+        try keyStore.compact(waitingUpTo: options.compactionWait)
+    }
+
+    /// Whether the erasure of `pseudonym` is in the log, read in `txn`.
+    func isErased(_ pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable) throws -> Bool {
+        try txn.get(pseudonym, in: events.table(EventsSchema.erased)) != nil
     }
 
     /// Whether the subject with this pseudonym has been erased.

@@ -70,7 +70,7 @@ extension Ledger {
     /// The pseudonym an external id resolves to, or `nil` when no live subject has it.
     public func pseudonym(of externalId: String) throws -> String? {
         try ClientEvent.checkExternalId(externalId)
-        let lookup = keyStore.lookupHash(of: externalId)
+        let lookup = try keyStore.lookupHash(of: externalId)
         return try storage {
             try keyStore.withEnvironment { keys in
                 try keys.read { txn in try keyStore.pseudonym(lookupHash: lookup, in: txn, environment: keys) }

@@ -4,7 +4,8 @@ import Foundation
 extension Ledger {
     /// Recomputes every event's hash from its stored bytes and checks every link, using every core:
     /// each event's hash depends only on its own stored bytes, so ranges verify independently and
-    /// only their boundaries are joined in order.
+    /// only their boundaries are joined in order. Then checks that every subject of the log still
+    /// has its key or its erasure (``firstSubjectWithoutKey()``).
     /// - Returns: The report, naming the first bad seq when there is one.
     /// - Parameter progress: Called now and then, from any thread, with the events checked so far.
     public func verify(progress: (@Sendable (UInt64) -> Void)? = nil) throws -> VerificationReport {
@@ -74,6 +75,14 @@ extension Ledger {
             return report(
                 head,
                 failure: .init(seq: head.seq + 1, reason: "the log holds events after the recorded head")
+            )
+        }
+        if let lost = try firstSubjectWithoutKey() {
+            return VerificationReport(
+                events: head.seq,
+                headSeq: head.seq,
+                headHash: Hex.encode(head.hash),
+                failure: lost
             )
         }
         return report(head, failure: nil)

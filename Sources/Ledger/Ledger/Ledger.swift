@@ -36,6 +36,8 @@ public final class Ledger: @unchecked Sendable {
         public var logger: Logger
         /// Observers that keep derived state (projection snapshots) in step with every append.
         package var observers: [any LogObserver] = []
+        /// How long a key-store compaction waits for other processes to close the store.
+        package var compactionWait: Double = 10
 
         /// Creates options; every argument has the production default.
         public init(
@@ -140,7 +142,15 @@ public final class Ledger: @unchecked Sendable {
         self.directory = directory
         self.options = options
         let provider = options.masterKey ?? FileMasterKeyProvider(path: Ledger.defaultMasterKeyPath(for: directory))
-        let masterKey = try provider.masterKey()
+        // Without the master key the ledger still opens, for what needs none (verify, export, log,
+        // checkpoint, prove, replay, stats): an auditor holds a backup, not the key. Whatever
+        // needs the key throws the provider's `key_missing` then.
+        let masterKey: Result<SymmetricKey, LedgerError>
+        do {
+            masterKey = .success(try provider.masterKey())
+        } catch let error as LedgerError where error.code == .keyMissing && !creating {
+            masterKey = .failure(error)
+        }
         let configuration = Environment.Configuration(
             initialMapSize: options.initialMapSize,
             mapCeiling: options.mapCeiling
@@ -155,12 +165,14 @@ public final class Ledger: @unchecked Sendable {
             keyStore = try KeyStore(
                 directory: directory + "/keys",
                 masterKey: masterKey,
+                creating: creating,
                 configuration: .init(initialMapSize: 1 << 26, mapCeiling: max(options.mapCeiling, 1 << 26))
             )
         } catch let error as LMDBError {
             throw LedgerError(storage: error)
         }
-        try repairInterruptedErasures()
+        try checkKeyStoreMatchesLog()
+        if keyStore.hasMasterKey { try repairInterruptedErasures() }
         try backfillMerkleTree()
     }
 
@@ -197,6 +209,48 @@ public final class Ledger: @unchecked Sendable {
             try txn.put(ChainHead.empty.encoded, forKey: EventsSchema.MetaKey.head, in: meta)
             return Hex.encode(id)
         }
+    }
+
+    /// Refuses a key store that is not this log's, or older than it (SPEC §3): one of another
+    /// ledger (its key check differs from the one the log recorded), or one that knows fewer
+    /// subjects than the log has created — an old backup, or a damaged file whose older meta page
+    /// LMDB fell back to. Nothing is written to the key store before this passes.
+    private func checkKeyStoreMatchesLog() throws {
+        let storedKeyCheck = keyStore.storedKeyCheck
+        let keysCreated = try storage { try keyStore.subjectsCreated() }
+        try storage {
+            let meta = events.table(EventsSchema.meta)
+            let (recordedCheck, logCreated) = try events.read { txn in
+                (
+                    try txn.get(EventsSchema.MetaKey.keyCheck, in: meta),
+                    try KeyStore.counter(EventsSchema.MetaKey.subjectsCreated, in: txn, table: meta)
+                )
+            }
+            guard let recordedCheck else {
+                // A ledger made before the log recorded its key store's check: record it now.
+                try events.write { txn in try txn.put(storedKeyCheck, forKey: EventsSchema.MetaKey.keyCheck, in: meta) }
+                return
+            }
+            guard recordedCheck == storedKeyCheck else {
+                throw LedgerError(
+                    .ledgerCorrupt,
+                    "the key store in keys/ belongs to another ledger. Restore this ledger's keys/ from a backup (docs/OPERATIONS.md, \"Restoring a backup\")"
+                )
+            }
+            guard keysCreated >= logCreated else {
+                throw LedgerError(
+                    .ledgerCorrupt,
+                    "the key store in keys/ is older than the log or damaged: the log has created \(logCreated) subjects, the key store knows \(keysCreated). Nothing was changed. Restore keys/ from the latest backup (docs/OPERATIONS.md, \"Restoring a backup\")"
+                )
+            }
+        }
+    }
+
+    /// Adds `count` to the subjects the log has created, in the append's transaction.
+    func recordCreated(_ count: UInt64, in txn: borrowing WriteTransaction) throws {
+        let meta = events.table(EventsSchema.meta)
+        let current = try KeyStore.counter(EventsSchema.MetaKey.subjectsCreated, in: txn, table: meta)
+        try txn.put(EventsSchema.seqKey(current + count), forKey: EventsSchema.MetaKey.subjectsCreated, in: meta)
     }
 
     /// Runs `body`, turning storage errors into ``LedgerError``s.

@@ -31,7 +31,8 @@ final class Environment: @unchecked Sendable {
     private let gate = ReadWriteLock()
 
     /// Opens (creating if needed) the environment in directory `path` and the named `tables`.
-    /// - Throws: ``LMDBError`` when LMDB refuses, ``LedgerError`` when the directory cannot be made.
+    /// - Throws: ``LMDBError`` when LMDB refuses, ``LedgerError`` when the directory cannot be made
+    ///   or the data file is damaged (``MetaPages``).
     init(path: String, tables names: [String], configuration: Configuration) throws {
         self.path = path
         self.mapCeiling = max(configuration.mapCeiling, configuration.initialMapSize)
@@ -47,6 +48,8 @@ final class Environment: @unchecked Sendable {
                 withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700]
             )
+            // LMDB trusts its file; refuse a damaged or truncated one before it is mapped.
+            try MetaPages.check(environmentAt: path)
             try check(mdb_env_set_maxdbs(env, 16), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, 254), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")

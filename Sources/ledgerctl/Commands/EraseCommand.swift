@@ -54,10 +54,9 @@ struct EraseCommand: ParsableCommand {
             if global.json {
                 Output.line(result.json.serialized)
             } else {
-                Output.line("Erased subject \(result.pseudonym): erasure.completed is seq \(result.seq)")
-                if !result.keyStoreCompacted {
-                    Output.line("The key store is in use by another process; it is compacted at its next open.")
-                }
+                Output.line(
+                    "Erased subject \(result.pseudonym): erasure.completed is seq \(result.seq); key deleted, key store compacted"
+                )
             }
         }
     }

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Several processes on one ledger at once (SPEC §3): nothing one of them does — appends,
+/// erasures, key-store compaction — may lose what another has acknowledged.
+@Suite(.serialized)
+struct SharedLedgerTests {
+    /// Appends for new subjects from several `ledgerctl` processes at once; returns the external
+    /// ids whose append was acknowledged (exit 0).
+    private func appendLoops(
+        _ ctl: LedgerctlRunner,
+        loops: Int,
+        perLoop: Int,
+        prefix: String
+    ) -> [String] {
+        let acknowledged = Collected()
+        onThreads(loops) { loop in
+            for index in 0..<perLoop {
+                let subject = "\(prefix)-\(loop)-\(index)@example.com"
+                let outcome = try? ctl.run([
+                    "append", "--type", "consent.granted", "--subject", subject, "--purpose", "newsletter",
+                    "--notice", "policy-v1",
+                ])
+                if outcome?.status == 0 { acknowledged.add(subject) }
+            }
+        }
+        return acknowledged.values
+    }
+
+    /// Every external id in `subjects` still resolves and its data still decrypts.
+    private func unresolved(_ ctl: LedgerctlRunner, _ subjects: [String]) -> [String] {
+        let lost = Collected()
+        let chunks = stride(from: 0, to: subjects.count, by: max(1, subjects.count / 4 + 1)).map {
+            Array(subjects[$0..<min(subjects.count, $0 + subjects.count / 4 + 1)])
+        }
+        onThreads(chunks.count) { chunk in
+            for subject in chunks[chunk] {
+                let history = try? ctl.run(["history", "--json", "--subject", subject])
+                let events = (history.flatMap { jsonObject($0.stdout) }?["events"] as? [[String: Any]]) ?? []
+                if history?.status != 0 || events.isEmpty || events.contains(where: { $0["erased"] as? Bool == true }) {
+                    lost.add(subject)
+                }
+            }
+        }
+        return lost.values
+    }
+
+    @Test func keyStoreCompactionBesideAppendersLosesNoAcknowledgedSubject() throws {
+        let scratch = Scratch()
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        try #require(try ctl.run(["init"]).status == 0)
+        let compactions = Counter()
+        let running = Flag()
+        let compactor = Thread {
+            while running.isSet {
+                if (try? ctl.run(["keys", "compact"]))?.status == 0 { compactions.add() }
+            }
+        }
+        compactor.start()
+        let acknowledged = appendLoops(ctl, loops: 4, perLoop: 30, prefix: "compact")
+        running.clear()
+        while compactor.isExecuting { usleep(10_000) }
+        #expect(acknowledged.count == 120)
+        #expect(compactions.value > 0)
+        #expect(unresolved(ctl, acknowledged) == [])
+        #expect(try ctl.run(["verify"]).status == 0)
+        let stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
+        #expect(stats["subjects"] as? Int == 120)
+    }
+
+    @Test func erasuresBesideAppendersLoseNoOtherSubject() throws {
+        let scratch = Scratch()
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        try #require(try ctl.run(["init"]).status == 0)
+        let victims = (0..<8).map { "victim-\($0)@example.com" }
+        for victim in victims {
+            try #require(
+                try ctl.run([
+                    "append", "--type", "consent.granted", "--subject", victim, "--purpose", "surveys", "--notice",
+                    "policy-v1",
+                ]).status == 0
+            )
+        }
+        let erased = Collected()
+        let eraser = Thread {
+            for victim in victims where (try? ctl.run(["erase", "--subject", victim]))?.status == 0 {
+                erased.add(victim)
+            }
+        }
+        eraser.start()
+        let acknowledged = appendLoops(ctl, loops: 3, perLoop: 25, prefix: "erase")
+        while eraser.isExecuting { usleep(10_000) }
+        #expect(acknowledged.count == 75)
+        #expect(unresolved(ctl, acknowledged) == [])
+        // An erasure that reported success is complete: the external id no longer resolves.
+        for victim in erased.values {
+            #expect(try ctl.run(["history", "--subject", victim]).status == 2)
+        }
+        #expect(try ctl.run(["verify"]).status == 0)
+    }
+}
