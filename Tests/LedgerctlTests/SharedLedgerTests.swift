@@ -98,4 +98,65 @@ struct SharedLedgerTests {
         }
         #expect(try ctl.run(["verify"]).status == 0)
     }
+
+    /// Erasures through a running server beside command-line appenders, some of them appending
+    /// for the very subject being erased: every acknowledged subject keeps its key, an erasure
+    /// the server reports done is complete, and `verify` finds no subject whose key went without
+    /// an erasure event (the defect made several pseudonyms, all but the last shredded silently).
+    @Test func serverErasuresBesideCommandLineAppendersLoseNothing() throws {
+        let scratch = Scratch()
+        let ledger = scratch.path + "/ledger"
+        let ctl = LedgerctlRunner(ledger: ledger)
+        try #require(try ctl.run(["init"]).status == 0)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(ledger: ledger, socket: scratch.path + "/run/ledger.sock")
+        let victims = (0..<6).map { "target-\($0)@example.com" }
+        for victim in victims {
+            let body = #"{"type":"consent.granted","subject":"\#(victim)","purpose":"surveys","notice":"policy-v1"}"#
+            try #require(try server.call("POST", "/v1/events", body).status == 201)
+        }
+        let erasedByServer = Collected()
+        let serverAppended = Collected()
+        let running = Flag()
+        let background = DispatchGroup()
+        DispatchQueue.global().async(group: background) {
+            for victim in victims {
+                let reply = try? server.call("POST", "/v1/subjects/erase", #"{"subject":"\#(victim)"}"#)
+                if reply?.status == 200 { erasedByServer.add(victim) }
+            }
+        }
+        DispatchQueue.global().async(group: background) {
+            var n = 0
+            while running.isSet {
+                let subject = "served-\(n)@example.com"
+                let body = #"{"type":"access.requested","subject":"\#(subject)"}"#
+                if (try? server.call("POST", "/v1/events", body))?.status == 201 { serverAppended.add(subject) }
+                n += 1
+            }
+        }
+        let raced = Collected()
+        DispatchQueue.global().async(group: background) {
+            // Appends for the subjects being erased, from the command line.
+            for round in 0..<3 {
+                for victim in victims {
+                    let outcome = try? ctl.run([
+                        "append", "--type", "consent.withdrawn", "--subject", victim, "--purpose", "surveys",
+                        "--data", #"{"round":\#(round)}"#,
+                    ])
+                    if outcome?.status == 0 { raced.add(victim) }
+                }
+            }
+        }
+        let acknowledged = appendLoops(ctl, loops: 2, perLoop: 20, prefix: "cli")
+        running.clear()
+        background.wait()
+        #expect(server.stop() == 0)
+        #expect(acknowledged.count == 40)
+        #expect(!serverAppended.values.isEmpty)
+        #expect(unresolved(ctl, acknowledged + serverAppended.values) == [])
+        let verify = try ctl.run(["verify"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(try ctl.run(["rebuild"]).status == 0)
+        #expect(!raced.values.isEmpty || !erasedByServer.values.isEmpty)
+    }
 }
