@@ -111,11 +111,14 @@ extension Ledger {
                         // store's count never lags the log's (checked at every open).
                         try keyStore.recordCreated(createdSubjects, in: keysTxn, environment: keys)
                         try recordCreated(createdSubjects, in: eventsTxn)
+                        Failpoint.hit("append.beforeCommit")
                         try keysTxn.commit()
                     } else {
                         keysTxn.abort()
                     }
+                    Failpoint.hit("append.betweenCommits")
                     try eventsTxn.commit()
+                    Failpoint.hit("append.afterCommit")
                     return outcomes
                 }
             }

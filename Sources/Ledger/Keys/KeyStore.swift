@@ -306,11 +306,13 @@ final class KeyStore: @unchecked Sendable {
             }
             chmod(temporary + "/data.mdb", 0o600)
             try Self.fsync(path: temporary + "/data.mdb")
+            Failpoint.hit("compact.afterCopy")
             // Close the old handle before the file under it is replaced (LMDB forbids two handles on
             // one environment in a process), then open the new file.
             openEnvironment = nil
             let renamed = rename(temporary + "/data.mdb", directory + "/data.mdb") == 0
             let renameError = errno
+            Failpoint.hit("compact.afterRename")
             openEnvironment = try Environment(path: directory, tables: Self.tableNames, configuration: configuration)
             guard renamed else {
                 throw LedgerError(.ioError, "cannot replace the key store: \(String(cString: strerror(renameError)))")

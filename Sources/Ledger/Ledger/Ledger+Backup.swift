@@ -30,6 +30,7 @@ extension Ledger {
         }
         try storage {
             try events.copyCompacted(to: target + "/events")
+            Failpoint.hit("backup.afterEvents")
             try keyStore.withEnvironment { try $0.copyCompacted(to: target + "/keys") }
         }
         var files = [Ledger.signingKeyPath(for: directory)]

@@ -56,11 +56,14 @@ extension Ledger {
                     subjectKeyCache.evict(pseudonym)
                     // The erasure is recorded (with its pending marker) before the key goes: a crash
                     // between the commits leaves a marker that the next open repairs.
+                    Failpoint.hit("erase.beforeEvent")
                     try eventsTxn.commit()
+                    Failpoint.hit("erase.afterEvent")
                     if interruptBeforeKeyDeletion {
                         keysTxn.abort()
                     } else {
                         try keysTxn.commit()
+                        Failpoint.hit("erase.afterKeyDeletion")
                     }
                     return ErasureResult(seq: event.seq, pseudonym: event.subject, hash: event.hashHex)
                 }
@@ -69,6 +72,7 @@ extension Ledger {
         logger.debug("erasure executed", metadata: ["pseudonym": "\(result.pseudonym)", "seq": "\(result.seq)"])
         if interruptBeforeKeyDeletion { return result }
         try clearPendingErasure(Hex.decode(result.pseudonym) ?? [])
+        Failpoint.hit("erase.beforeCompaction")
         do {
             try compactKeyStore()
         } catch let error as LedgerError {

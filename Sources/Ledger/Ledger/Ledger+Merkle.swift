@@ -114,6 +114,7 @@ extension Ledger {
                 (try MerkleStore.size(in: txn, events: events), try readHead(in: txn).seq)
             }
             guard size < head else { return }
+            Failpoint.hit("merkle.beforeBackfill")
             try events.write { txn in
                 var seq = try MerkleStore.size(in: txn, events: events) + 1
                 let log = events.table(EventsSchema.log)

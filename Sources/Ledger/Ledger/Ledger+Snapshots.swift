@@ -116,6 +116,7 @@ extension Ledger {
                     try txn.put(Array(part), forKey: SnapshotStore.key(seq, UInt32(index + 1)), in: table)
                 }
             }
+            Failpoint.hit("snapshot.beforeManifest")
             return try events.write { txn in
                 guard try txn.get(SnapshotStore.key(seq, 0), in: table) == nil else { return false }
                 try txn.put(

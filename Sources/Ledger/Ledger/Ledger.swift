@@ -172,6 +172,7 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError(storage: error)
         }
         try checkKeyStoreMatchesLog()
+        Failpoint.hit("open.beforeRepair")
         if keyStore.hasMasterKey { try repairInterruptedErasures() }
         try backfillMerkleTree()
     }

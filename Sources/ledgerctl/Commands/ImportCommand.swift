@@ -36,6 +36,7 @@ struct ImportCommand: ParsableCommand {
                 guard !chunk.isEmpty else { return }
                 do {
                     let results = try ledger.append(chunk, actor: actor)
+                    Failpoint.hit("import.afterChunk")
                     appended += results.filter { !$0.replayed }.count
                     replayed += results.filter(\.replayed).count
                 } catch let error as LedgerError {

@@ -1,0 +1,162 @@
+import Foundation
+import LedgerClient
+import Testing
+
+/// A crash at every named step (SIGKILL from a failpoint, `LEDGER_FAILPOINT`, compiled into debug
+/// builds only): after it the ledger opens, `verify` and `rebuild` pass, every acknowledged append
+/// is present with its key, and an erased subject is either fully erased or fully intact.
+@Suite(.serialized)
+struct CrashTests {
+    static let killed: Int32 = 128 + SIGKILL
+    static let subjects = ["ada", "bo", "cy"]
+
+    /// A ledger with three acknowledged subjects, each with a marker in its data.
+    /// A snapshot every 4 events, so the crashes land around snapshot writing too.
+    private func ledger(_ scratch: Scratch, snapshotInterval: Int = 4) throws -> LedgerctlRunner {
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        try #require(try ctl.run(["init", "--snapshot-interval", String(snapshotInterval)]).status == 0)
+        for name in Self.subjects {
+            try #require(
+                try ctl.run([
+                    "append", "--type", "consent.granted", "--subject", "\(name)@example.com", "--purpose",
+                    "newsletter", "--notice", "policy-v1", "--data", #"{"marker":"MARK-\#(name)"}"#,
+                ]).status == 0
+            )
+        }
+        return ctl
+    }
+
+    /// The checks after every crash; `victim` is the subject an interrupted erasure was for.
+    private func checkRecovered(_ ctl: LedgerctlRunner, victim: String? = nil) throws {
+        let verify = try ctl.run(["verify"])
+        #expect(verify.status == 0, "verify: \(verify.stdout)\(verify.stderr)")
+        let rebuild = try ctl.run(["rebuild"])
+        #expect(rebuild.status == 0, "rebuild: \(rebuild.stdout)\(rebuild.stderr)")
+        for name in Self.subjects {
+            let history = try ctl.run(["history", "--json", "--subject", "\(name)@example.com"])
+            if name == victim, history.status != 0 {
+                // Fully erased: the id no longer resolves and nothing of the person is in any file.
+                #expect(history.status == 2)
+                #expect(Fixtures.filesContaining("MARK-\(name)", under: ctl.ledger).isEmpty)
+                #expect(Fixtures.filesContaining("\(name)@example.com", under: ctl.ledger).isEmpty)
+                continue
+            }
+            #expect(history.status == 0, "\(name): \(history.stderr)")
+            #expect(history.stdout.contains("MARK-\(name)"), "\(name)'s data no longer decrypts")
+        }
+    }
+
+    @Test(arguments: ["append.beforeCommit", "append.betweenCommits", "append.afterCommit"])
+    func aCrashInsideAnAppend(point: String) throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let crashed = try ctl.run(
+            [
+                "append", "--type", "consent.granted", "--subject", "dee@example.com", "--purpose", "newsletter",
+                "--notice", "policy-v1", "--data", #"{"marker":"MARK-dee"}"#,
+            ],
+            environment: ["LEDGER_FAILPOINT": point]
+        )
+        #expect(crashed.status == Self.killed)
+        try checkRecovered(ctl)
+        // The unacknowledged append is either whole or absent, and a retry succeeds.
+        let retry = try ctl.run([
+            "append", "--type", "consent.granted", "--subject", "dee@example.com", "--purpose", "newsletter",
+            "--notice", "policy-v1", "--data", #"{"marker":"MARK-dee"}"#,
+        ])
+        #expect(retry.status == 0)
+        #expect(try ctl.run(["history", "--json", "--subject", "dee@example.com"]).stdout.contains("MARK-dee"))
+    }
+
+    @Test func aCrashBetweenImportChunksKeepsTheCommittedChunks() throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch, snapshotInterval: 4_000)
+        let file = scratch.path + "/events.ndjson"
+        let lines = (0..<10_010).map {
+            #"{"type":"access.requested","subject":"import-\#($0)@example.com"}"#
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let crashed = try ctl.run(["import", file], environment: ["LEDGER_FAILPOINT": "import.afterChunk@1"])
+        #expect(crashed.status == Self.killed, "\(crashed.stderr)")
+        try checkRecovered(ctl)
+        let stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
+        #expect(stats["events"] as? Int == 3 + 10_000, "the first chunk is committed, the second never began")
+    }
+
+    @Test(arguments: ["erase.beforeEvent", "erase.afterEvent", "erase.afterKeyDeletion", "erase.beforeCompaction"])
+    func aCrashInsideAnErasure(point: String) throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let crashed = try ctl.run(
+            ["erase", "--subject", "bo@example.com"],
+            environment: ["LEDGER_FAILPOINT": point]
+        )
+        #expect(crashed.status == Self.killed)
+        try checkRecovered(ctl, victim: "bo")
+        let erasedBefore = point != "erase.beforeEvent"
+        let again = try ctl.run(["erase", "--subject", "bo@example.com"])
+        #expect(again.status == (erasedBefore ? 2 : 0), "\(again.stderr)")
+        try checkRecovered(ctl, victim: "bo")
+        #expect(try ctl.run(["history", "--subject", "bo@example.com"]).status == 2)
+    }
+
+    @Test(arguments: ["compact.afterCopy", "compact.afterRename"])
+    func aCrashInsideAKeyStoreCompaction(point: String) throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let crashed = try ctl.run(["keys", "compact"], environment: ["LEDGER_FAILPOINT": point])
+        #expect(crashed.status == Self.killed)
+        try checkRecovered(ctl)
+        #expect(try ctl.run(["keys", "compact"]).status == 0)
+        try checkRecovered(ctl)
+    }
+
+    @Test func aCrashInsideABackupLeavesTheLedgerWholeAndTheCopyRefused() throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let target = scratch.path + "/backup"
+        let crashed = try ctl.run(["backup", target], environment: ["LEDGER_FAILPOINT": "backup.afterEvents"])
+        #expect(crashed.status == Self.killed)
+        try checkRecovered(ctl)
+        // The partial copy has no key store: it is refused, never taken for a ledger.
+        let partial = LedgerctlRunner(ledger: target)
+        #expect(try partial.run(["stats"]).status == 3)
+    }
+
+    /// The server writes snapshots in chunks, the manifest last: a crash before the manifest
+    /// leaves chunks without one, which nothing reads and the next snapshot run replaces.
+    @Test func aCrashWhileTheServerWritesASnapshot() throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let socket = scratch.path + "/ledger.sock"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: LedgerctlRunner.binary)
+        server.arguments = ["serve", "--ledger", ctl.ledger, "--socket", socket]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LEDGER_FAILPOINT"] = "snapshot.beforeManifest"
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        let client = UnixHTTPClient(path: socket)
+        let deadline = Date().addingTimeInterval(30)
+        while !client.isAnswering(), server.isRunning, Date() < deadline { usleep(20_000) }
+        var acknowledged: [String] = []
+        for n in 0..<40 where server.isRunning {
+            let subject = "served-\(n)@example.com"
+            let body = #"{"type":"access.requested","subject":"\#(subject)","data":{"marker":"S\#(n)"}}"#
+            if let reply = try? client.send(method: "POST", path: "/v1/events", body: body), reply.status == 201 {
+                acknowledged.append(subject)
+            }
+            usleep(20_000)
+        }
+        if server.isRunning { kill(server.processIdentifier, SIGKILL) }
+        server.waitUntilExit()
+        #expect(server.terminationReason == .uncaughtSignal)
+        #expect(!acknowledged.isEmpty)
+        try checkRecovered(ctl)
+        for subject in acknowledged {
+            #expect(try ctl.run(["history", "--subject", subject]).status == 0, "\(subject) was acknowledged")
+        }
+    }
+}
