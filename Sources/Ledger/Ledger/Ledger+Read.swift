@@ -15,8 +15,11 @@ public struct SubjectEvent: Sendable {
 
 extension Ledger {
     /// Calls `body` with each event after `after`, in seq order, until it returns `false` or `limit`
-    /// events have been given. Reads one consistent snapshot.
+    /// events have been given. Reads one consistent snapshot. An `after` at or beyond the head, or a
+    /// `limit` below 1, gives no event.
     public func forEachEvent(after: UInt64 = 0, limit: Int? = nil, _ body: (StoredEvent) throws -> Bool) throws {
+        // No seq follows UInt64.max: `after + 1` would overflow.
+        guard after < UInt64.max, (limit ?? 1) >= 1 else { return }
         try storage {
             try events.read { txn in
                 var given = 0

@@ -103,8 +103,8 @@ public final class Ledger: @unchecked Sendable {
             try ledger.ensureSigningKey()
             return (ledger, false)
         }
-        guard snapshotInterval >= 1 else {
-            throw LedgerError(.invalidField, "the snapshot interval must be at least 1")
+        guard (1...1_000_000_000).contains(snapshotInterval) else {
+            throw LedgerError(.invalidField, "the snapshot interval must be 1 to 1000000000 events")
         }
         do {
             try FileManager.default.createDirectory(

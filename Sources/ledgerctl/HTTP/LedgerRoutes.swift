@@ -284,15 +284,11 @@ struct LedgerRoutes: Sendable {
         let who = try await caller(context)
         if !who.roles.contains(.audit) { try who.require(.read) }
         let parameters = request.uri.queryParameters
-        guard let after = UInt64(parameters.get("after") ?? "0") else {
-            throw LedgerError(.invalidField, "after must be a seq")
-        }
-        guard let limit = Int(parameters.get("limit") ?? "1000"), limit >= 1 else {
-            throw LedgerError(.invalidField, "limit must be a positive number")
-        }
+        let after = try QueryNumber.seq(parameters.get("after"), name: "after")
+        let limit = try QueryNumber.limit(parameters.get("limit"), default: 1_000, maximum: 10_000)
         let text = try await blocking {
             var lines = ""
-            try ledger.forEachEvent(after: after, limit: min(limit, 10_000)) { event in
+            try ledger.forEachEvent(after: after, limit: limit) { event in
                 lines += event.exportRecord.serialized + "\n"
                 return true
             }
