@@ -76,4 +76,61 @@ struct RangeCheckTests {
         #expect(try server.call("GET", "/v1/head").status == 200)
         #expect(server.process.isRunning)
     }
+
+    private static let catalogueHead = """
+        controller: {name: X}
+        purposes:
+          - id: newsletter
+            basis: consent
+            notices: [{version: v1, text: hello}]
+
+        """
+
+    @Test func initRefusesCatalogueNumbersOutOfRange() throws {
+        let cases = [
+            "    consentTTLDays: 9223372036854775807\n", "    consentTTLDays: 3000000\n",
+            "clients:\n  - name: web\n    uid: -1\n    roles: [append]\n",
+            "clients:\n  - name: web\n    gid: -1\n    roles: [append]\n",
+            "clients:\n  - name: web\n    uid: 4294967296\n    roles: [append]\n",
+        ]
+        for (index, tail) in cases.enumerated() {
+            let scratch = Scratch()
+            let path = scratch.path + "/catalogue.yaml"
+            try (Self.catalogueHead + tail).write(toFile: path, atomically: true, encoding: .utf8)
+            let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+            let refused = try ctl.run(["init", "--policy", path])
+            #expect(refused.status == 2, "case \(index): \(refused.stderr)")
+            #expect(refused.stderr.contains("invalid_catalogue") && refused.stderr.contains("line "), "\(index)")
+            #expect(!FileManager.default.fileExists(atPath: scratch.path + "/ledger/events"))
+        }
+    }
+
+    @Test func theLongestTTLGivesRFC3339StateAndPurposes() throws {
+        let scratch = Scratch()
+        let path = scratch.path + "/catalogue.yaml"
+        try
+            (Self.catalogueHead.replacingOccurrences(
+                of: "basis: consent",
+                with: "basis: consent\n    consentTTLDays: 36500"
+            ))
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        #expect(try ctl.run(["init", "--policy", path]).status == 0)
+        let granted = try ctl.run([
+            "append", "--type", "consent.granted", "--subject", "a@example.com", "--purpose", "newsletter",
+            "--notice", "v1", "--occurred-at", "2026-03-01T10:00:00Z",
+        ])
+        #expect(granted.status == 0, "\(granted.stderr)")
+        let state = try ctl.run(["state", "--json", "--subject", "a@example.com"])
+        #expect(state.status == 0)
+        #expect(state.stdout.contains("2126-02-"), "\(state.stdout)")
+        #expect(try ctl.run(["purposes"]).status == 0)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(ledger: ctl.ledger, socket: scratch.path + "/run/ledger.sock")
+        defer { server.stop() }
+        #expect(try server.call("GET", "/v1/purposes").status == 200)
+        #expect(try server.call("GET", "/v1/purposes?asOf=9999-12-31T23:59:59.999Z").status == 200)
+        #expect(try server.call("GET", "/v1/purposes?asOf=9999-12-31T23:59:59-01:00").status == 400)
+        #expect(server.process.isRunning)
+    }
 }

@@ -248,7 +248,7 @@ public final class Ledger: @unchecked Sendable {
         let generation = generationBytes.withUnsafeBytes { EventsSchema.seq(fromKey: $0) } ?? 0
         if let cached = catalogueCache.withLock({ $0 }), cached.generation == generation { return cached.catalogue }
         guard let text = try txn.get(EventsSchema.MetaKey.catalogue, in: meta),
-            let catalogue = try? Catalogue.parse(String(decoding: text, as: UTF8.self))
+            let catalogue = try? Catalogue.parse(String(decoding: text, as: UTF8.self), stored: true)
         else { throw LedgerError(.ledgerCorrupt, "the stored catalogue cannot be read") }
         catalogueCache.withLock { $0 = (generation, catalogue) }
         return catalogue
