@@ -40,9 +40,7 @@ struct EraseCommand: ParsableCommand {
                 let reply = try server.call("POST", "/v1/subjects/erase", json: JSONValue.object(body).serialized)
                 if let error = reply.error { throw error }
                 Output.line(global.json ? reply.text : "Erased through the running server: \(reply.text)")
-                if let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any],
-                    let seq = (object["seq"] as? NSNumber)?.uint64Value
-                {
+                if let seq = JSONValue.parse(reply.body)?["seq"]?.uint64Value {
                     try writeReceipt(seq: seq)
                 }
                 return

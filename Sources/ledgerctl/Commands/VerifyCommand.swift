@@ -100,8 +100,7 @@ struct VerifyCommand: ParsableCommand {
         }
         let rules = ProjectionRules(catalogue: try loadCatalogue(policy))
         let failure = ProofBundle.failure(ofJSON: Array(data), rules: rules)
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        let checkpoint = object?["checkpoint"] as? [String: Any]
+        let checkpoint = JSONValue.parse(Array(data))?["checkpoint"]
         if global.json {
             var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil))]
             if let failure { pairs.append(("reason", .string(failure))) }
@@ -111,7 +110,7 @@ struct VerifyCommand: ParsableCommand {
         } else {
             Output.line("OK: every event is in the log of the checkpoint and the stated result holds")
             Output.line(
-                "  ledger \(checkpoint?["ledgerId"] as? String ?? "?"), signing key \(checkpoint?["publicKey"] as? String ?? "?")"
+                "  ledger \(checkpoint?["ledgerId"]?.stringValue ?? "?"), signing key \(checkpoint?["publicKey"]?.stringValue ?? "?")"
             )
             Output.line("  compare the key with the one the ledger's operator publishes")
         }

@@ -83,20 +83,20 @@ struct LedgerRoutes: Sendable {
     }
 
     /// A JSON object body with only `allowed` keys.
-    private func object(_ request: Request, allowed: Set<String>) async throws -> [String: Any] {
+    private func object(_ request: Request, allowed: Set<String>) async throws -> JSONValue {
         let bytes = try await body(request)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        guard let object = JSONValue.parse(bytes), let members = object.objectMembers else {
             throw LedgerError(.invalidJSON, "the body must be a JSON object")
         }
-        if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
+        if let unknown = members.map(\.0).filter({ !allowed.contains($0) }).sorted().first {
             throw LedgerError(.unknownField, "unknown field \(String(unknown.prefix(64)).debugDescription)")
         }
         return object
     }
 
-    private func string(_ object: [String: Any], _ key: String) throws -> String? {
-        guard let value = object[key], !(value is NSNull) else { return nil }
-        guard let text = value as? String else { throw LedgerError(.invalidField, "\(key) must be a string") }
+    private func string(_ object: JSONValue, _ key: String) throws -> String? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let text = value.stringValue else { throw LedgerError(.invalidField, "\(key) must be a string") }
         return text.isEmpty ? nil : text
     }
 
