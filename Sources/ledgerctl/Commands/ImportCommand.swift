@@ -49,7 +49,18 @@ struct ImportCommand: ParsableCommand {
                 chunk.removeAll(keepingCapacity: true)
                 chunkLines.removeAll(keepingCapacity: true)
             }
-            while let line = try reader.next() {
+            func nextLine() throws -> [UInt8]? {
+                do {
+                    return try reader.next()
+                } catch let error as LedgerError {
+                    throw LedgerError(
+                        error.code,
+                        error.message + " (\(appended) events before this line's chunk were committed)",
+                        line: error.line
+                    )
+                }
+            }
+            while let line = try nextLine() {
                 if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
                 do {
                     chunk.append(try ClientEvent.decode(json: line, catalogue: catalogue))
