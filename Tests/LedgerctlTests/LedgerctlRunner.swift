@@ -27,18 +27,29 @@ struct LedgerctlRunner {
 
     /// Runs `ledgerctl` with `arguments` (and `--ledger` unless told not to) and waits for it.
     @discardableResult
-    func run(_ arguments: [String], withLedger: Bool = true, stdin: String? = nil) throws -> Outcome {
-        let process = try start(arguments, withLedger: withLedger, stdin: stdin)
+    func run(
+        _ arguments: [String],
+        withLedger: Bool = true,
+        stdin: String? = nil,
+        environment extra: [String: String] = [:]
+    ) throws -> Outcome {
+        let process = try start(arguments, withLedger: withLedger, stdin: stdin, environment: extra)
         return process.wait()
     }
 
-    func start(_ arguments: [String], withLedger: Bool = true, stdin: String? = nil) throws -> Running {
+    func start(
+        _ arguments: [String],
+        withLedger: Bool = true,
+        stdin: String? = nil,
+        environment extra: [String: String] = [:]
+    ) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments + (withLedger ? ["--ledger", ledger] : [])
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "LEDGER_DIR")
         environment.removeValue(forKey: "LEDGER_MASTER_KEY_FILE")
+        environment.merge(extra) { $1 }
         process.environment = environment
         let out = Pipe()
         let err = Pipe()

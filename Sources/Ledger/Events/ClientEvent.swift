@@ -76,7 +76,11 @@ public struct ClientEvent: Sendable, Equatable {
         // Type.
         guard let typeText = try reader.string("type") else { throw LedgerError(.missingField, "missing field type") }
         guard let type = EventType(rawValue: typeText) else {
-            throw LedgerError(.unknownType, "unknown event type \(String(typeText.prefix(64)).debugDescription)")
+            throw LedgerError(
+                .unknownType,
+                "unknown event type \(String(typeText.prefix(64)).debugDescription)"
+                    + Suggestion.clause(for: typeText, among: EventType.clientTypes.map(\.rawValue))
+            )
         }
         if type == .erasureCompleted {
             throw LedgerError(
@@ -181,7 +185,12 @@ public struct ClientEvent: Sendable, Equatable {
     func checkCatalogue(_ catalogue: Catalogue) throws {
         if let purposeId = purpose {
             guard let known = catalogue.purpose(purposeId) else {
-                throw LedgerError(.unknownPurpose, "unknown purpose \(purposeId.debugDescription)")
+                let candidates = catalogue.purposes.filter { !type.isConsent || $0.basis == .consent }.map(\.id)
+                throw LedgerError(
+                    .unknownPurpose,
+                    "unknown purpose \(String(purposeId.prefix(64)).debugDescription)"
+                        + Suggestion.clause(for: purposeId, among: candidates)
+                )
             }
             if type.isConsent, known.basis != .consent {
                 throw LedgerError(

@@ -10,9 +10,9 @@ struct EraseCommand: ParsableCommand {
         commandName: "erase",
         abstract: "Erase a subject by crypto-shredding: destroy their key, keep the log verifiable.",
         discussion: """
-            Appends erasure.completed (closing --request-id, an open erasure request), deletes the
-            subject's key and lookup entry, and compacts the key store so no freed page keeps them.
-            The subject's events stay in the log under the pseudonym and still verify, but their
+            Appends erasure.completed (closing --request-id, an open erasure request), deletes the \
+            subject's key and lookup entry, and compacts the key store so no freed page keeps them. \
+            The subject's events stay in the log under the pseudonym and still verify, but their \
             payloads can never be decrypted again. The same external id later is a new subject.
             """
     )

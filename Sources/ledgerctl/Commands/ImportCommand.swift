@@ -8,8 +8,8 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Append client events from an NDJSON file, atomically in chunks of 10,000 lines.",
         discussion: """
-            Each line is one client event, as POST /v1/events takes it. Each chunk of up to 10,000
-            lines is appended atomically; a refused line names its number, nothing of its chunk is
+            Each line is one client event, as POST /v1/events takes it. Each chunk of up to 10,000 \
+            lines is appended atomically; a refused line names its number, nothing of its chunk is \
             appended, and the chunks before it stay committed. Blank lines are skipped.
             """
     )

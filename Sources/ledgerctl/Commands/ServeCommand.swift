@@ -14,10 +14,10 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the ledger over HTTP/1.1 + JSON on a Unix socket (SPEC §7).",
         discussion: """
-            Listens on <ledger>/ledger.sock (mode 0600; 0660 with --socket-group). Callers are
-            identified by their Unix credentials and the catalogue's clients section; without one,
-            only the server's own user and root are let in. Appends are group-committed: every
-            answer comes after its fsync. SIGTERM or SIGINT stops accepting, finishes what is in
+            Listens on <ledger>/ledger.sock (mode 0600; 0660 with --socket-group). Callers are \
+            identified by their Unix credentials and the catalogue's clients section; without one, \
+            only the server's own user and root are let in. Appends are group-committed: every \
+            answer comes after its fsync. SIGTERM or SIGINT stops accepting, finishes what is in \
             flight, closes the ledger and removes the socket.
             """
     )

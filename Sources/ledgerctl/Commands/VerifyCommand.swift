@@ -9,14 +9,18 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Recompute the whole hash chain and report the first bad seq.",
         discussion: """
-            Without --export, verifies the ledger's log: every event's hash recomputed from its
+            Without --export, verifies the ledger's log: every event's hash recomputed from its \
             stored bytes, every link to the previous event, no gaps, and the recorded head.
+
             With --export FILE, verifies an export file alone: no ledger and no key needed.
-            With --proof FILE, checks a proof bundle or erasure receipt (`ledgerctl prove`,
+
+            With --proof FILE, checks a proof bundle or erasure receipt (`ledgerctl prove`, \
             `ledgerctl erase --receipt`) offline: no ledger needed.
-            With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by
-            `ledgerctl checkpoint` (signature, ledger, size, head, RFC 9162 consistency proof);
+
+            With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by \
+            `ledgerctl checkpoint` (signature, ledger, size, head, RFC 9162 consistency proof); \
             add --full to recompute the whole chain as well.
+
             Exits 0 when everything verifies, 1 when anything does not.
             """
     )
