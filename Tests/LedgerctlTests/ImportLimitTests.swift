@@ -32,4 +32,20 @@ struct ImportLimitTests {
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("line 1: payload_too_large"), "\(refused.stderr)")
     }
+
+    @Test func verifyExportReportsAnOverlongRecordAsAFailure() throws {
+        let scratch = Scratch()
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        #expect(try ctl.run(["init"]).status == 0)
+        #expect(try ctl.run(["append", "--type", "access.requested", "--subject", "a@example.com"]).status == 0)
+        let export = try ctl.run(["export"])
+        let path = scratch.path + "/export.ndjson"
+        var bytes = Array(export.stdout.utf8)
+        bytes += [UInt8](repeating: UInt8(ascii: "x"), count: 2 << 20)
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let verified = try ctl.run(["verify", "--json", "--export", path], withLedger: false)
+        #expect(verified.status == 1, "\(verified.stdout) \(verified.stderr)")
+        let failure = try #require(jsonObject(verified.stdout)?["failure"] as? [String: Any])
+        #expect(failure["seq"] as? Int == 2)
+    }
 }
