@@ -42,12 +42,12 @@ struct ProjectionBenchmark {
                     let subject = "person\(n % subjects)@example.no"
                     let purpose = purposes[Int.random(in: 0..<purposes.count, using: &generator)]
                     let withdraw = n >= subjects && Int.random(in: 0..<4, using: &generator) == 0
-                    var object: [String: Any] = [
-                        "type": withdraw ? "consent.withdrawn" : "consent.granted", "subject": subject,
-                        "purpose": purpose,
+                    var fields: [(String, JSONValue)] = [
+                        ("type", .string(withdraw ? "consent.withdrawn" : "consent.granted")),
+                        ("subject", .string(subject)), ("purpose", .string(purpose)),
                     ]
-                    if !withdraw { object["notice"] = "policy-v1" }
-                    return try ClientEvent.decode(object: object, catalogue: catalogue)
+                    if !withdraw { fields.append(("notice", .string("policy-v1"))) }
+                    return try ClientEvent.decode(json: JSONValue.object(fields).utf8, catalogue: catalogue)
                 }
                 let results = try ledger.append(lines, actor: "bench")
                 if pseudonyms.count < subjects { pseudonyms += results.map(\.subject) }

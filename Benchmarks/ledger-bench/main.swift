@@ -65,14 +65,11 @@ func makeEvents(_ count: Int, catalogue: Catalogue) throws -> [ClientEvent] {
     try (0..<count).map { i in
         let data =
             #"{"source":"web-signup","ip":"195.159.103.xx","userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","campaign":"spring-2026","form":"footer","n":\#(i)}"#
-        return try ClientEvent.decode(
-            object: [
-                "type": "consent.granted", "subject": "user\(i % 10_000)@example.com", "purpose": "newsletter",
-                "notice": "policy-v1",
-                "data": try JSONSerialization.jsonObject(with: Data(data.utf8)),
-            ],
-            catalogue: catalogue
-        )
+        let event = JSONValue.object([
+            ("type", .string("consent.granted")), ("subject", .string("user\(i % 10_000)@example.com")),
+            ("purpose", .string("newsletter")), ("notice", .string("policy-v1")), ("data", .raw(data)),
+        ])
+        return try ClientEvent.decode(json: event.utf8, catalogue: catalogue)
     }
 }
 

@@ -71,6 +71,11 @@ public final class KeepAliveConnection {
                 guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
                 return Int(parts[1].trimmingCharacters(in: .whitespaces))
             }.first ?? 0
+        // A length the reply cannot have (negative, or beyond any body the server sends) would
+        // overflow the arithmetic below.
+        guard (0...(1 << 30)).contains(length) else {
+            throw UnixHTTPClient.Failure(description: "a malformed reply (Content-Length \(length))")
+        }
         while buffer.count < end.upperBound + length { try fill() }
         buffer.removeFirst(end.upperBound + length)
         return status

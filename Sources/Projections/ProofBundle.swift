@@ -90,22 +90,23 @@ public struct ProofBundle: Sendable {
     /// Checks a bundle offline. Returns why it fails, or `nil` when every part verifies.
     /// - Parameter rules: The catalogue rules the state was computed with (TTLs).
     public static func failure(ofJSON bytes: [UInt8], rules: ProjectionRules) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        guard let object = JSONValue.parse(bytes), object.objectMembers != nil else {
             return "the bundle is not a JSON object"
         }
-        guard let kindText = object["kind"] as? String, let kind = Kind(rawValue: kindText),
-            let pseudonym = object["subject"] as? String, let asOfText = object["asOf"] as? String,
-            let asOf = Timestamp(rfc3339: asOfText), let checkpointObject = object["checkpoint"] as? [String: Any],
-            let checkpointData = try? JSONSerialization.data(withJSONObject: checkpointObject),
-            let checkpoint = try? Checkpoint(json: Array(checkpointData)),
-            let items = object["events"] as? [[String: Any]]
+        guard let kindText = object["kind"]?.stringValue, let kind = Kind(rawValue: kindText),
+            let pseudonym = object["subject"]?.stringValue, let asOfText = object["asOf"]?.stringValue,
+            let asOf = Timestamp(rfc3339: asOfText), let checkpointObject = object["checkpoint"],
+            let checkpoint = try? Checkpoint(json: checkpointObject),
+            let items = object["events"]?.arrayItems
         else { return "the bundle is malformed" }
         guard checkpoint.hasValidSignature else { return "the checkpoint's signature is not valid (forged or altered)" }
         var subject = SubjectProjection()
         for item in items {
-            guard let record = item["record"] as? [String: Any], let pathText = item["proof"] as? [String] else {
-                return "an event of the bundle is malformed"
-            }
+            guard let record = item["record"], record.objectMembers != nil,
+                let proofItems = item["proof"]?.arrayItems
+            else { return "an event of the bundle is malformed" }
+            let pathText = proofItems.compactMap(\.stringValue)
+            guard pathText.count == proofItems.count else { return "an event of the bundle is malformed" }
             let event: StoredEvent
             switch ExportVerifier.event(fromRecord: record) {
             case .failure(let failure): return "event \(failure.seq): \(failure.reason)"
@@ -134,13 +135,11 @@ public struct ProofBundle: Sendable {
             }
         case .subjectState:
             guard !items.isEmpty else { return "the bundle holds no event" }
-            let claimed = (object["consents"] as? [[String: Any]]) ?? []
-            let computed = subject.consents(at: asOf, rules: rules).map(\.json.serialized)
-            let given = claimed.compactMap { try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]) }
-            let recomputed = computed.compactMap { text in
-                (try? JSONSerialization.jsonObject(with: Data(text.utf8))).flatMap {
-                    try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])
-                }
+            let claimed = object["consents"]?.arrayItems ?? []
+            // Compared in canonical form (keys sorted), each side parsed by the same reader.
+            let given = claimed.map(\.canonicalUTF8)
+            let recomputed = subject.consents(at: asOf, rules: rules).compactMap { entry in
+                JSONValue.parse(entry.json.utf8)?.canonicalUTF8
             }
             guard given == recomputed else { return "the stated consents are not what the events give" }
         }

@@ -57,7 +57,7 @@ public struct Replayer {
                 }
             }
             if changes.isEmpty, event.type != .erasureCompleted {
-                changes.append("\(event.purpose): unchanged (an event that occurred later decides)")
+                changes.append(unchangedStatus(of: event, after: after))
             }
         default:
             break
@@ -77,6 +77,20 @@ public struct Replayer {
         }
         steps.append(ReplayStep(event: event, at: event.recordedAt, pseudonym: event.subject, changes: changes))
         return steps
+    }
+
+    /// What a consent event did that left its pair's status as it was: renewed a grant (which may
+    /// move its expiry), repeated a withdrawal, or nothing, because an event that occurred later
+    /// (backdating this one) still decides.
+    private mutating func unchangedStatus(of event: StoredEvent, after: [ConsentEntry]) -> String {
+        guard let entry = after.first(where: { $0.purpose == event.purpose }), entry.seq == event.seq else {
+            return "\(event.purpose): unchanged (an event that occurred later decides)"
+        }
+        guard entry.status == .granted else { return "\(event.purpose): \(entry.status.rawValue) (unchanged)" }
+        guard let expiry = entry.expiresAt else { return "\(event.purpose): granted → granted (renewed)" }
+        // The renewal decides the pair now: its expiry is the one time will reach.
+        expiries.insert(PendingExpiry(at: expiry, seq: entry.seq, pseudonym: event.subject, purpose: entry.purpose))
+        return "\(event.purpose): granted → granted (renewed, expires \(expiry.rfc3339))"
     }
 
     /// The changes time alone causes up to `time`: grants expiring and requests going overdue.

@@ -59,9 +59,12 @@ struct ValidationTests {
         let catalogue = try Catalogue.bundled()
         let ok = String(repeating: "ø", count: 128)  // 256 bytes
         let long = ok + "x"
-        _ = try ClientEvent.decode(object: ["type": "access.requested", "subject": ok], catalogue: catalogue)
+        func event(_ subject: String) -> [UInt8] {
+            JSONValue.object([("type", .string("access.requested")), ("subject", .string(subject))]).utf8
+        }
+        _ = try ClientEvent.decode(json: event(ok), catalogue: catalogue)
         let error = #expect(throws: LedgerError.self) {
-            try ClientEvent.decode(object: ["type": "access.requested", "subject": long], catalogue: catalogue)
+            try ClientEvent.decode(json: event(long), catalogue: catalogue)
         }
         #expect(error?.code == .invalidField)
     }
@@ -70,7 +73,9 @@ struct ValidationTests {
         let catalogue = try Catalogue.bundled()
         let error = #expect(throws: LedgerError.self) {
             try ClientEvent.decode(
-                object: ["type": "access.requested", "subject": "secret@example.com\u{1}"],
+                json: JSONValue.object([
+                    ("type", .string("access.requested")), ("subject", .string("secret@example.com\u{1}")),
+                ]).utf8,
                 catalogue: catalogue
             )
         }

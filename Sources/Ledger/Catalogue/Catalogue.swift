@@ -83,6 +83,8 @@ public struct Catalogue: Sendable {
     public var purposes: [Purpose]
     /// Days from a request's `occurredAt` to its deadline (SPEC §2; default 30).
     public var requestDeadlineDays: Int
+    /// The days a catalogue may give a consent TTL: one day to a hundred years.
+    public static let dayRange = 1...36_500
     /// The most days an extension may add to the original deadline (GDPR Art. 12(3); default 60).
     public var extensionLimitDays: Int
     /// The socket's clients; `nil` when the catalogue has no `clients` section.

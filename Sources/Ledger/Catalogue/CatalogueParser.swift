@@ -7,6 +7,13 @@ extension Catalogue {
     /// version's text and every other fault are refused with the line of the fault.
     /// - Throws: ``LedgerError`` `invalid_catalogue`, its message starting `line N: `.
     public static func parse(_ text: String) throws -> Catalogue {
+        try parse(text, stored: false)
+    }
+
+    /// Parses a catalogue; with `stored`, one the ledger already holds: a number that earlier
+    /// versions accepted but that is now out of range (a TTL over 36,500 days, uid 4294967295) is
+    /// clamped into its range instead of refused, so such a ledger still opens.
+    static func parse(_ text: String, stored: Bool) throws -> Catalogue {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else { throw CatalogueFault(line: 1, "the file is empty") }
@@ -17,7 +24,7 @@ extension Catalogue {
             throw fault.ledgerError
         }
         do {
-            return try CatalogueReader(source: text).read(root)
+            return try CatalogueReader(source: text, clampsRanges: stored).read(root)
         } catch let fault as CatalogueFault {
             throw fault.ledgerError
         }
@@ -50,6 +57,8 @@ struct CatalogueFault: Error {
 /// Walks the YAML tree of a catalogue, checking every key and value.
 private struct CatalogueReader {
     let source: String
+    /// Whether an out-of-range whole number is clamped (a stored catalogue) rather than refused.
+    let clampsRanges: Bool
 
     func read(_ root: Node) throws -> Catalogue {
         let top = try mapping(
@@ -68,14 +77,9 @@ private struct CatalogueReader {
             name: try requiredString(controllerMap, "name", in: controllerNode),
             contact: try controllerMap["contact"].map { try string($0, "contact") } ?? ""
         )
-        let deadline = try top["requestDeadlineDays"].map { try integer($0, "requestDeadlineDays") } ?? 30
-        guard (1...365).contains(deadline) else {
-            throw fault(top["requestDeadlineDays"] ?? root, "requestDeadlineDays must be 1 to 365")
-        }
-        let extensionLimit = try top["extensionLimitDays"].map { try integer($0, "extensionLimitDays") } ?? 60
-        guard (0...365).contains(extensionLimit) else {
-            throw fault(top["extensionLimitDays"] ?? root, "extensionLimitDays must be 0 to 365")
-        }
+        let deadline = try top["requestDeadlineDays"].map { try integer($0, "requestDeadlineDays", in: 1...365) } ?? 30
+        let extensionLimit =
+            try top["extensionLimitDays"].map { try integer($0, "extensionLimitDays", in: 0...365) } ?? 60
         guard let purposesNode = top["purposes"] else { throw fault(root, "missing key purposes") }
         var purposes: [Catalogue.Purpose] = []
         for node in try sequence(purposesNode, "purposes") {
@@ -137,8 +141,7 @@ private struct CatalogueReader {
         let processors =
             try map["processors"].map { try sequence($0, "processors").map { try string($0, "processor") } } ?? []
         let retention = try map["retention"].map { try string($0, "retention") } ?? ""
-        let ttl = try map["consentTTLDays"].map { try integer($0, "consentTTLDays") }
-        if let ttl, ttl < 1 { throw fault(map["consentTTLDays"] ?? node, "consentTTLDays must be at least 1") }
+        let ttl = try map["consentTTLDays"].map { try integer($0, "consentTTLDays", in: Catalogue.dayRange) }
         var notices: [Catalogue.Notice] = []
         if let noticesNode = map["notices"] {
             for noticeNode in try sequence(noticesNode, "notices") {
@@ -182,8 +185,9 @@ private struct CatalogueReader {
         guard isIdentifier(name) else {
             throw fault(node, "client name \(name) must be 1–64 characters of a–z, 0–9 and -")
         }
-        let uid = try map["uid"].map { UInt32(try integer($0, "uid")) }
-        let gid = try map["gid"].map { UInt32(try integer($0, "gid")) }
+        // 4294967295 is (uid_t)-1, "no id" to the kernel: no peer can have it.
+        let uid = try map["uid"].map { UInt32(try integer($0, "uid", in: 0...4_294_967_294)) }
+        let gid = try map["gid"].map { UInt32(try integer($0, "gid", in: 0...4_294_967_294)) }
         let user = try map["user"].map { try string($0, "user") }
         let group = try map["group"].map { try string($0, "group") }
         guard uid != nil || gid != nil || user != nil || group != nil else {
@@ -265,6 +269,17 @@ private struct CatalogueReader {
             throw fault(node, "\(what) must be a whole number")
         }
         return value
+    }
+
+    /// A whole number in `range`; anything else is a fault naming the range and the line.
+    private func integer(_ node: Node, _ what: String, in range: ClosedRange<Int>) throws -> Int {
+        guard case .scalar(let scalar) = node,
+            !scalar.string.isEmpty, scalar.string.utf8.allSatisfy({ (48...57).contains($0) || $0 == UInt8(ascii: "-") })
+        else { throw fault(node, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        guard let value = Int(scalar.string), range.contains(value) || clampsRanges else {
+            throw fault(node, "\(what) must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return min(max(value, range.lowerBound), range.upperBound)
     }
 
     private func requiredString(_ map: [String: Node], _ key: String, in node: Node) throws -> String {

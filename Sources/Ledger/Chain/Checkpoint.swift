@@ -72,22 +72,30 @@ public struct Checkpoint: Sendable, Equatable {
     /// Reads a checkpoint's JSON.
     /// - Throws: ``LedgerError`` `invalid_json` or `invalid_field` naming what is wrong.
     public init(json bytes: [UInt8]) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        guard let value = JSONValue.parse(bytes), value.objectMembers != nil else {
             throw LedgerError(.invalidJSON, "a checkpoint must be a JSON object")
         }
+        try self.init(json: value)
+    }
+
+    /// Reads a checkpoint from its parsed JSON object.
+    /// - Throws: ``LedgerError`` `invalid_json` or `invalid_field` naming what is wrong.
+    public init(json object: JSONValue) throws {
+        guard object.objectMembers != nil else { throw LedgerError(.invalidJSON, "a checkpoint must be a JSON object") }
         func hex(_ name: String, _ count: Int) throws -> [UInt8] {
-            guard let text = object[name] as? String, let raw = Hex.decode(text), raw.count == count else {
+            guard let text = object[name]?.stringValue, let raw = Hex.decode(text), raw.count == count else {
                 throw LedgerError(.invalidField, "\(name) must be \(count * 2) hexadecimal characters")
             }
             return raw
         }
-        guard let ledgerId = object["ledgerId"] as? String else {
+        guard let ledgerId = object["ledgerId"]?.stringValue else {
             throw LedgerError(.invalidField, "ledgerId is missing")
         }
-        guard let size = object["treeSize"] as? NSNumber, size.int64Value >= 0 else {
-            throw LedgerError(.invalidField, "treeSize must be a whole number")
+        // A tree size is a seq: a whole number the JSON writer can write back (at most Int64.max).
+        guard let size = object["treeSize"]?.uint64Value, size <= UInt64(Int64.max) else {
+            throw LedgerError(.invalidField, "treeSize must be a whole number from 0 to \(Int64.max)")
         }
-        guard let recordedText = object["recordedAt"] as? String else {
+        guard let recordedText = object["recordedAt"]?.stringValue else {
             throw LedgerError(.invalidField, "recordedAt is missing")
         }
         let recordedAt: Timestamp?
@@ -101,7 +109,7 @@ public struct Checkpoint: Sendable, Equatable {
         }
         self.init(
             ledgerId: ledgerId,
-            treeSize: UInt64(size.int64Value),
+            treeSize: size,
             rootHash: try hex("rootHash", 32),
             headHash: try hex("headHash", 32),
             recordedAt: recordedAt,

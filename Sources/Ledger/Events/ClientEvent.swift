@@ -1,5 +1,3 @@
-import Foundation
-
 /// An event as a client sends it (SPEC §4), decoded and checked field by field.
 ///
 /// ``decode(json:catalogue:)`` applies the first rules of SPEC §7's order (JSON, unknown fields,
@@ -59,17 +57,16 @@ public struct ClientEvent: Sendable, Equatable {
     /// Decodes one client event from JSON text and checks it against `catalogue`.
     /// - Throws: ``LedgerError`` with the first failing rule's code.
     public static func decode(json: [UInt8], catalogue: Catalogue) throws -> ClientEvent {
-        guard let parsed = JSONParser.parse(json) else { throw LedgerError(.invalidJSON, "the body is not valid JSON") }
+        let parsed: ParsedJSON
+        switch JSONParser.parseReportingOffset(json) {
+        case .success(let value): parsed = value
+        case .failure(let error):
+            throw LedgerError(.invalidJSON, "the event is not valid JSON (at byte offset \(error.offset))")
+        }
         guard case .object(let members) = parsed else {
             throw LedgerError(.invalidJSON, "an event must be a JSON object")
         }
         return try decode(fields: EventFields(members: members), catalogue: catalogue)
-    }
-
-    /// Decodes one client event from an object as `JSONSerialization` returns it (see
-    /// ``decode(json:catalogue:)``).
-    public static func decode(object: [String: Any], catalogue: Catalogue) throws -> ClientEvent {
-        try decode(fields: EventFields(object: object), catalogue: catalogue)
     }
 
     private static func decode(fields reader: EventFields, catalogue: Catalogue) throws -> ClientEvent {
@@ -79,7 +76,11 @@ public struct ClientEvent: Sendable, Equatable {
         // Type.
         guard let typeText = try reader.string("type") else { throw LedgerError(.missingField, "missing field type") }
         guard let type = EventType(rawValue: typeText) else {
-            throw LedgerError(.unknownType, "unknown event type \(String(typeText.prefix(64)).debugDescription)")
+            throw LedgerError(
+                .unknownType,
+                "unknown event type \(String(typeText.prefix(64)).debugDescription)"
+                    + Suggestion.clause(for: typeText, among: EventType.clientTypes.map(\.rawValue))
+            )
         }
         if type == .erasureCompleted {
             throw LedgerError(
@@ -184,7 +185,12 @@ public struct ClientEvent: Sendable, Equatable {
     func checkCatalogue(_ catalogue: Catalogue) throws {
         if let purposeId = purpose {
             guard let known = catalogue.purpose(purposeId) else {
-                throw LedgerError(.unknownPurpose, "unknown purpose \(purposeId.debugDescription)")
+                let candidates = catalogue.purposes.filter { !type.isConsent || $0.basis == .consent }.map(\.id)
+                throw LedgerError(
+                    .unknownPurpose,
+                    "unknown purpose \(String(purposeId.prefix(64)).debugDescription)"
+                        + Suggestion.clause(for: purposeId, among: candidates)
+                )
             }
             if type.isConsent, known.basis != .consent {
                 throw LedgerError(
@@ -223,82 +229,49 @@ public struct ClientEvent: Sendable, Equatable {
     }
 }
 
-/// The fields of a client event, from either parser; `null` and `""` count as absent.
+/// The fields of a client event as the parser read them; `null` and `""` count as absent.
 private struct EventFields {
-    private enum Value {
-        case parsed(ParsedJSON)
-        case foundation(Any)
-    }
+    /// A client event has a handful of fields: a linear list beats a dictionary here.
+    private let members: [(String, ParsedJSON)]
 
-    private enum Members {
-        /// A client event has a handful of fields: a linear list beats a dictionary here.
-        case parsed([(String, ParsedJSON)])
-        case foundation([String: Any])
-    }
-
-    private let members: Members
-
-    init(members: [(String, ParsedJSON)]) { self.members = .parsed(members) }
-
-    init(object: [String: Any]) { members = .foundation(object) }
+    init(members: [(String, ParsedJSON)]) { self.members = members }
 
     /// The first field name (in sorted order) that is not in `known`.
     func firstUnknown(among known: Set<String>) -> String? {
         var unknown: String?
-        func consider(_ name: String) {
-            if !known.contains(name), unknown.map({ name < $0 }) ?? true { unknown = name }
-        }
-        switch members {
-        case .parsed(let list): for (name, _) in list { consider(name) }
-        case .foundation(let object): for name in object.keys { consider(name) }
+        for (name, _) in members where !known.contains(name) && unknown.map({ name < $0 }) ?? true {
+            unknown = name
         }
         return unknown
     }
 
-    private subscript(name: String) -> Value? {
-        switch members {
-        case .parsed(let list):
-            for (key, value) in list where key == name { return .parsed(value) }
-            return nil
-        case .foundation(let object):
-            return object[name].map { .foundation($0) }
-        }
+    private subscript(name: String) -> ParsedJSON? {
+        for (key, value) in members where key == name { return value }
+        return nil
     }
 
     func string(_ name: String) throws -> String? {
         switch self[name] {
-        case nil, .parsed(.null): return nil
-        case .parsed(.string(let text)): return text.isEmpty ? nil : text
-        case .foundation(let value):
-            if value is NSNull { return nil }
-            guard let text = value as? String else { throw LedgerError(.invalidField, "\(name) must be a string") }
-            return text.isEmpty ? nil : text
+        case nil, .null: return nil
+        case .string(let text): return text.isEmpty ? nil : text
         default: throw LedgerError(.invalidField, "\(name) must be a string")
         }
     }
 
     func dataObject() throws -> [UInt8]? {
-        let encoded: [UInt8]?
         switch self["data"] {
-        case nil, .parsed(.null): return nil
-        case .parsed(let value):
+        case nil, .null: return nil
+        case .some(let value):
             guard case .object = value else { throw LedgerError(.invalidField, "data must be a JSON object") }
-            encoded = CanonicalJSON.serialize(value)
-        case .foundation(let value):
-            if value is NSNull { return nil }
-            guard let dictionary = value as? [String: Any] else {
-                throw LedgerError(.invalidField, "data must be a JSON object")
+            let encoded = CanonicalJSON.serialize(value)
+            guard encoded.count <= ClientEvent.maxDataBytes else {
+                throw LedgerError(
+                    .payloadTooLarge,
+                    "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)"
+                )
             }
-            encoded = CanonicalJSON.serialize(dictionary)
+            return encoded
         }
-        guard let encoded else { throw LedgerError(.invalidField, "data holds a number JSON cannot carry") }
-        guard encoded.count <= ClientEvent.maxDataBytes else {
-            throw LedgerError(
-                .payloadTooLarge,
-                "data is \(encoded.count) bytes as compact JSON; the limit is \(ClientEvent.maxDataBytes)"
-            )
-        }
-        return encoded
     }
 }
 
@@ -306,18 +279,21 @@ extension ClientEvent {
     /// Rebuilds the event a client sent from its stored record and decrypted payload; `nil` when the
     /// plaintext is not one the ledger wrote.
     init?(stored: StoredEvent, plaintext: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(plaintext)) as? [String: Any],
-            let subject = object["subject"] as? String
-        else { return nil }
+        guard let object = JSONParser.parse(plaintext), case .string(let subject)? = object["subject"] else {
+            return nil
+        }
         var data: [UInt8]?
-        if let value = object["data"], !(value is NSNull) {
-            guard let canonical = CanonicalJSON.serialize(value) else { return nil }
-            data = canonical
+        switch object["data"] {
+        case nil, .null?: data = nil
+        case .some(let value): data = CanonicalJSON.serialize(value)
         }
         var occurredAt: Timestamp?
-        if let text = object["occurredAt"] as? String {
+        switch object["occurredAt"] {
+        case nil: occurredAt = nil
+        case .string(let text)?:
             guard let time = Timestamp(rfc3339: text) else { return nil }
             occurredAt = time
+        default: return nil
         }
         self.init(
             type: stored.type,
@@ -330,5 +306,21 @@ extension ClientEvent {
             expiresAt: stored.expiresAt,
             data: data
         )
+    }
+}
+
+extension ClientEvent {
+    /// The same event content: every field equal, and `data` with the same values in any key order,
+    /// its numbers compared by exact decimal value (see ``CanonicalJSON/sameContent(_:_:)``).
+    public static func == (lhs: ClientEvent, rhs: ClientEvent) -> Bool {
+        guard lhs.type == rhs.type, lhs.subject == rhs.subject, lhs.purpose == rhs.purpose,
+            lhs.eventId == rhs.eventId, lhs.occurredAt == rhs.occurredAt, lhs.requestId == rhs.requestId,
+            lhs.notice == rhs.notice, lhs.expiresAt == rhs.expiresAt
+        else { return false }
+        switch (lhs.data, rhs.data) {
+        case (nil, nil): return true
+        case (let a?, let b?): return CanonicalJSON.sameContent(a, b)
+        default: return false
+        }
     }
 }

@@ -24,6 +24,9 @@ public enum EventType: String, CaseIterable, Sendable {
         self = match.type
     }
 
+    /// The types a client may append: every type but `erasure.completed`, which only the ledger writes.
+    public static let clientTypes: [EventType] = allCases.filter { $0 != .erasureCompleted }
+
     /// Whether the type is a `consent.*` event, which requires a consent-based purpose.
     public var isConsent: Bool { self == .consentGranted || self == .consentWithdrawn }
 

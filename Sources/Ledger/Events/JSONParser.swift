@@ -28,7 +28,7 @@ enum ParsedJSON: Equatable, Sendable {
 
 /// A strict RFC 8259 parser over bytes: no trailing commas, comments, single quotes, NaN or
 /// control characters in strings; UTF-8 validated; nesting limited so hostile input cannot
-/// exhaust the stack. Several times faster than `JSONSerialization` for client events, and
+/// exhaust the stack. The only JSON reader of the product (``JSONValue/parse(_:)`` wraps it), and
 /// independent of Foundation's version.
 struct JSONParser {
     static let maxDepth = 64
@@ -41,11 +41,18 @@ struct JSONParser {
 
     /// Parses one JSON text; `nil` when it is not exactly one valid JSON value.
     static func parse(_ input: [UInt8]) -> ParsedJSON? {
+        try? parseReportingOffset(input).get()
+    }
+
+    /// Parses one JSON text, or gives the offset where it stops being one.
+    static func parseReportingOffset(_ input: [UInt8]) -> Result<ParsedJSON, JSONSyntaxError> {
         input.withUnsafeBytes { raw in
             var parser = JSONParser(raw)
-            guard let value = parser.value() else { return nil }
+            guard let value = parser.value() else {
+                return .failure(JSONSyntaxError(offset: min(parser.index, raw.count)))
+            }
             parser.skipWhitespace()
-            return parser.index == raw.count ? value : nil
+            return parser.index == raw.count ? .success(value) : .failure(JSONSyntaxError(offset: parser.index))
         }
     }
 
@@ -232,27 +239,25 @@ struct JSONParser {
 }
 
 extension CanonicalJSON {
-    /// The canonical bytes of a parsed value (see ``CanonicalJSON``); `nil` for a number that
-    /// does not fit a double (such as `1e400`).
-    static func serialize(_ value: ParsedJSON) -> [UInt8]? {
+    /// The canonical bytes of a parsed value (see ``CanonicalJSON``): numbers exactly as written.
+    static func serialize(_ value: ParsedJSON) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        return write(value, to: &out) ? out : nil
+        write(value, to: &out)
+        return out
     }
 
-    private static func write(_ value: ParsedJSON, to out: inout [UInt8]) -> Bool {
+    private static func write(_ value: ParsedJSON, to out: inout [UInt8]) {
         switch value {
         case .null: out += "null".utf8
         case .bool(let flag): out += (flag ? "true" : "false").utf8
         case .string(let text): writeString(text, to: &out)
-        case .number(let text):
-            guard let canonical = canonicalNumber(text) else { return false }
-            out += canonical.utf8
+        case .number(let text): out += text.utf8
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (position, item) in items.enumerated() {
                 if position > 0 { out.append(UInt8(ascii: ",")) }
-                guard write(item, to: &out) else { return false }
+                write(item, to: &out)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
@@ -262,23 +267,85 @@ extension CanonicalJSON {
                 if position > 0 { out.append(UInt8(ascii: ",")) }
                 writeString(member.0, to: &out)
                 out.append(UInt8(ascii: ":"))
-                guard write(member.2, to: &out) else { return false }
+                write(member.2, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
-        return true
     }
 
-    /// Integers as integers; other numbers in Swift's shortest round-trip form, integral ones
-    /// below 10^15 written as integers — the same form ``serialize(_:)-(Any)`` gives.
-    static func canonicalNumber(_ text: String) -> String? {
-        let integral = !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
-        if integral {
-            if let value = Int64(text) { return String(value) }
-            if let value = UInt64(text) { return String(value) }
+    /// Whether two canonical texts hold the same content: equal bytes, or the same values where
+    /// numbers compare by their exact decimal value (`1.0`, `1` and `10e-1` are one number). An
+    /// event stored before numbers were kept as written (its `1.0` stored as `1`) still replays.
+    static func sameContent(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        if a == b { return true }
+        guard let left = JSONParser.parse(a), let right = JSONParser.parse(b) else { return false }
+        return sameValue(left, right)
+    }
+
+    private static func sameValue(_ a: ParsedJSON, _ b: ParsedJSON) -> Bool {
+        switch (a, b) {
+        case (.number(let x), .number(let y)): return x == y || DecimalText(x).map { $0 == DecimalText(y) } ?? false
+        case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy { sameValue($0, $1) }
+        case (.object(let x), .object(let y)):
+            return x.count == y.count
+                && x.allSatisfy { member in y.first { $0.0 == member.0 }.map { sameValue(member.1, $0.1) } ?? false }
+        default: return a == b
         }
-        guard let double = Double(text), double.isFinite else { return nil }
-        if double == double.rounded(), abs(double) < 1e15 { return String(Int64(double)) }
-        return "\(double)"
+    }
+}
+
+/// A JSON number's exact decimal value, normalised: sign, significant digits without leading or
+/// trailing zeros, and a power of ten. No rounding ever happens; an exponent too large to count
+/// keeps the number's text instead (such numbers then equal only themselves).
+struct DecimalText: Equatable {
+    private var negative = false
+    private var digits: [UInt8] = []
+    private var exponent = 0
+    private var verbatim: String?
+
+    /// `nil` when `text` is not a JSON number.
+    init?(_ text: String) {
+        var bytes = Array(text.utf8)[...]
+        if bytes.first == UInt8(ascii: "-") {
+            negative = true
+            bytes = bytes.dropFirst()
+        }
+        var fraction = 0
+        var seenPoint = false
+        while let c = bytes.first, c != UInt8(ascii: "e"), c != UInt8(ascii: "E") {
+            bytes = bytes.dropFirst()
+            if c == UInt8(ascii: ".") {
+                guard !seenPoint else { return nil }
+                seenPoint = true
+            } else {
+                guard (48...57).contains(c) else { return nil }
+                if !(digits.isEmpty && c == 48) { digits.append(c) }
+                if seenPoint { fraction += 1 }
+            }
+        }
+        var written = 0
+        if !bytes.isEmpty {
+            let exponentText = String(decoding: bytes.dropFirst(), as: UTF8.self)
+            guard let value = Int(exponentText.hasPrefix("+") ? String(exponentText.dropFirst()) : exponentText),
+                abs(value) < Int.max / 4
+            else {
+                guard exponentText.utf8.allSatisfy({ (48...57).contains($0) || $0 == 43 || $0 == 45 }) else {
+                    return nil
+                }
+                verbatim = text
+                return
+            }
+            written = value
+        }
+        while digits.last == 48 {
+            digits.removeLast()
+            fraction -= 1
+        }
+        if digits.isEmpty {
+            negative = false
+            exponent = 0
+        } else {
+            exponent = written - fraction
+        }
     }
 }

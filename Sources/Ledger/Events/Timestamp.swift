@@ -10,18 +10,38 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Earlier first.
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
-    /// This time plus `days` whole days.
-    public func adding(days: Int) -> Timestamp { Timestamp(milliseconds: milliseconds + Int64(days) * 86_400_000) }
+    /// The earliest time RFC 3339 can write: `0000-01-01T00:00:00.000Z`.
+    public static let earliest = Timestamp(milliseconds: -62_167_219_200_000)
+    /// The latest time RFC 3339 can write: `9999-12-31T23:59:59.999Z`.
+    public static let latest = Timestamp(milliseconds: 253_402_300_799_999)
 
-    /// This time plus `minutes` whole minutes.
-    public func adding(minutes: Int) -> Timestamp { Timestamp(milliseconds: milliseconds + Int64(minutes) * 60_000) }
+    /// This time moved into ``earliest`` … ``latest``, the range RFC 3339's four-digit years hold.
+    public var clamped: Timestamp {
+        Timestamp(milliseconds: min(max(milliseconds, Self.earliest.milliseconds), Self.latest.milliseconds))
+    }
+
+    /// This time plus `days` whole days, saturating at ``earliest`` and ``latest``: no number of
+    /// days (a catalogue's TTL, a deadline) can overflow or leave the range RFC 3339 can write.
+    public func adding(days: Int) -> Timestamp { adding(Int64(clamping: days), unit: 86_400_000) }
+
+    /// This time plus `minutes` whole minutes, saturating like ``adding(days:)``.
+    public func adding(minutes: Int) -> Timestamp { adding(Int64(clamping: minutes), unit: 60_000) }
+
+    private func adding(_ count: Int64, unit: Int64) -> Timestamp {
+        let (delta, overflowDelta) = count.multipliedReportingOverflow(by: unit)
+        let (sum, overflowSum) = milliseconds.addingReportingOverflow(delta)
+        if overflowDelta || overflowSum { return count < 0 ? Self.earliest : Self.latest }
+        return Timestamp(milliseconds: sum).clamped
+    }
 
     /// RFC 3339 in UTC with exactly three fractional digits and `Z`: `2026-03-01T10:00:00.123Z`.
     public var description: String { rfc3339 }
 
-    /// RFC 3339 in UTC with exactly three fractional digits and `Z`.
+    /// RFC 3339 in UTC with exactly three fractional digits and `Z`. A time outside ``earliest`` …
+    /// ``latest`` (which no parser or arithmetic of the ledger produces) is written as the nearest
+    /// end of that range, so the text is always RFC 3339.
     public var rfc3339: String {
-        let ms = milliseconds
+        let ms = clamped.milliseconds
         let days = floorDiv(ms, 86_400_000)
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = Self.civil(fromDays: days)
@@ -82,7 +102,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         guard i == b.count else { return nil }
         let days = Self.days(fromCivil: year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
-        self.milliseconds = seconds * 1000 + fractionMs
+        let milliseconds = seconds * 1000 + fractionMs
+        // An offset can carry 0000-01-01 or 9999-12-31 past the years RFC 3339 can write in UTC.
+        guard (Self.earliest.milliseconds...Self.latest.milliseconds).contains(milliseconds) else { return nil }
+        self.milliseconds = milliseconds
     }
 
     // MARK: Civil calendar (Howard Hinnant's algorithms)

@@ -15,8 +15,11 @@ public struct SubjectEvent: Sendable {
 
 extension Ledger {
     /// Calls `body` with each event after `after`, in seq order, until it returns `false` or `limit`
-    /// events have been given. Reads one consistent snapshot.
+    /// events have been given. Reads one consistent snapshot. An `after` at or beyond the head, or a
+    /// `limit` below 1, gives no event.
     public func forEachEvent(after: UInt64 = 0, limit: Int? = nil, _ body: (StoredEvent) throws -> Bool) throws {
+        // No seq follows UInt64.max: `after + 1` would overflow.
+        guard after < UInt64.max, (limit ?? 1) >= 1 else { return }
         try storage {
             try events.read { txn in
                 var given = 0
@@ -95,13 +98,17 @@ extension Ledger {
             guard let key else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: true) }
             guard !event.payload.isEmpty,
                 let plain = PayloadCipher.open(event.payload, key: key, eventId: event.eventId, pseudonym: pseudonym),
-                let object = try? JSONSerialization.jsonObject(with: Data(plain)) as? [String: Any]
+                let object = JSONParser.parse(plain)
             else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: false) }
+            // The data exactly as stored: numbers keep their digits (an access report must return
+            // a person's data as given).
             var dataText: String?
-            if let data = object["data"], !(data is NSNull), let encoded = CanonicalJSON.serialize(data) {
-                dataText = String(decoding: encoded, as: UTF8.self)
+            if let data = object["data"], data != .null {
+                dataText = String(decoding: CanonicalJSON.serialize(data), as: UTF8.self)
             }
-            return SubjectEvent(event: event, externalId: object["subject"] as? String, data: dataText, erased: false)
+            var externalId: String?
+            if case .string(let text)? = object["subject"] { externalId = text }
+            return SubjectEvent(event: event, externalId: externalId, data: dataText, erased: false)
         }
     }
 }

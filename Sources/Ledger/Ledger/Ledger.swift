@@ -105,8 +105,8 @@ public final class Ledger: @unchecked Sendable {
             try ledger.ensureSigningKey()
             return (ledger, false)
         }
-        guard snapshotInterval >= 1 else {
-            throw LedgerError(.invalidField, "the snapshot interval must be at least 1")
+        guard (1...1_000_000_000).contains(snapshotInterval) else {
+            throw LedgerError(.invalidField, "the snapshot interval must be 1 to 1000000000 events")
         }
         do {
             try FileManager.default.createDirectory(
@@ -303,7 +303,7 @@ public final class Ledger: @unchecked Sendable {
         let generation = generationBytes.withUnsafeBytes { EventsSchema.seq(fromKey: $0) } ?? 0
         if let cached = catalogueCache.withLock({ $0 }), cached.generation == generation { return cached.catalogue }
         guard let text = try txn.get(EventsSchema.MetaKey.catalogue, in: meta),
-            let catalogue = try? Catalogue.parse(String(decoding: text, as: UTF8.self))
+            let catalogue = try? Catalogue.parse(String(decoding: text, as: UTF8.self), stored: true)
         else { throw LedgerError(.ledgerCorrupt, "the stored catalogue cannot be read") }
         catalogueCache.withLock { $0 = (generation, catalogue) }
         return catalogue

@@ -7,10 +7,10 @@ struct AppendCommand: ParsableCommand {
         commandName: "append",
         abstract: "Append one event, durably.",
         discussion: """
-            Types: consent.granted, consent.withdrawn, access.requested, access.completed,
-            access.rejected, correction.requested, correction.completed, correction.rejected,
-            erasure.requested, erasure.rejected, request.extended. (erasure.completed is written
-            by `ledgerctl erase`.) The subject is the service's external id; the ledger stores it
+            Types: consent.granted, consent.withdrawn, access.requested, access.completed, \
+            access.rejected, correction.requested, correction.completed, correction.rejected, \
+            erasure.requested, erasure.rejected, request.extended. (erasure.completed is written \
+            by `ledgerctl erase`.) The subject is the service's external id; the ledger stores it \
             only encrypted, and answers with the subject's pseudonym.
 
             Example:
@@ -42,7 +42,18 @@ struct AppendCommand: ParsableCommand {
                 ("requestId", requestId), ("expiresAt", expiresAt),
             ]
             for case (let name, let value?) in optional { fields.append((name, .string(value))) }
-            if let data { fields.append(("data", .raw(data))) }
+            if let data {
+                // Checked on its own first, so a fault is reported in --data's own offsets (and
+                // --data cannot smuggle other fields into the event).
+                do {
+                    fields.append(("data", try JSONValue.parseReportingOffset(Array(data.utf8))))
+                } catch let error as JSONSyntaxError {
+                    throw LedgerError(
+                        .invalidJSON,
+                        "--data is not valid JSON (at byte offset \(error.offset) of --data)"
+                    )
+                }
+            }
             let ledger = try global.openLedger()
             let catalogue = try ledger.catalogue()
             let event = try ClientEvent.decode(

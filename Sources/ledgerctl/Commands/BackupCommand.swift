@@ -8,10 +8,10 @@ struct BackupCommand: ParsableCommand {
         commandName: "backup",
         abstract: "Write a consistent copy of the ledger into a new or empty directory, while it is in use.",
         discussion: """
-            Copies both LMDB environments with LMDB's compacting copy (the events first, then the
-            key store) and the signing key; the master key only with --include-master-key (keep it
-            elsewhere). Restore: stop the server, move the backup directory where the ledger
-            was, put the master key back as <ledger>/master.key (mode 0600), run
+            Copies both LMDB environments with LMDB's compacting copy (the events first, then the \
+            key store) and the signing key; the master key only with --include-master-key (keep it \
+            elsewhere). Restore: stop the server, move the backup directory where the ledger \
+            was, put the master key back as <ledger>/master.key (mode 0600), run \
             `ledgerctl verify`. A backup keeps the keys of subjects erased after it was taken:
             see docs/OPERATIONS.md on how long such backups may be kept.
             """

@@ -7,9 +7,9 @@ struct CheckpointCommand: ParsableCommand {
         commandName: "checkpoint",
         abstract: "Print a signed checkpoint (tree head) of the log, as JSON.",
         discussion: """
-            The checkpoint names the ledger, the number of events, the RFC 9162 Merkle root over
-            their hashes, the last event's hash and time, and is signed with the ledger's Ed25519
-            key. Publish or hand it to an auditor; later, `ledgerctl verify --checkpoint FILE`
+            The checkpoint names the ledger, the number of events, the RFC 9162 Merkle root over \
+            their hashes, the last event's hash and time, and is signed with the ledger's Ed25519 \
+            key. Publish or hand it to an auditor; later, `ledgerctl verify --checkpoint FILE` \
             proves the log still extends it.
             """
     )

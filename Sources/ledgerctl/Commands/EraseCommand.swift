@@ -10,9 +10,9 @@ struct EraseCommand: ParsableCommand {
         commandName: "erase",
         abstract: "Erase a subject by crypto-shredding: destroy their key, keep the log verifiable.",
         discussion: """
-            Appends erasure.completed (closing --request-id, an open erasure request), deletes the
-            subject's key and lookup entry, and compacts the key store so no freed page keeps them.
-            The subject's events stay in the log under the pseudonym and still verify, but their
+            Appends erasure.completed (closing --request-id, an open erasure request), deletes the \
+            subject's key and lookup entry, and compacts the key store so no freed page keeps them. \
+            The subject's events stay in the log under the pseudonym and still verify, but their \
             payloads can never be decrypted again. The same external id later is a new subject.
             """
     )
@@ -40,9 +40,7 @@ struct EraseCommand: ParsableCommand {
                 let reply = try server.call("POST", "/v1/subjects/erase", json: JSONValue.object(body).serialized)
                 if let error = reply.error { throw error }
                 Output.line(global.json ? reply.text : "Erased through the running server: \(reply.text)")
-                if let object = try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any],
-                    let seq = (object["seq"] as? NSNumber)?.uint64Value
-                {
+                if let seq = JSONValue.parse(reply.body)?["seq"]?.uint64Value {
                     try writeReceipt(seq: seq)
                 }
                 return

@@ -7,8 +7,8 @@ struct ExportCommand: ParsableCommand {
         commandName: "export",
         abstract: "Write the log as NDJSON export records (SPEC §4) to standard output.",
         discussion: """
-            Every record carries the pseudonym, never the external id, and the payload as
-            ciphertext: an export verifies with `ledgerctl verify --export FILE` on any machine,
+            Every record carries the pseudonym, never the external id, and the payload as \
+            ciphertext: an export verifies with `ledgerctl verify --export FILE` on any machine, \
             with no ledger and no key.
             """
     )

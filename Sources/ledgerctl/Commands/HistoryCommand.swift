@@ -8,8 +8,8 @@ struct HistoryCommand: ParsableCommand {
         commandName: "history",
         abstract: "Everything held about one subject, decrypted: the answer to an access request.",
         discussion: """
-            Shows the external id, every event with its decrypted data, the current consents and
-            the open requests. For an erased subject (by --pseudonym; the external id no longer
+            Shows the external id, every event with its decrypted data, the current consents and \
+            the open requests. For an erased subject (by --pseudonym; the external id no longer \
             resolves) it says so: the events remain, their data can no longer be decrypted.
             """
     )

@@ -8,8 +8,8 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Append client events from an NDJSON file, atomically in chunks of 10,000 lines.",
         discussion: """
-            Each line is one client event, as POST /v1/events takes it. Each chunk of up to 10,000
-            lines is appended atomically; a refused line names its number, nothing of its chunk is
+            Each line is one client event, as POST /v1/events takes it. Each chunk of up to 10,000 \
+            lines is appended atomically; a refused line names its number, nothing of its chunk is \
             appended, and the chunks before it stay committed. Blank lines are skipped.
             """
     )
@@ -50,7 +50,18 @@ struct ImportCommand: ParsableCommand {
                 chunk.removeAll(keepingCapacity: true)
                 chunkLines.removeAll(keepingCapacity: true)
             }
-            while let line = try reader.next() {
+            func nextLine() throws -> [UInt8]? {
+                do {
+                    return try reader.next()
+                } catch let error as LedgerError {
+                    throw LedgerError(
+                        error.code,
+                        error.message + " (\(appended) events before this line's chunk were committed)",
+                        line: error.line
+                    )
+                }
+            }
+            while let line = try nextLine() {
                 if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
                 do {
                     chunk.append(try ClientEvent.decode(json: line, catalogue: catalogue))

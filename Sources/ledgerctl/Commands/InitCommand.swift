@@ -9,8 +9,8 @@ struct InitCommand: ParsableCommand {
         abstract: "Create a ledger (or load a new catalogue into an existing one).",
         discussion: """
             Creates the ledger directory with its master key (mode 0600) and the purpose catalogue:
-            the bundled one, made from the seed privacy policy, unless --policy names a catalogue
-            file (YAML; print the bundled one with `ledgerctl catalogue --bundled`). On an existing
+            the bundled one, made from the seed privacy policy, unless --policy names a catalogue \
+            file (YAML; print the bundled one with `ledgerctl catalogue --bundled`). On an existing \
             ledger, --policy reloads the catalogue; a notice version's text may never change.
             """
     )

@@ -13,8 +13,12 @@ struct LogCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @Option(name: .long, help: "Only events with a greater seq.") var after: UInt64 = 0
-    @Option(name: .long, help: "At most this many events.") var limit = 100
+    @Option(name: .long, help: "At most this many events (at least 1).") var limit = 100
     @Option(name: .long, help: "Only events of this type.") var type: EventType?
+
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
 
     func run() throws {
         try runReporting(json: global.json) {

@@ -10,10 +10,10 @@ struct ProveCommand: ParsableCommand {
         abstract:
             "Write a proof bundle for one subject: its consent state at T, its events and their inclusion proofs.",
         discussion: """
-            The bundle holds a signed checkpoint, the export records of the subject's events
-            (pseudonym and ciphertext only — no one else's data), an RFC 9162 inclusion proof of
-            each, and the consent state they give at T. Anyone can check it offline with
-            `ledgerctl verify --proof FILE`, with no ledger. It cannot show that no other event of
+            The bundle holds a signed checkpoint, the export records of the subject's events \
+            (pseudonym and ciphertext only — no one else's data), an RFC 9162 inclusion proof of \
+            each, and the consent state they give at T. Anyone can check it offline with \
+            `ledgerctl verify --proof FILE`, with no ledger. It cannot show that no other event of \
             the subject exists: compare its checkpoint with one published independently.
             """
     )

@@ -8,10 +8,10 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Walk the log in order, verifying the chain, and show the state change each event causes.",
         discussion: """
-            Prints every event with what it changed — `newsletter: granted → withdrawn`,
-            `request … open → completed` — and the changes time alone causes between events
-            (`granted → expired`, `open → overdue`). From the ledger, or from an export file alone
-            (--export, with --policy for the catalogue). Exits 1 at the first event that does not
+            Prints every event with what it changed — `newsletter: granted → withdrawn`, \
+            `request … open → completed` — and the changes time alone causes between events \
+            (`granted → expired`, `open → overdue`). From the ledger, or from an export file alone \
+            (--export, with --policy for the catalogue). Exits 1 at the first event that does not \
             verify.
             """
     )

@@ -14,10 +14,10 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the ledger over HTTP/1.1 + JSON on a Unix socket (SPEC §7).",
         discussion: """
-            Listens on <ledger>/ledger.sock (mode 0600; 0660 with --socket-group). Callers are
-            identified by their Unix credentials and the catalogue's clients section; without one,
-            only the server's own user and root are let in. Appends are group-committed: every
-            answer comes after its fsync. SIGTERM or SIGINT stops accepting, finishes what is in
+            Listens on <ledger>/ledger.sock (mode 0600; 0660 with --socket-group). Callers are \
+            identified by their Unix credentials and the catalogue's clients section; without one, \
+            only the server's own user and root are let in. Appends are group-committed: every \
+            answer comes after its fsync. SIGTERM or SIGINT stops accepting, finishes what is in \
             flight, closes the ledger and removes the socket.
             """
     )
@@ -43,9 +43,13 @@ struct ServeCommand: AsyncParsableCommand {
     var queueCapacity = 200_000
 
     func validate() throws {
-        guard idleTimeout > 0, requestTimeout > 0, maxConnections > 0, queueCapacity > 0 else {
+        // Upper bounds too: a timeout is multiplied into nanoseconds, which must not overflow.
+        guard (1...86_400).contains(idleTimeout), (1...86_400).contains(requestTimeout) else {
+            throw ValidationError("--idle-timeout and --request-timeout must be 1 to 86400 seconds")
+        }
+        guard (1...1_000_000).contains(maxConnections), (1...100_000_000).contains(queueCapacity) else {
             throw ValidationError(
-                "--idle-timeout, --request-timeout, --max-connections and --queue-capacity must be positive"
+                "--max-connections must be 1 to 1000000 and --queue-capacity 1 to 100000000"
             )
         }
     }

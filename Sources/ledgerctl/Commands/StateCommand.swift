@@ -8,11 +8,13 @@ struct StateCommand: ParsableCommand {
         commandName: "state",
         abstract: "Consent state and purpose counts, now or as of a past time.",
         discussion: """
-            As of T means what the ledger knew at T: only events recorded at or before T, with
+            As of T means what the ledger knew at T: only events recorded at or before T, with \
             expiry judged at T. The same log gives the same answer on every run.
-            With --subject or --pseudonym, one subject's consents (read through the per-subject
+
+            With --subject or --pseudonym, one subject's consents (read through the per-subject \
             index). Without, every subject's consents and the per-purpose counts.
-            With --export FILE, the state comes from an export file alone — no ledger, no key —
+
+            With --export FILE, the state comes from an export file alone — no ledger, no key — \
             verifying the chain on the way; --policy names the catalogue (default: bundled).
             """
     )
@@ -37,6 +39,7 @@ struct StateCommand: ParsableCommand {
             var ledger: Ledger?
             if let export = source.export {
                 catalogue = try loadCatalogue(source.policy)
+                try checkPurpose(in: catalogue)
                 let folded = try ExportProjection.fold(
                     path: export,
                     asOf: time,
@@ -57,6 +60,7 @@ struct StateCommand: ParsableCommand {
                 let opened = try global.openLedger()
                 ledger = opened
                 catalogue = try opened.catalogue()
+                try checkPurpose(in: catalogue)
                 if let resolved = try who.resolve(in: opened) {
                     let projection = try opened.subjectProjection(pseudonym: resolved, asOf: time)
                     printConsents(
@@ -88,6 +92,16 @@ struct StateCommand: ParsableCommand {
             }
             printWhole(projection, catalogue: catalogue, at: time)
         }
+    }
+
+    /// A `--purpose` the catalogue does not name would silently list nothing: refuse it instead.
+    private func checkPurpose(in catalogue: Catalogue) throws {
+        guard let purpose, catalogue.purpose(purpose) == nil else { return }
+        throw LedgerError(
+            .unknownPurpose,
+            "unknown purpose \(String(purpose.prefix(64)).debugDescription)"
+                + Suggestion.clause(for: purpose, among: catalogue.purposes.map(\.id))
+        )
     }
 
     private func printConsents(_ all: [ConsentEntry], subject: String?, pseudonym: String, at time: Timestamp) {

@@ -9,14 +9,18 @@ struct VerifyCommand: ParsableCommand {
         commandName: "verify",
         abstract: "Recompute the whole hash chain and report the first bad seq.",
         discussion: """
-            Without --export, verifies the ledger's log: every event's hash recomputed from its
+            Without --export, verifies the ledger's log: every event's hash recomputed from its \
             stored bytes, every link to the previous event, no gaps, and the recorded head.
+
             With --export FILE, verifies an export file alone: no ledger and no key needed.
-            With --proof FILE, checks a proof bundle or erasure receipt (`ledgerctl prove`,
+
+            With --proof FILE, checks a proof bundle or erasure receipt (`ledgerctl prove`, \
             `ledgerctl erase --receipt`) offline: no ledger needed.
-            With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by
-            `ledgerctl checkpoint` (signature, ledger, size, head, RFC 9162 consistency proof);
+
+            With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by \
+            `ledgerctl checkpoint` (signature, ledger, size, head, RFC 9162 consistency proof); \
             add --full to recompute the whole chain as well.
+
             Exits 0 when everything verifies, 1 when anything does not.
             """
     )
@@ -100,8 +104,7 @@ struct VerifyCommand: ParsableCommand {
         }
         let rules = ProjectionRules(catalogue: try loadCatalogue(policy))
         let failure = ProofBundle.failure(ofJSON: Array(data), rules: rules)
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        let checkpoint = object?["checkpoint"] as? [String: Any]
+        let checkpoint = JSONValue.parse(Array(data))?["checkpoint"]
         if global.json {
             var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil))]
             if let failure { pairs.append(("reason", .string(failure))) }
@@ -111,7 +114,7 @@ struct VerifyCommand: ParsableCommand {
         } else {
             Output.line("OK: every event is in the log of the checkpoint and the stated result holds")
             Output.line(
-                "  ledger \(checkpoint?["ledgerId"] as? String ?? "?"), signing key \(checkpoint?["publicKey"] as? String ?? "?")"
+                "  ledger \(checkpoint?["ledgerId"]?.stringValue ?? "?"), signing key \(checkpoint?["publicKey"]?.stringValue ?? "?")"
             )
             Output.line("  compare the key with the one the ledger's operator publishes")
         }

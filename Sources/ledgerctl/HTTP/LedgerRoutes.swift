@@ -83,20 +83,20 @@ struct LedgerRoutes: Sendable {
     }
 
     /// A JSON object body with only `allowed` keys.
-    private func object(_ request: Request, allowed: Set<String>) async throws -> [String: Any] {
+    private func object(_ request: Request, allowed: Set<String>) async throws -> JSONValue {
         let bytes = try await body(request)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        guard let object = JSONValue.parse(bytes), let members = object.objectMembers else {
             throw LedgerError(.invalidJSON, "the body must be a JSON object")
         }
-        if let unknown = object.keys.filter({ !allowed.contains($0) }).sorted().first {
+        if let unknown = members.map(\.0).filter({ !allowed.contains($0) }).sorted().first {
             throw LedgerError(.unknownField, "unknown field \(String(unknown.prefix(64)).debugDescription)")
         }
         return object
     }
 
-    private func string(_ object: [String: Any], _ key: String) throws -> String? {
-        guard let value = object[key], !(value is NSNull) else { return nil }
-        guard let text = value as? String else { throw LedgerError(.invalidField, "\(key) must be a string") }
+    private func string(_ object: JSONValue, _ key: String) throws -> String? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let text = value.stringValue else { throw LedgerError(.invalidField, "\(key) must be a string") }
         return text.isEmpty ? nil : text
     }
 
@@ -284,15 +284,11 @@ struct LedgerRoutes: Sendable {
         let who = try await caller(context)
         if !who.roles.contains(.audit) { try who.require(.read) }
         let parameters = request.uri.queryParameters
-        guard let after = UInt64(parameters.get("after") ?? "0") else {
-            throw LedgerError(.invalidField, "after must be a seq")
-        }
-        guard let limit = Int(parameters.get("limit") ?? "1000"), limit >= 1 else {
-            throw LedgerError(.invalidField, "limit must be a positive number")
-        }
+        let after = try QueryNumber.seq(parameters.get("after"), name: "after")
+        let limit = try QueryNumber.limit(parameters.get("limit"), default: 1_000, maximum: 10_000)
         let text = try await blocking {
             var lines = ""
-            try ledger.forEachEvent(after: after, limit: min(limit, 10_000)) { event in
+            try ledger.forEachEvent(after: after, limit: limit) { event in
                 lines += event.exportRecord.serialized + "\n"
                 return true
             }

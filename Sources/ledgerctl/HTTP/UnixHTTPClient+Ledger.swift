@@ -6,10 +6,10 @@ extension UnixHTTPClient.Reply {
     /// The error object of a refused call, as a ``LedgerError``; `nil` for a success.
     var error: LedgerError? {
         guard status >= 400 else { return nil }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let error = object["error"] as? [String: Any], let code = error["code"] as? String
-        else { return LedgerError(.internal, "the server answered \(status)") }
-        return LedgerError(LedgerError.Code(rawValue: code), error["message"] as? String ?? "")
+        guard let error = JSONValue.parse(body)?["error"], let code = error["code"]?.stringValue else {
+            return LedgerError(.internal, "the server answered \(status)")
+        }
+        return LedgerError(LedgerError.Code(rawValue: code), error["message"]?.stringValue ?? "")
     }
 }
 

@@ -19,6 +19,12 @@ final class Progress: @unchecked Sendable {
         self.unit = unit
     }
 
+    /// `value` as a whole number for display; `Int(_:)` would trap on a value beyond `Int`.
+    static func whole(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return value.isFinite ? "many" : "?" }
+        return String(Int(value))
+    }
+
     /// Reports that `done` units are done, at most five times a second.
     func update(_ done: UInt64) {
         guard enabled else { return }
@@ -33,9 +39,12 @@ final class Progress: @unchecked Sendable {
         var text = "\r\(label): \(done) \(unit)"
         if let total, total > 0 {
             let left = rate > 0 ? Double(total - min(done, total)) / rate : 0
-            text += " of \(total) (\(min(done, total) * 100 / total)%), \(Int(left.rounded(.up))) s left"
+            let part = min(done, total)
+            let (scaled, overflow) = part.multipliedReportingOverflow(by: 100)
+            let percent = overflow ? part / max(total / 100, 1) : scaled / total
+            text += " of \(total) (\(percent)%), \(Self.whole(left.rounded(.up))) s left"
         }
-        text += ", \(Int(rate)) \(unit)/s   "
+        text += ", \(Self.whole(rate)) \(unit)/s   "
         FileHandle.standardError.write(Data(text.utf8))
     }
 

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// ``LineReader`` stops at its line limit instead of reading an endless line into memory.
+struct LineReaderTests {
+    private func write(_ bytes: [UInt8], in directory: TemporaryDirectory) -> String {
+        let path = directory.path + "/input.ndjson"
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        return path
+    }
+
+    @Test func aLineOverTheLimitIsRefusedAtItsNumber() throws {
+        let directory = TemporaryDirectory()
+        // NUL bytes and no newline after the long line, like /dev/zero.
+        let bytes = Array("first\r\nsecond\n".utf8) + [UInt8](repeating: 0, count: 2 << 20) + Array("\nlast\n".utf8)
+        var reader = try LineReader(path: write(bytes, in: directory))
+        #expect(try reader.next() == Array("first".utf8))
+        #expect(try reader.next() == Array("second".utf8))
+        let error = #expect(throws: LedgerError.self) { try reader.next() }
+        #expect(error?.code == .payloadTooLarge)
+        #expect(error?.line == 3)
+    }
+
+    @Test func linesUpToTheLimitAreRead() throws {
+        let directory = TemporaryDirectory()
+        let exact = [UInt8](repeating: UInt8(ascii: "x"), count: 1000)
+        let bytes = exact + [0x0A] + exact + [UInt8(ascii: "x")] + [0x0A] + exact
+        var reader = try LineReader(path: write(bytes, in: directory), maxLineBytes: 1000)
+        #expect(try reader.next() == exact)
+        #expect(throws: LedgerError.self) { try reader.next() }
+        var last = try LineReader(path: write(exact, in: directory), maxLineBytes: 1000)
+        #expect(try last.next() == exact)
+        #expect(try last.next() == nil)
+        var defaultLimit = try LineReader(path: write([UInt8](repeating: 0x41, count: 1 << 20), in: directory))
+        #expect(try defaultLimit.next()?.count == 1 << 20)
+    }
+
+    @Test func devZeroEndsAtTheLimit() throws {
+        var reader = try LineReader(path: "/dev/zero")
+        let error = #expect(throws: LedgerError.self) { try reader.next() }
+        #expect(error?.code == .payloadTooLarge && error?.line == 1)
+    }
+}
