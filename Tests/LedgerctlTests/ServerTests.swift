@@ -432,6 +432,46 @@ struct ServerTests {
         #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 1)
         #expect(server.stop() == 0)
     }
+
+    /// A raw POST of an NDJSON batch of `count` new subjects' grants; the status and the error code.
+    private func postBatch(_ server: TestServer, count: Int, tag: String) throws -> (status: Int, code: String?) {
+        let lines = (0..<count).map { Self.grant("\(tag)-\($0)@example.com") }.joined(separator: "\n")
+        let reply = try server.call("POST", "/v1/events", lines, contentType: "application/x-ndjson")
+        return (reply.status, errorCode(reply.json))
+    }
+
+    @Test(.enabled(if: TmpfsMount.isPermitted, "mounting a tmpfs is not permitted here"))
+    func aFullDiskIsAnswered507AndAppendsResumeOnceThereIsRoom() throws {
+        let scratch = Scratch()
+        let disk = try #require(TmpfsMount(size: "20m"))
+        let ledger = disk.path + "/ledger"
+        #expect(try LedgerctlRunner(ledger: ledger).run(["init"]).status == 0)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(ledger: ledger, socket: scratch.path + "/run/ledger.sock")
+        let filler = disk.path + "/filler"
+        TmpfsMount.fill(filler, leaving: 2 << 20)
+        var acknowledged = 0
+        var refusal: (status: Int, code: String?)?
+        for round in 0..<50 {
+            let reply = try postBatch(server, count: 2_000, tag: "d\(round)")
+            guard reply.status == 201 else {
+                refusal = reply
+                break
+            }
+            acknowledged += 2_000
+        }
+        #expect(refusal?.status == 507 && refusal?.code == "ledger_full", "\(String(describing: refusal))")
+        #expect(server.process.isRunning)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged)
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(try postBatch(server, count: 10, tag: "after").status == 201)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged + 10)
+        #expect(server.stop() == 0)
+        let verify = try LedgerctlRunner(ledger: ledger).run(["verify", "--json"])
+        #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == acknowledged + 10)
+    }
+
+
 }
 
 /// A thread-safe counter for the concurrency tests.

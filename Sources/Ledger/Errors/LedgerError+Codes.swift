@@ -46,7 +46,7 @@ extension LedgerError {
         public static let requestNotOpen = Code(rawValue: "request_not_open")
         /// 500: a fault of the ledger, never of the input.
         public static let `internal` = Code(rawValue: "internal")
-        /// 507: the map reached its ceiling; nothing was appended.
+        /// 507: the map reached its ceiling or cannot grow, or the disk is full; nothing was appended.
         public static let ledgerFull = Code(rawValue: "ledger_full")
 
         // MARK: Operator and auditor conditions (internal codes)
@@ -76,7 +76,8 @@ extension LedgerError {
             .invalidJSON, .unknownField, .missingField, .invalidField, .unknownType, .forbidden, .notFound,
             .subjectNotFound, .methodNotAllowed, .eventIdConflict, .payloadTooLarge, .batchTooLarge,
             .unknownPurpose, .purposeNotConsentBased, .unknownNotice, .occurredInFuture, .requestNotOpen,
-            .internal, .ledgerFull, .ledgerMissing, .ledgerLocked, .ledgerCorrupt, .chainBroken, .keyMissing,
+            .internal, .ledgerFull, .ledgerMissing, .ledgerLocked, .ledgerCorrupt,
+            .chainBroken, .keyMissing,
             .keyInvalid, .keyInsecure, .invalidCatalogue, .unreadableInput, .ioError,
         ]
     }
