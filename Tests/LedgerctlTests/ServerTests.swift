@@ -295,6 +295,9 @@ struct ServerTests {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
+        // A bound on the wait, so a server that never answers fails the test instead of hanging it.
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -430,6 +433,34 @@ struct ServerTests {
         let read = try asNobody(["http://localhost/v1/head"])
         #expect(read.hasSuffix("200"))
         #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 1)
+        #expect(server.stop() == 0)
+    }
+
+    /// The head and the parsed JSON body of a raw reply.
+    private func split(_ reply: String) -> (head: String, json: [String: Any]?) {
+        guard let end = reply.range(of: "\r\n\r\n") else { return (reply, nil) }
+        let body = Data(reply[end.upperBound...].utf8)
+        return (String(reply[..<end.lowerBound]), try? JSONSerialization.jsonObject(with: body) as? [String: Any])
+    }
+
+    @Test func malformedHTTPIsAnsweredWithTheErrorObject() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        let bigHeader =
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
+        for request in ["GARBAGE\r\n\r\n", "GET /healthz HTTP/9\r\n\r\n", bigHeader] {
+            let (head, json) = split(raw(server.socket, Array(request.utf8)))
+            #expect(head.hasPrefix("HTTP/1.1 400"), "\(head)")
+            #expect(head.lowercased().contains("content-type: application/json"), "\(head)")
+            #expect(errorCode(json) == "bad_request", "\(head)")
+            #expect(((json?["error"] as? [String: Any])?["message"] as? String)?.isEmpty == false)
+        }
+        // A well-formed request, then garbage on the same connection: the first is answered, then the garbage.
+        let pipelined = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n"
+        let reply = raw(server.socket, Array(pipelined.utf8))
+        #expect(reply.hasPrefix("HTTP/1.1 200"))
+        #expect(reply.contains("HTTP/1.1 400") && reply.contains("bad_request"))
+        #expect(try server.call("POST", "/v1/events", Self.grant("m@example.com")).status == 201)
         #expect(server.stop() == 0)
     }
 

@@ -84,7 +84,10 @@ struct ServeCommand: AsyncParsableCommand {
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger)],
+                    additionalChannelHandlers: [
+                        MalformedRequestHandler(metrics: metrics),
+                        RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger),
+                    ],
                     idleTimeout: .seconds(Int64(idleTimeout))
                 )
             ),
