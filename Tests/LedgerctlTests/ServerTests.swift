@@ -464,6 +464,34 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
+    /// A raw POST of one event with `contentType` (no header when `nil`).
+    private func postEvent(_ socketPath: String, contentType: String?, subject: String) -> String {
+        let body = Self.grant(subject)
+        var request =
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+        if let contentType { request += "Content-Type: \(contentType)\r\n" }
+        return raw(socketPath, Array((request + "\r\n" + body).utf8))
+    }
+
+    @Test func anEventWithoutAContentTypeIsTakenAsJSON() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        #expect(postEvent(server.socket, contentType: nil, subject: "n1@example.com").hasPrefix("HTTP/1.1 201"))
+        // An empty header is no content type either (curl -H 'Content-Type;' sends one).
+        #expect(postEvent(server.socket, contentType: "", subject: "n2@example.com").hasPrefix("HTTP/1.1 201"))
+        #expect(
+            postEvent(server.socket, contentType: "Application/JSON; charset=utf-8", subject: "n3@example.com")
+                .hasPrefix("HTTP/1.1 201")
+        )
+        for wrong in ["text/plain", "application/x-www-form-urlencoded", "application/jsonp"] {
+            let (head, json) = split(postEvent(server.socket, contentType: wrong, subject: "w@example.com"))
+            #expect(head.hasPrefix("HTTP/1.1 400"), "\(wrong)")
+            #expect(errorCode(json) == "invalid_json", "\(wrong)")
+        }
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 3)
+        #expect(server.stop() == 0)
+    }
+
     /// A raw POST of an NDJSON batch of `count` new subjects' grants; the status and the error code.
     private func postBatch(_ server: TestServer, count: Int, tag: String) throws -> (status: Int, code: String?) {
         let lines = (0..<count).map { Self.grant("\(tag)-\($0)@example.com") }.joined(separator: "\n")
