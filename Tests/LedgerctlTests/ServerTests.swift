@@ -492,6 +492,46 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
+    @Test func atTheConnectionCapTheOldestIdleConnectionGivesWay() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch, extra: ["--max-connections", "8", "--idle-timeout", "30"])
+        // Twelve keep-alive connections that each made a request and now sit idle.
+        var idle: [IdleConnection] = []
+        for _ in 0..<12 { idle.append(try IdleConnection(path: server.socket)) }
+        // Before the fix a new client waited for one of them to reach the idle timeout.
+        let start = Date()
+        let reply = raw(server.socket, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply.prefix(200))")
+        #expect(Date().timeIntervalSince(start) < 10, "answered only after an idle connection timed out")
+        // The oldest idle connections were closed to make room; the newest are still open.
+        #expect(idle.prefix(4).allSatisfy { $0.isClosedByPeer() })
+        #expect(!(idle.last?.isClosedByPeer(within: 0.2) ?? true))
+        idle.removeAll()
+        #expect(server.stop() == 0)
+    }
+
+    @Test func atTheConnectionCapWithEveryConnectionBusyANewcomerIsRefusedAtOnce() throws {
+        let scratch = Scratch()
+        let server = try newServer(
+            scratch,
+            extra: ["--max-connections", "4", "--idle-timeout", "30", "--request-timeout", "30"]
+        )
+        // Four connections each in the middle of a request (half a body sent).
+        var busy = try (0..<4).map { _ in try KeepAliveConnectionHolder(path: server.socket) }
+        usleep(300_000)
+        let start = Date()
+        let (head, json) = split(raw(server.socket, Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)))
+        #expect(head.hasPrefix("HTTP/1.1 503"), "\(head)")
+        #expect(errorCode(json) == "too_many_connections")
+        #expect(Date().timeIntervalSince(start) < 10)
+        // Once they are gone, clients are served again.
+        #expect(busy.count == 4)
+        busy.removeAll()
+        usleep(300_000)
+        #expect(try server.call("GET", "/healthz").status == 200)
+        #expect(server.stop() == 0)
+    }
+
     /// A raw POST of an NDJSON batch of `count` new subjects' grants; the status and the error code.
     private func postBatch(_ server: TestServer, count: Int, tag: String) throws -> (status: Int, code: String?) {
         let lines = (0..<count).map { Self.grant("\(tag)-\($0)@example.com") }.joined(separator: "\n")
@@ -625,6 +665,51 @@ final class KeepAliveConnectionHolder {
         var byte: UInt8 = 0
         let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
         return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    deinit { close(fd) }
+}
+
+/// A keep-alive connection that made one request, read its answer, and now sits idle.
+final class IdleConnection {
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else { throw UnixHTTPClient.Failure(description: "cannot connect") }
+        // A bound on the wait, so a server that never answers fails the test instead of hanging it.
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        // The answer's body is one line of JSON.
+        while !String(decoding: reply, as: UTF8.self).hasSuffix("}\n") {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw UnixHTTPClient.Failure(description: "no answer on an idle connection") }
+            reply += chunk[0..<n]
+        }
+    }
+
+    /// Whether the server has closed the connection, waiting up to `seconds` for it.
+    func isClosedByPeer(within seconds: Double = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            var byte: UInt8 = 0
+            let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            usleep(20_000)
+        } while Date() < deadline
+        return false
     }
 
     deinit { close(fd) }

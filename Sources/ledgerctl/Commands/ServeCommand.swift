@@ -80,11 +80,15 @@ struct ServeCommand: AsyncParsableCommand {
         let previousMask = umask(0o177)
         let requestLimit = TimeAmount.seconds(Int64(requestTimeout))
         let handlerLogger = logger
+        // At the cap the connection idle longest gives way, or a newcomer is refused at once
+        // (Hummingbird's own cap would leave it waiting in the backlog for an idle timeout).
+        let limiter = ConnectionLimiter(capacity: maxConnections)
         let app = Application(
             router: router,
             server: .http1(
                 configuration: .init(
                     additionalChannelHandlers: [
+                        ConnectionLimitHandler(limiter: limiter, metrics: metrics),
                         MalformedRequestHandler(metrics: metrics),
                         RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger),
                     ],
@@ -93,8 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
             ),
             configuration: .init(
                 address: .unixDomainSocket(path: socketPath),
-                serverName: "ConsentLedger",
-                availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)
+                serverName: "ConsentLedger"
             ),
             onServerRunning: { [global] _ in
                 umask(previousMask)

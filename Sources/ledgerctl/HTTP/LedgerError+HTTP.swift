@@ -21,7 +21,7 @@ extension LedgerError {
             return .unprocessableContent
         case .ledgerFull: return .init(code: 507, reasonPhrase: "Insufficient Storage")
         // Shutting down, or a lock held elsewhere for now: worth retrying, unlike a fault.
-        case .ledgerLocked: return .serviceUnavailable
+        case .ledgerLocked, .tooManyConnections: return .serviceUnavailable
         default: return .internalServerError
         }
     }
