@@ -570,6 +570,60 @@ struct ServerTests {
         #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == acknowledged + 10)
     }
 
+    /// Sets the server's address-space limit (`ulimit -v`), soft, in bytes; `nil` lifts it.
+    private func limitAddressSpace(of server: TestServer, to bytes: Int?) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = [
+            "--pid", "\(server.process.processIdentifier)", "--as=\(bytes.map(String.init) ?? "unlimited"):unlimited",
+        ]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// The server's virtual size now, in bytes.
+    private func virtualSize(of server: TestServer) -> Int {
+        let status =
+            (try? String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmSize:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func whenTheMapCannotGrowAppendsAre507AndResumeOnceItCan() throws {
+        let scratch = Scratch()
+        // A 16 MiB map, so growth comes soon.
+        let server = try newServer(scratch, extra: ["--initial-map-size", "16"])
+        // Warm up: the threads and buffers appends use exist before the limit is set.
+        for round in 0..<2 { #expect(try postBatch(server, count: 2_000, tag: "w\(round)").status == 201) }
+        #expect(try server.call("GET", "/v1/head").status == 200)
+        // Room for the process as it is and 12 MiB more: the map cannot double (before the fix,
+        // mdb_env_set_mapsize failed with ENOMEM, left the environment unmapped, and the next
+        // round crashed the server with SIGSEGV).
+        try limitAddressSpace(of: server, to: virtualSize(of: server) + (12 << 20))
+        var acknowledged = 4_000
+        var refusals: [(status: Int, code: String?)] = []
+        for round in 0..<40 where refusals.count < 3 {
+            let reply = try postBatch(server, count: 2_000, tag: "m\(round)")
+            if reply.status == 201 {
+                acknowledged += 2_000
+            } else {
+                refusals.append(reply)
+            }
+        }
+        #expect(refusals.count == 3)
+        #expect(refusals.allSatisfy { $0.status == 507 && $0.code == "ledger_full" }, "\(refusals)")
+        #expect(server.process.isRunning)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged)
+        // Room again: the map grows and appends succeed.
+        try limitAddressSpace(of: server, to: nil)
+        #expect(try postBatch(server, count: 2_000, tag: "after").status == 201)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged + 2_000)
+        #expect(server.stop() == 0)
+        let verify = try LedgerctlRunner(ledger: server.ledger).run(["verify", "--json"])
+        #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == acknowledged + 2_000)
+    }
 
 }
 

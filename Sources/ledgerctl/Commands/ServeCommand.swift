@@ -41,11 +41,21 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Events waiting for the writer at most; further appends wait their turn (nothing is dropped)."
     )
     var queueCapacity = 200_000
+    @Option(
+        name: .customLong("initial-map-size"),
+        help: ArgumentHelp(
+            "The map size (address space) each environment starts with, in MiB; it grows as needed (default 1024).",
+            valueName: "MiB"
+        )
+    )
+    var initialMapSize: Int?
 
     func validate() throws {
-        guard idleTimeout > 0, requestTimeout > 0, maxConnections > 0, queueCapacity > 0 else {
+        guard idleTimeout > 0, requestTimeout > 0, maxConnections > 0, queueCapacity > 0,
+            (initialMapSize ?? 1) > 0
+        else {
             throw ValidationError(
-                "--idle-timeout, --request-timeout, --max-connections and --queue-capacity must be positive"
+                "--idle-timeout, --request-timeout, --max-connections, --queue-capacity and --initial-map-size must be positive"
             )
         }
     }
@@ -68,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         // append waits for a fold; one-shot ledgerctl processes keep the in-transaction observer.
         var options = global.ledgerOptions
         options.observers = []
+        if let initialMapSize { options.initialMapSize = initialMapSize << 20 }
         let ledger = try Ledger(openingAt: global.directory, options: options)
         let groupID = try socketGroup.map { name -> gid_t in
             guard let group = getgrnam(name) else { throw LedgerError(.invalidField, "no group named \(name)") }
