@@ -455,6 +455,13 @@ struct ServerTests {
             #expect(errorCode(json) == "bad_request", "\(head)")
             #expect(((json?["error"] as? [String: Any])?["message"] as? String)?.isEmpty == false)
         }
+        // Chunked framing that breaks in the middle of the body: bad HTTP too, not bad JSON.
+        let badChunks =
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\nZZ\r\n\r\n"
+        let (chunkHead, chunkJSON) = split(raw(server.socket, Array(badChunks.utf8)))
+        #expect(chunkHead.hasPrefix("HTTP/1.1 400"), "\(chunkHead)")
+        #expect(errorCode(chunkJSON) == "bad_request")
         // A well-formed request, then garbage on the same connection: the first is answered, then the garbage.
         let pipelined = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n"
         let reply = raw(server.socket, Array(pipelined.utf8))

@@ -122,9 +122,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return LedgerError(.payloadTooLarge, "the body is over 1 MiB").response(includeLine: false)
         } catch is HTTPParserError {
             // The client's request broke off or was malformed halfway through its body (for
-            // example, cut off by the request timeout): the client's fault, not the server's.
+            // example, cut off by the request timeout, or chunked framing that does not parse):
+            // bad HTTP, the client's fault, not the server's. (Before a body, MalformedRequestHandler
+            // answers.)
             context.logger.notice("a request broke off before its body was complete")
-            return LedgerError(.invalidJSON, "the request broke off").response(includeLine: false)
+            return LedgerError(.badRequest, "the request's body broke off or is not well-formed HTTP/1.1")
+                .response(includeLine: false)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             return LedgerError(.internal, "internal error").response(includeLine: false)
