@@ -264,4 +264,30 @@ struct AppendTests {
         #expect(history.count == 14)
         #expect(history.allSatisfy { $0.externalId == "user5@example.com" })
     }
+
+    /// Every append for one subject: its entries fill the subject index's recent level alone, so
+    /// each merge at a multiple of 32,768 empties that level. This failed with `io_error`
+    /// (EINVAL from mdb_cursor_get) at seq 32,768, and every round after it failed too.
+    @Test func oneBusySubjectAppendsPastEveryMergeOfTheSubjectIndex() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let event = try Fixture.grant("busy@example.com")
+        var random = SplitMix64(seed: 32_768)
+        var head = 0
+        var pseudonym: [UInt8] = []
+        while head < 3 * SubjectIndex.mergeThreshold + 2_000 {
+            // Mostly full batches, with single events and odd sizes in between, so rounds of one
+            // event as well as batches of 10,000 cross the boundaries.
+            let size = [1, 1, 10_000, 10_000, 1 + random.below(4_000)][random.below(5)]
+            let results = try ledger.append(Array(repeating: event, count: size), actor: "load")
+            #expect(results.count == size)
+            head += size
+            #expect(results.last?.seq == UInt64(head))
+            if pseudonym.isEmpty { pseudonym = Hex.decode(results[0].subject) ?? [] }
+            let seqs = try ledger.events.read { try SubjectIndex.seqs(of: pseudonym, in: $0, events: ledger.events) }
+            #expect(seqs.count == head && seqs.first == 1 && seqs.last == UInt64(head), "head \(head)")
+        }
+        let seqs = try ledger.events.read { try SubjectIndex.seqs(of: pseudonym, in: $0, events: ledger.events) }
+        #expect(seqs == Array(1...UInt64(head)))
+    }
 }

@@ -81,4 +81,89 @@ struct SubjectIndexTests {
             #expect(seqs == (UInt64(1)...640).filter { Int($0 % 64) == index })
         }
     }
+
+    /// Commits `batchSizes` rounds as appends do (insert, then merge at the real threshold), each
+    /// event going to the subject `subjectOf` picks, and checks after every commit that each
+    /// subject's seqs read back equal the model's.
+    private func runModel(
+        batchSizes: [Int],
+        subjects: [[UInt8]],
+        subjectOf: (UInt64) -> Int
+    ) throws {
+        let directory = TemporaryDirectory()
+        let events = try Fixture.environment(
+            in: directory,
+            named: "events",
+            tables: EventsSchema.tableNames,
+            mapSize: 1 << 28
+        )
+        var model: [[UInt64]] = Array(repeating: [], count: subjects.count)
+        var seq: UInt64 = 0
+        for (round, size) in batchSizes.enumerated() {
+            var touched: Set<Int> = []
+            try events.write { txn in
+                for _ in 0..<size {
+                    seq += 1
+                    let subject = subjectOf(seq)
+                    try SubjectIndex.insert(pseudonym: subjects[subject], seq: seq, in: txn, events: events)
+                    model[subject].append(seq)
+                    touched.insert(subject)
+                }
+                try SubjectIndex.mergeIfFull(in: txn, events: events)
+            }
+            let recent = try events.read { try $0.count(of: events.table(EventsSchema.recentSubjectEvents)) }
+            #expect(recent < SubjectIndex.mergeThreshold, "round \(round)")
+            for subject in touched.sorted() {
+                let seqs = try events.read { try SubjectIndex.seqs(of: subjects[subject], in: $0, events: events) }
+                #expect(seqs == model[subject], "round \(round), subject \(subject), head \(seq)")
+            }
+        }
+        #expect(seq > 3 * UInt64(SubjectIndex.mergeThreshold))
+        for (index, subject) in subjects.enumerated() {
+            let seqs = try events.read { try SubjectIndex.seqs(of: subject, in: $0, events: events) }
+            #expect(seqs == model[index])
+        }
+    }
+
+    /// Seeded batch sizes from 1 to 10,000 that add up to past 3 × the merge threshold (98,304).
+    private func seededBatchSizes(seed: UInt64) -> [Int] {
+        var random = SplitMix64(seed: seed)
+        var sizes: [Int] = []
+        var total = 0
+        while total < 3 * SubjectIndex.mergeThreshold + 5_000 {
+            let size: Int
+            switch random.below(4) {
+            case 0: size = 1
+            case 1: size = 1 + random.below(100)
+            case 2: size = 1 + random.below(3_000)
+            default: size = 10_000
+            }
+            sizes.append(size)
+            total += size
+        }
+        return sizes
+    }
+
+    /// One busy subject: every entry of the recent level is in its bucket, so a merge empties the
+    /// level (this failed with EINVAL from mdb_cursor_get at every multiple of 32,768).
+    @Test func oneHotSubjectsSeqsMatchTheModelAcrossEveryMerge() throws {
+        let hot = [UInt8](repeating: 0x42, count: 16)
+        // Single events around each boundary as well as large batches.
+        var sizes = seededBatchSizes(seed: 7)
+        sizes.insert(contentsOf: [32_760, 1, 1, 1, 1, 1, 1, 1, 1, 1], at: 0)
+        try runModel(batchSizes: sizes, subjects: [hot]) { _ in 0 }
+    }
+
+    /// A hot subject among many: its bucket empties when it moves, the level does not.
+    @Test func manySubjectsSeqsMatchTheModelAcrossEveryMerge() throws {
+        // The hot subject (0) sits in the last bucket, so moving it deletes the level's last entries.
+        let subjects = (0..<200).map { n -> [UInt8] in
+            [n == 0 ? 0xFF : UInt8(truncatingIfNeeded: n &* 37)]
+                + [UInt8](repeating: UInt8(truncatingIfNeeded: n), count: 15)
+        }
+        var picks = SplitMix64(seed: 11)
+        try runModel(batchSizes: seededBatchSizes(seed: 13), subjects: subjects) { _ in
+            picks.chance(50) ? 0 : picks.below(subjects.count)
+        }
+    }
 }

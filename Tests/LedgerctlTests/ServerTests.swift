@@ -295,6 +295,9 @@ struct ServerTests {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
+        // A bound on the wait, so a server that never answers fails the test instead of hanging it.
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
@@ -432,6 +435,222 @@ struct ServerTests {
         #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 1)
         #expect(server.stop() == 0)
     }
+
+    /// The head and the parsed JSON body of a raw reply.
+    private func split(_ reply: String) -> (head: String, json: [String: Any]?) {
+        guard let end = reply.range(of: "\r\n\r\n") else { return (reply, nil) }
+        let body = Data(reply[end.upperBound...].utf8)
+        return (String(reply[..<end.lowerBound]), try? JSONSerialization.jsonObject(with: body) as? [String: Any])
+    }
+
+    @Test func malformedHTTPIsAnsweredWithTheErrorObject() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        let bigHeader =
+            "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 100_000) + "\r\n\r\n"
+        for request in ["GARBAGE\r\n\r\n", "GET /healthz HTTP/9\r\n\r\n", bigHeader] {
+            let (head, json) = split(raw(server.socket, Array(request.utf8)))
+            #expect(head.hasPrefix("HTTP/1.1 400"), "\(head)")
+            #expect(head.lowercased().contains("content-type: application/json"), "\(head)")
+            #expect(errorCode(json) == "bad_request", "\(head)")
+            #expect(((json?["error"] as? [String: Any])?["message"] as? String)?.isEmpty == false)
+        }
+        // Chunked framing that breaks in the middle of the body: bad HTTP too, not bad JSON.
+        let badChunks =
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\nZZ\r\n\r\n"
+        let (chunkHead, chunkJSON) = split(raw(server.socket, Array(badChunks.utf8)))
+        #expect(chunkHead.hasPrefix("HTTP/1.1 400"), "\(chunkHead)")
+        #expect(errorCode(chunkJSON) == "bad_request")
+        // A well-formed request, then garbage on the same connection: the first is answered, then the garbage.
+        let pipelined = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n"
+        let reply = raw(server.socket, Array(pipelined.utf8))
+        #expect(reply.hasPrefix("HTTP/1.1 200"))
+        #expect(reply.contains("HTTP/1.1 400") && reply.contains("bad_request"))
+        #expect(try server.call("POST", "/v1/events", Self.grant("m@example.com")).status == 201)
+        #expect(server.stop() == 0)
+    }
+
+    /// A raw POST of one event with `contentType` (no header when `nil`).
+    private func postEvent(_ socketPath: String, contentType: String?, subject: String) -> String {
+        let body = Self.grant(subject)
+        var request =
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: \(body.utf8.count)\r\n"
+        if let contentType { request += "Content-Type: \(contentType)\r\n" }
+        return raw(socketPath, Array((request + "\r\n" + body).utf8))
+    }
+
+    @Test func anEventWithoutAContentTypeIsTakenAsJSON() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        #expect(postEvent(server.socket, contentType: nil, subject: "n1@example.com").hasPrefix("HTTP/1.1 201"))
+        // An empty header is no content type either (curl -H 'Content-Type;' sends one).
+        #expect(postEvent(server.socket, contentType: "", subject: "n2@example.com").hasPrefix("HTTP/1.1 201"))
+        #expect(
+            postEvent(server.socket, contentType: "Application/JSON; charset=utf-8", subject: "n3@example.com")
+                .hasPrefix("HTTP/1.1 201")
+        )
+        for wrong in ["text/plain", "application/x-www-form-urlencoded", "application/jsonp"] {
+            let (head, json) = split(postEvent(server.socket, contentType: wrong, subject: "w@example.com"))
+            #expect(head.hasPrefix("HTTP/1.1 400"), "\(wrong)")
+            #expect(errorCode(json) == "invalid_json", "\(wrong)")
+        }
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 3)
+        #expect(server.stop() == 0)
+    }
+
+    @Test func atTheConnectionCapTheOldestIdleConnectionGivesWay() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch, extra: ["--max-connections", "8", "--idle-timeout", "30"])
+        // Twelve keep-alive connections that each made a request and now sit idle.
+        var idle: [IdleConnection] = []
+        for _ in 0..<12 { idle.append(try IdleConnection(path: server.socket)) }
+        // Before the fix a new client waited for one of them to reach the idle timeout.
+        let start = Date()
+        let reply = raw(server.socket, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        #expect(reply.hasPrefix("HTTP/1.1 200"), "\(reply.prefix(200))")
+        #expect(Date().timeIntervalSince(start) < 10, "answered only after an idle connection timed out")
+        // The oldest idle connections were closed to make room; the newest are still open.
+        #expect(idle.prefix(4).allSatisfy { $0.isClosedByPeer() })
+        #expect(!(idle.last?.isClosedByPeer(within: 0.2) ?? true))
+        idle.removeAll()
+        #expect(server.stop() == 0)
+    }
+
+    @Test func atTheConnectionCapWithEveryConnectionBusyANewcomerIsRefusedAtOnce() throws {
+        let scratch = Scratch()
+        let server = try newServer(
+            scratch,
+            extra: ["--max-connections", "4", "--idle-timeout", "30", "--request-timeout", "30"]
+        )
+        // Four connections each in the middle of a request (half a body sent).
+        var busy = try (0..<4).map { _ in try KeepAliveConnectionHolder(path: server.socket) }
+        let probe = Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+        var refusal: (head: String, json: [String: Any]?)?
+        for _ in 0..<20 where refusal == nil {
+            let start = Date()
+            let reply = split(raw(server.socket, probe))
+            // Each answer comes at once: before the fix a newcomer waited for a slot to free up.
+            guard Date().timeIntervalSince(start) < 10 else { break }
+            if reply.head.hasPrefix("HTTP/1.1 503") {
+                refusal = reply
+                break
+            }
+            // A holder whose half request the server had not read yet was idle, and gave way to
+            // the probe: replace it and try again.
+            for index in busy.indices where busy[index].isClosedByPeer() {
+                busy[index] = try KeepAliveConnectionHolder(path: server.socket)
+            }
+            usleep(100_000)
+        }
+        #expect(refusal?.head.hasPrefix("HTTP/1.1 503") == true, "\(String(describing: refusal?.head))")
+        #expect(errorCode(refusal?.json) == "too_many_connections")
+        // Once they are gone, clients are served again.
+        #expect(busy.count == 4)
+        busy.removeAll()
+        var served = false
+        for _ in 0..<50 where !served {
+            served = raw(server.socket, probe).hasPrefix("HTTP/1.1 200")
+            if !served { usleep(100_000) }
+        }
+        #expect(served)
+        #expect(server.stop() == 0)
+    }
+
+    /// A raw POST of an NDJSON batch of `count` new subjects' grants; the status and the error code.
+    private func postBatch(_ server: TestServer, count: Int, tag: String) throws -> (status: Int, code: String?) {
+        let lines = (0..<count).map { Self.grant("\(tag)-\($0)@example.com") }.joined(separator: "\n")
+        let reply = try server.call("POST", "/v1/events", lines, contentType: "application/x-ndjson")
+        return (reply.status, errorCode(reply.json))
+    }
+
+    @Test(.enabled(if: TmpfsMount.isPermitted, "mounting a tmpfs is not permitted here"))
+    func aFullDiskIsAnswered507AndAppendsResumeOnceThereIsRoom() throws {
+        let scratch = Scratch()
+        let disk = try #require(TmpfsMount(size: "20m"))
+        let ledger = disk.path + "/ledger"
+        #expect(try LedgerctlRunner(ledger: ledger).run(["init"]).status == 0)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(ledger: ledger, socket: scratch.path + "/run/ledger.sock")
+        let filler = disk.path + "/filler"
+        TmpfsMount.fill(filler, leaving: 2 << 20)
+        var acknowledged = 0
+        var refusal: (status: Int, code: String?)?
+        for round in 0..<50 {
+            let reply = try postBatch(server, count: 2_000, tag: "d\(round)")
+            guard reply.status == 201 else {
+                refusal = reply
+                break
+            }
+            acknowledged += 2_000
+        }
+        #expect(refusal?.status == 507 && refusal?.code == "ledger_full", "\(String(describing: refusal))")
+        #expect(server.process.isRunning)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged)
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(try postBatch(server, count: 10, tag: "after").status == 201)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged + 10)
+        #expect(server.stop() == 0)
+        let verify = try LedgerctlRunner(ledger: ledger).run(["verify", "--json"])
+        #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == acknowledged + 10)
+    }
+
+    /// Sets the server's address-space limit (`ulimit -v`), soft, in bytes; `nil` lifts it.
+    private func limitAddressSpace(of server: TestServer, to bytes: Int?) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+        process.arguments = [
+            "--pid", "\(server.process.processIdentifier)", "--as=\(bytes.map(String.init) ?? "unlimited"):unlimited",
+        ]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// The server's virtual size now, in bytes.
+    private func virtualSize(of server: TestServer) -> Int {
+        let status =
+            (try? String(contentsOfFile: "/proc/\(server.process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmSize:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func whenTheMapCannotGrowAppendsAre507AndResumeOnceItCan() throws {
+        let scratch = Scratch()
+        // A 16 MiB map, so growth comes soon.
+        let server = try newServer(scratch, extra: ["--initial-map-size", "16"])
+        // Warm up: the threads and buffers appends use exist before the limit is set.
+        for round in 0..<2 { #expect(try postBatch(server, count: 2_000, tag: "w\(round)").status == 201) }
+        #expect(try server.call("GET", "/v1/head").status == 200)
+        // Room for the process as it is and 20 MiB more: less than a larger map plus the 64 MiB
+        // the ledger keeps free for the rest of the process, so the map stays at 16 MiB. (Before
+        // the fix the map grew to 32 MiB, then mdb_env_set_mapsize failed with ENOMEM at the next
+        // growth, left the environment unmapped, and the next transaction crashed the server.)
+        try limitAddressSpace(of: server, to: virtualSize(of: server) + (20 << 20))
+        var acknowledged = 4_000
+        var refusals: [(status: Int, code: String?)] = []
+        for round in 0..<40 where refusals.count < 3 {
+            let reply = try postBatch(server, count: 2_000, tag: "m\(round)")
+            if reply.status == 201 {
+                acknowledged += 2_000
+            } else {
+                refusals.append(reply)
+            }
+        }
+        #expect(refusals.count == 3)
+        #expect(refusals.allSatisfy { $0.status == 507 && $0.code == "ledger_full" }, "\(refusals)")
+        #expect(server.process.isRunning)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged)
+        // Room again: the map grows and appends succeed.
+        try limitAddressSpace(of: server, to: nil)
+        #expect(try postBatch(server, count: 2_000, tag: "after").status == 201)
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == acknowledged + 2_000)
+        #expect(server.stop() == 0)
+        let verify = try LedgerctlRunner(ledger: server.ledger).run(["verify", "--json"])
+        #expect(jsonObject(verify.stdout)?["headSeq"] as? Int == acknowledged + 2_000)
+    }
+
 }
 
 /// A thread-safe counter for the concurrency tests.
@@ -526,6 +745,51 @@ final class KeepAliveConnectionHolder {
         var byte: UInt8 = 0
         let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
         return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    deinit { close(fd) }
+}
+
+/// A keep-alive connection that made one request, read its answer, and now sits idle.
+final class IdleConnection {
+    private let fd: Int32
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard rc == 0 else { throw UnixHTTPClient.Failure(description: "cannot connect") }
+        // A bound on the wait, so a server that never answers fails the test instead of hanging it.
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var reply: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        // The answer's body is one line of JSON.
+        while !String(decoding: reply, as: UTF8.self).hasSuffix("}\n") {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw UnixHTTPClient.Failure(description: "no answer on an idle connection") }
+            reply += chunk[0..<n]
+        }
+    }
+
+    /// Whether the server has closed the connection, waiting up to `seconds` for it.
+    func isClosedByPeer(within seconds: Double = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            var byte: UInt8 = 0
+            let n = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) { return true }
+            usleep(20_000)
+        } while Date() < deadline
+        return false
     }
 
     deinit { close(fd) }

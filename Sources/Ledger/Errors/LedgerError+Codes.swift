@@ -44,9 +44,13 @@ extension LedgerError {
         public static let occurredInFuture = Code(rawValue: "occurred_in_future")
         /// 422: the request named is not open for this subject.
         public static let requestNotOpen = Code(rawValue: "request_not_open")
+        /// 400: the request is not well-formed HTTP/1.1 (request line, headers, framing).
+        public static let badRequest = Code(rawValue: "bad_request")
+        /// 503: every connection the server serves at once is in the middle of a request; retry.
+        public static let tooManyConnections = Code(rawValue: "too_many_connections")
         /// 500: a fault of the ledger, never of the input.
         public static let `internal` = Code(rawValue: "internal")
-        /// 507: the map reached its ceiling; nothing was appended.
+        /// 507: the map reached its ceiling or cannot grow, or the disk is full; nothing was appended.
         public static let ledgerFull = Code(rawValue: "ledger_full")
 
         // MARK: Operator and auditor conditions (internal codes)
@@ -76,7 +80,8 @@ extension LedgerError {
             .invalidJSON, .unknownField, .missingField, .invalidField, .unknownType, .forbidden, .notFound,
             .subjectNotFound, .methodNotAllowed, .eventIdConflict, .payloadTooLarge, .batchTooLarge,
             .unknownPurpose, .purposeNotConsentBased, .unknownNotice, .occurredInFuture, .requestNotOpen,
-            .internal, .ledgerFull, .ledgerMissing, .ledgerLocked, .ledgerCorrupt, .chainBroken, .keyMissing,
+            .badRequest, .tooManyConnections, .internal, .ledgerFull, .ledgerMissing, .ledgerLocked, .ledgerCorrupt,
+            .chainBroken, .keyMissing,
             .keyInvalid, .keyInsecure, .invalidCatalogue, .unreadableInput, .ioError,
         ]
     }

@@ -1,19 +1,25 @@
 internal import CLMDB
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Wraps `MDB_env`: one LMDB environment (a directory holding `data.mdb` and `lock.mdb`) and its
 /// named tables.
 ///
 /// Open each environment once per process. Transactions are lent to closures (``read(_:)``,
 /// ``write(_:)``) or, where two environments must commit in a chosen order, begun with
-/// ``beginWrite()`` inside ``withTransactions(_:)``.
+/// ``beginWrite()`` inside ``withTransactions(also:_:)``.
 ///
 /// The map starts at ``Configuration/initialMapSize`` and doubles on `MDB_MAP_FULL` up to
-/// ``Configuration/mapCeiling``; past it writes fail with `ledger_full` and nothing is lost.
+/// ``Configuration/mapCeiling`` — by less when the process's address space (`ulimit -v`) leaves
+/// less room; when it cannot grow, writes fail with `ledger_full` and nothing is lost.
 final class Environment: @unchecked Sendable {
-    // Invariant: `handle` is valid from init to deinit; LMDB serialises writers itself, and
-    // `gate` keeps map growth (which needs no open transaction in this process) apart from every
-    // transaction. `mapSize` is only changed under the gate's write lock.
+    // Invariant: every transaction of this process, read or write, holds `gate` shared for its
+    // whole life; `handle` and `mapSize` change only under `gate`'s write lock (map growth, or the
+    // reopen after a failed growth), so growth never runs beside a transaction. `handle` is `nil`
+    // only after a failed growth whose reopen failed too; the next transaction tries again.
 
     /// Size limits of one environment.
     struct Configuration: Sendable {
@@ -23,9 +29,16 @@ final class Environment: @unchecked Sendable {
         var mapCeiling: Int
     }
 
-    let handle: OpaquePointer
+    /// Address space growth leaves free for the rest of the process (threads, buffers): a map that
+    /// took the last of it would only move the failure to the next allocation.
+    static let addressSpaceReserve = 64 << 20
+    /// The smallest step the map grows by; with less room than this it is full.
+    static let minimumGrowth = 1 << 20
+
     let path: String
+    private var handle: OpaquePointer?
     private(set) var tables: [String: Table] = [:]
+    private let tableNames: [String]
     private var mapSize: Int
     private let mapCeiling: Int
     private let gate = ReadWriteLock()
@@ -35,42 +48,63 @@ final class Environment: @unchecked Sendable {
     ///   or the data file is damaged (``MetaPages``).
     init(path: String, tables names: [String], configuration: Configuration) throws {
         self.path = path
+        self.tableNames = names
         self.mapCeiling = max(configuration.mapCeiling, configuration.initialMapSize)
+        mapSize = configuration.initialMapSize
+        try FileManager.default.createDirectory(
+            atPath: path,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+        // LMDB trusts its file; refuse a damaged or truncated one before it is mapped.
+        try MetaPages.check(environmentAt: path)
+        let env = try Self.open(path: path, mapSize: mapSize)
+        // From here on `deinit` closes the handle, also when this initialiser throws.
+        handle = env
+        // Another process may have grown the map already: adopt the larger size.
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        mapSize = max(mapSize, info.me_mapsize)
+        tables = try Self.openTables(names, in: env)
+    }
+
+    deinit { if let handle { mdb_env_close(handle) } }
+
+    /// Creates and opens an `MDB_env` on `path` with a map of `mapSize` bytes.
+    private static func open(path: String, mapSize: Int) throws -> OpaquePointer {
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create", environment: 0) }
-        handle = env
-        mapSize = configuration.initialMapSize
-        // From here on `deinit` closes the handle, also when this initialiser throws.
         do {
-            try FileManager.default.createDirectory(
-                atPath: path,
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-            // LMDB trusts its file; refuse a damaged or truncated one before it is mapped.
-            try MetaPages.check(environmentAt: path)
             try check(mdb_env_set_maxdbs(env, 16), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, 254), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
             try check(mdb_env_open(env, path, UInt32(MDB_NOTLS), 0o600), "mdb_env_open")
-            // Another process may have grown the map already: adopt the larger size.
-            var info = MDB_envinfo()
-            mdb_env_info(env, &info)
-            mapSize = max(mapSize, info.me_mapsize)
-            var opened: [String: Table] = [:]
-            try writeOnce { txn in
-                for name in names {
-                    var dbi: MDB_dbi = 0
-                    try check(mdb_dbi_open(txn.txn, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open")
-                    opened[name] = Table(dbi: dbi, name: name)
-                }
-            }
-            tables = opened
+        } catch {
+            mdb_env_close(env)
+            throw error
         }
+        return env
     }
 
-    deinit { mdb_env_close(handle) }
+    /// Opens (creating) the named tables in one write transaction.
+    private static func openTables(_ names: [String], in env: OpaquePointer) throws -> [String: Table] {
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(env, nil, 0, &txn), "mdb_txn_begin", environment: env)
+        guard let txn else { throw LMDBError(code: ENOMEM, operation: "mdb_txn_begin", environment: 0) }
+        var opened: [String: Table] = [:]
+        for name in names {
+            var dbi: MDB_dbi = 0
+            let rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
+            guard rc == MDB_SUCCESS else {
+                mdb_txn_abort(txn)
+                throw LMDBError(code: rc, operation: "mdb_dbi_open", environment: UInt(bitPattern: env))
+            }
+            opened[name] = Table(dbi: dbi, name: name)
+        }
+        try check(mdb_txn_commit(txn), "mdb_txn_commit", environment: env)
+        return opened
+    }
 
     /// The table opened under `name` at start-up.
     func table(_ name: String) -> Table {
@@ -80,20 +114,36 @@ final class Environment: @unchecked Sendable {
 
     // MARK: Transactions
 
+    /// What a closure run under the gate came to.
+    private enum Held<T> {
+        case ran(T)
+        /// A failed growth left no handle: reopen, then run again.
+        case closed
+        /// Another process grew the map past this one's: adopt its size, then run again.
+        case resized(LMDBError)
+    }
+
     /// Runs `body` in a read-only transaction and returns its result.
     /// - Warning: Copy bytes out before returning; nothing borrowed from LMDB outlives the body.
     func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
-        try gate.withReadLock {
-            var txn: OpaquePointer?
-            var rc = mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn)
-            if rc == MDB_MAP_RESIZED {
-                mdb_env_set_mapsize(handle, 0)
-                rc = mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn)
+        while true {
+            let held: Held<T> = try gate.withReadLock {
+                guard let env = handle else { return .closed }
+                var txn: OpaquePointer?
+                let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &txn)
+                if rc == MDB_MAP_RESIZED {
+                    return .resized(LMDBError(code: rc, operation: "mdb_txn_begin", environment: UInt(bitPattern: env)))
+                }
+                try check(rc, "mdb_txn_begin", environment: env)
+                guard let txn else { throw LMDBError(code: ENOMEM, operation: "mdb_txn_begin", environment: 0) }
+                defer { mdb_txn_abort(txn) }
+                return .ran(try body(ReadTransaction(txn: txn)))
             }
-            try check(rc, "mdb_txn_begin", environment: handle)
-            guard let txn else { throw LMDBError(code: ENOMEM, operation: "mdb_txn_begin", environment: 0) }
-            defer { mdb_txn_abort(txn) }
-            return try body(ReadTransaction(txn: txn))
+            switch held {
+            case .ran(let result): return result
+            case .closed: try reopenIfClosed()
+            case .resized(let error): try adoptOrGrow(after: error)
+            }
         }
     }
 
@@ -107,17 +157,43 @@ final class Environment: @unchecked Sendable {
 
     /// Runs `attempt` (which may begin write transactions on this and other environments), and on
     /// `MDB_MAP_FULL` or `MDB_MAP_RESIZED` from any of `environments` grows that one and retries.
+    /// `attempt` runs holding every one's gate shared, so no map changes under its transactions.
     func withTransactions<T>(also environments: [Environment] = [], _ attempt: () throws -> T) throws -> T {
         let all = [self] + environments
         while true {
             do {
-                return try attempt()
+                switch try Self.holdingGates(all[...], attempt) {
+                case .ran(let result): return result
+                case .closed, .resized:
+                    for environment in all { try environment.reopenIfClosed() }
+                }
             } catch let error as LMDBError where error.isMapFull || error.isMapResized {
-                let culprit = all.first { UInt(bitPattern: $0.handle) == error.environment } ?? self
+                let culprit =
+                    all.first { environment in
+                        environment.gate.withReadLock { environment.identity == error.environment }
+                    } ?? self
                 try culprit.adoptOrGrow(after: error)
             }
         }
     }
+
+    /// Runs `body` holding the gates of `environments` shared, in order; `.closed` when one of
+    /// them has no handle.
+    private static func holdingGates<T>(
+        _ environments: ArraySlice<Environment>,
+        _ body: () throws -> T
+    ) throws
+        -> Held<T>
+    {
+        guard let first = environments.first else { return .ran(try body()) }
+        return try first.gate.withReadLock {
+            guard first.handle != nil else { return .closed }
+            return try holdingGates(environments.dropFirst(), body)
+        }
+    }
+
+    /// The handle's identity, as ``LMDBError/environment`` carries it. Call holding the gate.
+    private var identity: UInt { handle.map { UInt(bitPattern: $0) } ?? 0 }
 
     /// Begins a write transaction; the caller commits or aborts it on this thread.
     /// - Warning: Call only inside ``withTransactions(also:_:)`` so map growth can retry.
@@ -133,8 +209,11 @@ final class Environment: @unchecked Sendable {
     }
 
     private func beginWrite(parentHandle: OpaquePointer?) throws -> WriteTransaction {
+        guard let env = handle else {
+            throw LMDBError(code: MDB_MAP_FULL, operation: "mdb_txn_begin", environment: 0)
+        }
         var txn: OpaquePointer?
-        try check(mdb_txn_begin(handle, parentHandle, 0, &txn), "mdb_txn_begin", environment: handle)
+        try check(mdb_txn_begin(env, parentHandle, 0, &txn), "mdb_txn_begin", environment: env)
         guard let txn else { throw LMDBError(code: ENOMEM, operation: "mdb_txn_begin", environment: 0) }
         return WriteTransaction(txn: txn)
     }
@@ -146,22 +225,88 @@ final class Environment: @unchecked Sendable {
         return result
     }
 
+    // MARK: Map growth
+
+    /// Adopts a map another process grew, or grows the map after `MDB_MAP_FULL`: doubling it, or
+    /// by as much as the address space allows (at least ``minimumGrowth``, leaving
+    /// ``addressSpaceReserve`` free). Takes the gate exclusively.
+    /// - Throws: `error` at the ceiling; an `ENOMEM` ``LMDBError`` of `mdb_env_set_mapsize` when the
+    ///   address space has no room (both are `ledger_full`).
     private func adoptOrGrow(after error: LMDBError) throws {
         try gate.withWriteLock {
+            guard let env = handle else { return try reopen(mapSize: mapSize) }
             var info = MDB_envinfo()
-            mdb_env_info(handle, &info)
+            mdb_env_info(env, &info)
             if error.isMapResized {
-                try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize", environment: handle)
-                mdb_env_info(handle, &info)
-                mapSize = info.me_mapsize
+                try setMapSize(0, of: env, previous: max(mapSize, info.me_mapsize))
                 return
             }
             let current = max(mapSize, info.me_mapsize)
             guard current < mapCeiling else { throw error }
-            let grown = min(mapCeiling, current * 2)
-            try check(mdb_env_set_mapsize(handle, grown), "mdb_env_set_mapsize", environment: handle)
-            mapSize = grown
+            var grown = min(mapCeiling, current * 2)
+            while !Self.canReserve(grown - current + Self.addressSpaceReserve) {
+                let smaller = current + (grown - current) / 2
+                guard smaller - current >= Self.minimumGrowth else {
+                    throw LMDBError(code: ENOMEM, operation: "mdb_env_set_mapsize", environment: UInt(bitPattern: env))
+                }
+                grown = smaller
+            }
+            try setMapSize(grown, of: env, previous: current)
         }
+    }
+
+    /// `mdb_env_set_mapsize`, and the way back when it fails: LMDB has then unmapped the file and
+    /// keeps no map, so any further transaction on the handle would touch unmapped memory. The
+    /// handle is closed and the environment opened again at `previous`, the size mapped a moment
+    /// ago. Call holding the gate exclusively.
+    private func setMapSize(_ size: Int, of env: OpaquePointer, previous: Int) throws {
+        let rc = mdb_env_set_mapsize(env, size)
+        guard rc != MDB_SUCCESS else {
+            var info = MDB_envinfo()
+            mdb_env_info(env, &info)
+            mapSize = info.me_mapsize
+            return
+        }
+        mdb_env_close(env)
+        handle = nil
+        mapSize = previous
+        try? reopen(mapSize: previous)
+        throw LMDBError(code: rc, operation: "mdb_env_set_mapsize", environment: UInt(bitPattern: env))
+    }
+
+    /// Opens the environment again after a failed growth closed it. Takes the gate exclusively.
+    private func reopenIfClosed() throws {
+        try gate.withWriteLock { if handle == nil { try reopen(mapSize: mapSize) } }
+    }
+
+    /// Opens the closed environment at `size`, with its tables under the same handles. Call holding
+    /// the gate exclusively.
+    private func reopen(mapSize size: Int) throws {
+        guard handle == nil else { return }
+        let env = try Self.open(path: path, mapSize: size)
+        do {
+            let reopened = try Self.openTables(tableNames, in: env)
+            guard reopened.allSatisfy({ tables[$0.key]?.dbi == $0.value.dbi }) else {
+                throw LMDBError(code: MDB_INVALID, operation: "mdb_dbi_open", environment: UInt(bitPattern: env))
+            }
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        mapSize = info.me_mapsize
+        handle = env
+    }
+
+    /// Whether `bytes` more address space can be mapped now (`ulimit -v` is the usual limit): maps
+    /// that much, inaccessible and unbacked, and gives it back at once.
+    private static func canReserve(_ bytes: Int) -> Bool {
+        guard let probe = mmap(nil, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+            probe != UnsafeMutableRawPointer(bitPattern: -1)
+        else { return false }
+        munmap(probe, bytes)
+        return true
     }
 
     // MARK: Maintenance
@@ -170,16 +315,22 @@ final class Environment: @unchecked Sendable {
     /// directory `directory`, as `data.mdb`.
     func copyCompacted(to directory: String) throws {
         try gate.withReadLock {
-            try check(mdb_env_copy2(handle, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2", environment: handle)
+            guard let env = handle else {
+                throw LMDBError(code: MDB_MAP_FULL, operation: "mdb_env_copy2", environment: 0)
+            }
+            try check(mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2", environment: env)
         }
     }
 
     /// The environment's current map size and the bytes its used pages occupy.
     func usage() -> (mapSize: Int, usedBytes: Int) {
-        var info = MDB_envinfo()
-        var stat = MDB_stat()
-        mdb_env_info(handle, &info)
-        mdb_env_stat(handle, &stat)
-        return (info.me_mapsize, (info.me_last_pgno + 1) * Int(stat.ms_psize))
+        gate.withReadLock {
+            guard let env = handle else { return (mapSize, 0) }
+            var info = MDB_envinfo()
+            var stat = MDB_stat()
+            mdb_env_info(env, &info)
+            mdb_env_stat(env, &stat)
+            return (info.me_mapsize, (info.me_last_pgno + 1) * Int(stat.ms_psize))
+        }
     }
 }

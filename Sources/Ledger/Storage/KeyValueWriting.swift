@@ -1,5 +1,9 @@
 internal import CLMDB
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Writing, for the owning ``WriteTransaction`` and for the non-owning ``TransactionWriter`` lent
 /// to log observers.
 protocol KeyValueWriting: KeyValueReading, ~Copyable {}
@@ -72,8 +76,11 @@ extension KeyValueWriting where Self: ~Copyable {
             guard try body(key.buffer, value.buffer) else { return removed }
             try check(mdb_cursor_del(cursor, 0), "mdb_cursor_del", environment: mdb_txn_env(txn))
             removed += 1
-            // After a deletion the cursor stands on the entry that followed the deleted one.
+            // After a deletion the cursor stands on the entry that followed the deleted one — unless
+            // the deletion emptied the table: LMDB then leaves the cursor uninitialised, and
+            // MDB_GET_CURRENT answers EINVAL instead of MDB_NOTFOUND.
             rc = mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT)
+            if rc == EINVAL, try count(of: table) == 0 { rc = MDB_NOTFOUND }
         }
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get", environment: mdb_txn_env(txn)) }
         return removed

@@ -17,6 +17,14 @@ struct LMDBError: Error, Sendable, CustomStringConvertible {
     let environment: UInt
 
     var isMapFull: Bool { code == MDB_MAP_FULL }
+    /// The filesystem under the environment has no room: ENOSPC or EDQUOT, or the EIO LMDB reports
+    /// for a short write, which a nearly full filesystem explains (see ``WriteTransaction/commit()``).
+    var isDiskFull: Bool { code == ENOSPC || code == EDQUOT }
+    /// The map could not be made larger: the address space (`ulimit -v`) has no room for it.
+    var isMapUnavailable: Bool {
+        let name = "\(operation)"
+        return code == ENOMEM && (name == "mdb_env_set_mapsize" || name == "mdb_env_open")
+    }
     var isMapResized: Bool { code == MDB_MAP_RESIZED }
 
     /// LMDB's own text for the code.
@@ -43,16 +51,23 @@ extension LedgerError {
     init(storage error: LMDBError) {
         let code: Code
         switch error.code {
+        case _ where error.isDiskFull || error.isMapUnavailable: code = .ledgerFull
         case MDB_MAP_FULL: code = .ledgerFull
         case MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, MDB_BAD_RSLOT: code = .ledgerCorrupt
         case MDB_READERS_FULL, EAGAIN, EBUSY: code = .ledgerLocked
         case EACCES, EROFS: code = .ioError
         default: code = .ioError
         }
-        let message =
-            code == .ledgerFull
-            ? "the ledger reached its configured size ceiling; nothing was appended (\(error.text))"
-            : "storage failure in \(error.operation): \(error.text) (LMDB code \(error.code))"
+        let message: String
+        if error.isDiskFull {
+            message = "the filesystem holding the ledger is full; nothing was appended (\(error.text))"
+        } else if error.isMapUnavailable {
+            message = "the ledger's map cannot grow: no address space is left for it; nothing was appended"
+        } else if code == .ledgerFull {
+            message = "the ledger reached its configured size ceiling; nothing was appended (\(error.text))"
+        } else {
+            message = "storage failure in \(error.operation): \(error.text) (LMDB code \(error.code))"
+        }
         self.init(code, message, cause: error)
     }
 }

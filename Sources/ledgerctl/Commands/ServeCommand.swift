@@ -41,6 +41,14 @@ struct ServeCommand: AsyncParsableCommand {
         help: "Events waiting for the writer at most; further appends wait their turn (nothing is dropped)."
     )
     var queueCapacity = 200_000
+    @Option(
+        name: .customLong("initial-map-size"),
+        help: ArgumentHelp(
+            "The map size (address space) each environment starts with, in MiB; it grows as needed (default 1024).",
+            valueName: "MiB"
+        )
+    )
+    var initialMapSize: Int?
 
     func validate() throws {
         // Upper bounds too: a timeout is multiplied into nanoseconds, which must not overflow.
@@ -50,6 +58,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...1_000_000).contains(maxConnections), (1...100_000_000).contains(queueCapacity) else {
             throw ValidationError(
                 "--max-connections must be 1 to 1000000 and --queue-capacity 1 to 100000000"
+            )
+        }
+        guard (1...(1 << 20)).contains(initialMapSize ?? 1) else {
+            throw ValidationError(
+                "--initial-map-size must be 1 to 1048576 MiB"
             )
         }
     }
@@ -72,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         // append waits for a fold; one-shot ledgerctl processes keep the in-transaction observer.
         var options = global.ledgerOptions
         options.observers = []
+        if let initialMapSize { options.initialMapSize = initialMapSize << 20 }
         let ledger = try Ledger(openingAt: global.directory, options: options)
         let groupID = try socketGroup.map { name -> gid_t in
             guard let group = getgrnam(name) else { throw LedgerError(.invalidField, "no group named \(name)") }
@@ -84,18 +98,24 @@ struct ServeCommand: AsyncParsableCommand {
         let previousMask = umask(0o177)
         let requestLimit = TimeAmount.seconds(Int64(requestTimeout))
         let handlerLogger = logger
+        // At the cap the connection idle longest gives way, or a newcomer is refused at once
+        // (Hummingbird's own cap would leave it waiting in the backlog for an idle timeout).
+        let limiter = ConnectionLimiter(capacity: maxConnections)
         let app = Application(
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger)],
+                    additionalChannelHandlers: [
+                        ConnectionLimitHandler(limiter: limiter, metrics: metrics),
+                        MalformedRequestHandler(metrics: metrics),
+                        RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger),
+                    ],
                     idleTimeout: .seconds(Int64(idleTimeout))
                 )
             ),
             configuration: .init(
                 address: .unixDomainSocket(path: socketPath),
-                serverName: "ConsentLedger",
-                availableConnectionsDelegate: MaximumAvailableConnections(maxConnections)
+                serverName: "ConsentLedger"
             ),
             onServerRunning: { [global] _ in
                 umask(previousMask)

@@ -3,13 +3,14 @@ import Hummingbird
 import Ledger
 import NIOCore
 import NIOHTTP1
+import NIOHTTPTypes
 
 extension LedgerError {
     /// The HTTP status of SPEC §7's table.
     var httpStatus: HTTPResponse.Status {
         switch code {
         case .invalidJSON, .unknownField, .missingField, .invalidField, .unknownType, .invalidCatalogue,
-            .unreadableInput:
+            .unreadableInput, .badRequest:
             return .badRequest
         case .forbidden: return .forbidden
         case .notFound, .subjectNotFound: return .notFound
@@ -20,7 +21,7 @@ extension LedgerError {
             return .unprocessableContent
         case .ledgerFull: return .init(code: 507, reasonPhrase: "Insufficient Storage")
         // Shutting down, or a lock held elsewhere for now: worth retrying, unlike a fault.
-        case .ledgerLocked: return .serviceUnavailable
+        case .ledgerLocked, .tooManyConnections: return .serviceUnavailable
         default: return .internalServerError
         }
     }
@@ -32,6 +33,31 @@ extension LedgerError {
         var response = JSONResponse.make(error.json, status: httpStatus)
         response.headers[ErrorMiddleware<LedgerRequestContext>.codeHeader] = code.rawValue
         return response
+    }
+}
+
+extension LedgerError {
+    /// Writes this error as a whole response straight onto a connection's pipeline, for channel
+    /// handlers that answer before or instead of the router; then closes the connection's output,
+    /// and the connection a moment later if the client has not closed it by then.
+    /// - Warning: Call on the channel's event loop.
+    func writeResponse(to context: ChannelHandlerContext) {
+        var bytes = json.utf8
+        bytes.append(UInt8(ascii: "\n"))
+        let head = HTTPResponse(
+            status: httpStatus,
+            headerFields: [
+                .contentType: "application/json", .contentLength: "\(bytes.count)", .connection: "close",
+            ]
+        )
+        context.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
+        context.write(NIOAny(HTTPResponsePart.body(ByteBuffer(bytes: bytes))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil))).whenComplete { _ in
+            // Half-close first, so the client reads the whole answer and then end of file.
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
     }
 }
 
@@ -96,9 +122,12 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return LedgerError(.payloadTooLarge, "the body is over 1 MiB").response(includeLine: false)
         } catch is HTTPParserError {
             // The client's request broke off or was malformed halfway through its body (for
-            // example, cut off by the request timeout): the client's fault, not the server's.
+            // example, cut off by the request timeout, or chunked framing that does not parse):
+            // bad HTTP, the client's fault, not the server's. (Before a body, MalformedRequestHandler
+            // answers.)
             context.logger.notice("a request broke off before its body was complete")
-            return LedgerError(.invalidJSON, "the request broke off").response(includeLine: false)
+            return LedgerError(.badRequest, "the request's body broke off or is not well-formed HTTP/1.1")
+                .response(includeLine: false)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(type(of: error))"])
             return LedgerError(.internal, "internal error").response(includeLine: false)
