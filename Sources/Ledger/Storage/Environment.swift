@@ -21,6 +21,10 @@ final class Environment: @unchecked Sendable {
         var initialMapSize: Int
         /// The largest map size growth may reach; beyond it appends fail with `ledger_full`.
         var mapCeiling: Int
+        /// Whether opening checks every page of `data.mdb` by `pread` (``DataFileCheck``) before
+        /// anything reads it through the map; O(file size). The meta pages and the file's length
+        /// are always checked.
+        var checksPages = false
     }
 
     let handle: OpaquePointer
@@ -31,7 +35,11 @@ final class Environment: @unchecked Sendable {
     private let gate = ReadWriteLock()
 
     /// Opens (creating if needed) the environment in directory `path` and the named `tables`.
-    /// - Throws: ``LMDBError`` when LMDB refuses, ``LedgerError`` when the directory cannot be made.
+    ///
+    /// An existing `data.mdb` is checked first by `pread`: a damaged meta page or a file shorter
+    /// than its meta page says (a copy cut short) is refused, since LMDB would map past its end.
+    /// - Throws: ``LMDBError`` when LMDB refuses, ``LedgerError`` `ledger_corrupt` for a damaged or
+    ///   truncated file, `io_error` when the directory cannot be made.
     init(path: String, tables names: [String], configuration: Configuration) throws {
         self.path = path
         self.mapCeiling = max(configuration.mapCeiling, configuration.initialMapSize)
@@ -47,6 +55,8 @@ final class Environment: @unchecked Sendable {
                 withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700]
             )
+            let file = try DataFileCheck(directory: path)
+            try file?.checkLength()
             try check(mdb_env_set_maxdbs(env, 16), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, 254), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
@@ -55,6 +65,7 @@ final class Environment: @unchecked Sendable {
             var info = MDB_envinfo()
             mdb_env_info(env, &info)
             mapSize = max(mapSize, info.me_mapsize)
+            if configuration.checksPages, let file { try checkPages(of: file) }
             var opened: [String: Table] = [:]
             try writeOnce { txn in
                 for name in names {
@@ -68,6 +79,32 @@ final class Environment: @unchecked Sendable {
     }
 
     deinit { mdb_env_close(handle) }
+
+    /// Runs ``DataFileCheck/checkPages(of:)`` on the snapshot of a read transaction held open for
+    /// the whole walk, so no other process's writer reuses a page the walk reads.
+    private func checkPages(of file: DataFileCheck) throws {
+        for _ in 0..<100 {
+            let checked: Bool = try read { txn in
+                let id = UInt64(mdb_txn_id(txn.txn))
+                let metas = try file.metas()
+                // Two commits since the transaction began overwrote its meta page: try again.
+                guard let meta = metas.first(where: { $0.txnid == id }) else { return false }
+                do {
+                    try file.checkPages(of: meta)
+                } catch {
+                    // A meta page read while a writer rewrote it reads torn: try again.
+                    if (try? file.metas()) != metas { return false }
+                    throw error
+                }
+                return true
+            }
+            if checked { return }
+        }
+        throw LedgerError(
+            .ledgerLocked,
+            "\((path as NSString).lastPathComponent)/data.mdb changed too fast to be checked; try again"
+        )
+    }
 
     /// The table opened under `name` at start-up.
     func table(_ name: String) -> Table {

@@ -16,7 +16,7 @@ struct RebuildCommand: ParsableCommand {
     func run() throws {
         try runReporting(json: global.json) {
             let progress = Progress(label: "rebuild")
-            let report = try global.openLedger().rebuildProjections { progress.update($0) }
+            let report = try global.openLedger(checkingPages: true).rebuildProjections { progress.update($0) }
             progress.finish()
             if global.json {
                 Output.line(report.json.serialized)
