@@ -17,7 +17,7 @@ extension Ledger {
             guard let decoded = LedgerProjection(snapshot: stored.bytes) else {
                 throw LedgerError(
                     .ledgerCorrupt,
-                    "the projection snapshot at seq \(stored.seq) cannot be decoded; run `ledgerctl rebuild`"
+                    "the projection snapshot at seq \(stored.seq) cannot be decoded; run `ledgerctl rebuild --repair`"
                 )
             }
             projection = decoded

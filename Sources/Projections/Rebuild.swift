@@ -28,14 +28,20 @@ public struct RebuildReport: Sendable, Equatable {
 }
 
 extension Ledger {
-    /// Recomputes every projection from the log (SPEC §5 `rebuild`) and compares: each stored
-    /// snapshot byte for byte, and the request records the append path keeps.
+    /// Recomputes every projection from the log (SPEC §5 `rebuild`) and compares it with
+    /// everything readers rely on: each stored snapshot (its manifest, its chunks against the
+    /// manifest, its decoding, and byte for byte against the refold), no snapshot beyond the
+    /// head, and every request record the append path keeps (decodable, and field by field).
     /// - Parameter progress: Called now and then with the number of events folded.
     public func rebuildProjections(progress: ((UInt64) -> Void)? = nil) throws -> RebuildReport {
         let rules = try projectionRules()
-        var pendingSnapshots = try snapshotSeqs()[...]
+        let allSnapshots = try snapshotSeqs()
+        var pendingSnapshots = allSnapshots[...]
         var projection = LedgerProjection()
         var report = RebuildReport(events: 0, snapshotsCompared: 0, requestsCompared: 0, difference: nil)
+        // What request records hold beyond the projection: the opening seq and any extension.
+        var openSeqs: [String: UInt64] = [:]
+        var extended: Set<String> = []
         // Stored snapshots are compared on the other core while the fold goes on: the projection
         // is a value, so each comparison works on its own copy.
         let differences = Locked<[UInt64: String]>([:])
@@ -43,6 +49,8 @@ extension Ledger {
         let ledger = self
         try forEachSummary { event in
             projection.apply(event, rules: rules)
+            if event.type.opensRequest != nil { openSeqs[event.eventId] = event.seq }
+            if event.type == .requestExtended, event.expiresAt != nil { extended.insert(event.requestId) }
             report.events = event.seq
             if event.seq % 65_536 == 0 { progress?(event.seq) }
             guard let next = pendingSnapshots.first, next == event.seq else { return }
@@ -51,11 +59,23 @@ extension Ledger {
             let rebuilt = projection
             let seq = event.seq
             DispatchQueue.global().async(group: comparisons) {
-                let stored = (try? ledger.snapshot(atOrBefore: seq)).flatMap { $0 }
-                guard let stored, stored.seq == seq else { return }
-                if stored.bytes != rebuilt.snapshot {
+                let stored: [UInt8]
+                do {
+                    guard let read = try ledger.storedSnapshot(at: seq) else {
+                        differences.withLock { $0[seq] = "the snapshot at seq \(seq) disappeared during the rebuild" }
+                        return
+                    }
+                    stored = read
+                } catch let error as LedgerError {
+                    differences.withLock { $0[seq] = error.message }
+                    return
+                } catch {
+                    differences.withLock { $0[seq] = "the snapshot at seq \(seq) cannot be read" }
+                    return
+                }
+                if stored != rebuilt.snapshot {
                     let description = Self.describeDifference(
-                        stored: LedgerProjection(snapshot: stored.bytes),
+                        stored: LedgerProjection(snapshot: stored),
                         rebuilt: rebuilt,
                         at: seq
                     )
@@ -68,22 +88,55 @@ extension Ledger {
             report.difference = first.value
             return report
         }
-        guard report.matches else { return report }
-        let stored = try storedRequests()
+        if let beyond = pendingSnapshots.first {
+            report.difference = "a snapshot is stored at seq \(beyond), beyond the head (seq \(report.events))"
+            return report
+        }
+        let stored = try storedRequestsForCheck()
         for id in Set(stored.keys).union(projection.requests.keys).sorted() {
             report.requestsCompared += 1
-            let record = stored[id]
-            let rebuilt = projection.requests[id]
+            guard let found = stored[id] else {
+                report.difference = "request \(id): the log opens it but no request record is stored"
+                break
+            }
+            guard let record = found else {
+                report.difference = "request \(id): the stored record cannot be decoded"
+                break
+            }
+            guard let rebuilt = projection.requests[id] else {
+                report.difference = "request \(id): a request record is stored that no event of the log opens"
+                break
+            }
             let same =
-                record?.kind == rebuilt?.kind && record?.pseudonym == rebuilt?.pseudonym
-                && record?.openedAt == rebuilt?.openedAt && record?.dueAt == rebuilt?.dueAt
-                && record?.status == rebuilt?.status.rawValue && record?.closedAt == rebuilt?.closedAt
+                record.kind == rebuilt.kind && record.pseudonym == rebuilt.pseudonym
+                && record.openedAt == rebuilt.openedAt && record.dueAt == rebuilt.dueAt
+                && record.status == rebuilt.status.rawValue && record.closedAt == rebuilt.closedAt
+                && record.openSeq == openSeqs[id]
+                && record.originalDueAt == rebuilt.openedAt.adding(days: rules.requestDeadlineDays)
+                && record.extended == extended.contains(id)
             if !same {
                 report.difference = "request \(id): the stored record differs from the one the log gives"
                 break
             }
         }
         return report
+    }
+
+    /// Writes every derived record again from the log and checks the result (`rebuild
+    /// --repair`): deletes every projection snapshot and writes them again by folding the log,
+    /// and writes every request record again from the log's request events. The log itself is
+    /// never touched. Run it with no server on the ledger.
+    /// - Returns: The rebuild report of the repaired ledger, and how many snapshots and request
+    ///   records were written.
+    public func repairProjections(
+        progress: ((UInt64) -> Void)? = nil
+    ) throws
+        -> (report: RebuildReport, snapshots: Int, requests: Int)
+    {
+        try removeAllSnapshots()
+        let requests = try rederiveRequestRecords()
+        let snapshots = try SnapshotCatchUp.run(self)
+        return (try rebuildProjections(progress: progress), snapshots, requests)
     }
 
     private static func describeDifference(

@@ -25,13 +25,14 @@ public struct RequestProjection: Sendable, Equatable {
     /// Open and past its due date at `time` (SPEC §5: overdue at T when T > dueAt).
     public func isOverdue(at time: Timestamp) -> Bool { status == .open && time > dueAt }
 
-    /// `{"requestId","kind","pseudonym","openedAt","dueAt","status","closedAt"}`; `status` is
-    /// `overdue` for an open request past its due date at `time`.
+    /// `{"requestId","kind","pseudonym","openedAt","dueAt","status","overdue","closedAt"}`:
+    /// `status` is always `open`, `completed` or `rejected`; `overdue` says whether the request is
+    /// open past its due date at `time` (overdue is a filter and a flag, never a status).
     public func json(at time: Timestamp) -> JSONValue {
         .object([
             ("requestId", .string(requestId)), ("kind", .string(kind.rawValue)), ("pseudonym", .string(pseudonym)),
             ("openedAt", .string(openedAt.rfc3339)), ("dueAt", .string(dueAt.rfc3339)),
-            ("status", .string(isOverdue(at: time) ? "overdue" : status.rawValue)),
+            ("status", .string(status.rawValue)), ("overdue", .bool(isOverdue(at: time))),
             ("closedAt", .string(closedAt?.rfc3339 ?? "")),
         ])
     }

@@ -31,8 +31,7 @@ struct CatalogueTests {
     }
 
     @Test func bundledNoticesAreVerbatimPolicyParagraphs() throws {
-        let policyPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../../shared/seed/personvernerklaering.txt").standardized.path
+        let policyPath = Fixture.file("personvernerklaering.txt").path
         let policy = try #require(
             FileManager.default.contents(atPath: policyPath).flatMap { String(data: $0, encoding: .utf8) }
         )

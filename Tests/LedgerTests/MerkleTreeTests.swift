@@ -9,10 +9,7 @@ import Testing
 /// calling the code under test.
 struct MerkleTreeTests {
     @Test func reproducesTheRFC6962Vectors() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-            "../../../shared/vectors/rfc6962-merkle.json"
-        )
-        .standardized
+        let url = Fixture.file("rfc6962-merkle.json")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
         let inputs = try #require(object["leafInputsHex"] as? [String]).compactMap { Hex.decode($0) }
         let roots = try #require(object["rootHashesBySize"] as? [String])

@@ -179,6 +179,11 @@ struct ProjectionFoldTests {
         #expect(request?.isOverdue(at: Self.time("2026-05-01T10:00:00Z")) == false)
         #expect(request?.isOverdue(at: Self.time("2026-05-01T10:00:00.001Z")) == true)
         #expect(projection.requests(at: Self.time("2026-06-01T00:00:00Z"), filter: .overdue).count == 1)
+        // Overdue is a flag beside the status, never a status of its own.
+        let late = request?.json(at: Self.time("2026-06-01T00:00:00Z")).serialized ?? ""
+        #expect(late.contains(#""status":"open","overdue":true"#))
+        let early = request?.json(at: Self.time("2026-04-01T00:00:00Z")).serialized ?? ""
+        #expect(early.contains(#""status":"open","overdue":false"#))
         let closed = fold([
             Self.event(1, .accessRequested, occurred: "2026-03-01T10:00:00Z", eventId: opened),
             Self.event(2, .accessCompleted, occurred: "2026-04-15T10:00:00Z", requestId: opened),

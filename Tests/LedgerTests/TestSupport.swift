@@ -75,6 +75,12 @@ final class ManualClock: LedgerClock, @unchecked Sendable {
 }
 
 enum Fixture {
+    /// A data file of `Tests/Fixtures/` (copied into the repository; provenance in its README.md).
+    static func file(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures").appendingPathComponent(name)
+    }
+
     static func options(clock: ManualClock = ManualClock(), seed: String = "test") -> Ledger.Options {
         Ledger.Options(clock: clock, random: SeededRandom(seed: seed))
     }

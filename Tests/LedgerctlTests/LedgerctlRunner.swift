@@ -7,6 +7,8 @@ struct LedgerctlRunner {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// Whether the process died by a signal (`status` is then the signal's number).
+        var signalled = false
     }
 
     /// The `ledgerctl` binary beside the test bundle.
@@ -79,7 +81,8 @@ struct LedgerctlRunner {
             return Outcome(
                 status: signalled ? 128 + process.terminationStatus : process.terminationStatus,
                 stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr, as: UTF8.self)
+                stderr: String(decoding: stderr, as: UTF8.self),
+                signalled: process.terminationReason == .uncaughtSignal
             )
         }
     }

@@ -72,7 +72,8 @@ struct ProjectionCommandTests {
         let requests = try #require(jsonObject(overdue.stdout)?["requests"] as? [[String: Any]])
         #expect(requests.count == 1)
         #expect(requests.first?["dueAt"] as? String == "2025-02-04T10:00:00.000Z")
-        #expect(requests.first?["status"] as? String == "overdue")
+        #expect(requests.first?["status"] as? String == "open")
+        #expect(requests.first?["overdue"] as? Bool == true)
         let before = try ctl.run(["requests", "--json", "--status", "overdue", "--as-of", "2025-02-04T10:00:00Z"])
         #expect((jsonObject(before.stdout)?["requests"] as? [Any])?.isEmpty == true)
         #expect(try ctl.run(["requests", "--status", "sometimes"]).status == 2)
@@ -81,6 +82,30 @@ struct ProjectionCommandTests {
         let analytics = try #require(rows.first { $0["id"] as? String == "web-analytics" })
         #expect(analytics["expired"] as? Int == 1)
         #expect(rows.first { $0["id"] as? String == "newsletter" }?["withdrawn"] as? Int == 1)
+    }
+
+    @Test func anOverdueRequestShowsStatusOpenAndOverdueTrue() throws {
+        let scratch = Scratch()
+        let ctl = try populated(scratch)
+        // Overdue is a filter and a flag: the request's status stays open, in --json and the table.
+        for filter in ["overdue", "open", "all"] {
+            let listed = try ctl.run(["requests", "--json", "--status", filter])
+            #expect(listed.status == 0)
+            let rows = try #require(jsonObject(listed.stdout)?["requests"] as? [[String: Any]])
+            #expect(rows.count == 1, "status \(filter)")
+            #expect(rows.first?["status"] as? String == "open")
+            #expect(rows.first?["overdue"] as? Bool == true)
+        }
+        let table = try ctl.run(["requests", "--status", "overdue"])
+        #expect(table.status == 0)
+        let lines = table.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let header = try #require(lines.first { $0.first == "REQUEST" })
+        let row = try #require(lines.first { $0.first == "c0000000-0000-4000-8000-000000000001" })
+        let status = try #require(header.firstIndex(of: "STATUS"))
+        let overdue = try #require(header.firstIndex(of: "OVERDUE"))
+        #expect(row[status] == "open")
+        #expect(row[overdue] == "true")
+        #expect(!table.stdout.contains(" overdue "))
     }
 
     @Test func historyAnswersAnAccessRequestAndSaysWhenASubjectIsErased() throws {

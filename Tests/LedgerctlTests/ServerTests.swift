@@ -115,6 +115,7 @@ struct ServerTests {
         #expect((reply.json?["events"] as? [Any])?.count == 3)
         reply = try server.call("GET", "/v1/requests?status=all")
         #expect((reply.json?["requests"] as? [[String: Any]])?.first?["status"] as? String == "completed")
+        #expect((reply.json?["requests"] as? [[String: Any]])?.first?["overdue"] as? Bool == false)
         #expect(errorCode(try server.call("GET", "/v1/requests?status=maybe").json) == "invalid_field")
         #expect((try server.call("GET", "/v1/purposes").json?["purposes"] as? [Any])?.count == 11)
         reply = try server.call("GET", "/v1/log?after=1&limit=2")
@@ -138,6 +139,20 @@ struct ServerTests {
         )
         #expect(server.stop() == 0)
         #expect(Fixtures.filesContaining("alice@example.com", under: scratch.path + "/ledger").isEmpty)
+    }
+
+    @Test func anOverdueRequestOverTheSocketIsOpenAndFlaggedOverdue() throws {
+        let scratch = Scratch()
+        let server = try newServer(scratch)
+        let opened = #"{"type":"access.requested","subject":"late@example.com","occurredAt":"2025-01-05T10:00:00Z"}"#
+        #expect(try server.call("POST", "/v1/events", opened).status == 201)
+        let reply = try server.call("GET", "/v1/requests?status=overdue")
+        #expect(reply.status == 200)
+        let rows = try #require(reply.json?["requests"] as? [[String: Any]])
+        #expect(rows.count == 1)
+        #expect(rows.first?["status"] as? String == "open")
+        #expect(rows.first?["overdue"] as? Bool == true)
+        #expect(server.stop() == 0)
     }
 
     @Test func sixteenClientsAppendingAtOnceGetContiguousSeqs() throws {

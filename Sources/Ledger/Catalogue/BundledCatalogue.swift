@@ -1,6 +1,7 @@
-/// The bundled purpose catalogue (SPEC §9), made from the seed policy
-/// `shared/seed/personvernerklaering.txt`. `ledgerctl init` without `--policy` loads it, and
-/// `ledgerctl catalogue --bundled` prints it as a starting point for an edited catalogue.
+/// The bundled purpose catalogue (SPEC §9), made from the seed policy (Personvernerklæring,
+/// Activepeople AS; a copy is `Tests/Fixtures/personvernerklaering.txt`). `ledgerctl init`
+/// without `--policy` loads it, and `ledgerctl catalogue --bundled` prints it as a starting point
+/// for an edited catalogue.
 extension Catalogue {
     /// The bundled catalogue's YAML text.
     public static let bundledSource: String = #"""

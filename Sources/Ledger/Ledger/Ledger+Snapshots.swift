@@ -21,6 +21,12 @@ extension Ledger {
         try storage { try events.read { try Ledger.snapshot(atOrBefore: seq, in: $0, events: events) } }
     }
 
+    /// The snapshot stored at exactly `seq`, checked against its manifest; `nil` when there is none.
+    /// - Throws: `ledger_corrupt` naming the seq when its manifest or a chunk is damaged or missing.
+    public func storedSnapshot(at seq: UInt64) throws -> [UInt8]? {
+        try storage { try events.read { try SnapshotStore.read(seq, in: $0, events: events) } }
+    }
+
     /// Every stored snapshot's seq, ascending.
     public func snapshotSeqs() throws -> [UInt64] {
         try storage { try events.read { try SnapshotStore.seqs(in: $0, events: events) } }

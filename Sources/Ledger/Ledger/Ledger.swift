@@ -38,6 +38,11 @@ public final class Ledger: @unchecked Sendable {
         package var observers: [any LogObserver] = []
         /// How long a key-store compaction waits for other processes to close the store.
         package var compactionWait: Double = 10
+        /// Whether opening checks every page of `events/data.mdb` by `pread` before anything reads
+        /// it, so a damaged page is refused with `ledger_corrupt` naming it instead of crashing
+        /// the process. It costs a read of the whole file: set it for work that walks the whole
+        /// log anyway (verify, export, the log listing, rebuild, a server starting).
+        public var checksPages = false
 
         /// Creates options; every argument has the production default.
         public init(
@@ -80,8 +85,10 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Opens the existing ledger in `directory`, repairing an erasure that a crash interrupted.
-    /// - Throws: ``LedgerError`` `ledger_missing`, `ledger_corrupt`, `key_*`, `io_error`.
+    /// - Throws: ``LedgerError`` `ledger_missing`, `ledger_corrupt` (also for a damaged or truncated
+    ///   file, or a backup that did not finish), `key_*`, `io_error`.
     public convenience init(openingAt directory: String, options: Options = Options()) throws {
+        try Ledger.refuseIncompleteBackup(at: directory)
         guard Ledger.exists(at: directory) else {
             throw LedgerError(.ledgerMissing, "no ledger in \(directory); create one with `ledgerctl init`")
         }
@@ -99,6 +106,7 @@ public final class Ledger: @unchecked Sendable {
         snapshotInterval: UInt64 = Ledger.defaultSnapshotInterval,
         options: Options = Options()
     ) throws -> (ledger: Ledger, created: Bool) {
+        try refuseIncompleteBackup(at: directory)
         if exists(at: directory) {
             let ledger = try Ledger(openingAt: directory, options: options)
             if let catalogue { try ledger.loadCatalogue(catalogue) }
@@ -153,7 +161,8 @@ public final class Ledger: @unchecked Sendable {
         }
         let configuration = Environment.Configuration(
             initialMapSize: options.initialMapSize,
-            mapCeiling: options.mapCeiling
+            mapCeiling: options.mapCeiling,
+            checksPages: options.checksPages
         )
         do {
             events = try Environment(

@@ -91,18 +91,27 @@ enum SnapshotStore {
             return (count, length, digest)
         }
         guard let (count, length, digest) = parsed else {
-            throw LedgerError(.ledgerCorrupt, "the snapshot manifest at seq \(seq) is damaged")
+            throw LedgerError(
+                .ledgerCorrupt,
+                "the snapshot manifest at seq \(seq) is damaged; `ledgerctl rebuild --repair` writes it again from the log"
+            )
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(length))
         for chunk in 0..<count {
             guard let part = try txn.get(key(seq, chunk + 1), in: table) else {
-                throw LedgerError(.ledgerCorrupt, "the snapshot at seq \(seq) is missing a chunk")
+                throw LedgerError(
+                    .ledgerCorrupt,
+                    "the snapshot at seq \(seq) is missing a chunk; `ledgerctl rebuild --repair` writes it again from the log"
+                )
             }
             bytes += part
         }
         guard bytes.count == Int(length), Array(SHA256.hash(data: bytes)) == digest else {
-            throw LedgerError(.ledgerCorrupt, "the snapshot at seq \(seq) does not match its manifest")
+            throw LedgerError(
+                .ledgerCorrupt,
+                "the snapshot at seq \(seq) does not match its manifest; `ledgerctl rebuild --repair` writes it again from the log"
+            )
         }
         return bytes
     }

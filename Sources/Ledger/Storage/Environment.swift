@@ -27,6 +27,10 @@ final class Environment: @unchecked Sendable {
         var initialMapSize: Int
         /// The largest map size growth may reach; beyond it appends fail with `ledger_full`.
         var mapCeiling: Int
+        /// Whether opening checks every page of `data.mdb` by `pread` (``DataFileCheck``) before
+        /// anything reads it through the map; O(file size). The meta pages and the file's length
+        /// are always checked.
+        var checksPages = false
     }
 
     /// Address space growth leaves free for the rest of the process (threads, buffers): a map that
@@ -44,8 +48,12 @@ final class Environment: @unchecked Sendable {
     private let gate = ReadWriteLock()
 
     /// Opens (creating if needed) the environment in directory `path` and the named `tables`.
-    /// - Throws: ``LMDBError`` when LMDB refuses, ``LedgerError`` when the directory cannot be made
-    ///   or the data file is damaged (``MetaPages``).
+    ///
+    /// An existing `data.mdb` is checked first by `pread` (``DataFileCheck``): damaged meta pages,
+    /// meta pages naming transactions no commit writes, or a file shorter than its meta page says
+    /// (a copy cut short) are refused, since LMDB would trust them and map past the end.
+    /// - Throws: ``LMDBError`` when LMDB refuses, ``LedgerError`` `ledger_corrupt` for a damaged or
+    ///   truncated file, `io_error` when the directory cannot be made.
     init(path: String, tables names: [String], configuration: Configuration) throws {
         self.path = path
         self.tableNames = names
@@ -57,7 +65,9 @@ final class Environment: @unchecked Sendable {
             attributes: [.posixPermissions: 0o700]
         )
         // LMDB trusts its file; refuse a damaged or truncated one before it is mapped.
-        try MetaPages.check(environmentAt: path)
+        let file = try DataFileCheck(directory: path)
+        try file?.checkTransactions()
+        try file?.checkLength()
         let env = try Self.open(path: path, mapSize: mapSize)
         // From here on `deinit` closes the handle, also when this initialiser throws.
         handle = env
@@ -65,10 +75,37 @@ final class Environment: @unchecked Sendable {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         mapSize = max(mapSize, info.me_mapsize)
+        if configuration.checksPages, let file { try checkPages(of: file) }
         tables = try Self.openTables(names, in: env)
     }
 
     deinit { if let handle { mdb_env_close(handle) } }
+
+    /// Runs ``DataFileCheck/checkPages(of:)`` on the snapshot of a read transaction held open for
+    /// the whole walk, so no other process's writer reuses a page the walk reads.
+    private func checkPages(of file: DataFileCheck) throws {
+        for _ in 0..<100 {
+            let checked: Bool = try read { txn in
+                let id = UInt64(mdb_txn_id(txn.txn))
+                let metas = try file.metas()
+                // Two commits since the transaction began overwrote its meta page: try again.
+                guard let meta = metas.first(where: { $0.txnid == id }) else { return false }
+                do {
+                    try file.checkPages(of: meta)
+                } catch {
+                    // A meta page read while a writer rewrote it reads torn: try again.
+                    if (try? file.metas()) != metas { return false }
+                    throw error
+                }
+                return true
+            }
+            if checked { return }
+        }
+        throw LedgerError(
+            .ledgerLocked,
+            "\((path as NSString).lastPathComponent)/data.mdb changed too fast to be checked; try again"
+        )
+    }
 
     /// Creates and opens an `MDB_env` on `path` with a map of `mapSize` bytes.
     private static func open(path: String, mapSize: Int) throws -> OpaquePointer {

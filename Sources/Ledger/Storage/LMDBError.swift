@@ -35,12 +35,15 @@ struct LMDBError: Error, Sendable, CustomStringConvertible {
 
 /// Puts every LMDB return code through one place.
 ///
-/// Codes that can only come from a bug in this layer (a finished transaction, a bad table handle)
-/// stop the process, as NIO does for unacceptable errnos; every other code becomes ``LMDBError``.
+/// A code that can only come from a bug in this layer (a bad table handle) stops the process, as
+/// NIO does for unacceptable errnos; every other code becomes ``LMDBError``. `MDB_BAD_TXN` is not
+/// such a code: LMDB also marks a transaction failed when a damaged page stops its own walk and
+/// then answers the transaction's next call with it (seen with a flipped byte in a table record:
+/// `mdb_cursor_init` ignores the failed root lookup of a stale table), so it is a storage error.
 @inline(__always)
 func check(_ rc: Int32, _ operation: StaticString, environment: OpaquePointer? = nil) throws {
     guard rc != MDB_SUCCESS else { return }
-    if rc == MDB_BAD_TXN || rc == MDB_BAD_DBI {
+    if rc == MDB_BAD_DBI {
         preconditionFailure("LMDB misuse in \(operation): \(String(cString: mdb_strerror(rc)))")
     }
     throw LMDBError(code: rc, operation: operation, environment: environment.map { UInt(bitPattern: $0) } ?? 0)
@@ -53,7 +56,8 @@ extension LedgerError {
         switch error.code {
         case _ where error.isDiskFull || error.isMapUnavailable: code = .ledgerFull
         case MDB_MAP_FULL: code = .ledgerFull
-        case MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, MDB_BAD_RSLOT: code = .ledgerCorrupt
+        case MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID, MDB_VERSION_MISMATCH, MDB_BAD_RSLOT, MDB_BAD_TXN:
+            code = .ledgerCorrupt
         case MDB_READERS_FULL, EAGAIN, EBUSY: code = .ledgerLocked
         case EACCES, EROFS: code = .ioError
         default: code = .ioError

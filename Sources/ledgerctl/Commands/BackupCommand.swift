@@ -10,7 +10,10 @@ struct BackupCommand: ParsableCommand {
         discussion: """
             Copies both LMDB environments with LMDB's compacting copy (the events first, then the \
             key store) and the signing key; the master key only with --include-master-key (keep it \
-            elsewhere). Restore: stop the server, move the backup directory where the ledger \
+            elsewhere). Each copy is written under a temporary name and renamed once complete and \
+            fsynced; backup-manifest.json (sizes and SHA-256 of every file) is written last. A \
+            backup cut short keeps its BACKUP-INCOMPLETE marker and is refused as incomplete. \
+            Restore: stop the server, move the backup directory where the ledger \
             was, put the master key back as <ledger>/master.key (mode 0600), run \
             `ledgerctl verify`. A backup keeps the keys of subjects erased after it was taken:
             see docs/OPERATIONS.md on how long such backups may be kept.
@@ -34,9 +37,9 @@ struct BackupCommand: ParsableCommand {
             let target = self.target
             let watcher = Thread {
                 while copying.withLock({ $0 }) {
-                    progress.update(
-                        UInt64(Self.size(of: target + "/events/data.mdb") + Self.size(of: target + "/keys/data.mdb"))
-                    )
+                    // Each copy is written under a temporary name and renamed when complete.
+                    let copies = ["events", "keys"].flatMap { [target + "/\($0).partial", target + "/\($0)"] }
+                    progress.update(UInt64(copies.map { Self.size(of: $0 + "/data.mdb") }.reduce(0, +)))
                     usleep(200_000)
                 }
             }

@@ -19,7 +19,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try runReporting(json: global.json) {
-            let ledger = try global.openLedger()
+            let ledger = try global.openLedger(checkingPages: true)
             let head = try ledger.head().seq
             let progress = Progress(label: "export", total: head > after ? head - after : 0)
             var out = BufferedOutput()

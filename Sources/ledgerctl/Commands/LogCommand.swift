@@ -22,7 +22,7 @@ struct LogCommand: ParsableCommand {
 
     func run() throws {
         try runReporting(json: global.json) {
-            let ledger = try global.openLedger()
+            let ledger = try global.openLedger(checkingPages: true)
             var rows: [[String]] = []
             var out = BufferedOutput()
             var listed = 0

@@ -2,30 +2,73 @@ import ArgumentParser
 import Ledger
 import Projections
 
-/// `ledgerctl rebuild`.
+/// `ledgerctl rebuild [--repair]`.
 struct RebuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
         abstract: "Recompute every projection from the log and compare with the stored ones.",
-        discussion:
-            "Exits 1 and names the first difference when a stored snapshot or request record disagrees with the log."
+        discussion: """
+            Checks every stored projection snapshot (manifest, chunks, contents) and every request \
+            record against the log. Exits 1 and names the first difference. With --repair, first \
+            writes every snapshot and request record again from the log (the log itself is never \
+            changed), then checks again: exit 0 when the repaired ledger matches. Stop the server \
+            before --repair.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
 
+    @Flag(name: .long, help: "Write every snapshot and request record again from the log, then check.")
+    var repair = false
+
     func run() throws {
         try runReporting(json: global.json) {
             let progress = Progress(label: "rebuild")
-            let report = try global.openLedger().rebuildProjections { progress.update($0) }
+            let ledger = try global.openLedger(checkingPages: true)
+            let report: RebuildReport
+            var repaired: (snapshots: Int, requests: Int)?
+            if repair {
+                // No server may append or write snapshots while derived records are rewritten.
+                let guardian = try ServerGuard(
+                    ledgerDirectory: global.directory,
+                    socketPath: global.directory + "/ledger.sock"
+                )
+                let outcome = try withExtendedLifetime(guardian) {
+                    try ledger.repairProjections { progress.update($0) }
+                }
+                report = outcome.report
+                repaired = (outcome.snapshots, outcome.requests)
+            } else {
+                report = try ledger.rebuildProjections { progress.update($0) }
+            }
             progress.finish()
             if global.json {
-                Output.line(report.json.serialized)
-            } else if let difference = report.difference {
-                Output.line("MISMATCH: \(difference)")
+                var json = report.json
+                if let repaired, case .object(var pairs) = json {
+                    pairs.append(("repaired", .bool(true)))
+                    pairs.append(("snapshotsWritten", .int(Int64(repaired.snapshots))))
+                    pairs.append(("requestsWritten", .int(Int64(repaired.requests))))
+                    json = .object(pairs)
+                }
+                Output.line(json.serialized)
             } else {
-                Output.line(
-                    "OK: \(report.events) events folded; \(report.snapshotsCompared) snapshots and \(report.requestsCompared) request records match"
-                )
+                if let repaired {
+                    Output.line(
+                        "Repaired: \(repaired.snapshots) snapshots and \(repaired.requests) request records written again from the log."
+                    )
+                }
+                if let difference = report.difference {
+                    Output.line("MISMATCH: \(difference)")
+                    if repaired == nil {
+                        Output.line(
+                            "`ledgerctl rebuild --repair` writes every snapshot and request record again from the log."
+                        )
+                    }
+                } else {
+                    Output.line(
+                        "OK: \(report.events) events folded; \(report.snapshotsCompared) snapshots and \(report.requestsCompared) request records match"
+                    )
+                }
             }
             if !report.matches { throw CommandFailure(exitCode: 1) }
         }

@@ -9,7 +9,10 @@ struct RequestsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "requests",
         abstract: "Data-subject requests and their deadlines (30 days, extendable once by up to 60).",
-        discussion: "A request is overdue when it is still open after its due date."
+        discussion: """
+            A request's status is open, completed or rejected. It is overdue when it is still open
+            after its due date: --status overdue lists those, and every row says whether it is.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -28,11 +31,12 @@ struct RequestsCommand: ParsableCommand {
             guard !requests.isEmpty else { return }
             Output.line(
                 Output.table(
-                    ["REQUEST", "KIND", "PSEUDONYM", "OPENED", "DUE", "STATUS", "CLOSED"],
+                    ["REQUEST", "KIND", "PSEUDONYM", "OPENED", "DUE", "STATUS", "OVERDUE", "CLOSED"],
                     requests.map { request in
                         [
                             request.requestId, request.kind.rawValue, request.pseudonym, request.openedAt.rfc3339,
-                            request.dueAt.rfc3339, request.isOverdue(at: time) ? "overdue" : request.status.rawValue,
+                            request.dueAt.rfc3339, request.status.rawValue,
+                            request.isOverdue(at: time) ? "true" : "false",
                             request.closedAt?.rfc3339 ?? "-",
                         ]
                     }

@@ -86,6 +86,9 @@ struct ServeCommand: AsyncParsableCommand {
         var options = global.ledgerOptions
         options.observers = []
         if let initialMapSize { options.initialMapSize = initialMapSize << 20 }
+        // Every page of the events file is checked once at start: a damaged page is refused with
+        // ledger_corrupt here rather than crashing the server at the first GET /v1/log.
+        options.checksPages = true
         let ledger = try Ledger(openingAt: global.directory, options: options)
         let groupID = try socketGroup.map { name -> gid_t in
             guard let group = getgrnam(name) else { throw LedgerError(.invalidField, "no group named \(name)") }

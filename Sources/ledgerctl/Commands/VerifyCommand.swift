@@ -55,7 +55,7 @@ struct VerifyCommand: ParsableCommand {
             if let export {
                 report = try ExportVerifier.verify(path: export)
             } else {
-                let ledger = try global.openLedger()
+                let ledger = try global.openLedger(checkingPages: true)
                 let progress = Progress(label: "verify", total: try ledger.head().seq)
                 report = try ledger.verify { progress.update($0) }
                 progress.finish()
@@ -77,7 +77,7 @@ struct VerifyCommand: ParsableCommand {
             throw LedgerError(.unreadableInput, "cannot read the checkpoint file \(path)")
         }
         let checkpoint = try Checkpoint(json: Array(data))
-        let ledger = try global.openLedger()
+        let ledger = try global.openLedger(checkingPages: full)
         var failure = try CheckpointVerification.failure(of: checkpoint, against: ledger)
         if failure == nil, full, let broken = try ledger.verify().failure {
             failure = "seq \(broken.seq): \(broken.reason)"

@@ -38,9 +38,12 @@ struct GlobalOptions: ParsableArguments {
         return options
     }
 
-    /// Opens the existing ledger.
-    func openLedger() throws -> Ledger {
-        try Ledger(openingAt: directory, options: ledgerOptions)
+    /// Opens the existing ledger; with `checkingPages`, after checking every page of the events
+    /// file (for commands that walk the whole log: a damaged page is then `ledger_corrupt`, exit 3).
+    func openLedger(checkingPages: Bool = false) throws -> Ledger {
+        var options = ledgerOptions
+        options.checksPages = checkingPages
+        return try Ledger(openingAt: directory, options: options)
     }
 }
 
