@@ -127,7 +127,8 @@ struct CrashTests {
     /// leaves chunks without one, which nothing reads and the next snapshot run replaces.
     @Test func aCrashWhileTheServerWritesASnapshot() throws {
         let scratch = Scratch()
-        let ctl = try ledger(scratch)
+        // Seq 4 to 9 are acknowledged before the snapshot at seq 10 is written.
+        let ctl = try ledger(scratch, snapshotInterval: 10)
         let socket = scratch.path + "/ledger.sock"
         let server = Process()
         server.executableURL = URL(fileURLWithPath: LedgerctlRunner.binary)

@@ -15,7 +15,7 @@ struct BackupCommand: ParsableCommand {
             backup cut short keeps its BACKUP-INCOMPLETE marker and is refused as incomplete. \
             Restore: stop the server, move the backup directory where the ledger \
             was, put the master key back as <ledger>/master.key (mode 0600), run \
-            `ledgerctl verify`. A backup keeps the keys of subjects erased after it was taken:
+            `ledgerctl verify`. A backup keeps the keys of subjects erased after it was taken: \
             see docs/OPERATIONS.md on how long such backups may be kept.
             """
     )

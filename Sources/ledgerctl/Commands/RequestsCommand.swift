@@ -10,7 +10,7 @@ struct RequestsCommand: ParsableCommand {
         commandName: "requests",
         abstract: "Data-subject requests and their deadlines (30 days, extendable once by up to 60).",
         discussion: """
-            A request's status is open, completed or rejected. It is overdue when it is still open
+            A request's status is open, completed or rejected. It is overdue when it is still open \
             after its due date: --status overdue lists those, and every row says whether it is.
             """
     )
