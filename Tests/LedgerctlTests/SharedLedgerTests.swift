@@ -159,4 +159,35 @@ struct SharedLedgerTests {
         #expect(try ctl.run(["rebuild"]).status == 0)
         #expect(!raced.values.isEmpty || !erasedByServer.values.isEmpty)
     }
+
+    /// `verify` while a server takes appends: the log grows under it, and that is no failure.
+    @Test func verifyBesideAServerTakingAppendsPasses() throws {
+        let scratch = Scratch()
+        let ledger = scratch.path + "/ledger"
+        let ctl = LedgerctlRunner(ledger: ledger)
+        try #require(try ctl.run(["init"]).status == 0)
+        try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(ledger: ledger, socket: scratch.path + "/run/ledger.sock")
+        let running = Flag()
+        let appending = DispatchGroup()
+        for client in 0..<3 {
+            DispatchQueue.global().async(group: appending) {
+                var n = 0
+                while running.isSet {
+                    _ = try? server.call(
+                        "POST",
+                        "/v1/events",
+                        #"{"type":"access.requested","subject":"v\#(client)-\#(n)"}"#
+                    )
+                    n += 1
+                }
+            }
+        }
+        var outcomes: [Int32] = []
+        for _ in 0..<15 { outcomes.append(try ctl.run(["verify"]).status) }
+        running.clear()
+        appending.wait()
+        #expect(server.stop() == 0)
+        #expect(outcomes.allSatisfy { $0 == 0 }, "verify exits: \(outcomes)")
+    }
 }

@@ -61,20 +61,24 @@ extension Ledger {
                 failure: .init(seq: head.seq, reason: "the chain head record does not match the last event's hash")
             )
         }
+        // Other processes may append while this runs: compare the log with the head recorded in
+        // the same transaction, never with the head read when verification began.
         let extra = try storage {
-            try events.read { txn -> Bool in
-                var found = false
-                try txn.forEach(in: events.table(EventsSchema.log), from: EventsSchema.seqKey(head.seq + 1)) { _, _ in
-                    found = true
+            try events.read { txn -> UInt64? in
+                let current = try readHead(in: txn).seq
+                guard current < .max else { return nil }
+                var found: UInt64?
+                try txn.forEach(in: events.table(EventsSchema.log), from: EventsSchema.seqKey(current + 1)) { _, _ in
+                    found = current + 1
                     return false
                 }
                 return found
             }
         }
-        if extra {
+        if let extra {
             return report(
                 head,
-                failure: .init(seq: head.seq + 1, reason: "the log holds events after the recorded head")
+                failure: .init(seq: extra, reason: "the log holds events after the recorded head")
             )
         }
         if let lost = try firstSubjectWithoutKey() {
