@@ -350,28 +350,17 @@ struct BatchAppender {
             return (tail, UUIDText.bytes(item.eventId))
         }
 
-        // Pass 4: chain, store and index in order.
-        let log = ledger.events.table(EventsSchema.log)
-        let eventIds = ledger.events.table(EventsSchema.eventIds)
-        var prevHash = head.hash
+        // Pass 4: chain, store and index in order, through the one log writer.
+        var log = LogAppender(ledger: ledger, head: head, recordedAt: recordedAt)
         var stored: [AppendResult] = []
         stored.reserveCapacity(accepted.count)
         for (item, seal) in zip(accepted, sealed) {
-            let (record, hash) = ChainHash.chain(prevHash: prevHash, tail: seal.tail)
-            let previousHash = prevHash
-            prevHash = hash
-            let seqKey = EventsSchema.seqKey(item.seq)
-            guard try eventsTxn.insert(record, forKey: seqKey, in: log, append: true) else {
-                throw LedgerError(.ledgerCorrupt, "seq \(item.seq) exists already though the head is \(head.seq)")
-            }
-            try eventsTxn.put(seqKey, forKey: seal.eventIdKey, in: eventIds)
-            try SubjectIndex.insert(pseudonym: item.pseudonym, seq: item.seq, in: eventsTxn, events: ledger.events)
-            try MerkleStore.append(
-                eventHash: hash,
-                previousHash: previousHash,
+            let hash = try log.append(
+                tail: seal.tail,
                 seq: item.seq,
-                in: eventsTxn,
-                events: ledger.events
+                eventIdKey: seal.eventIdKey,
+                pseudonym: item.pseudonym,
+                in: eventsTxn
             )
             stored.append(
                 AppendResult(
@@ -386,17 +375,7 @@ struct BatchAppender {
                 )
             )
         }
-        try SubjectIndex.mergeIfFull(in: eventsTxn, events: ledger.events)
-        if let last = accepted.last {
-            let newHead = ChainHead(seq: last.seq, hash: prevHash, recordedAt: recordedAt)
-            try eventsTxn.put(
-                newHead.encoded,
-                forKey: EventsSchema.MetaKey.head,
-                in: ledger.events.table(EventsSchema.meta)
-            )
-            try MerkleStore.setSize(last.seq, in: eventsTxn, events: ledger.events)
-            try ledger.notifyObservers(txn: eventsTxn.txn, head: last.seq)
-        }
+        try log.finish(in: eventsTxn)
         return outcomes.map { outcome in
             switch outcome {
             case .accepted(let index): return stored[index]

@@ -65,7 +65,7 @@ extension Ledger {
                         try keysTxn.commit()
                         Failpoint.hit("erase.afterKeyDeletion")
                     }
-                    return ErasureResult(seq: event.seq, pseudonym: event.subject, hash: event.hashHex)
+                    return ErasureResult(seq: event.seq, pseudonym: event.pseudonym, hash: event.hash)
                 }
             }
         }
@@ -89,7 +89,7 @@ extension Ledger {
         requestId: String?,
         actor: String,
         eventsTxn: borrowing WriteTransaction
-    ) throws -> StoredEvent {
+    ) throws -> (seq: UInt64, pseudonym: String, hash: String) {
         let head = try readHead(in: eventsTxn)
         let now = options.clock.now()
         let recordedAt = max(now, head.recordedAt ?? now)
@@ -110,46 +110,33 @@ extension Ledger {
             record.closedAt = recordedAt
             try eventsTxn.put(record.encoded, forKey: key, in: requests)
         }
-        var event = StoredEvent(
+        let eventId = UUIDText.random(from: options.random.bytes(16))
+        let tail = ChainHash.tail(
             seq: seq,
-            eventId: UUIDText.random(from: options.random.bytes(16)),
-            type: .erasureCompleted,
+            eventId: eventId,
+            type: EventType.erasureCompleted.rawValue,
             subject: Hex.encode(pseudonym),
             purpose: "",
             notice: "",
             requestId: requestId ?? "",
-            occurredAt: recordedAt,
-            recordedAt: recordedAt,
-            expiresAt: nil,
+            occurredAt: recordedAt.milliseconds,
+            recordedAt: recordedAt.milliseconds,
+            expiresAt: 0,
             actor: actor,
-            payload: [],
-            prevHash: head.hash,
-            hash: []
+            payload: []
         )
-        event.seal()
-        guard try eventsTxn.insert(event.record, forKey: seqKey, in: events.table(EventsSchema.log), append: true)
-        else {
-            throw LedgerError(.ledgerCorrupt, "seq \(seq) exists already though the head is \(head.seq)")
-        }
-        try eventsTxn.put(seqKey, forKey: UUIDText.bytes(event.eventId), in: events.table(EventsSchema.eventIds))
-        try SubjectIndex.insert(pseudonym: pseudonym, seq: seq, in: eventsTxn, events: events)
-        try MerkleStore.append(
-            eventHash: event.hash,
-            previousHash: event.prevHash,
+        var log = LogAppender(ledger: self, head: head, recordedAt: recordedAt)
+        let hash = try log.append(
+            tail: tail,
             seq: seq,
-            in: eventsTxn,
-            events: events
+            eventIdKey: UUIDText.bytes(eventId),
+            pseudonym: pseudonym,
+            in: eventsTxn
         )
-        try MerkleStore.setSize(seq, in: eventsTxn, events: events)
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.erased))
         try eventsTxn.put(seqKey, forKey: pseudonym, in: events.table(EventsSchema.pendingErasures))
-        try eventsTxn.put(
-            ChainHead(seq: seq, hash: event.hash, recordedAt: recordedAt).encoded,
-            forKey: EventsSchema.MetaKey.head,
-            in: events.table(EventsSchema.meta)
-        )
-        try notifyObservers(txn: eventsTxn.txn, head: seq)
-        return event
+        try log.finish(in: eventsTxn)
+        return (seq, Hex.encode(pseudonym), Hex.encode(hash))
     }
 
     private func clearPendingErasure(_ pseudonym: [UInt8]) throws {
