@@ -38,8 +38,10 @@ public struct LedgerProjection: Sendable, Equatable {
                 status: .open,
                 closedAt: nil
             )
-        } else if event.type.closesRequest != nil, !event.requestId.isEmpty, var request = requests[event.requestId] {
-            request.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
+        } else if let outcome = event.type.closingOutcome, !event.requestId.isEmpty,
+            var request = requests[event.requestId]
+        {
+            request.status = outcome == .completed ? .completed : .rejected
             request.closedAt = event.occurredAt
             requests[event.requestId] = request
         } else if event.type == .requestExtended, var request = requests[event.requestId], let due = event.expiresAt {

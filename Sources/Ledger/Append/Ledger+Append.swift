@@ -435,20 +435,15 @@ struct BatchAppender {
     ) throws -> Timestamp? {
         let requests = ledger.events.table(EventsSchema.requests)
         if let kind = event.type.opensRequest {
-            let due = occurredAt.adding(days: catalogue.requestDeadlineDays)
-            let record = RequestRecord(
+            let record = RequestRecord.opened(
                 kind: kind,
-                status: .open,
-                extended: false,
                 pseudonym: pseudonym,
-                openSeq: seq,
-                openedAt: occurredAt,
-                originalDueAt: due,
-                dueAt: due,
-                closedAt: nil
+                seq: seq,
+                occurredAt: occurredAt,
+                deadlineDays: catalogue.requestDeadlineDays
             )
             try eventsTxn.put(record.encoded, forKey: UUIDText.bytes(eventId), in: requests)
-            return due
+            return record.dueAt
         }
         guard event.type.takesRequestId, let requestId = event.requestId else { return nil }
         let key = UUIDText.bytes(requestId)
@@ -462,8 +457,6 @@ struct BatchAppender {
                     "request \(requestId) is a \(record.kind.rawValue) request, not \(kind.rawValue)"
                 )
             }
-            record.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
-            record.closedAt = occurredAt
         } else {
             guard !record.extended else {
                 throw LedgerError(.invalidField, "request \(requestId) was extended already; it can be extended once")
@@ -481,9 +474,8 @@ struct BatchAppender {
                     "expiresAt may be at most \(catalogue.extensionLimitDays) days past the original due date (\(limit.rfc3339))"
                 )
             }
-            record.dueAt = newDue
-            record.extended = true
         }
+        record.apply(event.type, at: occurredAt, expiresAt: event.expiresAt)
         try eventsTxn.put(record.encoded, forKey: key, in: requests)
         return nil
     }

@@ -50,8 +50,24 @@ public enum EventType: String, CaseIterable, Sendable {
         }
     }
 
+    /// How a closing type ends its request: `*.completed` (and the ledger's `erasure.completed`)
+    /// complete it, `*.rejected` rejects it; `nil` for a type that closes none.
+    public var closingOutcome: RequestOutcome? {
+        switch self {
+        case .accessCompleted, .correctionCompleted, .erasureCompleted: return .completed
+        case .accessRejected, .correctionRejected, .erasureRejected: return .rejected
+        default: return nil
+        }
+    }
+
     /// Whether the event names a request with `requestId` (closing or extending one).
     public var takesRequestId: Bool { closesRequest != nil || self == .requestExtended }
+}
+
+/// How a data-subject request ends.
+public enum RequestOutcome: String, Sendable {
+    case completed
+    case rejected
 }
 
 /// The kinds of data-subject request (GDPR Art. 15–17).

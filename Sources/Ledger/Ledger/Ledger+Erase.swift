@@ -106,8 +106,7 @@ extension Ledger {
                     "request \(requestId) is not an open erasure request of this subject"
                 )
             }
-            record.status = .completed
-            record.closedAt = recordedAt
+            record.apply(.erasureCompleted, at: recordedAt, expiresAt: nil)
             try eventsTxn.put(record.encoded, forKey: key, in: requests)
         }
         let eventId = UUIDText.random(from: options.random.bytes(16))

@@ -46,29 +46,19 @@ extension Ledger {
         _ records: inout [String: RequestRecord]
     ) {
         if let kind = event.type.opensRequest {
-            let due = event.occurredAt.adding(days: deadlineDays)
-            records[event.eventId] = RequestRecord(
+            records[event.eventId] = RequestRecord.opened(
                 kind: kind,
-                status: .open,
-                extended: false,
                 pseudonym: pseudonym,
-                openSeq: event.seq,
-                openedAt: event.occurredAt,
-                originalDueAt: due,
-                dueAt: due,
-                closedAt: nil
+                seq: event.seq,
+                occurredAt: event.occurredAt,
+                deadlineDays: deadlineDays
             )
             return
         }
         guard event.type.takesRequestId, !event.requestId.isEmpty, var record = records[event.requestId] else { return }
-        if event.type.closesRequest != nil {
-            record.status = event.type.rawValue.hasSuffix(".completed") ? .completed : .rejected
-            // An erasure closes its request at the time it executed (``Ledger/erase``).
-            record.closedAt = event.type == .erasureCompleted ? event.recordedAt : event.occurredAt
-        } else if let due = event.expiresAt {
-            record.dueAt = due
-            record.extended = true
-        }
+        // An erasure closes its request at the time it executed (``Ledger/erase``), which is also
+        // its occurredAt.
+        record.apply(event.type, at: event.occurredAt, expiresAt: event.expiresAt)
         records[event.requestId] = record
     }
 }

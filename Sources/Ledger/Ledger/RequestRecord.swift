@@ -17,6 +17,42 @@ struct RequestRecord: Sendable, Equatable {
     var dueAt: Timestamp
     var closedAt: Timestamp?
 
+    /// The record a `*.requested` event opens (SPEC §5): due `deadlineDays` after it occurred.
+    static func opened(
+        kind: RequestKind,
+        pseudonym: [UInt8],
+        seq: UInt64,
+        occurredAt: Timestamp,
+        deadlineDays: Int
+    ) -> RequestRecord {
+        let due = occurredAt.adding(days: deadlineDays)
+        return RequestRecord(
+            kind: kind,
+            status: .open,
+            extended: false,
+            pseudonym: pseudonym,
+            openSeq: seq,
+            openedAt: occurredAt,
+            originalDueAt: due,
+            dueAt: due,
+            closedAt: nil
+        )
+    }
+
+    /// What an event naming this request does to it: a closing type closes it at `time` with its
+    /// outcome, `request.extended` moves its due date to `expiresAt`. The append path checks the
+    /// rules before (open, same kind, one extension within the limit); the log holds only events
+    /// that passed them, so folds of the log apply them as they are.
+    mutating func apply(_ type: EventType, at time: Timestamp, expiresAt: Timestamp?) {
+        if let outcome = type.closingOutcome {
+            status = outcome == .completed ? .completed : .rejected
+            closedAt = time
+        } else if type == .requestExtended, let expiresAt {
+            dueAt = expiresAt
+            extended = true
+        }
+    }
+
     var encoded: [UInt8] {
         var writer = ByteWriter(capacity: 64)
         writer.write(u8: kind.code)
