@@ -28,27 +28,25 @@ struct ImportCommand: ParsableCommand {
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? UInt64) ?? nil
             let progress = Progress(label: "import", total: size, unit: "bytes")
             defer { progress.finish() }
-            var chunk: [ClientEvent] = []
-            var chunkLines: [Int] = []
+            var chunk = NDJSONBatch()
             var appended = 0
             var replayed = 0
             func flush() throws {
-                guard !chunk.isEmpty else { return }
+                guard !chunk.events.isEmpty else { return }
                 do {
-                    let results = try ledger.append(chunk, actor: actor)
+                    let results = try ledger.append(chunk.events, actor: actor)
                     Failpoint.hit("import.afterChunk")
                     appended += results.filter { !$0.replayed }.count
                     replayed += results.filter(\.replayed).count
                 } catch let error as LedgerError {
-                    let line = error.line.map { chunkLines[$0 - 1] }
+                    let located = chunk.lineOf(error)
                     throw LedgerError(
-                        error.code,
-                        error.message + " (\(appended) events of earlier chunks were committed)",
-                        line: line
+                        located.code,
+                        located.message + " (\(appended) events of earlier chunks were committed)",
+                        line: located.line
                     )
                 }
-                chunk.removeAll(keepingCapacity: true)
-                chunkLines.removeAll(keepingCapacity: true)
+                chunk.removeAll()
             }
             func nextLine() throws -> [UInt8]? {
                 do {
@@ -62,10 +60,8 @@ struct ImportCommand: ParsableCommand {
                 }
             }
             while let line = try nextLine() {
-                if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
                 do {
-                    chunk.append(try ClientEvent.decode(json: line, catalogue: catalogue))
-                    chunkLines.append(reader.lineNumber)
+                    try chunk.add(line: line, number: reader.lineNumber, catalogue: catalogue)
                 } catch let error as LedgerError {
                     throw LedgerError(
                         error.code,
@@ -73,7 +69,7 @@ struct ImportCommand: ParsableCommand {
                         line: reader.lineNumber
                     )
                 }
-                if chunk.count == Ledger.maxBatchSize {
+                if chunk.isFull {
                     try flush()
                     progress.update(reader.bytesConsumed)
                 }

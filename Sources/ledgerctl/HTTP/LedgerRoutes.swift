@@ -122,38 +122,16 @@ struct LedgerRoutes: Sendable {
             throw LedgerError(.invalidJSON, "Content-Type must be application/json or application/x-ndjson")
         }
         let bytes = try await body(request)
-        var events: [ClientEvent] = []
-        var lineNumbers: [Int] = []
+        var batch = NDJSONBatch()
         do {
+            let events: [ClientEvent]
             if isBatch {
-                var number = 0
-                for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-                    number += 1
-                    let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line[...]
-                    if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
-                    guard events.count < Ledger.maxBatchSize else {
-                        throw LedgerError(
-                            .batchTooLarge,
-                            "a batch holds at most \(Ledger.maxBatchSize) events",
-                            line: number
-                        )
-                    }
-                    do {
-                        let event = try ClientEvent.decode(json: Array(trimmed), catalogue: catalogue)
-                        try who.checkAppend(event)
-                        events.append(event)
-                        lineNumbers.append(number)
-                    } catch var error as LedgerError {
-                        error.line = number
-                        throw error
-                    }
-                }
-                guard !events.isEmpty else { throw LedgerError(.invalidJSON, "the batch holds no event", line: 1) }
+                batch = try NDJSONBatch.decode(body: bytes, catalogue: catalogue) { try who.checkAppend($0) }
+                events = batch.events
             } else {
                 let event = try ClientEvent.decode(json: bytes, catalogue: catalogue)
                 try who.checkAppend(event)
                 events = [event]
-                lineNumbers = [1]
             }
             let results = try await writer.append(try ledger.prepare(events), actor: who.actor)
             let fresh = results.contains { !$0.replayed }
@@ -164,13 +142,8 @@ struct LedgerRoutes: Sendable {
                 )
             }
             return JSONResponse.make(results[0].json, status: fresh ? .created : .ok)
-        } catch var error as LedgerError {
-            if isBatch, let line = error.line, line >= 1, line <= lineNumbers.count, error.code != .batchTooLarge,
-                lineNumbers.count == events.count, !events.isEmpty
-            {
-                error.line = lineNumbers[line - 1]
-            }
-            return error.response(includeLine: isBatch)
+        } catch let error as LedgerError {
+            return (isBatch ? batch.lineOf(error) : error).response(includeLine: isBatch)
         }
     }
 
