@@ -542,7 +542,10 @@ struct ServerTests {
         var busy = try (0..<4).map { _ in try KeepAliveConnectionHolder(path: server.socket) }
         let probe = Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
         var refusal: (head: String, json: [String: Any]?)?
-        for _ in 0..<20 where refusal == nil {
+        // On a loaded machine the server may take a while to read the half requests: give it time
+        // before each probe, however long that takes, and as many tries as it needs.
+        usleep(500_000)
+        for _ in 0..<100 where refusal == nil {
             let start = Date()
             let reply = split(raw(server.socket, probe))
             // Each answer comes at once: before the fix a newcomer waited for a slot to free up.
@@ -556,7 +559,7 @@ struct ServerTests {
             for index in busy.indices where busy[index].isClosedByPeer() {
                 busy[index] = try KeepAliveConnectionHolder(path: server.socket)
             }
-            usleep(100_000)
+            usleep(300_000)
         }
         #expect(refusal?.head.hasPrefix("HTTP/1.1 503") == true, "\(String(describing: refusal?.head))")
         #expect(errorCode(refusal?.json) == "too_many_connections")
