@@ -43,3 +43,20 @@ struct LineReaderTests {
         #expect(error?.code == .payloadTooLarge && error?.line == 1)
     }
 }
+
+/// The line limit's extremes: `Int.max` (no limit a file can reach) once overflowed the read size.
+struct LineReaderLimitTests {
+    @Test func theLargestLimitReadsLines() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/input.ndjson"
+        FileManager.default.createFile(atPath: path, contents: Data("a\nbc".utf8))
+        var reader = try LineReader(path: path, maxLineBytes: Int.max)
+        #expect(try reader.next() == Array("a".utf8))
+        #expect(try reader.next() == Array("bc".utf8))
+        #expect(try reader.next() == nil)
+        var smallest = try LineReader(path: path, maxLineBytes: Int.min)
+        #expect(smallest.maxLineBytes == 1)
+        #expect(try smallest.next() == Array("a".utf8))
+        #expect(throws: LedgerError.self) { try smallest.next() }
+    }
+}

@@ -25,10 +25,11 @@ public struct LineReader {
     public private(set) var bytesConsumed: UInt64 = 0
 
     /// Opens `path`; `-` means standard input.
-    /// - Parameter maxLineBytes: The longest line accepted (at least 1).
+    /// - Parameter maxLineBytes: The longest line accepted (at least 1; at most `Int.max / 2`, so the
+    ///   read arithmetic cannot overflow: `Int.max` means no limit a file can reach).
     /// - Throws: ``LedgerError`` `unreadable_input` when the file cannot be opened.
     public init(path: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws {
-        self.maxLineBytes = max(1, maxLineBytes)
+        self.maxLineBytes = min(max(1, maxLineBytes), Int.max / 2)
         if path == "-" {
             handle = FileHandle.standardInput
         } else {
