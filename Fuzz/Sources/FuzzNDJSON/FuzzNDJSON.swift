@@ -6,9 +6,10 @@ private let catalogue: Catalogue = {
     do { return try Catalogue.bundled() } catch { fatalError("fuzz harness: the bundled catalogue does not parse") }
 }()
 
-/// Target 2: the NDJSON path of `ledgerctl import`: ``LineReader`` over a file, then
+/// Target 2: the NDJSON paths. `ledgerctl import`'s: ``LineReader`` over a file, then
 /// ``ClientEvent/decode(json:catalogue:)`` for each line that is not blank. The first byte picks
-/// the line limit (small limits reach the refusal of long lines); the rest is the file.
+/// the line limit (small limits reach the refusal of long lines); the rest is the file. Then the
+/// socket's: ``NDJSONBatch/decode(body:catalogue:check:)`` over the same bytes as a request body.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzNDJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
@@ -35,6 +36,15 @@ public func fuzzNDJSON(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         // A line over the limit, cleanly refused.
     } catch {
         FuzzInput.require(false, "threw \(type(of: error)), not a LedgerError")
+    }
+    do {
+        let batch = try NDJSONBatch.decode(body: file, catalogue: catalogue)
+        FuzzInput.require(batch.events.count == batch.lineNumbers.count, "events and line numbers differ")
+        FuzzInput.require(zip(batch.lineNumbers, batch.lineNumbers.dropFirst()).allSatisfy(<), "lines not in order")
+    } catch is LedgerError {
+        // A refused batch names its line; nothing more to check.
+    } catch {
+        FuzzInput.require(false, "the batch decoder threw \(type(of: error)), not a LedgerError")
     }
     return 0
 }
