@@ -69,9 +69,7 @@ extension Ledger {
     {
         try storage {
             try keyStore.withEnvironment { keys in
-                try events.withTransactions(also: [keys]) {
-                    let keysTxn = try keys.beginWrite()
-                    let eventsTxn = try events.beginWrite()
+                try events.writePaired(keys: keys, order: .keysBeforeLog, failpoints: Self.appendFailpoints) { txn in
                     var createdSubjects: UInt64 = 0
                     var outcomes: [Result<[AppendResult], LedgerError>] = []
                     let now = options.clock.now()
@@ -83,47 +81,38 @@ extension Ledger {
                         var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: now)
                         guard isolatingBatches else {
                             // A refusal throws out of the transactions, which then abort.
-                            outcomes.append(.success(try appender.run(events, keysTxn: keysTxn, eventsTxn: eventsTxn)))
+                            outcomes.append(.success(try appender.run(events, keysTxn: txn.keys, eventsTxn: txn.log)))
                             createdSubjects += appender.createdSubjects
                             continue
                         }
-                        let keysChild = try keys.beginWrite(parent: keysTxn)
-                        let eventsChild = try self.events.beginWrite(parent: eventsTxn)
-                        let outcome: Result<[AppendResult], LedgerError>
                         do {
-                            outcome = .success(try appender.run(events, keysTxn: keysChild, eventsTxn: eventsChild))
-                        } catch let error as LedgerError {
-                            outcome = .failure(error)
-                        }
-                        switch outcome {
-                        case .success:
-                            try keysChild.commit()
-                            try eventsChild.commit()
+                            let results = try txn.nested { child in
+                                try appender.run(events, keysTxn: child.keys, eventsTxn: child.log)
+                            }
+                            outcomes.append(.success(results))
                             createdSubjects += appender.createdSubjects
-                        case .failure:
-                            eventsChild.abort()
-                            keysChild.abort()
+                        } catch let error as LedgerError {
+                            outcomes.append(.failure(error))
                         }
-                        outcomes.append(outcome)
                     }
                     if createdSubjects > 0 {
                         // Both stores count the subjects created; keys commit first, so the key
                         // store's count never lags the log's (checked at every open).
-                        try keyStore.recordCreated(createdSubjects, in: keysTxn, environment: keys)
-                        try recordCreated(createdSubjects, in: eventsTxn)
-                        Failpoint.hit("append.beforeCommit")
-                        try keysTxn.commit()
-                    } else {
-                        keysTxn.abort()
+                        try keyStore.recordCreated(createdSubjects, in: txn.keys, environment: keys)
+                        try recordCreated(createdSubjects, in: txn.log)
                     }
-                    Failpoint.hit("append.betweenCommits")
-                    try eventsTxn.commit()
-                    Failpoint.hit("append.afterCommit")
                     return outcomes
                 }
             }
         }
     }
+
+    /// The crash tests' points around an append's two commits.
+    private static let appendFailpoints = CommitFailpoints(
+        beforeFirst: "append.beforeCommit",
+        between: "append.betweenCommits",
+        afterBoth: "append.afterCommit"
+    )
 }
 
 /// One append's work inside its transactions: validate and resolve in order (pass 1), unwrap

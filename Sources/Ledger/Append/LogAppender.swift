@@ -64,6 +64,6 @@ struct LogAppender {
             in: events.table(EventsSchema.meta)
         )
         try MerkleStore.setSize(seq, in: txn, events: events)
-        try ledger.notifyObservers(txn: txn.txn, head: seq)
+        try ledger.notifyObservers(in: txn, head: seq)
     }
 }

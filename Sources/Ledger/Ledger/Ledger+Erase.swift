@@ -39,10 +39,15 @@ extension Ledger {
         let lookup = try keyStore.lookupHash(of: externalId)
         let result = try storage {
             try keyStore.withEnvironment { keys in
-                try events.withTransactions(also: [keys]) {
-                    let keysTxn = try keys.beginWrite()
-                    let eventsTxn = try events.beginWrite()
-                    guard let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys)
+                // The erasure is recorded (with its pending marker) before the key goes: a crash
+                // between the commits leaves a marker that the next open repairs.
+                try events.writePaired(
+                    keys: keys,
+                    order: .logBeforeKeys,
+                    failpoints: Self.erasureFailpoints,
+                    interruptingBetweenCommits: interruptBeforeKeyDeletion
+                ) { txn in
+                    guard let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: txn.keys, environment: keys)
                     else {
                         throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
                     }
@@ -50,21 +55,10 @@ extension Ledger {
                         pseudonym: pseudonym,
                         requestId: requestId,
                         actor: actor,
-                        eventsTxn: eventsTxn
+                        eventsTxn: txn.log
                     )
-                    try keyStore.deleteSubject(pseudonym: pseudonym, in: keysTxn, environment: keys)
+                    try keyStore.deleteSubject(pseudonym: pseudonym, in: txn.keys, environment: keys)
                     subjectKeyCache.evict(pseudonym)
-                    // The erasure is recorded (with its pending marker) before the key goes: a crash
-                    // between the commits leaves a marker that the next open repairs.
-                    Failpoint.hit("erase.beforeEvent")
-                    try eventsTxn.commit()
-                    Failpoint.hit("erase.afterEvent")
-                    if interruptBeforeKeyDeletion {
-                        keysTxn.abort()
-                    } else {
-                        try keysTxn.commit()
-                        Failpoint.hit("erase.afterKeyDeletion")
-                    }
                     return ErasureResult(seq: event.seq, pseudonym: event.pseudonym, hash: event.hash)
                 }
             }
@@ -83,6 +77,13 @@ extension Ledger {
         }
         return result
     }
+
+    /// The crash tests' points around an erasure's two commits.
+    private static let erasureFailpoints = CommitFailpoints(
+        beforeFirst: "erase.beforeEvent",
+        between: "erase.afterEvent",
+        afterBoth: "erase.afterKeyDeletion"
+    )
 
     private func appendErasureEvent(
         pseudonym: [UInt8],

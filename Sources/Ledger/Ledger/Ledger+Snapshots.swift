@@ -2,9 +2,9 @@ import Foundation
 
 extension Ledger {
     /// Lets every observer bring its derived state up to `head`, inside the write transaction.
-    func notifyObservers(txn: OpaquePointer, head: UInt64) throws {
+    func notifyObservers(in txn: borrowing WriteTransaction, head: UInt64) throws {
         for observer in options.observers {
-            try observer.logDidGrow(LogObserverContext(txn: txn, ledger: self, head: head))
+            try observer.logDidGrow(LogObserverContext(lending: txn, ledger: self, head: head))
         }
     }
 

@@ -12,13 +12,17 @@ package protocol LogObserver: Sendable {
 /// What an observer may read and write during an append: the log as the transaction sees it and
 /// the `snapshots` table.
 package struct LogObserverContext: ~Copyable {
-    let txn: OpaquePointer
-    let ledger: Ledger
+    private let writer: TransactionWriter
+    private let ledger: Ledger
 
     /// The seq of the last event, including those of this transaction.
     package let head: UInt64
 
-    private var writer: TransactionWriter { TransactionWriter(txn: txn) }
+    init(lending transaction: borrowing WriteTransaction, ledger: Ledger, head: UInt64) {
+        writer = transaction.lend()
+        self.ledger = ledger
+        self.head = head
+    }
 
     /// Calls `body` with the summary of each event from `first` through `last`, in order.
     package func forEachSummary(from first: UInt64, through last: UInt64, _ body: (EventSummary) throws -> Void) throws

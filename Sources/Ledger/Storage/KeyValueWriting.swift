@@ -10,10 +10,18 @@ protocol KeyValueWriting: KeyValueReading, ~Copyable {}
 
 extension WriteTransaction: KeyValueWriting {}
 
-/// A non-owning view of a write transaction's handle, lent for the duration of a call.
+/// A non-owning view of a write transaction, lent to a log observer for the duration of a call.
+/// Not copyable, so it cannot outlive the borrow it was made under by being copied out.
 /// - Warning: Valid only while the owning ``WriteTransaction`` is; never store it.
-struct TransactionWriter: KeyValueWriting {
+struct TransactionWriter: KeyValueWriting, ~Copyable {
     let txn: OpaquePointer
+
+    fileprivate init(txn: OpaquePointer) { self.txn = txn }
+}
+
+extension WriteTransaction {
+    /// A view of this transaction to lend for the duration of a call; this stays its owner.
+    func lend() -> TransactionWriter { TransactionWriter(txn: txn) }
 }
 
 extension KeyValueWriting where Self: ~Copyable {
