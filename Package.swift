@@ -69,14 +69,16 @@ let package = Package(
             dependencies: ["Ledger", "Projections", "LedgerClient"],
             path: "Benchmarks/ledger-bench"
         ),
+        // What both test targets use (a tmpfs for full-disk tests); not part of the product.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger", "Projections"],
+            dependencies: ["Ledger", "Projections", "TestSupport"],
             exclude: []
         ),
         .testTarget(
             name: "LedgerctlTests",
-            dependencies: ["ledgerctl", "LedgerClient"]
+            dependencies: ["ledgerctl", "LedgerClient", "TestSupport"]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerClient
+import TestSupport
 import Testing
 
 /// `ledgerctl serve` against real clients (SPEC §7, §10).

@@ -2,12 +2,13 @@ import Foundation
 
 /// A small tmpfs mounted on a fresh temporary directory and unmounted when dropped, for tests of a
 /// full disk. Tests that need one are enabled only where ``isPermitted`` (mounting needs root or
-/// CAP_SYS_ADMIN).
-final class TmpfsMount {
-    let path: String
+/// CAP_SYS_ADMIN). Both test targets use it, through the `TestSupport` target.
+public final class TmpfsMount {
+    /// The mount point.
+    public let path: String
 
     /// Mounts a tmpfs of `size` (mount's notation, such as `20m`); `nil` when mounting is refused.
-    init?(size: String) {
+    public init?(size: String) {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("tmpfs-\(UUID().uuidString)").path
         guard (try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)) != nil,
             Self.run("mount", ["-t", "tmpfs", "-o", "size=\(size),mode=0700", "tmpfs", path])
@@ -23,17 +24,17 @@ final class TmpfsMount {
     }
 
     /// Whether this process may mount a tmpfs (tried once).
-    static let isPermitted: Bool = TmpfsMount(size: "1m") != nil
+    public static let isPermitted: Bool = TmpfsMount(size: "1m") != nil
 
     /// Bytes free for unprivileged writers on the filesystem holding `path`.
-    static func freeBytes(at path: String) -> Int {
+    public static func freeBytes(at path: String) -> Int {
         var stats = statvfs()
         guard statvfs(path, &stats) == 0 else { return 0 }
         return Int(stats.f_bavail) * Int(stats.f_frsize)
     }
 
     /// Fills the filesystem holding `file`'s directory until `leaving` bytes or fewer are free.
-    static func fill(_ file: String, leaving: Int) {
+    public static func fill(_ file: String, leaving: Int) {
         let directory = (file as NSString).deletingLastPathComponent
         _ = FileManager.default.createFile(atPath: file, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: file) else { return }
