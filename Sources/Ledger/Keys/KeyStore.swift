@@ -183,6 +183,7 @@ final class KeyStore: @unchecked Sendable {
     }
 
     /// Runs `body` with the environment, excluding a concurrent compaction in this process.
+    @discardableResult
     func withEnvironment<T>(_ body: (Environment) throws -> T) throws -> T {
         try gate.withReadLock { try body(try environment()) }
     }
@@ -288,7 +289,7 @@ final class KeyStore: @unchecked Sendable {
     /// - Throws: ``LedgerError`` `ledger_locked` when others kept the store open.
     func compact(waitingUpTo seconds: Double = 10) throws {
         try gate.withWriteLock {
-            FileManager.default.createFile(atPath: pendingMarker, contents: nil)
+            _ = FileManager.default.createFile(atPath: pendingMarker, contents: nil)
             guard fileLock.upgrade(waitingUpTo: seconds) else {
                 throw LedgerError(
                     .ledgerLocked,

@@ -264,6 +264,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// Runs `body`, turning storage errors into ``LedgerError``s.
+    @discardableResult
     func storage<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()

@@ -188,6 +188,7 @@ final class Environment: @unchecked Sendable {
     ///
     /// On `MDB_MAP_FULL` the map grows and `body` runs again from the start, so `body` must derive
     /// everything it writes from what it reads inside the transaction.
+    @discardableResult
     func write<T>(_ body: (borrowing WriteTransaction) throws -> T) throws -> T {
         try withTransactions { try writeOnce(body) }
     }
