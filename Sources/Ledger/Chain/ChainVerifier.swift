@@ -98,7 +98,7 @@ public struct ChainVerifier: Sendable {
         return accept(
             seq: key,
             hashVerifies: ChainHash.hash(body: body).elementsEqual(record[0..<32]),
-            prevHash: Array(record[32..<64]),
+            prevHash: UnsafeRawBufferPointer(rebasing: record[32..<64]),
             hash: Array(record[0..<32]),
             recordedAt: recordedAt
         )
@@ -174,8 +174,12 @@ public struct ChainVerifier: Sendable {
     }
 
     /// Checks 4 and 5 of the rule against the last verified event.
-    private func linkFailure(seq: UInt64, prevHash: [UInt8], recordedAt: Int64) -> VerificationReport.Failure? {
-        guard prevHash == headHash else {
+    private func linkFailure(
+        seq: UInt64,
+        prevHash: some Collection<UInt8>,
+        recordedAt: Int64
+    ) -> VerificationReport.Failure? {
+        guard prevHash.elementsEqual(headHash) else {
             return .init(
                 seq: seq,
                 code: .prevHashMismatch,
@@ -195,7 +199,7 @@ public struct ChainVerifier: Sendable {
     private mutating func accept(
         seq: UInt64,
         hashVerifies: Bool,
-        prevHash: [UInt8],
+        prevHash: some Collection<UInt8>,
         hash: [UInt8],
         recordedAt: Int64
     ) -> VerificationReport.Failure? {
@@ -203,7 +207,7 @@ public struct ChainVerifier: Sendable {
             return fail(.init(seq: seq, code: .hashMismatch, reason: "the hash does not match the event's contents"))
         }
         if startsUnlinked, count == 0 {
-            firstPrevHash = prevHash
+            firstPrevHash = Array(prevHash)
             firstRecordedAt = recordedAt
         } else if let failure = linkFailure(seq: seq, prevHash: prevHash, recordedAt: recordedAt) {
             return fail(failure)
@@ -226,8 +230,7 @@ public struct ChainVerifier: Sendable {
     static func recordedAt(ofBody body: UnsafeRawBufferPointer) -> Int64? {
         var reader = ByteReader(body)
         guard reader.skip(count: 40), reader.skipLengthPrefixed(), let type = reader.skipField(),
-            EventType(rawValue: String(decoding: UnsafeRawBufferPointer(rebasing: body[type]), as: UTF8.self))
-                != nil
+            EventType.allCases.contains(where: { $0.rawValue.utf8.elementsEqual(body[type]) })
         else { return nil }
         for _ in 0..<4 where !reader.skipLengthPrefixed() { return nil }
         guard reader.skip(count: 8), let recordedAt = reader.readI64(), reader.skip(count: 8),
