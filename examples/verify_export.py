@@ -53,6 +53,7 @@ def event_hash(record, prev_hash):
 def verify(lines):
     prev = bytes(32)
     seq = 0
+    last_recorded = None
     for line in lines:
         if not line.strip():
             continue
@@ -68,6 +69,10 @@ def verify(lines):
             digest = event_hash(record, prev)
             if digest.hex() != record["hash"]:
                 return seq, "the hash does not match the record's contents", prev
+            recorded = millis(record["recordedAt"])
+            if last_recorded is not None and recorded < last_recorded:
+                return seq, f"recordedAt is earlier than that of seq {seq - 1}", prev
+            last_recorded = recorded
             prev = digest
         except (ValueError, KeyError, TypeError) as error:
             return seq, f"the record cannot be read: {error}", prev

@@ -1,8 +1,8 @@
 import Foundation
 import Ledger
 
-/// The outcome of `ledgerctl rebuild`: every projection recomputed from the log and compared with
-/// the stored one.
+/// The outcome of `ledgerctl rebuild`: every structure derived from the log (the event-id and
+/// subject indexes, the Merkle nodes, every projection) recomputed and compared with the stored one.
 public struct RebuildReport: Sendable, Equatable {
     /// Events folded.
     public var events: UInt64
@@ -12,24 +12,28 @@ public struct RebuildReport: Sendable, Equatable {
     public var requestsCompared: Int
     /// The first difference found, if any.
     public var difference: String?
+    /// Which structure the first difference is in: a stable code (``DerivedStateMismatch/Code``).
+    public var code: DerivedStateMismatch.Code?
 
     /// Whether every stored projection equals the refold.
     public var matches: Bool { difference == nil }
 
-    /// `{"ok","events","snapshots","requests"(,"difference")}`.
+    /// `{"ok","events","snapshots","requests"(,"code","difference")}`.
     public var json: JSONValue {
         var pairs: [(String, JSONValue)] = [
             ("ok", .bool(matches)), ("events", .int(Int64(events))), ("snapshots", .int(Int64(snapshotsCompared))),
             ("requests", .int(Int64(requestsCompared))),
         ]
+        if let code { pairs.append(("code", .string(code.rawValue))) }
         if let difference { pairs.append(("difference", .string(difference))) }
         return .object(pairs)
     }
 }
 
 extension Ledger {
-    /// Recomputes every projection from the log (SPEC §5 `rebuild`) and compares it with
-    /// everything readers rely on: each stored snapshot (its manifest, its chunks against the
+    /// Recomputes everything derived from the log (SPEC §5 `rebuild`) and compares it with
+    /// everything readers rely on: the event-id index, the per-subject index and the stored
+    /// Merkle nodes (``Ledger/derivedIndexMismatch()``), each stored snapshot (its manifest, its chunks against the
     /// manifest, its decoding, and byte for byte against the refold), no snapshot beyond the
     /// head, and every request record the append path keeps (decodable, and field by field).
     /// - Parameter progress: Called now and then with the number of events folded.
@@ -39,6 +43,12 @@ extension Ledger {
         var pendingSnapshots = allSnapshots[...]
         var projection = LedgerProjection()
         var report = RebuildReport(events: 0, snapshotsCompared: 0, requestsCompared: 0, difference: nil)
+        if let mismatch = try derivedIndexMismatch() {
+            report.events = try head().seq
+            report.difference = mismatch.message
+            report.code = mismatch.code
+            return report
+        }
         // What request records hold beyond the projection: the opening seq and any extension.
         var openSeqs: [String: UInt64] = [:]
         var extended: Set<String> = []
@@ -86,10 +96,12 @@ extension Ledger {
         comparisons.wait()
         if let first = differences.withLock({ $0 }).min(by: { $0.key < $1.key }) {
             report.difference = first.value
+            report.code = .snapshotMismatch
             return report
         }
         if let beyond = pendingSnapshots.first {
             report.difference = "a snapshot is stored at seq \(beyond), beyond the head (seq \(report.events))"
+            report.code = .snapshotMismatch
             return report
         }
         let stored = try storedRequestsForCheck()
@@ -119,24 +131,27 @@ extension Ledger {
                 break
             }
         }
+        if report.difference != nil { report.code = .requestMismatch }
         return report
     }
 
     /// Writes every derived record again from the log and checks the result (`rebuild
-    /// --repair`): deletes every projection snapshot and writes them again by folding the log,
-    /// and writes every request record again from the log's request events. The log itself is
-    /// never touched. Run it with no server on the ledger.
-    /// - Returns: The rebuild report of the repaired ledger, and how many snapshots and request
-    ///   records were written.
+    /// --repair`): writes the event-id index, the per-subject index and the Merkle nodes again
+    /// (``Ledger/rederiveIndexes()``), deletes every projection snapshot and writes them again by
+    /// folding the log, and writes every request record again from the log's request events. The
+    /// log itself is never touched. Run it with no server on the ledger.
+    /// - Returns: The rebuild report of the repaired ledger, how many snapshots and request
+    ///   records were written, and how many events were indexed again.
     public func repairProjections(
         progress: ((UInt64) -> Void)? = nil
     ) throws
-        -> (report: RebuildReport, snapshots: Int, requests: Int)
+        -> (report: RebuildReport, snapshots: Int, requests: Int, indexed: Int)
     {
+        let indexed = try rederiveIndexes()
         try removeAllSnapshots()
         let requests = try rederiveRequestRecords()
         let snapshots = try SnapshotCatchUp.run(self)
-        return (try rebuildProjections(progress: progress), snapshots, requests)
+        return (try rebuildProjections(progress: progress), snapshots, requests, indexed)
     }
 
     private static func describeDifference(

@@ -24,9 +24,12 @@ public struct ReplayStep: Sendable, Equatable {
 }
 
 /// Walks the log in order (SPEC §8 `replay`), folding the projection and describing what each
-/// event changed; the caller verifies the chain as the events come.
+/// event changed. ``step(verifying:)`` checks the chain (``ChainVerifier``) as the events come
+/// and folds only events that verify; ``step(_:)`` folds without checking.
 public struct Replayer {
     private let rules: ProjectionRules
+    /// The chain rule, fed every event given to ``step(verifying:)``.
+    public private(set) var chain = ChainVerifier()
     private var projection = LedgerProjection()
     /// Grants with an expiry, soonest first; stale entries are skipped when popped.
     private var expiries = Heap<PendingExpiry>()
@@ -36,7 +39,25 @@ public struct Replayer {
     /// A replay from an empty ledger under `rules`.
     public init(rules: ProjectionRules) { self.rules = rules }
 
-    /// Folds `event` in; returns the steps it and the time before it caused, in order.
+    /// Checks `event` against the chain so far, then folds it in.
+    /// - Returns: The steps it and the time before it caused, in order.
+    /// - Throws: The chain's first failure (``ChainVerifier``); nothing is folded then, nor after.
+    public mutating func step(verifying event: StoredEvent) throws(VerificationReport.Failure) -> [ReplayStep] {
+        if let failure = chain.check(event) { throw failure }
+        return step(event)
+    }
+
+    /// Checks `event` against the chain so far without folding it (an event after the end of
+    /// the replay, verified all the same).
+    /// - Returns: The chain's first failure, or `nil` when the event verifies.
+    public mutating func verify(_ event: StoredEvent) -> VerificationReport.Failure? { chain.check(event) }
+
+    /// Records a failure found before the chain rule (an export line that is not a record), so
+    /// that ``chain`` reports it.
+    public mutating func record(_ failure: VerificationReport.Failure) { chain.record(failure) }
+
+    /// Folds `event` in without checking the chain; returns the steps it and the time before it
+    /// caused, in order.
     public mutating func step(_ event: StoredEvent) -> [ReplayStep] {
         var steps = timePassed(until: event.recordedAt)
         let id = Pseudonym(hex: event.subject)

@@ -87,10 +87,9 @@ struct HashVectorTests {
         event.seal()
         let decoded = event.record.withUnsafeBytes { StoredEvent(record: $0) }
         #expect(decoded == event)
-        #expect(
-            event.record.withUnsafeBytes { ChainCheck.check(record: $0, seq: 7, previousHash: ChainHash.genesis) }
-                == nil
-        )
-        #expect(event.record.withUnsafeBytes { ChainCheck.check(record: $0, seq: 8, previousHash: nil) } != nil)
+        var chain = ChainVerifier(segmentFrom: 7)
+        #expect(event.record.withUnsafeBytes { chain.check(record: $0, key: 7) } == nil)
+        var misplaced = ChainVerifier(segmentFrom: 8)
+        #expect(event.record.withUnsafeBytes { misplaced.check(record: $0, key: 8) }?.code == .seqOutOfOrder)
     }
 }

@@ -142,4 +142,34 @@ struct RebuildRepairTests {
         try put(record.encoded, forKey: key, table: EventsSchema.requests, in: ledger)
         try expectRepairable(directory, naming: "request \(Self.requestId): the stored record differs")
     }
+
+    // MARK: The derived indexes, through the real binary
+
+    @Test func aWrongEventIdEntryIsNamedWithItsCodeAndRepaired() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try populated(directory)
+        let event = try #require(try ledger.event(seq: 12))
+        try put(EventsSchema.seqKey(2), forKey: UUIDText.bytes(event.eventId), table: EventsSchema.eventIds, in: ledger)
+        try expectRepairable(directory, naming: "MISMATCH (event_id_index_mismatch)")
+    }
+
+    @Test func aMisfiledSubjectIndexEntryIsNamedWithItsCodeAndRepaired() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try populated(directory)
+        let stranger = [UInt8](repeating: 0x42, count: 16)
+        try put(
+            stranger,
+            forKey: [SubjectIndex.bucket(of: stranger)] + EventsSchema.seqKey(7),
+            table: EventsSchema.recentSubjectEvents,
+            in: ledger
+        )
+        try expectRepairable(directory, naming: "MISMATCH (subject_index_mismatch)")
+    }
+
+    @Test func aWrongMerkleNodeIsNamedWithItsCodeAndRepaired() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try populated(directory)
+        try put([UInt8](repeating: 3, count: 32), forKey: MerkleStore.key(3, 2), table: EventsSchema.merkle, in: ledger)
+        try expectRepairable(directory, naming: "MISMATCH (merkle_node_mismatch)")
+    }
 }

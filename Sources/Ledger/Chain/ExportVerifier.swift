@@ -1,22 +1,23 @@
 import Foundation
 
 /// Verifies an export file (NDJSON records of SPEC §4) with no ledger and no key: every record's
-/// fields exactly as exported, its hash by the SPEC rule, contiguous seqs from 1, and each
-/// `prevHash` equal to the previous record's hash.
+/// fields exactly as exported, then the chain rule of ``ChainVerifier`` over the records in file
+/// order (contiguous seqs from 1, each hash recomputed by the SPEC rule, each `prevHash` the
+/// previous record's hash, `recordedAt` never decreasing).
 public struct ExportVerifier {
     static let fields: Set<String> = [
         "seq", "eventId", "type", "subject", "purpose", "notice", "requestId", "occurredAt", "recordedAt",
         "expiresAt", "actor", "payload", "prevHash", "hash",
     ]
 
-    private var previousHash = ChainHash.genesis
-    private var expectedSeq: UInt64 = 1
+    /// The chain rule, fed every record that reads.
+    public private(set) var chain = ChainVerifier()
     /// How many lines have verified so far.
-    public private(set) var count: UInt64 = 0
+    public var count: UInt64 { chain.count }
     /// The event of the last line that verified.
     public private(set) var lastEvent: StoredEvent?
     /// The hash of the last event that verified (32 zero bytes before the first).
-    public var headHash: String { Hex.encode(previousHash) }
+    public var headHash: String { Hex.encode(chain.headHash) }
 
     /// A verifier expecting seq 1.
     public init() {}
@@ -26,78 +27,113 @@ public struct ExportVerifier {
         path: String,
         _ body: (StoredEvent) throws -> Void = { _ in }
     ) throws -> VerificationReport {
-        var reader = try LineReader(path: path)
         var verifier = ExportVerifier()
+        try forEachRecord(path: path) { record in
+            switch record {
+            case .failure(let failure):
+                verifier.chain.record(failure)
+                return false
+            case .success(let event):
+                guard verifier.chain.check(event) == nil else { return false }
+                verifier.lastEvent = event
+                try body(event)
+                return true
+            }
+        }
+        return verifier.report
+    }
+
+    /// The report of the lines checked so far.
+    public var report: VerificationReport {
+        VerificationReport(
+            events: chain.count,
+            headSeq: chain.headSeq,
+            headHash: Hex.encode(chain.headHash),
+            failure: chain.failure
+        )
+    }
+
+    /// Reads the export at `path` (`-` for standard input) record by record, checking each
+    /// record's fields on its own (``event(fromRecord:position:)``) but not the chain: hands
+    /// `body` each event, or the failure of a line that is not an export record, until `body`
+    /// returns `false`. Blank lines are skipped. Feed the events to a ``ChainVerifier``.
+    public static func forEachRecord(
+        path: String,
+        _ body: (Result<StoredEvent, VerificationReport.Failure>) throws -> Bool
+    ) throws {
+        var reader = try LineReader(path: path)
+        var position: UInt64 = 1
         while true {
             let line: [UInt8]
-            var failure: VerificationReport.Failure?
             do {
-                guard let next = try reader.next() else { break }
+                guard let next = try reader.next() else { return }
                 line = next
             } catch let error as LedgerError where error.code == .payloadTooLarge {
                 // No export record is anywhere near the line limit: this one was altered.
-                line = []
-                failure = .init(seq: verifier.expectedSeq, reason: "the record is longer than any export record")
-            }
-            if line.isEmpty, failure == nil { continue }
-            failure = failure ?? verifier.check(line: line)
-            if failure == nil, let event = verifier.lastEvent { try body(event) }
-            if let failure {
-                return VerificationReport(
-                    events: verifier.count,
-                    headSeq: verifier.expectedSeq - 1,
-                    headHash: Hex.encode(verifier.previousHash),
-                    failure: failure
+                _ = try body(
+                    .failure(
+                        .init(
+                            seq: position,
+                            code: .recordMalformed,
+                            reason: "the record is longer than any export record"
+                        )
+                    )
                 )
+                return
             }
+            if line.isEmpty { continue }
+            guard try body(event(fromLine: line, position: position)) else { return }
+            position += 1
         }
-        return VerificationReport(
-            events: verifier.count,
-            headSeq: verifier.expectedSeq - 1,
-            headHash: Hex.encode(verifier.previousHash),
-            failure: nil
-        )
     }
 
     /// Checks the next record; returns the failure or `nil`.
     public mutating func check(line: [UInt8]) -> VerificationReport.Failure? {
-        let seq = expectedSeq
-        guard let object = JSONValue.parse(line), object.objectMembers != nil else {
-            return .init(seq: seq, reason: "the record is not a JSON object")
-        }
-        switch Self.event(fromRecord: object, expectedSeq: seq) {
+        switch Self.event(fromLine: line, position: chain.expectedSeq) {
         case .failure(let failure):
-            return failure
+            chain.record(failure)
+            return chain.failure
         case .success(let event):
-            guard event.prevHash == previousHash else {
-                return .init(seq: seq, reason: "prevHash does not match the hash of seq \(seq - 1)")
-            }
+            if let failure = chain.check(event) { return failure }
             lastEvent = event
-            previousHash = event.hash
-            expectedSeq += 1
-            count += 1
             return nil
         }
     }
 
-    /// Reads one export record and checks it on its own: exactly the export fields, each in its
-    /// canonical form, and the hash recomputed by the SPEC rule from the record's own `prevHash`.
-    /// - Parameter expectedSeq: When given, the seq the record must carry.
-    public static func event(
-        fromRecord object: JSONValue,
-        expectedSeq: UInt64? = nil
+    private static func event(
+        fromLine line: [UInt8],
+        position: UInt64
     ) -> Result<StoredEvent, VerificationReport.Failure> {
-        let number = object["seq"]?.uint64Value ?? 0
-        let seq = expectedSeq ?? number
+        guard let object = JSONValue.parse(line), object.objectMembers != nil else {
+            return .failure(.init(seq: position, code: .recordMalformed, reason: "the record is not a JSON object"))
+        }
+        return decode(record: object, position: position)
+    }
+
+    /// Reads one export record and checks it on its own: exactly the export fields, each in its
+    /// canonical form, and its hash recomputed by the SPEC rule from its own fields (a proof
+    /// bundle's records, which are not consecutive).
+    public static func event(fromRecord object: JSONValue) -> Result<StoredEvent, VerificationReport.Failure> {
+        decode(record: object, position: object["seq"]?.uint64Value ?? 0).flatMap { event in
+            if let failure = ChainVerifier.failure(ofStandalone: event) { return .failure(failure) }
+            return .success(event)
+        }
+    }
+
+    /// Reads one export record's fields, each in its canonical form; checks no hash.
+    /// - Parameter position: The seq to name in a failure when the record's own cannot be read.
+    static func decode(record object: JSONValue, position: UInt64) -> Result<StoredEvent, VerificationReport.Failure> {
         func fail(_ reason: String) -> Result<StoredEvent, VerificationReport.Failure> {
-            .failure(.init(seq: seq, reason: reason))
+            .failure(.init(seq: position, code: .recordMalformed, reason: reason))
         }
         guard let members = object.objectMembers, members.count == Self.fields.count,
             Set(members.map(\.0)) == Self.fields
         else { return fail("the record does not have exactly the export fields") }
         // The seq exactly as exported: digits only, no sign, fraction, exponent or leading zero.
-        guard case .number(let seqText)? = object["seq"], seqText == String(seq), seq >= 1 else {
-            return fail("expected seq \(seq) here: an event is missing, reordered or renumbered")
+        guard case .number(let seqText)? = object["seq"], let seq = object["seq"]?.uint64Value,
+            seqText == String(seq), seq >= 1
+        else {
+            return fail("seq is not a whole number from 1, written as the ledger exports it")
         }
         var text: [String: String] = [:]
         for field in Self.fields where field != "seq" {
@@ -125,22 +161,6 @@ public struct ExportVerifier {
             let hash = Hex.decode(text["hash", default: ""]), hash.count == 32,
             Hex.encode(hash) == text["hash", default: ""]
         else { return fail("prevHash or hash is not 64 lower-case hex characters") }
-        let body = ChainHash.body(
-            prevHash: prev,
-            seq: seq,
-            eventId: text["eventId", default: ""],
-            type: text["type", default: ""],
-            subject: text["subject", default: ""],
-            purpose: text["purpose", default: ""],
-            notice: text["notice", default: ""],
-            requestId: text["requestId", default: ""],
-            occurredAt: occurred,
-            recordedAt: recorded,
-            expiresAt: expires,
-            actor: text["actor", default: ""],
-            payload: Array(payload)
-        )
-        guard ChainHash.hash(body: body) == hash else { return fail("the hash does not match the record's contents") }
         guard let type = EventType(rawValue: text["type", default: ""]) else { return fail("unknown event type") }
         return .success(
             StoredEvent(

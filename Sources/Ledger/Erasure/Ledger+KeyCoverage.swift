@@ -59,6 +59,7 @@ extension Ledger {
         guard let first = lost.min(by: { $0.value < $1.value }) else { return nil }
         return .init(
             seq: first.value,
+            code: .subjectKeyMissing,
             reason:
                 "subject \(first.key.hex) has events but neither a key nor an erasure: the key store lost \(lost.count == 1 ? "its key" : "the keys of \(lost.count) subjects"); restore keys/ from a backup"
         )

@@ -19,7 +19,7 @@ extension Ledger {
             let low = i * span + 1
             return low <= head.seq ? low...min(head.seq, (i + 1) * span) : nil
         }
-        let outcomes = Locked<[Int: RangeOutcome]>([:])
+        let segments = Locked<[Int: ChainVerifier]>([:])
         let checked = Locked<UInt64>(0)
         let countChecked: @Sendable (UInt64) -> Void = { count in
             let total = checked.withLock { value -> UInt64 in
@@ -29,36 +29,34 @@ extension Ledger {
             progress?(total)
         }
         DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
-            let outcome =
-                (try? verifyRange(ranges[index], countChecked: countChecked))
-                ?? RangeOutcome(
-                    firstPrev: [],
-                    lastHash: [],
-                    failure: .init(seq: ranges[index].lowerBound, reason: "the log cannot be read here")
+            let range = ranges[index]
+            let segment: ChainVerifier
+            do {
+                segment = try verifySegment(range, countChecked: countChecked)
+            } catch {
+                var unreadable = ChainVerifier(segmentFrom: range.lowerBound)
+                unreadable.record(
+                    .init(seq: range.lowerBound, code: .unreadable, reason: "the log cannot be read here")
                 )
-            outcomes.withLock { $0[index] = outcome }
-        }
-        let results = outcomes.withLock { $0 }
-        var previous = ChainHash.genesis
-        for (index, range) in ranges.enumerated() {
-            guard let outcome = results[index] else { continue }
-            let firstRecordVerified = outcome.failure.map { $0.seq > range.lowerBound } ?? true
-            if firstRecordVerified, outcome.firstPrev != previous {
-                return report(
-                    head,
-                    failure: .init(
-                        seq: range.lowerBound,
-                        reason: "prevHash does not match the hash of seq \(range.lowerBound - 1)"
-                    )
-                )
+                segment = unreadable
             }
-            if let failure = outcome.failure { return report(head, failure: failure) }
-            previous = outcome.lastHash
+            segments.withLock { $0[index] = segment }
         }
-        guard previous == head.hash else {
+        let results = segments.withLock { $0 }
+        // The segments joined in order: the same rule, across their boundaries.
+        var chain = ChainVerifier()
+        for index in ranges.indices {
+            guard let segment = results[index] else { continue }
+            if let failure = chain.join(segment) { return report(head, failure: failure) }
+        }
+        guard chain.headHash == head.hash else {
             return report(
                 head,
-                failure: .init(seq: head.seq, reason: "the chain head record does not match the last event's hash")
+                failure: .init(
+                    seq: head.seq,
+                    code: .headMismatch,
+                    reason: "the chain head record does not match the last event's hash"
+                )
             )
         }
         // Other processes may append while this runs: compare the log with the head recorded in
@@ -78,7 +76,11 @@ extension Ledger {
         if let extra {
             return report(
                 head,
-                failure: .init(seq: extra, reason: "the log holds events after the recorded head")
+                failure: .init(
+                    seq: extra,
+                    code: .eventsAfterHead,
+                    reason: "the log holds events after the recorded head"
+                )
             )
         }
         if let lost = try firstSubjectWithoutKey() {
@@ -101,73 +103,32 @@ extension Ledger {
         )
     }
 
-    private struct RangeOutcome {
-        var firstPrev: [UInt8]
-        var lastHash: [UInt8]
-        var failure: VerificationReport.Failure?
-    }
-
-    private func verifyRange(
+    /// Verifies the events of `range` with a segment verifier (its first link is checked when
+    /// the segments are joined).
+    private func verifySegment(
         _ range: ClosedRange<UInt64>,
         countChecked: @Sendable (UInt64) -> Void
-    ) throws -> RangeOutcome {
+    ) throws -> ChainVerifier {
         try storage {
             try events.read { txn in
-                var expected = range.lowerBound
-                var outcome = RangeOutcome(firstPrev: [], lastHash: [], failure: nil)
-                var previous: [UInt8] = []
+                var chain = ChainVerifier(segmentFrom: range.lowerBound)
                 try txn.forEach(in: events.table(EventsSchema.log), from: EventsSchema.seqKey(range.lowerBound)) {
                     key,
                     value in
                     guard let seq = EventsSchema.seq(fromKey: key) else {
-                        outcome.failure = .init(seq: expected, reason: "a log key is malformed")
+                        chain.record(
+                            .init(seq: chain.expectedSeq, code: .recordMalformed, reason: "a log key is malformed")
+                        )
                         return false
                     }
                     if seq > range.upperBound { return false }
-                    guard seq == expected else {
-                        outcome.failure = .init(seq: expected, reason: "seq \(expected) is missing from the log")
-                        return false
-                    }
-                    if let failure = ChainCheck.check(
-                        record: value,
-                        seq: seq,
-                        previousHash: seq == range.lowerBound ? nil : previous
-                    ) {
-                        outcome.failure = .init(seq: seq, reason: failure)
-                        return false
-                    }
-                    if seq == range.lowerBound { outcome.firstPrev = Array(value[32..<64]) }
-                    previous = Array(value[0..<32])
-                    expected += 1
-                    if (expected - range.lowerBound) % 65_536 == 0 { countChecked(65_536) }
+                    if chain.check(record: value, key: seq) != nil { return false }
+                    if chain.count % 65_536 == 0 { countChecked(65_536) }
                     return true
                 }
-                if outcome.failure == nil, expected <= range.upperBound {
-                    outcome.failure = .init(seq: expected, reason: "seq \(expected) is missing from the log")
-                }
-                outcome.lastHash = previous
-                return outcome
+                chain.finish(through: range.upperBound)
+                return chain
             }
         }
-    }
-}
-
-/// The per-record check shared by ledger verification: the stored seq, the recomputed hash and
-/// the link to the previous record.
-enum ChainCheck {
-    /// Returns why `record` (a `hash ‖ body` log value) fails, or `nil` when it verifies.
-    static func check(record: UnsafeRawBufferPointer, seq: UInt64, previousHash: [UInt8]?) -> String? {
-        guard record.count >= 72 else { return "the record is truncated" }
-        var storedSeq: UInt64 = 0
-        for byte in record[64..<72] { storedSeq = storedSeq << 8 | UInt64(byte) }
-        guard storedSeq == seq else { return "the record holds seq \(storedSeq) under key \(seq)" }
-        let body = UnsafeRawBufferPointer(rebasing: record[32...])
-        guard ChainHash.hash(body: body).elementsEqual(record[0..<32]) else {
-            return "the hash does not match the event's contents"
-        }
-        if let previousHash, !record[32..<64].elementsEqual(previousHash) {
-            return "prevHash does not match the hash of seq \(seq - 1)"
-        }
-        return nil
     }
 }

@@ -6,19 +6,25 @@ import Projections
 struct RebuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "Recompute every projection from the log and compare with the stored ones.",
+        abstract: "Recompute everything derived from the log and compare with the stored structures.",
         discussion: """
-            Checks every stored projection snapshot (manifest, chunks, contents) and every request \
-            record against the log. Exits 1 and names the first difference. With --repair, first \
-            writes every snapshot and request record again from the log (the log itself is never \
-            changed), then checks again: exit 0 when the repaired ledger matches. Stop the server \
-            before --repair.
+            Checks the event-id index, the per-subject index, the stored Merkle nodes, every \
+            stored projection snapshot (manifest, chunks, contents) and every request record \
+            against the log. Exits 1 and names the first difference with its code \
+            (subject_index_mismatch, event_id_index_mismatch, merkle_node_mismatch, \
+            snapshot_mismatch, request_mismatch). With --repair, first writes the indexes, the \
+            Merkle nodes, every snapshot and every request record again from the log (the log \
+            itself is never changed), then checks again: exit 0 when the repaired ledger \
+            matches. Stop the server before --repair.
             """
     )
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(name: .long, help: "Write every snapshot and request record again from the log, then check.")
+    @Flag(
+        name: .long,
+        help: "Write every index, Merkle node, snapshot and request record again from the log, then check."
+    )
     var repair = false
 
     func run() throws {
@@ -26,7 +32,7 @@ struct RebuildCommand: ParsableCommand {
             let progress = Progress(label: "rebuild")
             let ledger = try global.openLedger(checkingPages: true)
             let report: RebuildReport
-            var repaired: (snapshots: Int, requests: Int)?
+            var repaired: (snapshots: Int, requests: Int, indexed: Int)?
             if repair {
                 // No server may append or write snapshots while derived records are rewritten.
                 let guardian = try ServerGuard(
@@ -37,7 +43,7 @@ struct RebuildCommand: ParsableCommand {
                     try ledger.repairProjections { progress.update($0) }
                 }
                 report = outcome.report
-                repaired = (outcome.snapshots, outcome.requests)
+                repaired = (outcome.snapshots, outcome.requests, outcome.indexed)
             } else {
                 report = try ledger.rebuildProjections { progress.update($0) }
             }
@@ -48,20 +54,21 @@ struct RebuildCommand: ParsableCommand {
                     pairs.append(("repaired", .bool(true)))
                     pairs.append(("snapshotsWritten", .int(Int64(repaired.snapshots))))
                     pairs.append(("requestsWritten", .int(Int64(repaired.requests))))
+                    pairs.append(("eventsIndexed", .int(Int64(repaired.indexed))))
                     json = .object(pairs)
                 }
                 Output.line(json.serialized)
             } else {
                 if let repaired {
                     Output.line(
-                        "Repaired: \(repaired.snapshots) snapshots and \(repaired.requests) request records written again from the log."
+                        "Repaired: \(repaired.indexed) events indexed, \(repaired.snapshots) snapshots and \(repaired.requests) request records written again from the log."
                     )
                 }
                 if let difference = report.difference {
-                    Output.line("MISMATCH: \(difference)")
+                    Output.line("MISMATCH (\(report.code?.rawValue ?? "mismatch")): \(difference)")
                     if repaired == nil {
                         Output.line(
-                            "`ledgerctl rebuild --repair` writes every snapshot and request record again from the log."
+                            "`ledgerctl rebuild --repair` writes every derived structure again from the log."
                         )
                     }
                 } else {

@@ -45,40 +45,34 @@ struct ReplayCommand: ParsableCommand {
                 catalogue = try loadCatalogue(source.policy)
             }
             var replayer = Replayer(rules: ProjectionRules(catalogue: catalogue))
-            var previousHash = ChainHash.genesis
-            var failure: VerificationReport.Failure?
             func show(_ steps: [ReplayStep]) {
                 for step in steps where (only == nil || step.pseudonym == only) && (start.map { step.at >= $0 } ?? true)
                 {
                     out.write(global.json ? step.json.serialized : Self.describe(step))
                 }
             }
-            let visit: (StoredEvent) throws -> Bool = { event in
-                if let end, event.recordedAt > end { return false }
-                show(replayer.step(event))
+            // The chain is checked by the replayer (`ChainVerifier`) before each event is folded,
+            // and to the end of the log or file, past --to too.
+            let visit: (StoredEvent) -> Bool = { event in
+                if let end, event.recordedAt > end { return replayer.verify(event) == nil }
+                guard let steps = try? replayer.step(verifying: event) else { return false }
+                show(steps)
                 return true
             }
             if let ledger {
-                try ledger.forEachEvent { event in
-                    guard event.prevHash == previousHash, event.recomputedHash == event.hash else {
-                        failure = .init(
-                            seq: event.seq,
-                            reason: event.prevHash == previousHash
-                                ? "the hash does not match the event's contents"
-                                : "prevHash does not match the hash of seq \(event.seq - 1)"
-                        )
-                        return false
-                    }
-                    previousHash = event.hash
-                    return try visit(event)
-                }
+                try ledger.forEachEvent { visit($0) }
             } else if let export = source.export {
-                var stopped = false
-                let report = try ExportVerifier.verify(path: export) { event in
-                    if !stopped { stopped = !(try visit(event)) }
+                try ExportVerifier.forEachRecord(path: export) { record in
+                    switch record {
+                    case .failure(let failure):
+                        replayer.record(failure)
+                        return false
+                    case .success(let event):
+                        return visit(event)
+                    }
                 }
-                failure = report.failure
             }
+            let failure = replayer.chain.failure
             if failure == nil, let end { show(replayer.timePassed(until: end)) }
             out.flush()
             if let failure {

@@ -78,14 +78,14 @@ struct VerifyCommand: ParsableCommand {
         }
         let checkpoint = try Checkpoint(json: Array(data))
         let ledger = try global.openLedger(checkingPages: full)
-        var failure = try CheckpointVerification.failure(of: checkpoint, against: ledger)
-        if failure == nil, full, let broken = try ledger.verify().failure {
-            failure = "seq \(broken.seq): \(broken.reason)"
-        }
+        let failed = try CheckpointVerifier.failure(of: checkpoint, against: ledger, full: full)
+        // A chain failure names its seq; a checkpoint's own names the checkpoint.
+        let failure = failed.map { $0.code == .checkpointMismatch ? $0.reason : "seq \($0.seq): \($0.reason)" }
         if global.json {
             var pairs: [(String, JSONValue)] = [
                 ("ok", .bool(failure == nil)), ("treeSize", .int(Int64(checkpoint.treeSize))),
             ]
+            if let failed { pairs.append(("code", .string(failed.code.rawValue))) }
             if let failure { pairs.append(("reason", .string(failure))) }
             Output.line(JSONValue.object(pairs).serialized)
         } else if let failure {

@@ -1,0 +1,213 @@
+/// A derived on-disk structure that does not hold what the log gives (`ledgerctl rebuild`).
+public struct DerivedStateMismatch: Error, Sendable, Equatable {
+    /// Which structure differs: a stable code, printed by `rebuild`.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The code as written in reports (`"subject_index_mismatch"`, …).
+        public var rawValue: String
+        /// Wraps a code string.
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// The raw value.
+        public var description: String { rawValue }
+
+        /// The per-subject index (``SubjectIndex``, both levels) misses, repeats or misfiles an event.
+        public static let subjectIndexMismatch = Code(rawValue: "subject_index_mismatch")
+        /// The event-id index misses an event, maps it to another seq, or holds extra entries.
+        public static let eventIdIndexMismatch = Code(rawValue: "event_id_index_mismatch")
+        /// A stored Merkle node (``MerkleStore``), the tree's size, or the number of nodes is not
+        /// what the log's event hashes give.
+        public static let merkleNodeMismatch = Code(rawValue: "merkle_node_mismatch")
+        /// A projection snapshot differs from the refold of the log, or cannot be read.
+        public static let snapshotMismatch = Code(rawValue: "snapshot_mismatch")
+        /// A request record differs from the one the log's request events give.
+        public static let requestMismatch = Code(rawValue: "request_mismatch")
+
+        /// Every code, in the order above (pinned by a test).
+        public static let all: [Code] = [
+            subjectIndexMismatch, eventIdIndexMismatch, merkleNodeMismatch, snapshotMismatch, requestMismatch,
+        ]
+    }
+
+    /// Which structure differs.
+    public var code: Code
+    /// What differs, naming seqs and node positions only (never a subject's data).
+    public var message: String
+
+    /// Creates a mismatch of `code`, described by `message`.
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+extension Ledger {
+    /// Recomputes from the log the structures the append path derives from it — the event-id
+    /// index, the per-subject index (both levels) and the stored Merkle nodes with the tree's
+    /// size — and compares them with the stored ones, in one read transaction. Reads every event
+    /// once plus a few point reads per event.
+    /// - Returns: The first difference, or `nil` when every structure matches the log.
+    /// - Throws: ``LedgerError`` `ledger_corrupt` when an event of the log cannot be decoded.
+    public func derivedIndexMismatch() throws -> DerivedStateMismatch? {
+        try storage {
+            try events.read { txn -> DerivedStateMismatch? in
+                let head = try readHead(in: txn)
+                let log = events.table(EventsSchema.log)
+                let eventIds = events.table(EventsSchema.eventIds)
+                let sorted = events.table(EventsSchema.subjectEvents)
+                let recent = events.table(EventsSchema.recentSubjectEvents)
+                let merkle = events.table(EventsSchema.merkle)
+                let treeSize = try MerkleStore.size(in: txn, events: events)
+                guard treeSize == head.seq else {
+                    return .init(
+                        .merkleNodeMismatch,
+                        "the Merkle tree covers \(treeSize) events, the log \(head.seq)"
+                    )
+                }
+                var tree = MerkleAccumulator()
+                var nodes = 0
+                var found: DerivedStateMismatch?
+                var undecodable: UInt64?
+                try txn.forEach(in: log) { key, value in
+                    guard let seq = EventsSchema.seq(fromKey: key), seq <= head.seq else { return false }
+                    guard let event = StoredEvent(record: value), let pseudonym = Hex.decode(event.subject),
+                        pseudonym.count == 16
+                    else {
+                        undecodable = seq
+                        return false
+                    }
+                    let seqKey = EventsSchema.seqKey(seq)
+                    if try txn.get(UUIDText.bytes(event.eventId), in: eventIds) != seqKey {
+                        found = .init(
+                            .eventIdIndexMismatch,
+                            "the event-id index does not map the event of seq \(seq) to it"
+                        )
+                        return false
+                    }
+                    let inSorted = try txn.get(pseudonym + seqKey, in: sorted) != nil
+                    let recentEntry = try txn.get([SubjectIndex.bucket(of: pseudonym)] + seqKey, in: recent)
+                    if let recentEntry, recentEntry != pseudonym {
+                        found = .init(.subjectIndexMismatch, "the subject index files seq \(seq) under another subject")
+                        return false
+                    }
+                    switch (inSorted, recentEntry != nil) {
+                    case (false, false):
+                        found = .init(.subjectIndexMismatch, "the subject index has no entry for seq \(seq)")
+                        return false
+                    case (true, true):
+                        found = .init(.subjectIndexMismatch, "the subject index holds seq \(seq) in both levels")
+                        return false
+                    default:
+                        break
+                    }
+                    try tree.append(eventHash: event.hash) { level, index, hash in
+                        nodes += 1
+                        guard found == nil, try txn.get(MerkleStore.key(level, index), in: merkle) != hash else {
+                            return
+                        }
+                        found = .init(
+                            .merkleNodeMismatch,
+                            "the Merkle node \(level)/\(index) (completed by seq \(seq)) is not the one the log gives"
+                        )
+                    }
+                    return found == nil
+                }
+                if let undecodable {
+                    throw LedgerError(
+                        .ledgerCorrupt,
+                        "log record \(undecodable) cannot be decoded; run `ledgerctl verify`"
+                    )
+                }
+                if let found { return found }
+                guard tree.size == head.seq else {
+                    return .init(
+                        .merkleNodeMismatch,
+                        "seq \(tree.size + 1) is missing from the log; run `ledgerctl verify`"
+                    )
+                }
+                let idCount = try txn.count(of: eventIds)
+                guard idCount == Int(head.seq) else {
+                    return .init(
+                        .eventIdIndexMismatch,
+                        "the event-id index holds \(idCount) entries for \(head.seq) events"
+                    )
+                }
+                let subjectCount = try txn.count(of: sorted) + txn.count(of: recent)
+                guard subjectCount == Int(head.seq) else {
+                    return .init(
+                        .subjectIndexMismatch,
+                        "the subject index holds \(subjectCount) entries for \(head.seq) events"
+                    )
+                }
+                let nodeCount = try txn.count(of: merkle)
+                guard nodeCount == nodes else {
+                    return .init(
+                        .merkleNodeMismatch,
+                        "the Merkle tree holds \(nodeCount) nodes where the log gives \(nodes)"
+                    )
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Writes the event-id index, the per-subject index and the Merkle nodes again from the log
+    /// (`rebuild --repair`), in one write transaction: every entry goes to the sorted level of
+    /// the subject index, every node the log's hashes complete to the Merkle table. The log
+    /// itself is never touched. Run it with no server on the ledger.
+    /// - Returns: The number of events indexed.
+    /// - Throws: ``LedgerError`` `ledger_corrupt` when an event of the log cannot be decoded.
+    package func rederiveIndexes() throws -> Int {
+        try storage {
+            try events.write { txn in
+                let head = try readHead(in: txn)
+                let log = events.table(EventsSchema.log)
+                let eventIds = events.table(EventsSchema.eventIds)
+                let sorted = events.table(EventsSchema.subjectEvents)
+                let merkle = events.table(EventsSchema.merkle)
+                try txn.removeAll(in: eventIds)
+                try txn.removeAll(in: sorted)
+                try txn.removeAll(in: events.table(EventsSchema.recentSubjectEvents))
+                try txn.removeAll(in: merkle)
+                var tree = MerkleAccumulator()
+                // In batches: the log is read, then the batch written, so no cursor of the log is
+                // open while other tables change.
+                var next: UInt64 = 1
+                while next <= head.seq {
+                    var batch: [(seq: UInt64, eventId: [UInt8], pseudonym: [UInt8], hash: [UInt8])] = []
+                    var undecodable = false
+                    try txn.forEach(in: log, from: EventsSchema.seqKey(next)) { key, value in
+                        guard let seq = EventsSchema.seq(fromKey: key), seq <= head.seq else { return false }
+                        guard let event = StoredEvent(record: value), let pseudonym = Hex.decode(event.subject),
+                            pseudonym.count == 16
+                        else {
+                            undecodable = true
+                            return false
+                        }
+                        batch.append((seq, UUIDText.bytes(event.eventId), pseudonym, event.hash))
+                        return batch.count < 4096
+                    }
+                    if undecodable {
+                        throw LedgerError(.ledgerCorrupt, "an event of the log cannot be read; run `ledgerctl verify`")
+                    }
+                    guard let last = batch.last else { break }
+                    for entry in batch {
+                        guard entry.seq == tree.size + 1 else {
+                            throw LedgerError(
+                                .ledgerCorrupt,
+                                "seq \(tree.size + 1) is missing from the log; run `ledgerctl verify`"
+                            )
+                        }
+                        let seqKey = EventsSchema.seqKey(entry.seq)
+                        try txn.put(seqKey, forKey: entry.eventId, in: eventIds)
+                        try txn.put([], forKey: entry.pseudonym + seqKey, in: sorted)
+                        try tree.append(eventHash: entry.hash) { level, index, hash in
+                            try txn.put(hash, forKey: MerkleStore.key(level, index), in: merkle)
+                        }
+                    }
+                    next = last.seq + 1
+                }
+                try MerkleStore.setSize(tree.size, in: txn, events: events)
+                return Int(tree.size)
+            }
+        }
+    }
+}
