@@ -7,7 +7,7 @@ import Testing
 struct LineReaderTests {
     private func write(_ bytes: [UInt8], in directory: TemporaryDirectory) -> String {
         let path = directory.path + "/input.ndjson"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
 
@@ -49,7 +49,7 @@ struct LineReaderLimitTests {
     @Test func theLargestLimitReadsLines() throws {
         let directory = TemporaryDirectory()
         let path = directory.path + "/input.ndjson"
-        FileManager.default.createFile(atPath: path, contents: Data("a\nbc".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("a\nbc".utf8))
         var reader = try LineReader(path: path, maxLineBytes: Int.max)
         #expect(try reader.next() == Array("a".utf8))
         #expect(try reader.next() == Array("bc".utf8))
