@@ -32,7 +32,7 @@ struct LedgerRoutesTests {
     @Test func anNDJSONBatchAppendsEveryLineInOrder() async throws {
         let store = try TestLedger()
         let batch = [
-            Events.grant("bob@example.com"), Events.grant("bob@example.com", purpose: "analytics"),
+            Events.grant("bob@example.com"), Events.grant("bob@example.com", purpose: "web-analytics"),
             Events.accessRequest("bob@example.com", eventId: Events.eventId(7)),
         ]
         let reply = try await store.server().makeApplication().test(.router) { client in
