@@ -44,13 +44,14 @@ let package = Package(
             dependencies: ["Ledger", .product(name: "HeapModule", package: "swift-collections")]
         ),
         .target(name: "LedgerClient"),
-        .executableTarget(
-            name: "ledgerctl",
+        // The socket server: routes, the group-commit writer and the connection handlers, driven
+        // by `ledgerctl serve` and, in process, by Tests/LedgerServerTests.
+        .target(
+            name: "LedgerServer",
             dependencies: [
                 "Ledger",
                 "Projections",
                 "LedgerClient",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,6 +63,17 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .executableTarget(
+            name: "ledgerctl",
+            dependencies: [
+                "Ledger",
+                "Projections",
+                "LedgerClient",
+                "LedgerServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -79,6 +91,14 @@ let package = Package(
         .testTarget(
             name: "LedgerctlTests",
             dependencies: ["ledgerctl", "LedgerClient", "TestSupport"]
+        ),
+        .testTarget(
+            name: "LedgerServerTests",
+            dependencies: [
+                "Ledger",
+                "LedgerServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Ledger
+import LedgerServer
 
 /// `ledgerctl append --type T --subject S …`.
 struct AppendCommand: ParsableCommand {

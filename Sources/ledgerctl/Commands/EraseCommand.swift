@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import LedgerClient
+import LedgerServer
 import Projections
 
 /// `ledgerctl erase --subject S [--request-id R]`.

@@ -41,7 +41,7 @@ struct HistoryCommand: ParsableCommand {
                     JSONValue.object([
                         ("subject", externalId.map { .string($0) } ?? .null), ("pseudonym", .string(resolved)),
                         ("erased", .bool(erased)), ("asOf", .string(time.rfc3339)),
-                        ("events", .array(events.map(Self.json))), ("consents", .array(consents.map(\.json))),
+                        ("events", .array(events.map(\.json))), ("consents", .array(consents.map(\.json))),
                         ("openRequests", .array(openRequests.map { $0.json(at: time) })),
                     ]).serialized
                 )
@@ -89,17 +89,5 @@ struct HistoryCommand: ParsableCommand {
                 )
             }
         }
-    }
-
-    /// One event as SPEC §7's history answer lists it.
-    static func json(_ item: SubjectEvent) -> JSONValue {
-        .object([
-            ("seq", .int(Int64(item.event.seq))), ("type", .string(item.event.type.rawValue)),
-            ("purpose", .string(item.event.purpose)), ("requestId", .string(item.event.requestId)),
-            ("occurredAt", .string(item.event.occurredAt.rfc3339)),
-            ("recordedAt", .string(item.event.recordedAt.rfc3339)),
-            ("actor", .string(item.event.actor)), ("data", item.data.map { .raw($0) } ?? .null),
-            ("erased", .bool(item.erased)),
-        ])
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerServer
 
 /// `ledgerctl import FILE`.
 struct ImportCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Ledger
+import LedgerServer
 import Projections
 
 /// `ledgerctl rebuild [--repair]`.

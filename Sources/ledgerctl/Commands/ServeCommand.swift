@@ -1,12 +1,8 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
-import HummingbirdCore
 import Ledger
+import LedgerServer
 import Logging
-import NIOCore
-import Projections
-import ServiceLifecycle
 
 /// `ledgerctl serve [--socket PATH]`.
 struct ServeCommand: AsyncParsableCommand {
@@ -81,74 +77,31 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "consentledger")
         logger.logLevel = .info
         let serverGuard = try ServerGuard(ledgerDirectory: global.directory, socketPath: socketPath)
-        // The server writes projection snapshots in the background (SnapshotScheduler), so no
-        // append waits for a fold; one-shot ledgerctl processes keep the in-transaction observer.
-        var options = global.ledgerOptions
-        options.observers = []
+        var options = LedgerServer.ledgerOptions(global.ledgerOptions)
         if let initialMapSize { options.initialMapSize = initialMapSize << 20 }
-        // Every page of the events file is checked once at start: a damaged page is refused with
-        // ledger_corrupt here rather than crashing the server at the first GET /v1/log.
-        options.checksPages = true
         let ledger = try Ledger(openingAt: global.directory, options: options)
         let groupID = try socketGroup.map { name -> gid_t in
             guard let group = getgrnam(name) else { throw LedgerError(.invalidField, "no group named \(name)") }
             return group.pointee.gr_gid
         }
-        let metrics = ServerMetrics()
-        let writer = GroupCommitWriter(ledger: ledger, metrics: metrics, logger: logger, capacity: queueCapacity)
-        let router = Router(context: LedgerRequestContext.self)
-        LedgerRoutes(ledger: ledger, writer: writer, metrics: metrics, trustedUID: getuid()).register(on: router)
-        let previousMask = umask(0o177)
-        let requestLimit = TimeAmount.seconds(Int64(requestTimeout))
-        let handlerLogger = logger
-        // At the cap the connection idle longest gives way, or a newcomer is refused at once
-        // (Hummingbird's own cap would leave it waiting in the backlog for an idle timeout).
-        let limiter = ConnectionLimiter(capacity: maxConnections)
-        let app = Application(
-            router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [
-                        ConnectionLimitHandler(limiter: limiter, metrics: metrics),
-                        MalformedRequestHandler(metrics: metrics),
-                        RequestDeadlineHandler(limit: requestLimit, logger: handlerLogger),
-                    ],
-                    idleTimeout: .seconds(Int64(idleTimeout))
-                )
-            ),
-            configuration: .init(
-                address: .unixDomainSocket(path: socketPath),
-                serverName: "ConsentLedger"
-            ),
-            onServerRunning: { [global] _ in
-                umask(previousMask)
-                if let groupID {
-                    chown(socketPath, getuid(), groupID)
-                    chmod(socketPath, 0o660)
-                } else {
-                    chmod(socketPath, 0o600)
-                }
-                Output.line("ConsentLedger is serving the ledger in \(global.directory) on \(socketPath)")
-                Output.line("  curl --unix-socket \(socketPath) http://localhost/v1/head")
-                Output.line("  curl --unix-socket \(socketPath) -H 'Content-Type: application/json' \\")
-                Output.line(
-                    "       -d '{\"type\":\"consent.granted\",\"subject\":\"alice@example.com\",\"purpose\":\"newsletter\",\"notice\":\"policy-v1\"}' \\"
-                )
-                Output.line("       http://localhost/v1/events")
-                Output.line("Stop with Ctrl-C or SIGTERM.")
-            },
-            logger: logger
+        let configuration = ServerConfiguration(
+            socketPath: socketPath,
+            socketGroup: groupID,
+            maxConnections: maxConnections,
+            idleTimeout: Int64(idleTimeout),
+            requestTimeout: Int64(requestTimeout),
+            queueCapacity: queueCapacity
         )
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [WriterService(writer: writer), app],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
+        try await LedgerServer(ledger: ledger, configuration: configuration, logger: logger).run { [global] in
+            Output.line("ConsentLedger is serving the ledger in \(global.directory) on \(socketPath)")
+            Output.line("  curl --unix-socket \(socketPath) http://localhost/v1/head")
+            Output.line("  curl --unix-socket \(socketPath) -H 'Content-Type: application/json' \\")
+            Output.line(
+                "       -d '{\"type\":\"consent.granted\",\"subject\":\"alice@example.com\",\"purpose\":\"newsletter\",\"notice\":\"policy-v1\"}' \\"
             )
-        )
-        try await group.run()
-        unlink(socketPath)
+            Output.line("       http://localhost/v1/events")
+            Output.line("Stop with Ctrl-C or SIGTERM.")
+        }
         withExtendedLifetime(serverGuard) {}
-        logger.info("stopped; the socket is removed")
     }
 }

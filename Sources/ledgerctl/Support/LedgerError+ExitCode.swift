@@ -14,13 +14,6 @@ extension LedgerError {
             return 2
         }
     }
-
-    /// The error object of SPEC §7: `{"error":{"code","message"(,"line")}}`.
-    var json: JSONValue {
-        var pairs: [(String, JSONValue)] = [("code", .string(code.rawValue)), ("message", .string(message))]
-        if let line { pairs.append(("line", .int(Int64(line)))) }
-        return .object([("error", .object(pairs))])
-    }
 }
 
 /// Stops a command with an exit code after its output was printed.

@@ -4,12 +4,12 @@ import LedgerClient
 
 /// Keeps one server per ledger: an exclusive lock on `<ledger>/server.lock` for the server's life,
 /// and a socket file that is replaced only when nothing answers on it (a crash's leftover).
-final class ServerGuard {
+package final class ServerGuard {
     private let descriptor: Int32
 
     /// Takes the ledger's server lock and clears a stale socket at `socketPath`.
     /// - Throws: `ledger_locked` when another server serves the ledger or answers on the socket.
-    init(ledgerDirectory: String, socketPath: String) throws {
+    package init(ledgerDirectory: String, socketPath: String) throws {
         descriptor = open(ledgerDirectory + "/server.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw LedgerError(.ioError, "cannot open \(ledgerDirectory)/server.lock") }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {

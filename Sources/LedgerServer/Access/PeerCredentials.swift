@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 
 /// The Unix credentials of a socket peer, read with `SO_PEERCRED`.
-struct PeerCredentials: Sendable {
+package struct PeerCredentials: Sendable, Equatable {
     /// Mirrors Glibc's `struct ucred`, which Swift cannot see: pid, uid, gid.
     private struct UCred {
         var pid: Int32 = 0
@@ -10,8 +10,16 @@ struct PeerCredentials: Sendable {
         var gid: UInt32 = 0
     }
 
-    var uid: UInt32
-    var gid: UInt32
+    /// The peer's user id.
+    package var uid: UInt32
+    /// The peer's group id.
+    package var gid: UInt32
+
+    /// Credentials with the given ids.
+    package init(uid: UInt32, gid: UInt32) {
+        self.uid = uid
+        self.gid = gid
+    }
 
     /// Reads the peer credentials of `channel`; `nil` when the channel cannot tell (not a Unix socket).
     static func of(_ channel: any Channel) async -> PeerCredentials? {

@@ -3,18 +3,19 @@ import Ledger
 
 /// Who a caller is: a socket peer (by SO_PEERCRED) or the user running `ledgerctl`, named through
 /// the catalogue's `clients` section (SPEC §7). Authorisation is by uid and gid, never pid.
-struct CallerIdentity: Sendable {
+package struct CallerIdentity: Sendable {
     /// The actor recorded on events: the client's name, or `uid:<n>` for a peer without one.
-    var actor: String
-    var roles: Set<Catalogue.Role>
+    package var actor: String
+    /// The roles the caller holds.
+    package var roles: Set<Catalogue.Role>
     /// When set, the purposes this caller may append for.
-    var purposes: Set<String>?
+    package var purposes: Set<String>?
     /// When set, the event types this caller may append.
-    var types: Set<EventType>?
+    package var types: Set<EventType>?
 
     /// Resolves `uid`/`gid` through `catalogue`. Without a `clients` section only `trustedUID`
     /// (the server's own user) and root are let in, with every role.
-    static func resolve(uid: UInt32, gid: UInt32, catalogue: Catalogue, trustedUID: UInt32) -> CallerIdentity {
+    package static func resolve(uid: UInt32, gid: UInt32, catalogue: Catalogue, trustedUID: UInt32) -> CallerIdentity {
         guard let clients = catalogue.clients else {
             let trusted = uid == 0 || uid == trustedUID
             return CallerIdentity(
@@ -38,22 +39,22 @@ struct CallerIdentity: Sendable {
     }
 
     /// The identity of the user running this process.
-    static func current(catalogue: Catalogue) -> CallerIdentity {
+    package static func current(catalogue: Catalogue) -> CallerIdentity {
         resolve(uid: getuid(), gid: getgid(), catalogue: catalogue, trustedUID: getuid())
     }
 
     /// The actor for events appended from the command line.
-    static func actor(catalogue: Catalogue) -> String { current(catalogue: catalogue).actor }
+    package static func actor(catalogue: Catalogue) -> String { current(catalogue: catalogue).actor }
 
     /// Throws `forbidden` unless the caller holds `role`.
-    func require(_ role: Catalogue.Role) throws {
+    package func require(_ role: Catalogue.Role) throws {
         guard roles.contains(role) else {
             throw LedgerError(.forbidden, "this client does not hold the \(role.rawValue) role")
         }
     }
 
     /// Throws `forbidden` when the caller may not append `event`.
-    func checkAppend(_ event: ClientEvent) throws {
+    package func checkAppend(_ event: ClientEvent) throws {
         try require(.append)
         if let types, !types.contains(event.type) {
             throw LedgerError(.forbidden, "this client may not append \(event.type.rawValue) events")

@@ -15,6 +15,8 @@ struct LedgerRoutes: Sendable {
     let metrics: ServerMetrics
     /// The uid let in with every role when the catalogue has no `clients` section.
     let trustedUID: UInt32
+    /// Where each caller's credentials come from.
+    let identification: PeerIdentification
     /// Each connection's peer credentials, read once per connection.
     let peers = PeerCredentialCache()
 
@@ -62,7 +64,7 @@ struct LedgerRoutes: Sendable {
     private func callerAndCatalogue(
         _ context: LedgerRequestContext
     ) async throws -> (caller: CallerIdentity, catalogue: Catalogue) {
-        guard let peer = await peers.credentials(of: context.channel) else {
+        guard let peer = await peer(of: context) else {
             throw LedgerError(.forbidden, "the peer's credentials cannot be read")
         }
         let catalogue = try ledger.catalogue()
@@ -70,6 +72,14 @@ struct LedgerRoutes: Sendable {
             CallerIdentity.resolve(uid: peer.uid, gid: peer.gid, catalogue: catalogue, trustedUID: trustedUID),
             catalogue
         )
+    }
+
+    /// The credentials of the request's caller; `nil` when its connection cannot tell.
+    private func peer(of context: LedgerRequestContext) async -> PeerCredentials? {
+        switch identification {
+        case .socketCredentials: return await peers.credentials(of: context.channel)
+        case .fixed(let credentials): return credentials
+        }
     }
 
     /// Runs blocking ledger work off the cooperative pool.
@@ -197,7 +207,7 @@ struct LedgerRoutes: Sendable {
             }
             let events = try ledger.history(pseudonym: resolved, asOf: asOf)
             guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of this pseudonym") }
-            return JSONResponse.make(.object([("events", .array(events.map(HistoryCommand.json)))]))
+            return JSONResponse.make(.object([("events", .array(events.map(\.json)))]))
         }
     }
 

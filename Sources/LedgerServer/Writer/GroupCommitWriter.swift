@@ -2,8 +2,6 @@ import DequeModule
 import Foundation
 import Ledger
 import Logging
-import Projections
-import ServiceLifecycle
 
 /// The one writer of a serving ledger: a dedicated thread that drains the queue of pending appends
 /// into one LMDB write transaction — one fsync — per round (group commit). Every request is
@@ -210,68 +208,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         case .append(_, _, let continuation): continuation.resume(throwing: error)
         case .erase(_, _, _, let continuation): continuation.resume(throwing: error)
         case .compact(let continuation): continuation.resume(throwing: error)
-        }
-    }
-}
-
-/// Runs the writer for the life of the server; stops it, after the HTTP server, on shutdown.
-struct WriterService: Service {
-    let writer: GroupCommitWriter
-
-    func run() async throws {
-        writer.start()
-        try? await gracefulShutdown()
-        writer.stop()
-    }
-}
-
-/// Runs ``SnapshotCatchUp`` on a background queue, one run at a time, when commit rounds ask.
-final class SnapshotScheduler: @unchecked Sendable {
-    // Invariant: `running` and `again` are only touched under `lock`.
-    private let ledger: Ledger
-    private let logger: Logger
-    private let queue = DispatchQueue(label: "ledger-snapshots", qos: .utility)
-    private let lock = NSLock()
-    private var running = false
-    private var again = false
-
-    init(ledger: Ledger, logger: Logger) {
-        self.ledger = ledger
-        self.logger = logger
-    }
-
-    /// Asks for a catch-up; cheap when there is nothing to write.
-    func nudge() {
-        lock.lock()
-        defer { lock.unlock() }
-        if running {
-            again = true
-            return
-        }
-        running = true
-        queue.async { [self] in work() }
-    }
-
-    /// Waits for a catch-up under way to finish.
-    func drain() { queue.sync {} }
-
-    private func work() {
-        while true {
-            do {
-                let written = try SnapshotCatchUp.run(ledger)
-                if written > 0 { logger.info("projection snapshots written", metadata: ["count": "\(written)"]) }
-            } catch {
-                logger.error("projection snapshot failed", metadata: ["error": "\(error)"])
-            }
-            lock.lock()
-            if again {
-                again = false
-                lock.unlock()
-                continue
-            }
-            running = false
-            lock.unlock()
-            return
         }
     }
 }
