@@ -46,8 +46,11 @@ struct ModelEvent: Equatable {
         return order
     }
 
-    /// Decoded against the bundled catalogue.
-    func decoded() throws -> ClientEvent { try Fixture.event(json) }
+    /// Decoded against the bundled catalogue (parsed once: parsing it per event costs more than
+    /// appending the event).
+    func decoded() throws -> ClientEvent { try Fixture.event(json, catalogue: try Self.catalogue.get()) }
+
+    private static let catalogue = Result { try Catalogue.bundled() }
 }
 
 extension SplitMix64 {
