@@ -19,6 +19,11 @@ struct EventIdIndexModelTests {
         /// External id → pseudonym, for live subjects.
         var live: [String: String] = [:]
         var erased: Set<String> = []
+        /// The ids of the requests events opened (request records are written while a batch is
+        /// validated, so a refused batch must roll them back as well).
+        var requests: Set<String> = []
+        /// How often the run reached each path, so a generator that stops reaching one fails.
+        var reached: [String: Int] = [:]
     }
 
     /// A line of a batch and what the model expects of it.
@@ -97,8 +102,14 @@ struct EventIdIndexModelTests {
             let event = lines[index].1
             switch want {
             case .replay(let original):
+                if case .reuse = lines[index].0 {
+                    next.reached["other content for an erased subject", default: 0] += 1
+                } else {
+                    next.reached["retry", default: 0] += 1
+                }
                 #expect(result == original, "\(context), line \(index + 1): a retry answers the original")
             case .sameAsLine(let earlier):
+                next.reached["duplicate in a batch", default: 0] += 1
                 var first = results[earlier]
                 first.replayed = result.replayed
                 #expect(result == first, "\(context), line \(index + 1): a duplicate answers its first line")
@@ -117,6 +128,7 @@ struct EventIdIndexModelTests {
                 }
                 next.ids[result.eventId] = result.seq
                 if eventId != nil { next.sent[result.eventId] = (event, result) }
+                if event.string("type") == "access.requested" { next.requests.insert(result.eventId) }
                 next.live[externalId] = result.subject
             }
         }
@@ -140,6 +152,10 @@ struct EventIdIndexModelTests {
         let stored = try index(of: ledger)
         #expect(try ledger.head().seq == model.head, "seed \(seed), round \(round)")
         #expect(stored.count == model.ids.count, "seed \(seed), round \(round): index size")
+        #expect(
+            Set(try ledger.storedRequests().keys) == model.requests,
+            "seed \(seed), round \(round): request records"
+        )
         if stored != model.ids {
             let missing = model.ids.keys.filter { stored[$0] != model.ids[$0] }.sorted().prefix(3)
             let extra = stored.keys.filter { model.ids[$0] == nil }.sorted().prefix(3)
@@ -157,12 +173,15 @@ struct EventIdIndexModelTests {
 
         mutating func newEvent(subject: String? = nil) -> ModelEvent {
             counter += 1
+            let data = random.chance(50) ? #"{"n":\#(counter),"note":"e\#(counter)"}"# : nil
+            if random.chance(15) {
+                return ModelEvent("access.requested", subject: subject ?? externalId(), [("eventId", random.uuid())], data: data)
+            }
             let type = random.chance(80) ? "consent.granted" : "consent.withdrawn"
             var strings = [("purpose", random.pick(modelConsentPurposes) ?? "newsletter")]
             if type == "consent.granted" { strings.append(("notice", "policy-v1")) }
             if random.chance(75) { strings.append(("eventId", random.uuid())) }
             if random.chance(20) { strings.append(("occurredAt", "2026-02-01T00:00:00.000Z")) }
-            let data = random.chance(50) ? #"{"n":\#(counter),"note":"e\#(counter)"}"# : nil
             return ModelEvent(type, subject: subject ?? externalId(), strings, data: data)
         }
 
@@ -176,6 +195,10 @@ struct EventIdIndexModelTests {
                 other.fields[index].json = ModelEvent.quoted(
                     modelConsentPurposes.first { $0 != purpose } ?? "newsletter"
                 )
+            } else if let index = other.fields.firstIndex(where: { $0.key == "data" }) {
+                other.fields[index].json = #"{"n":-2}"#
+            } else {
+                other.fields.append(("data", #"{"n":-3}"#))
             }
             return other
         }
@@ -189,13 +212,12 @@ struct EventIdIndexModelTests {
         ) -> [(Line, ModelEvent)] {
             var lines: [(Line, ModelEvent)] = []
             let sentIds = Array(model.sent.keys).sorted()
+            let erasedIds = sentIds.filter { model.sent[$0].map { model.erased.contains($0.result.subject) } ?? false }
             for _ in 0..<size {
                 let roll = random.below(100)
                 if roll < 15, let id = random.pick(sentIds), let original = model.sent[id] {
                     lines.append((.retry(id), original.event.reordered(by: &random)))
-                } else if roll < 20, let id = random.pick(sentIds), let original = model.sent[id],
-                    model.erased.contains(original.result.subject)
-                {
+                } else if roll < 20, let id = random.pick(erasedIds), let original = model.sent[id] {
                     // Other content for an erased subject's id: cannot be compared, answered 200.
                     let other = altered(original.event)
                     lines.append((.reuse(id, other), other))
@@ -264,6 +286,7 @@ struct EventIdIndexModelTests {
                 model.recordedAt = max(now, model.recordedAt ?? now)
                 model.ids[eventId] = result.seq
                 model.erased.insert(result.pseudonym)
+                model.reached["erasure", default: 0] += 1
                 model.live[externalId] = nil
             } else if op < 40 {
                 // A group commit: each batch sees the ones before it; a refused one leaves nothing.
@@ -299,6 +322,7 @@ struct EventIdIndexModelTests {
                         )
                     case (.failure(let error), .refused(let code, let line)):
                         #expect(error.code == code && error.line == line, "seed \(seed), round \(round)")
+                        model.reached["refused in a group: \(code.rawValue)", default: 0] += 1
                     default:
                         Issue.record("seed \(seed), round \(round), batch \(index): got \(outcome), want \(expected)")
                     }
@@ -321,12 +345,23 @@ struct EventIdIndexModelTests {
                     )
                 case .refused(let code, let line):
                     let error = ledgerError { _ = try ledger.append(events, actor: "single") }
-                    #expect(error?.code == code && error?.line == line, "seed \(seed), round \(round): \(String(describing: error))")
+                    #expect(
+                        error?.code == code && error?.line == line,
+                        "seed \(seed), round \(round): \(String(describing: error))"
+                    )
+                    model.reached["refused: \(code.rawValue)", default: 0] += 1
                 }
             }
             try Self.checkStore(ledger, model, seed: seed, round: round)
         }
         #expect(model.ids.count > rounds, "seed \(seed): the run appended")
+        let paths = [
+            "retry", "duplicate in a batch", "other content for an erased subject", "erasure",
+            "refused in a group: event_id_conflict", "refused: event_id_conflict",
+        ]
+        for path in paths {
+            #expect(model.reached[path] ?? 0 > 0, "seed \(seed) never reached \(path): \(model.reached)")
+        }
     }
 
     @Test(arguments: ModelSeeds.all)
