@@ -175,7 +175,12 @@ struct EventIdIndexModelTests {
             counter += 1
             let data = random.chance(50) ? #"{"n":\#(counter),"note":"e\#(counter)"}"# : nil
             if random.chance(15) {
-                return ModelEvent("access.requested", subject: subject ?? externalId(), [("eventId", random.uuid())], data: data)
+                return ModelEvent(
+                    "access.requested",
+                    subject: subject ?? externalId(),
+                    [("eventId", random.uuid())],
+                    data: data
+                )
             }
             let type = random.chance(80) ? "consent.granted" : "consent.withdrawn"
             var strings = [("purpose", random.pick(modelConsentPurposes) ?? "newsletter")]
@@ -247,7 +252,10 @@ struct EventIdIndexModelTests {
                     let event = ModelEvent(
                         "consent.granted",
                         subject: externalId(),
-                        [("purpose", "newsletter"), ("notice", "policy-v1"), ("occurredAt", "2099-01-01T00:00:00.000Z")]
+                        [
+                            ("purpose", "newsletter"), ("notice", "policy-v1"),
+                            ("occurredAt", "2099-01-01T00:00:00.000Z"),
+                        ]
                     )
                     lines[at] = (.fresh(event), event)
                 }

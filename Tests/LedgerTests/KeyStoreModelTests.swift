@@ -119,8 +119,12 @@ struct KeyStoreModelTests {
     }
 
     /// Folds the results of an accepted batch into the model.
-    static func accept(_ results: [AppendResult], _ batch: [(ModelEvent, String)], into model: inout Model, context: String)
-    {
+    static func accept(
+        _ results: [AppendResult],
+        _ batch: [(ModelEvent, String)],
+        into model: inout Model,
+        context: String
+    ) {
         for (result, (event, data)) in zip(results, batch) {
             let externalId = event.string("subject") ?? ""
             if model.live[externalId] == nil {
@@ -163,7 +167,13 @@ struct KeyStoreModelTests {
                 let good = try (0..<generator.random.inRange(1...20)).map { _ in try generator.event() }
                 var refused = try (0..<generator.random.inRange(1...20)).map { _ in try generator.event() }
                 refused.insert(
-                    (ModelEvent("access.completed", subject: "never-\(round)", [("requestId", generator.random.uuid())]), ""),
+                    (
+                        ModelEvent(
+                            "access.completed",
+                            subject: "never-\(round)",
+                            [("requestId", generator.random.uuid())]
+                        ), ""
+                    ),
                     at: generator.random.below(refused.count + 1)
                 )
                 let outcomes = try current.appendGroup([

@@ -46,7 +46,12 @@ struct RequestRecordModelTests {
 
     /// One step of the model: applies `event` at `recordedAt` (as line `seq`) or names the code
     /// the contract refuses it with.
-    static func apply(_ event: ModelEvent, seq: UInt64, recordedAt: Timestamp, to model: inout Model)
+    static func apply(
+        _ event: ModelEvent,
+        seq: UInt64,
+        recordedAt: Timestamp,
+        to model: inout Model
+    )
         -> LedgerError.Code?
     {
         let type = EventType(rawValue: event.string("type") ?? "")
@@ -111,7 +116,9 @@ struct RequestRecordModelTests {
                 return ModelEvent(type, subject: externalId(), fields)
             }
             let target = (random.chance(75) ? random.pick(open) : nil) ?? random.pick(known)
-            guard let target else { return ModelEvent("access.requested", subject: externalId(), [("eventId", random.uuid())]) }
+            guard let target else {
+                return ModelEvent("access.requested", subject: externalId(), [("eventId", random.uuid())])
+            }
             let subject = random.chance(90) ? target.externalId : externalId()
             if roll < 55 {
                 let limit = target.originalDueAt.milliseconds + 60 * day
@@ -121,7 +128,10 @@ struct RequestRecordModelTests {
                 case 1: expires = limit + 1
                 case 2: expires = target.dueAt.milliseconds
                 case 3: expires = target.dueAt.milliseconds - Int64(random.below(Int(day)))
-                default: expires = target.dueAt.milliseconds + 1 + Int64(random.below(Int(max(limit - target.dueAt.milliseconds, 1))))
+                default:
+                    expires =
+                        target.dueAt.milliseconds + 1
+                        + Int64(random.below(Int(max(limit - target.dueAt.milliseconds, 1))))
                 }
                 return ModelEvent(
                     "request.extended",
@@ -169,7 +179,9 @@ struct RequestRecordModelTests {
                 times.append(Timestamp(milliseconds: commit.recordedAt.milliseconds + Int64(random.inRange(-1...1))))
             } else if let first = model.history.first {
                 let span = max(1, times[0].milliseconds - first.recordedAt.milliseconds + 2 * day)
-                times.append(Timestamp(milliseconds: first.recordedAt.milliseconds - day + Int64(random.below(Int(span)))))
+                times.append(
+                    Timestamp(milliseconds: first.recordedAt.milliseconds - day + Int64(random.below(Int(span))))
+                )
             }
         }
         for time in times {

@@ -43,7 +43,9 @@ struct SnapshotModelTests {
                 if random.chance(30) {
                     // Back-dated, with an expiry that may already have passed.
                     fields.append(("occurredAt", now.adding(days: -random.inRange(4...40)).rfc3339))
-                    if random.chance(50) { fields.append(("expiresAt", now.adding(days: random.inRange(-3...3)).rfc3339)) }
+                    if random.chance(50) {
+                        fields.append(("expiresAt", now.adding(days: random.inRange(-3...3)).rfc3339))
+                    }
                 } else if random.chance(20) {
                     fields.append(("expiresAt", now.adding(days: random.inRange(1...3)).rfc3339))
                 }
@@ -100,7 +102,8 @@ struct SnapshotModelTests {
                 live.removeAll { $0 == subject }
                 if observing { covered = UInt64(log.events.count) + 1 }
             } else {
-                let size = random.chance(15) ? random.inRange(Int(interval)...Int(interval) * 3 + 1) : random.inRange(1...9)
+                let size =
+                    random.chance(15) ? random.inRange(Int(interval)...Int(interval) * 3 + 1) : random.inRange(1...9)
                 let events = try Self.events(&random, count: size, subjects: subjects, now: clock.now())
                 _ = try current.append(events, actor: "snapshots")
                 for event in events where !live.contains(event.subject) { live.append(event.subject) }
@@ -110,7 +113,8 @@ struct SnapshotModelTests {
             try log.catchUp(ledger)
             let head = UInt64(log.events.count)
             let rules = try ledger.projectionRules()
-            let expectedSeqs = interval > covered ? [] : Array(stride(from: interval, through: covered, by: Int(interval)))
+            let expectedSeqs =
+                interval > covered ? [] : Array(stride(from: interval, through: covered, by: Int(interval)))
             #expect(try ledger.snapshotSeqs() == expectedSeqs, "\(context): which seqs have snapshots")
             for _ in 0..<3 {
                 let at = UInt64(random.below(Int(head) + 3))
