@@ -222,13 +222,19 @@ struct RequestRecordModelTests {
             clock.advance(milliseconds: Int64(generator.random.below(Int(3 * Self.day))))
             let now = clock.now()
             let recordedAt = max(now, model.recordedAt ?? now)
-            if generator.random.chance(8), let externalId = generator.random.pick(model.live.keys.sorted()) {
-                // An erasure, closing one of the subject's erasure requests (or a wrong one, or none).
-                let pseudonym = model.live[externalId] ?? ""
+            if generator.random.chance(8),
+                let externalId = generator.random.chance(75)
+                    ? generator.random.pick(model.live.keys.sorted()) : "req-unknown@example.no"
+            {
+                // An erasure, closing one of the subject's erasure requests (or a wrong one, or
+                // none), or of a subject the ledger does not know.
+                let pseudonym = model.live[externalId]
                 let candidates = model.requests.values.filter { $0.kind == .erasure }.map(\.id).sorted()
                 let requestId = generator.random.chance(70) ? generator.random.pick(candidates) : nil
                 var expected: LedgerError.Code?
-                if let requestId {
+                if pseudonym == nil {
+                    expected = .subjectNotFound
+                } else if let requestId {
                     let request = model.requests[requestId]
                     if request?.pseudonym != pseudonym || request?.status != "open" { expected = .requestNotOpen }
                 }
@@ -298,7 +304,9 @@ struct RequestRecordModelTests {
             try Self.check(ledger, model, random: &checks, context: context)
         }
         // The run reached every kind of refusal and both ends of a request.
-        #expect(refusals[.requestNotOpen] ?? 0 > 0 && refusals[.invalidField] ?? 0 > 0, "seed \(seed): \(refusals)")
+        for code in [LedgerError.Code.requestNotOpen, .invalidField, .subjectNotFound] {
+            #expect(refusals[code] ?? 0 > 0, "seed \(seed) never refused with \(code.rawValue): \(refusals)")
+        }
         let statuses = Set(model.requests.values.map(\.status))
         #expect(statuses == ["open", "completed", "rejected"], "seed \(seed)")
         #expect(model.requests.values.contains { $0.extended }, "seed \(seed)")
@@ -306,12 +314,12 @@ struct RequestRecordModelTests {
 
     @Test(arguments: ModelSeeds.all)
     func oneHotSubjectsRequestsMatchTheModel(seed: UInt64) throws {
-        try run(seed: seed, pool: 1, rounds: 150)
+        try run(seed: seed, pool: 1, rounds: 250)
     }
 
     @Test(arguments: ModelSeeds.all)
     func manySubjectsRequestsMatchTheModel(seed: UInt64) throws {
-        try run(seed: seed, pool: 40, rounds: 150)
+        try run(seed: seed, pool: 40, rounds: 250)
     }
 
     @Test func aClientCannotCompleteAnErasure() throws {
