@@ -5,8 +5,9 @@ import Testing
 
 /// Shared pieces of the model-based tests (issue 10): each suite drives a real ledger with a
 /// seeded sequence of operations and checks it after every commit against a plain in-memory
-/// model. Every suite runs the seeds below and names the seed in each failure, so
-/// `swift test --filter <Suite>` with that seed alone reproduces it.
+/// model. Every suite runs the seeds below and names the seed (and the round) in each failure;
+/// the runs are fully deterministic (seeded ids, keys, nonces and a manual clock), so setting
+/// `all` to that one seed and running `swift test --filter <Suite>` reproduces it.
 enum ModelSeeds {
     /// The seeds every model-based test runs.
     static let all: [UInt64] = [1, 2, 3]
