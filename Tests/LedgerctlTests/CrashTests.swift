@@ -123,6 +123,86 @@ struct CrashTests {
         #expect(try partial.run(["stats"]).status == 3)
     }
 
+    /// A crash at the next open after an erasure was interrupted, before the open repairs it:
+    /// the open after that still finishes the erasure, and no other subject loses its key.
+    @Test func aCrashBeforeTheOpenRepairsAnInterruptedErasure() throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let interrupted = try ctl.run(
+            ["erase", "--subject", "bo@example.com"],
+            environment: ["LEDGER_FAILPOINT": "erase.afterEvent"]
+        )
+        #expect(interrupted.status == Self.killed)
+        let crashed = try ctl.run(["stats"], environment: ["LEDGER_FAILPOINT": "open.beforeRepair"])
+        #expect(crashed.status == Self.killed)
+        try checkRecovered(ctl, victim: "bo")
+        #expect(try ctl.run(["history", "--subject", "bo@example.com"]).status == 2, "the erasure was not finished")
+    }
+
+    /// Makes the ledger look like format 1 (Merkle nodes under the old keys) by changing the
+    /// format value in the meta table's leaf node in place: LMDB's node header (data size 8,
+    /// flags 0, key size 6), the key `format`, the big-endian version.
+    private func markFormatOne(_ ledger: String) throws -> Int {
+        let path = ledger + "/events/data.mdb"
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let node: [UInt8] = [8, 0, 0, 0, 0, 0, 6, 0] + Array("format".utf8) + [0, 0, 0, 0, 0, 0, 0, 2]
+        var patched = 0
+        var start = 0
+        while let range = bytes[start...].firstRange(of: node) {
+            bytes[range.upperBound - 1] = 1
+            patched += 1
+            start = range.upperBound
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return patched
+    }
+
+    /// The format migration drops the old Merkle nodes and backfills the tree from the log; a
+    /// crash before the backfill leaves a ledger whose next open backfills it, and whose proofs
+    /// verify against a checkpoint.
+    @Test func aCrashInsideTheFormatMigrationBeforeTheMerkleBackfill() throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        #expect(try markFormatOne(ctl.ledger) >= 1)
+        let crashed = try ctl.run(["stats"], environment: ["LEDGER_FAILPOINT": "merkle.beforeBackfill"])
+        #expect(crashed.status == Self.killed, "the migration did not reach the backfill: \(crashed.stderr)")
+        try checkRecovered(ctl)
+        // Nothing left to backfill: the failpoint no longer fires.
+        #expect(try ctl.run(["stats"], environment: ["LEDGER_FAILPOINT": "merkle.beforeBackfill"]).status == 0)
+        let bundle = scratch.path + "/ada.proof.json"
+        #expect(try ctl.run(["prove", "--subject", "ada@example.com", "--out", bundle]).status == 0)
+        let proof = try ctl.run(["verify", "--proof", bundle], withLedger: false)
+        #expect(proof.status == 0, "\(proof.stdout)\(proof.stderr)")
+    }
+
+    /// The same erasure steps, crashed inside a running server: the server dies with no answer,
+    /// and the next open repairs or keeps the subject whole.
+    @Test(arguments: ["erase.beforeEvent", "erase.afterEvent", "erase.afterKeyDeletion", "erase.beforeCompaction"])
+    func aCrashInsideAnErasureThroughTheServer(point: String) throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: LedgerctlRunner.binary)
+        server.arguments = ["serve", "--ledger", ctl.ledger]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LEDGER_FAILPOINT"] = point
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        let client = UnixHTTPClient(path: ctl.ledger + "/ledger.sock")
+        let deadline = Date().addingTimeInterval(30)
+        while !client.isAnswering(), server.isRunning, Date() < deadline { usleep(20_000) }
+        let reply = try? client.send(method: "POST", path: "/v1/subjects/erase", body: #"{"subject":"bo@example.com"}"#)
+        server.waitUntilExit()
+        #expect(server.terminationReason == .uncaughtSignal)
+        #expect(reply == nil || reply!.status >= 500, "an erasure the server died in was answered \(reply!.status)")
+        try checkRecovered(ctl, victim: "bo")
+        let erasedBefore = point != "erase.beforeEvent"
+        #expect(try ctl.run(["erase", "--subject", "bo@example.com"]).status == (erasedBefore ? 2 : 0))
+        try checkRecovered(ctl, victim: "bo")
+    }
+
     /// The server writes snapshots in chunks, the manifest last: a crash before the manifest
     /// leaves chunks without one, which nothing reads and the next snapshot run replaces.
     @Test func aCrashWhileTheServerWritesASnapshot() throws {

@@ -19,7 +19,10 @@ extension Ledger {
     ///
     /// Both environments are copied with LMDB's compacting copy, each from one read transaction:
     /// first the events, then the key store. The key store commits before the events that use its
-    /// keys, so every event in the copy finds its subject's key. The signing key is copied; the
+    /// keys, so every event in the copy finds its subject's key. The key store is copied holding
+    /// its writer lock, which an erasure holds across both of its commits; if an erasure committed
+    /// after the events were copied, the events are copied again under that lock, so an erased
+    /// subject's key is never missing from a copy whose log lacks the erasure. The signing key is copied; the
     /// master key is copied only when `includingMasterKey` is set — it belongs elsewhere.
     ///
     /// A backup cut short (killed, out of disk) is recognisable: it first writes
@@ -67,11 +70,22 @@ extension Ledger {
         try afterStep(.marked)
 
         try storage {
+            let copiedAfter = try head().seq
             try Backup.place("events", in: target) { try events.copyCompacted(to: $0) }
             try afterStep(.eventsCopied)
             Failpoint.hit("backup.afterEvents")
-            try Backup.place("keys", in: target) { partial in
-                try keyStore.withEnvironment { try $0.copyCompacted(to: partial) }
+            try keyStore.withEnvironment { keys in
+                // An erasure holds the key store's writer lock from before its event commits until
+                // its key is deleted: with that lock held, no erasure is half done. One that
+                // committed since the events were copied is in the key copy but not the events
+                // copy (a subject with neither key nor erasure), so the events are copied again.
+                try keys.write { _ in
+                    if try erasureCommitted(after: copiedAfter) {
+                        try FileManager.default.removeItem(atPath: target + "/events")
+                        try Backup.place("events", in: target) { try events.copyCompacted(to: $0) }
+                    }
+                    try Backup.place("keys", in: target) { try keys.copyCompacted(to: $0) }
+                }
             }
             try afterStep(.keysCopied)
         }
@@ -99,6 +113,16 @@ extension Ledger {
         guard unlink(marker) == 0 else { throw LedgerError(.ioError, "cannot remove the backup's in-progress marker") }
         Backup.syncDirectory(target)
         logger.info("backup written", metadata: ["events": "\((try? head().seq) ?? 0)"])
+    }
+
+    /// Whether an `erasure.completed` event follows seq `after` in the log.
+    private func erasureCommitted(after: UInt64) throws -> Bool {
+        var found = false
+        try forEachEvent(after: after) { event in
+            found = event.type == .erasureCompleted
+            return !found
+        }
+        return found
     }
 
     /// Refuses a directory that an unfinished backup left (its marker without a manifest).
