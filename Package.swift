@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Projections", targets: ["Projections"]),
+        // For processes that embed the server (the HTTP fuzz target): `EmbeddedServer` only.
+        .library(name: "LedgerServer", targets: ["LedgerServer"]),
         .executable(name: "ledgerctl", targets: ["ledgerctl"]),
         .executable(name: "ledger-bench", targets: ["ledger-bench"]),
     ],

@@ -30,5 +30,6 @@ let package = Package(
         fuzzTarget("FuzzCatalogue", ["Ledger"]),
         fuzzTarget("FuzzExportVerifier", ["Ledger"]),
         fuzzTarget("FuzzProof", ["Ledger", "Projections"]),
+        fuzzTarget("FuzzHTTP", ["Ledger", "LedgerServer"]),
     ]
 )

@@ -39,6 +39,9 @@ struct HostileHTTPTests {
             }
         }
 
+        /// Shuts the write side, as a client that has sent everything does.
+        func finishSending() { shutdown(fd, Int32(SHUT_WR)) }
+
         /// Reads until the server closes, goes quiet for the receive timeout, or `until` holds.
         func receive(until done: (String) -> Bool = { _ in false }) -> String {
             var data: [UInt8] = []
@@ -74,6 +77,33 @@ struct HostileHTTPTests {
 
     private static let grant =
         #"{"type":"consent.granted","subject":"p@example.com","purpose":"newsletter","notice":"policy-v1"}"#
+
+    /// Every input of the HTTP fuzz corpus (`Fuzz/Corpus/http/`, docs/FUZZING.md), sent as the
+    /// fuzz target sends it: the whole input on one connection, then the write side shut. Each is
+    /// answered with HTTP/1.1 responses and no 500, and the connection is closed; the seeds the
+    /// corpus starts from (an append, a chunked batch, pipelined reads, an erasure) succeed.
+    @Test func theHTTPFuzzCorpusIsAnsweredWithoutA500() throws {
+        let scratch = Scratch()
+        let server = try start(scratch)
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/Corpus/http")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        #expect(names.count >= 6)
+        for name in names {
+            let bytes = Array(try Data(contentsOf: folder.appendingPathComponent(name)))
+            let connection = try RawConnection(path: server.socket)
+            connection.send(bytes)
+            connection.finishSending()
+            let statuses = Self.statuses(connection.receive())
+            #expect(!statuses.isEmpty, "\(name): no answer")
+            #expect(!statuses.contains(500), "\(name): \(statuses)")
+            if !name.contains("conflicting") {
+                #expect(statuses.allSatisfy { (200..<300).contains($0) }, "\(name): \(statuses)")
+            }
+        }
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int ?? 0 > 0, "the seeds appended")
+        #expect(server.stop() == 0)
+    }
 
     @Test func pipelinedAppendsAreAnsweredInOrder() throws {
         let scratch = Scratch()
