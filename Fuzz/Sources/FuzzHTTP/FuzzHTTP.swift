@@ -61,9 +61,10 @@ public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var answer: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65_536)
     while true {
-        var poller = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&poller, 1, patience)
-        FuzzInput.require(ready > 0, "the server neither answered nor closed within \(patience / 1000) s")
+        FuzzInput.require(
+            waitForInput(on: connection),
+            "the server neither answered nor closed within \(patience / 1000) s"
+        )
         let count = buffer.withUnsafeMutableBytes { recv(connection, $0.baseAddress, $0.count, 0) }
         if count <= 0 { break }
         answer += buffer[0..<count]
@@ -82,4 +83,22 @@ private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         return true
     }
     return false
+}
+
+/// Whether `connection` has bytes (or its end) to read within ``patience``. A poll interrupted by a
+/// signal (libFuzzer's timeout alarm, SIGALRM every few seconds) is resumed, not taken as a stall.
+private func waitForInput(on connection: Int32) -> Bool {
+    var clock = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &clock)
+    let deadline = Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000 + Int64(patience)
+    while true {
+        clock_gettime(CLOCK_MONOTONIC, &clock)
+        let left = deadline - (Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000)
+        guard left > 0 else { return false }
+        var poller = pollfd(fd: connection, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&poller, 1, Int32(left))
+        if ready > 0 { return true }
+        if ready < 0, errno == EINTR { continue }
+        return false
+    }
 }
