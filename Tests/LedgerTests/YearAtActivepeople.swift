@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 @testable import Ledger
 @testable import Projections
@@ -40,25 +41,6 @@ struct YearAtActivepeople {
         try world.run()
         return YearAtActivepeople(ledger: ledger, followed: world.followed)
     }
-}
-
-/// SplitMix64: a tiny, fully specified generator, so the fixture never depends on the standard
-/// library's random algorithms.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-    mutating func pick<T>(_ items: [T]) -> T? { items.isEmpty ? nil : items[below(items.count)] }
 }
 
 private struct World {

@@ -1,19 +1,7 @@
 import Foundation
+import TestSupport
 
-/// SplitMix64: a small generator whose whole state is its seed, so one seed makes one plan.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// A UUID in canonical text, drawn from this generator (version 4, RFC 9562 variant).
     mutating func uuid() -> String {
         var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &self) }
@@ -77,7 +65,7 @@ struct ChaosPlan: CustomStringConvertible {
 
     init(seed: UInt64) {
         self.seed = seed
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         served = Int.random(in: 0..<3, using: &rng) != 0
         victims = (0..<Int.random(in: 3...6, using: &rng)).map { "victim-\($0)@example.com" }
         shared = (0..<4).map { "shared-\($0)@example.com" }

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerClient
+import TestSupport
 import Testing
 
 /// What the actors of one chaos run were told was done, for the checks afterwards.
@@ -72,7 +73,7 @@ struct ChaosRun {
     func run() {
         onThreads(plan.actors.count) { index in
             let actor = plan.actors[index]
-            var rng = SeededGenerator(seed: actor.seed)
+            var rng = SplitMix64(seed: actor.seed)
             usleep(UInt32(actor.delay) * 1_000)
             for operation in 0..<actor.operations {
                 perform(actor.role, name: "\(actor.role.rawValue)\(index)-\(operation)", rng: &rng)
@@ -82,7 +83,7 @@ struct ChaosRun {
     }
 
     /// A subject for the next append: mostly a new one, else one that others append to or erase.
-    private func subject(_ name: String, _ n: Int, rng: inout SeededGenerator) -> String {
+    private func subject(_ name: String, _ n: Int, rng: inout SplitMix64) -> String {
         switch Int.random(in: 0..<20, using: &rng) {
         case 0..<12: "new-\(name)-\(n)@example.com"
         case 12..<17: plan.shared.randomElement(using: &rng)!
@@ -91,7 +92,7 @@ struct ChaosRun {
     }
 
     /// One client event as NDJSON / a JSON body, with a marker in its data.
-    private func event(subject: String, rng: inout SeededGenerator) -> (json: String, append: ChaosRecord.Append) {
+    private func event(subject: String, rng: inout SplitMix64) -> (json: String, append: ChaosRecord.Append) {
         let eventId = rng.uuid()
         let marker = "MK" + eventId.prefix(8) + eventId.suffix(4)
         let json =
@@ -106,7 +107,7 @@ struct ChaosRun {
         return "\(name): exit \(outcome.status) \(outcome.stdout.prefix(300))\(outcome.stderr.prefix(300))"
     }
 
-    private func perform(_ role: ChaosPlan.Role, name: String, rng: inout SeededGenerator) {
+    private func perform(_ role: ChaosPlan.Role, name: String, rng: inout SplitMix64) {
         record.tally(role.rawValue)
         switch role {
         case .cliAppender:

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Damaged, truncated and half-written files: every command refuses them with `ledger_corrupt`
@@ -140,7 +141,7 @@ struct DamageTests {
         let pageSize = mainRoot(of: original).pageSize
         // A seeded sample: half anywhere, half in page headers and node pointers, where a flip
         // changes what LMDB follows.
-        var random = SplitMix(seed: 6962)
+        var random = SplitMix64(seed: 6962)
         let pages = original.count / pageSize
         var positions: [Int] = []
         for index in 0..<120 {
@@ -161,18 +162,5 @@ struct DamageTests {
             }
         }
         #expect((outcomes["verify 3"] ?? 0) > 0, "some flips are refused as damage: \(outcomes)")
-    }
-}
-
-/// A small seeded generator (SplitMix64), so the sample of flipped bytes is the same on every run.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
