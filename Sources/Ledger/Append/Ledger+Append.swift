@@ -23,15 +23,18 @@ extension Ledger {
         return results
     }
 
-    /// Does the part of appending `events` that needs no ledger state — each subject's lookup hash
-    /// and each payload's plaintext — so a caller can do it on its own thread before handing the
-    /// batch to the single writer (``appendGroup(_:)``).
-    /// - Throws: ``LedgerError`` `batch_too_large` over ``maxBatchSize`` events.
+    /// Does the part of appending `events` that needs no write transaction — each subject's lookup
+    /// hash and payload plaintext, its event id and nonce, who the subject is (a read of the key
+    /// store; new subjects are made but not stored) and the payload sealed under the subject's
+    /// key — so a caller can do it on its own thread before handing the batch to the single writer
+    /// (``appendGroup(_:)``), which then only checks, chains and stores.
+    /// - Throws: ``LedgerError`` `batch_too_large` over ``maxBatchSize`` events; `key_missing`
+    ///   without the master key.
     public func prepare(_ events: [ClientEvent]) throws -> PreparedBatch {
         try prepare(events, onEveryCore: false)
     }
 
-    private func prepare(_ events: [ClientEvent], onEveryCore: Bool) throws -> PreparedBatch {
+    func prepare(_ events: [ClientEvent], onEveryCore: Bool) throws -> PreparedBatch {
         guard events.count <= Ledger.maxBatchSize else {
             throw LedgerError(
                 .batchTooLarge,
@@ -40,8 +43,112 @@ extension Ledger {
         }
         let keyStore = self.keyStore
         try keyStore.requireMasterKey()
-        let transform: @Sendable (ClientEvent) throws -> PreparedEvent = { try PreparedEvent($0, keyStore: keyStore) }
-        return PreparedBatch(events: onEveryCore ? try Parallel.map(events, transform) : try events.map(transform))
+        let threshold = onEveryCore ? 64 : Int.max
+        let basics = try Parallel.map(events, threshold: threshold) { event in
+            (lookup: try keyStore.lookupHash(of: event.subject), plaintext: event.payloadPlaintext)
+        }
+        // The time generated ids carry: the recordedAt the batch gets unless another commits first.
+        let now = options.clock.now()
+        let recordedAt = max(now, try head().recordedAt ?? now)
+        // All the batch's randomness for ids and nonces in one draw: 16 bytes for an id, 12 for a nonce.
+        let entropy = options.random.bytes(events.count * 28)
+        let subjects = try preparedSubjects(basics.map(\.lookup), onEveryCore: onEveryCore)
+        let prepared = try Parallel.map(Array(events.indices), threshold: threshold) { index -> PreparedEvent in
+            let event = events[index]
+            let drawn = index * 28
+            let eventId =
+                event.eventId ?? UUIDText.timeOrdered(at: recordedAt, random: Array(entropy[drawn..<(drawn + 16)]))
+            let nonce = Array(entropy[(drawn + 16)..<(drawn + 28)])
+            let subject = subjects[index]
+            return PreparedEvent(
+                event: event,
+                lookup: basics[index].lookup,
+                plaintext: basics[index].plaintext,
+                eventId: eventId,
+                nonce: nonce,
+                subject: subject,
+                payload: try PayloadCipher.seal(
+                    basics[index].plaintext,
+                    key: subject.subjectKey,
+                    nonce: nonce,
+                    eventId: eventId,
+                    pseudonym: subject.hex
+                )
+            )
+        }
+        return PreparedBatch(events: prepared)
+    }
+
+    /// Who each lookup hash's subject is, as the key store says now, one ``PreparedSubject`` per
+    /// distinct hash: an existing subject with its key (from the cache, or unwrapped on every
+    /// core), or a new one made for it, in the order the batch first names them.
+    private func preparedSubjects(_ lookups: [[UInt8]], onEveryCore: Bool) throws -> [PreparedSubject] {
+        enum Found: Sendable {
+            case cached([UInt8], Pseudonym, SymmetricKey)
+            case wrapped([UInt8], Pseudonym, record: [UInt8])
+            case new(KeyStore.NewSubject, Pseudonym)
+        }
+        let keyStore = self.keyStore
+        var distinct: [Found] = []
+        var slot: [[UInt8]: Int] = [:]
+        var slots: [Int] = []
+        slots.reserveCapacity(lookups.count)
+        try storage {
+            try keyStore.withEnvironment { keys in
+                try keys.read { txn in
+                    for lookup in lookups {
+                        if let known = slot[lookup] {
+                            slots.append(known)
+                            continue
+                        }
+                        slot[lookup] = distinct.count
+                        slots.append(distinct.count)
+                        if let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: txn, environment: keys),
+                            let key = Pseudonym(pseudonym)
+                        {
+                            if let cached = subjectKeyCache.keys(for: key) {
+                                distinct.append(.cached(pseudonym, key, cached))
+                                continue
+                            }
+                            if let record = try keyStore.wrappedKey(pseudonym: pseudonym, in: txn, environment: keys) {
+                                distinct.append(.wrapped(pseudonym, key, record: record))
+                                continue
+                            }
+                        }
+                        // Unknown (or a lookup entry without a key, which the write transaction
+                        // refuses): a new subject, stored only if the writer still finds none.
+                        let made = try keyStore.makeSubject(
+                            lookupHash: lookup,
+                            random: options.random,
+                            in: txn,
+                            environment: keys
+                        )
+                        guard let key = Pseudonym(made.pseudonym) else {
+                            throw LedgerError(.internal, "a new pseudonym is not 16 bytes")
+                        }
+                        distinct.append(.new(made, key))
+                    }
+                }
+            }
+        }
+        let resolved = try Parallel.map(distinct, threshold: onEveryCore ? 16 : Int.max) { found in
+            switch found {
+            case .cached(let pseudonym, let key, let subjectKey):
+                return PreparedSubject(pseudonym: pseudonym, key: key, subjectKey: subjectKey, new: nil)
+            case .wrapped(let pseudonym, let key, let record):
+                let subjectKey = try keyStore.unwrap(record, pseudonym: pseudonym)
+                return PreparedSubject(pseudonym: pseudonym, key: key, subjectKey: subjectKey, new: nil)
+            case .new(let made, let key):
+                return PreparedSubject(pseudonym: made.pseudonym, key: key, subjectKey: made.key, new: made)
+            }
+        }
+        subjectKeyCache.store(
+            zip(distinct, resolved).compactMap { found, subject in
+                if case .wrapped = found { return (subject.key, subject.subjectKey) }
+                return nil
+            }
+        )
+        return slots.map { resolved[$0] }
     }
 
     /// Group commit: appends several independent batches, each made by ``prepare(_:)``, in one
@@ -61,7 +168,7 @@ extension Ledger {
     /// first: an event must never reference a subject key that was not stored. With
     /// `isolatingBatches`, each batch runs in a nested transaction and a refusal rolls back only
     /// that batch; without, the first refusal is thrown and nothing is appended.
-    private func commit(
+    func commit(
         _ batches: [(events: [PreparedEvent], actor: String)],
         isolatingBatches: Bool
     ) throws
@@ -116,8 +223,9 @@ extension Ledger {
 }
 
 /// One append's work inside its transactions: validate and resolve in order (pass 1), unwrap
-/// subject keys in parallel (pass 2), encrypt and encode in parallel (pass 3), chain, store
-/// and index in order (pass 4).
+/// the subject keys preparation did not have in parallel (pass 2), encode — and encrypt again
+/// the payloads whose subject changed since preparation — in parallel (pass 3), chain, store and
+/// index in order (pass 4).
 struct BatchAppender {
     let ledger: Ledger
     let keys: Environment
@@ -149,6 +257,9 @@ struct BatchAppender {
         let occurredAt: Timestamp
         let nonce: [UInt8]
         let requestOpensDueAt: Timestamp?
+        /// Whether the payload sealed at preparation is this event's: its subject is still the one
+        /// preparation found or made.
+        let presealed: Bool
 
         init(
             index: Int,
@@ -159,7 +270,8 @@ struct BatchAppender {
             pseudonymHex: String,
             occurredAt: Timestamp,
             nonce: [UInt8],
-            requestOpensDueAt: Timestamp?
+            requestOpensDueAt: Timestamp?,
+            presealed: Bool
         ) {
             self.index = index
             self.seq = seq
@@ -170,6 +282,7 @@ struct BatchAppender {
             self.occurredAt = occurredAt
             self.nonce = nonce
             self.requestOpensDueAt = requestOpensDueAt
+            self.presealed = presealed
         }
     }
 
@@ -191,8 +304,8 @@ struct BatchAppender {
         accepted.reserveCapacity(batch.count)
         var outcomes: [Outcome] = []
         var batchEventIds: [String: Int] = [:]  // eventId → index into `accepted`
-        // All the batch's randomness in one draw: 16 bytes for a generated event id, 12 for a nonce.
-        let entropy = ledger.options.random.bytes(batch.count * 28)
+        // New subjects preparation made and this batch stored.
+        var storedNew = Set<Pseudonym>()
 
         // Pass 1: validate in order; request records are written as we go so later lines see them.
         for (index, prepared) in batch.enumerated() {
@@ -242,10 +355,26 @@ struct BatchAppender {
                 if known == nil, let requestId = event.requestId {
                     throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
                 }
-                let pseudonym = try known ?? createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
+                let prepSubject = prepared.subject
+                let pseudonym: [UInt8]
+                if let known {
+                    pseudonym = known
+                } else if let made = prepSubject.new, try ledger.keyStore.store(made, in: keysTxn, environment: keys) {
+                    pseudonym = made.pseudonym
+                    createdSubjects += 1
+                    storedNew.insert(prepSubject.key)
+                } else {
+                    pseudonym = try createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
+                }
                 guard let pseudonymKey = Pseudonym(pseudonym) else {
                     throw LedgerError(.ledgerCorrupt, "the key store holds a malformed pseudonym")
                 }
+                // Preparation's subject is this one when it found the same pseudonym, or made the
+                // one this batch stored. Sound like the cache below: the pseudonym was found in the
+                // lookup table (or stored) inside this transaction, and a pseudonym has one key.
+                let presealed =
+                    pseudonymKey == prepSubject.key && (prepSubject.new == nil || storedNew.contains(pseudonymKey))
+                if presealed, subjectKeys[pseudonymKey] == nil { subjectKeys[pseudonymKey] = prepSubject.subjectKey }
                 if subjectKeys[pseudonymKey] == nil, let cached = ledger.subjectKeyCache.keys(for: pseudonymKey) {
                     // Sound because the lookup above found the subject in this transaction.
                     subjectKeys[pseudonymKey] = cached
@@ -266,10 +395,7 @@ struct BatchAppender {
                     toUnwrap[pseudonymKey] = (pseudonym, record)
                 }
                 let seq = head.seq + UInt64(accepted.count) + 1
-                let drawn = accepted.count * 28
-                let eventId =
-                    event.eventId
-                    ?? UUIDText.timeOrdered(at: recordedAt, random: Array(entropy[drawn..<(drawn + 16)]))
+                let eventId = prepared.eventId
                 let dueAt = try applyRequestRules(
                     event,
                     eventId: eventId,
@@ -288,10 +414,11 @@ struct BatchAppender {
                         eventId: eventId,
                         pseudonym: pseudonym,
                         key: pseudonymKey,
-                        pseudonymHex: Hex.encode(pseudonym),
+                        pseudonymHex: presealed ? prepSubject.hex : Hex.encode(pseudonym),
                         occurredAt: occurredAt,
-                        nonce: Array(entropy[(drawn + 16)..<(drawn + 28)]),
-                        requestOpensDueAt: dueAt
+                        nonce: prepared.nonce,
+                        requestOpensDueAt: dueAt,
+                        presealed: presealed
                     )
                 )
             } catch let error as LedgerError {
@@ -308,20 +435,28 @@ struct BatchAppender {
         ledger.subjectKeyCache.store(unwrapped)
         toUnwrap.removeAll()
 
-        // Pass 3: encryption and the records' chain-independent bytes, on every core.
+        // Pass 3: the records' chain-independent bytes, and the payloads preparation sealed for
+        // another subject sealed again, on every core.
         let keyTable = subjectKeys
         let actor = self.actor
         let sealed = try Parallel.map(accepted) { item -> (tail: [UInt8], eventIdKey: [UInt8]) in
-            guard let key = keyTable[item.key] else { throw LedgerError(.internal, "a subject key was not resolved") }
             let prepared = batch[item.index]
             let event = prepared.event
-            let payload = try PayloadCipher.seal(
-                prepared.plaintext,
-                key: key,
-                nonce: item.nonce,
-                eventId: item.eventId,
-                pseudonym: item.pseudonymHex
-            )
+            let payload: [UInt8]
+            if item.presealed {
+                payload = prepared.payload
+            } else {
+                guard let key = keyTable[item.key] else {
+                    throw LedgerError(.internal, "a subject key was not resolved")
+                }
+                payload = try PayloadCipher.seal(
+                    prepared.plaintext,
+                    key: key,
+                    nonce: item.nonce,
+                    eventId: item.eventId,
+                    pseudonym: item.pseudonymHex
+                )
+            }
             let tail = ChainHash.tail(
                 seq: item.seq,
                 eventId: item.eventId,

@@ -219,8 +219,10 @@ public struct ClientEvent: Sendable, Equatable {
         bytes += #"{"subject":"#.utf8
         CanonicalJSON.writeString(subject, to: &bytes)
         if let occurredAt {
-            bytes += #","occurredAt":"#.utf8
-            CanonicalJSON.writeString(occurredAt.rfc3339, to: &bytes)
+            // RFC 3339 text is ASCII letters, digits and punctuation: nothing to escape.
+            bytes += #","occurredAt":""#.utf8
+            occurredAt.writeRFC3339(to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
         }
         bytes += #","data":"#.utf8
         bytes += data ?? Array("null".utf8)

@@ -6,6 +6,7 @@ package enum Hex {
 
     package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0x0F)])

@@ -41,13 +41,42 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// ``latest`` (which no parser or arithmetic of the ledger produces) is written as the nearest
     /// end of that range, so the text is always RFC 3339.
     public var rfc3339: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        writeRFC3339(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends ``rfc3339``'s 24 ASCII bytes to `bytes` (no string is made: appends format every
+    /// event's time).
+    public func writeRFC3339(to bytes: inout [UInt8]) {
         let ms = clamped.milliseconds
         let days = floorDiv(ms, 86_400_000)
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = Self.civil(fromDays: days)
         let secondsOfDay = msOfDay / 1000
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(secondsOfDay / 3600, 2) + ":"
-            + pad(secondsOfDay / 60 % 60, 2) + ":" + pad(secondsOfDay % 60, 2) + "." + pad(msOfDay % 1000, 3) + "Z"
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        digits(y, 4)
+        bytes.append(UInt8(ascii: "-"))
+        digits(m, 2)
+        bytes.append(UInt8(ascii: "-"))
+        digits(d, 2)
+        bytes.append(UInt8(ascii: "T"))
+        digits(secondsOfDay / 3600, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondsOfDay / 60 % 60, 2)
+        bytes.append(UInt8(ascii: ":"))
+        digits(secondsOfDay % 60, 2)
+        bytes.append(UInt8(ascii: "."))
+        digits(msOfDay % 1000, 3)
+        bytes.append(UInt8(ascii: "Z"))
     }
 
     /// Parses an RFC 3339 date-time (`T` or `t`, any number of fractional digits, `Z` or a numeric
@@ -146,7 +175,3 @@ private func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }
 
-private func pad(_ value: Int64, _ width: Int) -> String {
-    let text = String(value)
-    return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
-}

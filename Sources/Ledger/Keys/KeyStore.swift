@@ -196,8 +196,9 @@ final class KeyStore: @unchecked Sendable {
     /// - Throws: ``LedgerError`` `key_missing` without the master key.
     func lookupHash(of externalId: String) throws -> [UInt8] {
         var hmac = try requireSecrets().lookupHMAC
-        hmac.update(data: Array(externalId.utf8))
-        return Array(hmac.finalize())
+        var id = externalId
+        id.withUTF8 { hmac.update(data: UnsafeRawBufferPointer($0)) }
+        return hmac.finalize().withUnsafeBytes { Array($0) }
     }
 
     /// The pseudonym an external id resolves to, if the subject exists and is not erased.
@@ -242,13 +243,24 @@ final class KeyStore: @unchecked Sendable {
         return SymmetricKey(data: raw)
     }
 
-    /// Creates a subject: a fresh pseudonym and a fresh random key, stored wrapped.
-    func createSubject(
+    /// A subject made but not yet stored: its fresh pseudonym and key, and its stored record.
+    struct NewSubject: Sendable {
+        let pseudonym: [UInt8]
+        let key: SymmetricKey
+        /// `wrapped key(60) ‖ lookup hash(32)`, as the `subjects` table holds it.
+        let record: [UInt8]
+        let lookupHash: [UInt8]
+    }
+
+    /// Makes a subject for `lookupHash`: a fresh pseudonym not in `txn`'s `subjects` table and a
+    /// fresh random key, wrapped. Stores nothing, so an append can make its new subjects before its
+    /// write transaction and store them (``store(_:in:environment:)``) inside it.
+    func makeSubject(
         lookupHash: [UInt8],
         random: some RandomSource,
-        in txn: borrowing WriteTransaction,
+        in txn: borrowing some KeyValueReading & ~Copyable,
         environment: Environment
-    ) throws -> (pseudonym: [UInt8], key: SymmetricKey) {
+    ) throws -> NewSubject {
         let subjects = environment.table("subjects")
         var pseudonym = random.bytes(16)
         while try txn.get(pseudonym, in: subjects) != nil { pseudonym = random.bytes(16) }
@@ -260,9 +272,37 @@ final class KeyStore: @unchecked Sendable {
             authenticating: Self.wrapContext + pseudonym
         )
         guard let wrapped = box.combined else { throw LedgerError(.internal, "key wrap produced no box") }
-        try txn.put(Array(wrapped) + lookupHash, forKey: pseudonym, in: subjects)
-        try txn.put(pseudonym, forKey: lookupHash, in: environment.table("lookup"))
-        return (pseudonym, SymmetricKey(data: keyBytes))
+        return NewSubject(
+            pseudonym: pseudonym,
+            key: SymmetricKey(data: keyBytes),
+            record: Array(wrapped) + lookupHash,
+            lookupHash: lookupHash
+        )
+    }
+
+    /// Stores a subject made by ``makeSubject(lookupHash:random:in:environment:)``: its key record
+    /// and its lookup entry. The caller has found no subject under its lookup hash in `txn`.
+    /// - Returns: `false`, storing nothing, when its pseudonym was taken since it was made.
+    func store(_ subject: NewSubject, in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool {
+        let subjects = environment.table("subjects")
+        guard try txn.get(subject.pseudonym, in: subjects) == nil else { return false }
+        try txn.put(subject.record, forKey: subject.pseudonym, in: subjects)
+        try txn.put(subject.pseudonym, forKey: subject.lookupHash, in: environment.table("lookup"))
+        return true
+    }
+
+    /// Creates a subject: a fresh pseudonym and a fresh random key, stored wrapped.
+    func createSubject(
+        lookupHash: [UInt8],
+        random: some RandomSource,
+        in txn: borrowing WriteTransaction,
+        environment: Environment
+    ) throws -> (pseudonym: [UInt8], key: SymmetricKey) {
+        let made = try makeSubject(lookupHash: lookupHash, random: random, in: txn, environment: environment)
+        guard try store(made, in: txn, environment: environment) else {
+            throw LedgerError(.internal, "a pseudonym found free was taken in the same transaction")
+        }
+        return (made.pseudonym, made.key)
     }
 
     /// Deletes the subject's key and its lookup entry. Returns `false` when they were gone already.
