@@ -7,7 +7,8 @@ import Testing
 /// and yet the result is that of reading and appending the chunks one after the other — the same
 /// commits, the same refusals, the same line numbers and the same counts in the messages.
 struct ImportTests {
-    static let grant = #"{"type":"consent.granted","subject":"s-%d@example.com","purpose":"newsletter","notice":"policy-v1"}"#
+    static let grant =
+        #"{"type":"consent.granted","subject":"s-%d@example.com","purpose":"newsletter","notice":"policy-v1"}"#
 
     /// Writes `count` lines (a grant for one of 500 subjects each), replacing the lines `replacing`
     /// names (1-based), and returns the file's path.
@@ -23,7 +24,11 @@ struct ImportTests {
         return path
     }
 
-    static func run(_ ledger: Ledger, _ path: String, progress: (UInt64) -> Void = { _ in }) throws
+    static func run(
+        _ ledger: Ledger,
+        _ path: String,
+        progress: (UInt64) -> Void = { _ in }
+    ) throws
         -> Ledger.ImportSummary
     {
         try ledger.importNDJSON(
