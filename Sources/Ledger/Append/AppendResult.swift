@@ -5,7 +5,9 @@ public struct AppendResult: Sendable, Equatable {
     /// The event's UUID.
     public var eventId: String
     /// The event's hash, 64 hex characters.
-    public var hash: String
+    public var hash: String { Hex.encode(hashBytes) }
+    /// The event's hash (written out only when asked for: an import never asks).
+    var hashBytes: [UInt8]
     /// When the ledger appended it.
     public var recordedAt: Timestamp
     /// The subject's pseudonym.

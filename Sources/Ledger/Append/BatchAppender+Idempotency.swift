@@ -44,7 +44,7 @@ extension BatchAppender {
         return AppendResult(
             seq: stored.seq,
             eventId: stored.eventId,
-            hash: stored.hashHex,
+            hashBytes: stored.hash,
             recordedAt: stored.recordedAt,
             subject: stored.subject,
             requestId: dueAt == nil ? nil : stored.eventId,

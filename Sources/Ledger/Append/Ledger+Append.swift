@@ -90,18 +90,18 @@ extension Ledger {
         }
         let keyStore = self.keyStore
         var distinct: [Found] = []
-        var slot: [[UInt8]: Int] = [:]
+        var slot: [LookupKey: Int] = [:]
         var slots: [Int] = []
         slots.reserveCapacity(lookups.count)
         try storage {
             try keyStore.withEnvironment { keys in
                 try keys.read { txn in
                     for lookup in lookups {
-                        if let known = slot[lookup] {
+                        if let known = slot[LookupKey(lookup)] {
                             slots.append(known)
                             continue
                         }
-                        slot[lookup] = distinct.count
+                        slot[LookupKey(lookup)] = distinct.count
                         slots.append(distinct.count)
                         if let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: txn, environment: keys),
                             let key = Pseudonym(pseudonym)
@@ -220,6 +220,20 @@ extension Ledger {
         between: "append.betweenCommits",
         afterBoth: "append.afterCommit"
     )
+}
+
+/// A lookup hash as a dictionary key. It is an HMAC output, so its first eight bytes hash as
+/// well as all 32 (the array's own hashing feeds the hasher byte by byte).
+private struct LookupKey: Hashable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func hash(into hasher: inout Hasher) {
+        var prefix: UInt64 = 0
+        for byte in bytes.prefix(8) { prefix = prefix << 8 | UInt64(byte) }
+        hasher.combine(prefix)
+    }
 }
 
 /// One append's work inside its transactions: validate and resolve in order (pass 1), unwrap
@@ -490,7 +504,7 @@ struct BatchAppender {
                 AppendResult(
                     seq: item.seq,
                     eventId: item.eventId,
-                    hash: Hex.encode(hash),
+                    hashBytes: hash,
                     recordedAt: recordedAt,
                     subject: item.pseudonymHex,
                     requestId: item.requestOpensDueAt == nil ? nil : item.eventId,
