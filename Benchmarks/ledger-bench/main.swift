@@ -1,6 +1,7 @@
 // Benchmarks for the ledger core (issue: durable appends and verify throughput).
 //
 // Run with a release build:  swift run -c release ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000]
+//                            swift run -c release ledger-bench --growth   (5M events, 1M subjects; ~15–30 min)
 // Prints figures; asserts nothing. Each figure is the median of R runs on a fresh ledger.
 import Foundation
 import Ledger
@@ -16,6 +17,10 @@ struct Arguments {
     /// A running server to load instead of starting one (for profiling).
     var serverSocket: String?
     var projectionEvents = 1_000_000
+    var growth = false
+    var growthEvents = 5_000_000
+    var growthSubjects = 1_000_000
+    var growthSample = 200_000
 
     init() {
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
@@ -31,9 +36,13 @@ struct Arguments {
             case "--socket": serverSocket = iterator.next()
             case "--server-seconds": serverSeconds = iterator.next().flatMap(Double.init) ?? serverSeconds
             case "--projection-events": projectionEvents = iterator.next().flatMap(Int.init) ?? projectionEvents
+            case "--growth": growth = true
+            case "--growth-events": growthEvents = iterator.next().flatMap(Int.init) ?? growthEvents
+            case "--growth-subjects": growthSubjects = iterator.next().flatMap(Int.init) ?? growthSubjects
+            case "--growth-sample": growthSample = iterator.next().flatMap(Int.init) ?? growthSample
             default:
                 print(
-                    "usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S] [--socket PATH]]"
+                    "usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S] [--socket PATH]] [--growth [--growth-events N] [--growth-subjects N] [--growth-sample N]]"
                 )
                 exit(2)
             }
@@ -106,6 +115,15 @@ if CommandLine.arguments.contains("--decode") {
 if arguments.server {
     try ServerBenchmark(seconds: arguments.serverSeconds, runs: arguments.runs, existingSocket: arguments.serverSocket)
         .run()
+    exit(0)
+}
+if arguments.growth {
+    try GrowthBenchmark(
+        events: max(arguments.growthEvents, arguments.growthSubjects),
+        subjects: arguments.growthSubjects,
+        sample: arguments.growthSample
+    )
+    .run()
     exit(0)
 }
 if arguments.projections {
