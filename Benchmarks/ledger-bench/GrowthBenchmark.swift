@@ -47,7 +47,7 @@ struct GrowthBenchmark {
         }
 
         try timedImport("0 events")
-        let fillSubjects = try seconds { try fill(ledger, to: subjects, newSubjects: true) }
+        let fillSubjects = try seconds { try fill(ledger, to: subjects + sample, newSubjects: true) }
         print("  filled with \(subjects) new subjects at \(format(Double(subjects) / fillSubjects)) events/s")
         try timedImport("\(try ledger.head().seq) events, \(subjects) subjects")
 
@@ -94,14 +94,15 @@ struct GrowthBenchmark {
     }
 
     /// Appends in batches of 10,000 until the ledger holds `target` events: each a new subject
-    /// (`fill-N`), or grants for subjects already there.
+    /// (`fill-0`, `fill-1`, …, `subjects` of them in all), or grants for subjects already there.
     private func fill(_ ledger: Ledger, to target: Int, newSubjects: Bool) throws {
         var next = Int(try ledger.head().seq)
+        var created = 0
         var generator = SystemRandomNumberGenerator()
         while next < target {
             let count = min(Ledger.maxBatchSize, target - next)
-            let batch = try (0..<count).map { i -> ClientEvent in
-                let n = newSubjects ? next + i : Int.random(in: 0..<subjects, using: &generator)
+            let batch = (0..<count).map { i -> ClientEvent in
+                let n = newSubjects ? created + i : Int.random(in: 0..<subjects, using: &generator)
                 return ClientEvent(
                     type: .consentGranted,
                     subject: "fill-\(n)@example.org",
@@ -112,6 +113,7 @@ struct GrowthBenchmark {
             }
             _ = try ledger.append(batch, actor: "bench")
             next += count
+            created += count
         }
     }
 
