@@ -262,13 +262,15 @@ final class KeyStore: @unchecked Sendable {
         environment: Environment
     ) throws -> NewSubject {
         let subjects = environment.table("subjects")
-        var pseudonym = random.bytes(16)
+        // One draw: pseudonym(16) ‖ key(32) ‖ wrap nonce(12), the order the bytes have always been taken in.
+        let drawn = random.bytes(60)
+        var pseudonym = Array(drawn[0..<16])
         while try txn.get(pseudonym, in: subjects) != nil { pseudonym = random.bytes(16) }
-        let keyBytes = random.bytes(32)
+        let keyBytes = Array(drawn[16..<48])
         let box = try AES.GCM.seal(
             keyBytes,
             using: try requireSecrets().wrapKey,
-            nonce: AES.GCM.Nonce(data: random.bytes(12)),
+            nonce: AES.GCM.Nonce(data: drawn[48..<60]),
             authenticating: Self.wrapContext + pseudonym
         )
         guard let wrapped = box.combined else { throw LedgerError(.internal, "key wrap produced no box") }
