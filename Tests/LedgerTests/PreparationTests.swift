@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// `Ledger.prepare` resolves and seals outside the write transaction; the writer checks the
+/// subject again. These tests change the subject between the two — erased, created by another
+/// append, created twice in one group — and check that every event lands under the subject the
+/// ledger holds at commit, and that its payload opens with that subject's key.
+struct PreparationTests {
+    static func event(_ subject: String, data: String = #"{"n":1}"#) throws -> ClientEvent {
+        try Fixture.event(
+            #"{"type":"consent.granted","subject":"\#(subject)","purpose":"newsletter","notice":"policy-v1","data":\#(data)}"#
+        )
+    }
+
+    /// Every event of `externalId`'s current subject decrypts to its external id, and the data given.
+    static func expectReadable(_ ledger: Ledger, _ externalId: String, data: [String]) throws {
+        let pseudonym = try #require(try ledger.pseudonym(of: externalId))
+        let history = try ledger.history(pseudonym: pseudonym)
+        #expect(history.map(\.externalId) == Array(repeating: externalId, count: data.count))
+        #expect(history.map(\.data) == data)
+    }
+
+    @Test func aBatchPreparedBeforeItsSubjectWasErasedLandsUnderANewSubject() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append([try Self.event("x@example.com")], actor: "test")
+        let before = try #require(try ledger.pseudonym(of: "x@example.com"))
+        let prepared = try ledger.prepare([try Self.event("x@example.com", data: #"{"n":2}"#)])
+        _ = try ledger.erase(subject: "x@example.com", requestId: nil, actor: "test")
+        let results = try ledger.append(prepared, actor: "test")
+        #expect(results.count == 1)
+        #expect(results[0].subject != before)
+        #expect(try ledger.isErased(pseudonym: before))
+        try Self.expectReadable(ledger, "x@example.com", data: [#"{"n":2}"#])
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func aNewSubjectPreparedWhileAnotherAppendCreatedItJoinsThatSubject() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let prepared = try ledger.prepare([try Self.event("y@example.com", data: #"{"n":2}"#)])
+        let first = try ledger.append([try Self.event("y@example.com")], actor: "test")
+        let results = try ledger.append(prepared, actor: "test")
+        #expect(results[0].subject == first[0].subject)
+        #expect(try ledger.keyStore.subjectCount() == 1)
+        try Self.expectReadable(ledger, "y@example.com", data: [#"{"n":1}"#, #"{"n":2}"#])
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func oneNewSubjectPreparedInTwoBatchesOfAGroupIsCreatedOnce() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let one = try ledger.prepare([try Self.event("z@example.com")])
+        let two = try ledger.prepare([try Self.event("z@example.com", data: #"{"n":2}"#)])
+        let outcomes = try ledger.appendGroup([(events: one, actor: "test"), (events: two, actor: "test")])
+        let subjects = try outcomes.map { try $0.get()[0].subject }
+        #expect(subjects[0] == subjects[1])
+        #expect(try ledger.keyStore.subjectCount() == 1)
+        #expect(try ledger.keyStore.subjectsCreated() == 1)
+        try Self.expectReadable(ledger, "z@example.com", data: [#"{"n":1}"#, #"{"n":2}"#])
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func aGroupWhoseFirstBatchIsRefusedStillCreatesTheSubjectOnceForTheSecond() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        // The first batch makes the subject and is rolled back by its second line.
+        let refused = try ledger.prepare([
+            try Self.event("w@example.com"),
+            try Fixture.event(
+                #"{"type":"access.completed","subject":"w@example.com","requestId":"a0000000-0000-4000-8000-000000000009"}"#
+            ),
+        ])
+        let accepted = try ledger.prepare([try Self.event("w@example.com", data: #"{"n":2}"#)])
+        let outcomes = try ledger.appendGroup([(events: refused, actor: "test"), (events: accepted, actor: "test")])
+        #expect(throws: LedgerError.self) { try outcomes[0].get() }
+        #expect(try outcomes[1].get().count == 1)
+        #expect(try ledger.keyStore.subjectCount() == 1)
+        #expect(try ledger.keyStore.subjectsCreated() == 1)
+        try Self.expectReadable(ledger, "w@example.com", data: [#"{"n":2}"#])
+        #expect(try ledger.verify().isValid)
+    }
+
+    @Test func aPreparedBatchForAKnownSubjectUsesItsKeyAndItsPayloadOpens() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let first = try ledger.append([try Self.event("v@example.com")], actor: "test")
+        let prepared = try ledger.prepare((2...40).map { try Self.event("v@example.com", data: #"{"n":\#($0)}"#) })
+        let results = try ledger.append(prepared, actor: "test")
+        #expect(Set(results.map(\.subject)) == [first[0].subject])
+        try Self.expectReadable(ledger, "v@example.com", data: (1...40).map { #"{"n":\#($0)}"# })
+    }
+}
