@@ -86,8 +86,16 @@ package struct LedgerServer: Sendable {
             // the writer commits what is queued.
             services: [WriterService(writer: writer)],
             onServerRunning: onServerRunning,
-            logger: logger
+            logger: Self.requestLogger(logger)
         )
+    }
+
+    /// `logger` with its handler wrapped so that the metadata Hummingbird sets for each request
+    /// costs nothing until a message is logged.
+    private static func requestLogger(_ logger: Logger) -> Logger {
+        var wrapped = logger
+        wrapped.handler = DeferredMetadataLogHandler(wrapping: logger.handler)
+        return wrapped
     }
 
     /// Serves on the configuration's socket until SIGTERM or SIGINT: stops accepting, finishes what

@@ -12,11 +12,16 @@ final class TestLedger: Sendable {
     let path: String
     let ledger: Ledger
 
-    init() throws {
+    init(snapshotInterval: UInt64 = Ledger.defaultSnapshotInterval) throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-server-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let options = LedgerServer.ledgerOptions(Ledger.Options(initialMapSize: 64 << 20))
-        ledger = try Ledger.create(at: path + "/ledger", catalogue: nil, options: options).ledger
+        ledger = try Ledger.create(
+            at: path + "/ledger",
+            catalogue: nil,
+            snapshotInterval: snapshotInterval,
+            options: options
+        ).ledger
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

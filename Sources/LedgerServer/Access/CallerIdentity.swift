@@ -13,6 +13,9 @@ package struct CallerIdentity: Sendable {
     /// When set, the event types this caller may append.
     package var types: Set<EventType>?
 
+    /// Every role, built once rather than for each request.
+    private static let everyRole = Set(Catalogue.Role.allCases)
+
     /// Resolves `uid`/`gid` through `catalogue`. Without a `clients` section only `trustedUID`
     /// (the server's own user) and root are let in, with every role.
     package static func resolve(uid: UInt32, gid: UInt32, catalogue: Catalogue, trustedUID: UInt32) -> CallerIdentity {
@@ -20,7 +23,7 @@ package struct CallerIdentity: Sendable {
             let trusted = uid == 0 || uid == trustedUID
             return CallerIdentity(
                 actor: "uid:\(uid)",
-                roles: trusted ? Set(Catalogue.Role.allCases) : [],
+                roles: trusted ? everyRole : [],
                 purposes: nil,
                 types: nil
             )

@@ -123,14 +123,10 @@ struct LedgerRoutes: Sendable {
     private func appendEvents(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         let (who, catalogue) = try await callerAndCatalogue(context)
         try who.require(.append)
-        // The media type without its parameters (`; charset=utf-8`); none, or an empty header, is JSON.
-        let mediaType =
-            (request.headers[.contentType] ?? "").split(separator: ";", maxSplits: 1).first?
-            .trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-        let isBatch = mediaType == "application/x-ndjson"
-        guard isBatch || mediaType == "application/json" || mediaType.isEmpty else {
+        guard let mediaType = AppendMediaType(contentType: request.headers[.contentType]) else {
             throw LedgerError(.invalidJSON, "Content-Type must be application/json or application/x-ndjson")
         }
+        let isBatch = mediaType == .batch
         let bytes = try await body(request)
         var batch = NDJSONBatch()
         do {

@@ -33,18 +33,34 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var stopping = false
     private let finished = DispatchSemaphore(value: 0)
     /// Writes projection snapshots in the background, never inside a commit round.
-    private let snapshots: SnapshotScheduler
+    let snapshots: SnapshotScheduler
     /// The most events waiting at once before callers are made to wait.
     let capacity: Int
     /// The most events committed in one round.
     let roundLimit: Int
 
-    init(ledger: Ledger, metrics: ServerMetrics, logger: Logger, capacity: Int, roundLimit: Int = 20_000) {
+    /// One batch's answer from a round: its results, or why it was refused.
+    typealias BatchOutcome = Result<[AppendResult], LedgerError>
+    /// Commits one round of batches: ``Ledger/appendGroup(_:)``, or a test's stand-in around it.
+    typealias CommitRound = @Sendable ([(events: PreparedBatch, actor: String)]) throws -> [BatchOutcome]
+    /// How append rounds are committed (tests wrap it to watch or hold a round's commit).
+    private let commitRound: CommitRound
+
+    /// A writer for `ledger`; `commitRound` defaults to the ledger's group commit.
+    init(
+        ledger: Ledger,
+        metrics: ServerMetrics,
+        logger: Logger,
+        capacity: Int,
+        roundLimit: Int = 20_000,
+        commitRound: CommitRound? = nil
+    ) {
         self.ledger = ledger
         self.metrics = metrics
         self.logger = logger
         self.capacity = capacity
         self.roundLimit = roundLimit
+        self.commitRound = commitRound ?? { try ledger.appendGroup($0) }
         snapshots = SnapshotScheduler(ledger: ledger, logger: logger)
     }
 
@@ -168,20 +184,32 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             let start = DispatchTime.now().uptimeNanoseconds
             do {
-                let outcomes = try ledger.appendGroup(batches)
-                metrics.commitLatency.recordNanoseconds(Int64(DispatchTime.now().uptimeNanoseconds - start))
-                metrics.commitRounds.increment()
-                metrics.batchSize.record(batches.reduce(0) { $0 + $1.events.count })
-                snapshots.nudge()
+                // Every answer below waits for this call, which returns only once the round's
+                // transactions committed and were flushed: an acknowledged append is durable.
+                let outcomes = try commitRound(batches)
+                let committed = DispatchTime.now().uptimeNanoseconds
+                // The answers first, so that no request waits for the bookkeeping.
+                var appended = 0
+                var head: UInt64 = 0
                 for (job, outcome) in zip(round, outcomes) {
                     guard case .append(_, _, let continuation) = job else { continue }
                     switch outcome {
                     case .success(let results):
-                        metrics.appendedEvents.increment(by: results.filter { !$0.replayed }.count)
+                        for result in results where !result.replayed {
+                            appended += 1
+                            head = max(head, result.seq)
+                        }
                         continuation.resume(returning: results)
                     case .failure(let error):
                         continuation.resume(throwing: error)
                     }
+                }
+                metrics.commitLatency.recordNanoseconds(Int64(committed - start))
+                metrics.commitRounds.increment()
+                metrics.batchSize.record(batches.reduce(0) { $0 + $1.events.count })
+                if appended > 0 {
+                    metrics.appendedEvents.increment(by: appended)
+                    snapshots.nudge(reaching: head)
                 }
             } catch {
                 logger.error("commit round failed", metadata: ["error": "\(error)"])
@@ -189,7 +217,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
         case .erase(let subject, let requestId, let actor, let continuation):
             do {
-                continuation.resume(returning: try ledger.erase(subject: subject, requestId: requestId, actor: actor))
+                let result = try ledger.erase(subject: subject, requestId: requestId, actor: actor)
+                continuation.resume(returning: result)
+                snapshots.nudge()
             } catch {
                 continuation.resume(throwing: error)
             }

@@ -3,25 +3,38 @@ import Ledger
 import Logging
 import Projections
 
-/// Runs ``SnapshotCatchUp`` on a background queue, one run at a time, when commit rounds ask.
+/// Runs ``SnapshotCatchUp`` on a background queue, one run at a time, when a commit round reaches
+/// the next snapshot boundary.
+///
+/// A catch-up reads the latest snapshot whole (every chunk, and its SHA-256) before it can tell
+/// that nothing is due, so running one after every round kept a core busy at high round rates.
+/// The scheduler remembers where the next snapshot falls and lets rounds below it pass for the
+/// cost of a lock.
 final class SnapshotScheduler: @unchecked Sendable {
-    // Invariant: `running` and `again` are only touched under `lock`.
+    // Invariant: `running`, `again`, `nextDue` and `catchUps` are only touched under `lock`.
     private let ledger: Ledger
     private let logger: Logger
     private let queue = DispatchQueue(label: "ledger-snapshots", qos: .utility)
     private let lock = NSLock()
     private var running = false
     private var again = false
+    /// The lowest head at which a snapshot may be missing; 0 until a catch-up has looked (and
+    /// after one failed), so that the next nudge runs one.
+    private var nextDue: UInt64 = 0
+    /// Catch-ups run so far (tests check that rounds below a boundary start none).
+    private var catchUps = 0
 
     init(ledger: Ledger, logger: Logger) {
         self.ledger = ledger
         self.logger = logger
     }
 
-    /// Asks for a catch-up; cheap when there is nothing to write.
-    func nudge() {
+    /// Asks for a catch-up once the log's head has reached `head`; cheap below the next snapshot
+    /// boundary. `nil` (an erasure's round, the start) always asks.
+    func nudge(reaching head: UInt64? = nil) {
         lock.lock()
         defer { lock.unlock() }
+        if let head, head < nextDue { return }
         if running {
             again = true
             return
@@ -33,15 +46,30 @@ final class SnapshotScheduler: @unchecked Sendable {
     /// Waits for a catch-up under way to finish.
     func drain() { queue.sync {} }
 
+    /// How many catch-ups have run.
+    var catchUpCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return catchUps
+    }
+
     private func work() {
         while true {
+            var due: UInt64 = 0
             do {
+                // Read before the catch-up, which sees this head or a later one: the boundary
+                // after it is never later than the one after the catch-up's head.
+                let head = try ledger.head().seq
+                let interval = max(1, try ledger.snapshotInterval())
                 let written = try SnapshotCatchUp.run(ledger)
                 if written > 0 { logger.info("projection snapshots written", metadata: ["count": "\(written)"]) }
+                due = (head / interval + 1) * interval
             } catch {
                 logger.error("projection snapshot failed", metadata: ["error": "\(error)"])
             }
             lock.lock()
+            nextDue = due
+            catchUps += 1
             if again {
                 again = false
                 lock.unlock()
