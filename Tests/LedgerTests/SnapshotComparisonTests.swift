@@ -77,9 +77,11 @@ struct SnapshotComparisonTests {
             if index > 0 {
                 // The snapshot before it is not this refold's.
                 var copy = comparison
-                #expect(!copy.matches(series[index - 1].0.snapshot, capture))
+                let earlierMatches = copy.matches(series[index - 1].0.snapshot, capture)
+                #expect(!earlierMatches)
             }
-            #expect(comparison.matches(projection.snapshot, capture), "step \(index)")
+            let matches = comparison.matches(projection.snapshot, capture)
+            #expect(matches, "step \(index)")
         }
     }
 
@@ -87,9 +89,11 @@ struct SnapshotComparisonTests {
         let series = Self.series(seed: 7, steps: 6, subjects: 8)
         var comparison = SnapshotComparison()
         for (index, (projection, touched)) in series.dropLast().enumerated() {
-            #expect(
-                comparison.matches(projection.snapshot, Self.capture(projection, touched: index == 0 ? nil : touched))
+            let matches = comparison.matches(
+                projection.snapshot,
+                Self.capture(projection, touched: index == 0 ? nil : touched)
             )
+            #expect(matches)
         }
         let (last, touched) = series[series.count - 1]
         let capture = Self.capture(last, touched: touched)
@@ -98,18 +102,23 @@ struct SnapshotComparisonTests {
             var changed = bytes
             changed[position] ^= 0x01
             var copy = comparison
-            #expect(!copy.matches(changed, capture), "byte \(position) changed")
+            let changedMatches = copy.matches(changed, capture)
+            #expect(!changedMatches, "byte \(position) changed")
             var removed = bytes
             removed.remove(at: position)
             copy = comparison
-            #expect(!copy.matches(removed, capture), "byte \(position) removed")
+            let removedMatches = copy.matches(removed, capture)
+            #expect(!removedMatches, "byte \(position) removed")
         }
         var copy = comparison
-        #expect(!copy.matches(bytes + [0], capture))
+        let longerMatches = copy.matches(bytes + [0], capture)
+        #expect(!longerMatches)
         copy = comparison
-        #expect(!copy.matches([], capture))
+        let emptyMatches = copy.matches([], capture)
+        #expect(!emptyMatches)
         // A failed comparison leaves the previous snapshot in place.
-        #expect(comparison.matches(bytes, capture))
+        let intactMatches = comparison.matches(bytes, capture)
+        #expect(intactMatches)
     }
 
     @Test func anUntouchedSubjectMustBeTheSameAsInThePreviousSnapshot() {
@@ -126,7 +135,8 @@ struct SnapshotComparisonTests {
         first.subjects = [a: subject, b: subject]
         first.throughSeq = 2
         var comparison = SnapshotComparison()
-        #expect(comparison.matches(first.snapshot, Self.capture(first, touched: nil)))
+        let firstMatches = comparison.matches(first.snapshot, Self.capture(first, touched: nil))
+        #expect(firstMatches)
         // The next refold touched only `b`; a stored snapshot that also changed `a` differs.
         var second = first
         second.throughSeq = 3
@@ -135,7 +145,9 @@ struct SnapshotComparisonTests {
         wrong.subjects[a]?.consents["newsletter"]?.granted = false
         let capture = Self.capture(second, touched: [b])
         var copy = comparison
-        #expect(!copy.matches(wrong.snapshot, capture))
-        #expect(comparison.matches(second.snapshot, capture))
+        let wrongMatches = copy.matches(wrong.snapshot, capture)
+        #expect(!wrongMatches)
+        let secondMatches = comparison.matches(second.snapshot, capture)
+        #expect(secondMatches)
     }
 }
