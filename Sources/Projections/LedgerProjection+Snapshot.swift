@@ -2,36 +2,54 @@ import Foundation
 import Ledger
 
 extension LedgerProjection {
-    private static let magic = Array("CLsn2".utf8)
+    static let magic = Array("CLsn2".utf8)
 
     /// The snapshot encoding: deterministic (subjects, purposes and requests in sorted order), so a
-    /// rebuild can compare it byte for byte.
+    /// rebuild can compare it byte for byte. It is the header, then each subject's record in
+    /// pseudonym order, then the requests: ``writeHeader(throughSeq:subjectCount:into:)``, ``write(subject:_:into:)`` and
+    /// ``write(requests:into:)``, the pieces ``SnapshotComparison`` compares one by one.
     public var snapshot: [UInt8] {
         var w = ByteWriter(capacity: 64 + subjects.count * 64 + requests.count * 80)
-        w.write(Self.magic)
-        w.write(u64: throughSeq)
-        w.write(u32: UInt32(subjects.count))
+        Self.writeHeader(throughSeq: throughSeq, subjectCount: subjects.count, into: &w)
         for id in subjects.keys.sorted() {
             guard let subject = subjects[id] else { continue }
-            w.write(u64: id.high)
-            w.write(u64: id.low)
-            if let erasure = subject.erasure {
-                w.write(u8: 1)
-                w.write(u64: erasure.seq)
-                w.write(i64: erasure.occurredAt.milliseconds)
-            } else {
-                w.write(u8: 0)
-            }
-            w.write(u32: UInt32(subject.consents.count))
-            for purpose in subject.consents.keys.sorted() {
-                guard let decision = subject.consents[purpose] else { continue }
-                w.write(string: purpose)
-                w.write(u8: decision.granted ? 1 : 0)
-                w.write(i64: decision.occurredAt.milliseconds)
-                w.write(u64: decision.seq)
-                w.write(i64: decision.expiresAt?.milliseconds ?? Int64.min)
-            }
+            Self.write(subject: id, subject, into: &w)
         }
+        Self.write(requests: requests, into: &w)
+        return w.bytes
+    }
+
+    /// The snapshot's header: magic, ``throughSeq`` and the number of subjects.
+    static func writeHeader(throughSeq: UInt64, subjectCount: Int, into w: inout ByteWriter) {
+        w.write(magic)
+        w.write(u64: throughSeq)
+        w.write(u32: UInt32(subjectCount))
+    }
+
+    /// One subject's record of the snapshot: its pseudonym, its erasure, its decisions by purpose.
+    static func write(subject id: Pseudonym, _ subject: SubjectProjection, into w: inout ByteWriter) {
+        w.write(u64: id.high)
+        w.write(u64: id.low)
+        if let erasure = subject.erasure {
+            w.write(u8: 1)
+            w.write(u64: erasure.seq)
+            w.write(i64: erasure.occurredAt.milliseconds)
+        } else {
+            w.write(u8: 0)
+        }
+        w.write(u32: UInt32(subject.consents.count))
+        for purpose in subject.consents.keys.sorted() {
+            guard let decision = subject.consents[purpose] else { continue }
+            w.write(string: purpose)
+            w.write(u8: decision.granted ? 1 : 0)
+            w.write(i64: decision.occurredAt.milliseconds)
+            w.write(u64: decision.seq)
+            w.write(i64: decision.expiresAt?.milliseconds ?? Int64.min)
+        }
+    }
+
+    /// The snapshot's last part: the number of requests, then each request's record by id.
+    static func write(requests: [String: RequestProjection], into w: inout ByteWriter) {
         w.write(u32: UInt32(requests.count))
         for id in requests.keys.sorted() {
             guard let request = requests[id] else { continue }
@@ -43,7 +61,6 @@ extension LedgerProjection {
             w.write(string: request.status.rawValue)
             w.write(i64: request.closedAt?.milliseconds ?? Int64.min)
         }
-        return w.bytes
     }
 
     /// Decodes a snapshot; `nil` when the bytes are not one.

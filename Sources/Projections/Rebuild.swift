@@ -36,6 +36,11 @@ extension Ledger {
     /// Merkle nodes (``Ledger/derivedIndexMismatch()``), each stored snapshot (its manifest, its chunks against the
     /// manifest, its decoding, and byte for byte against the refold), no snapshot beyond the
     /// head, and every request record the append path keeps (decodable, and field by field).
+    ///
+    /// The indexes are compared on another core while the log is folded, and the stored
+    /// snapshots on a third thread, in seq order, each against the subjects touched since the
+    /// one before (``SnapshotComparison``), so no comparison encodes the whole refold. The
+    /// outcome is the one the checks give in the order above.
     /// - Parameter progress: Called now and then with the number of events folded.
     public func rebuildProjections(progress: ((UInt64) -> Void)? = nil) throws -> RebuildReport {
         let rules = try projectionRules()
@@ -43,59 +48,91 @@ extension Ledger {
         var pendingSnapshots = allSnapshots[...]
         var projection = LedgerProjection()
         var report = RebuildReport(events: 0, snapshotsCompared: 0, requestsCompared: 0, difference: nil)
-        if let mismatch = try derivedIndexMismatch() {
+        let ledger = self
+        // The indexes are compared on another core while the fold goes on; their outcome comes
+        // first, as if they had been compared before the fold.
+        let indexes = Locked<Result<DerivedStateMismatch?, any Error>?>(nil)
+        let indexCheck = DispatchGroup()
+        DispatchQueue.global().async(group: indexCheck) {
+            let outcome = Result { try ledger.derivedIndexMismatch() }
+            indexes.withLock { $0 = outcome }
+        }
+        // What request records hold beyond the projection: the opening seq and any extension.
+        var openSeqs: [String: UInt64] = [:]
+        var extended: Set<String> = []
+        // Stored snapshots are compared, in seq order, on another core while the fold goes on:
+        // each with the subjects touched since the one before (``SnapshotComparison``).
+        let comparison = Locked(SnapshotComparison())
+        // The first snapshot that differs: its seq, and what was wrong or the bytes it holds.
+        let firstDifference = Locked<(seq: UInt64, problem: String?, stored: [UInt8])?>(nil)
+        let comparisons = DispatchGroup()
+        let comparer = DispatchQueue(label: "rebuild.snapshots")
+        var touched: Set<Pseudonym> = []
+        var capturedAny = false
+        let folded = Result {
+            try forEachSummary { event in
+                projection.apply(event, rules: rules)
+                touched.insert(event.subject)
+                if event.type.opensRequest != nil { openSeqs[event.eventId] = event.seq }
+                if event.type == .requestExtended, event.expiresAt != nil { extended.insert(event.requestId) }
+                report.events = event.seq
+                if event.seq % 65_536 == 0 { progress?(event.seq) }
+                guard let next = pendingSnapshots.first, next == event.seq else { return }
+                pendingSnapshots.removeFirst()
+                report.snapshotsCompared += 1
+                var changed: [Pseudonym: SubjectProjection]
+                if capturedAny {
+                    changed = Dictionary(minimumCapacity: touched.count)
+                    for id in touched { changed[id] = projection.subjects[id] }
+                } else {
+                    changed = projection.subjects
+                }
+                capturedAny = true
+                touched.removeAll(keepingCapacity: true)
+                let capture = SnapshotComparison.Capture(
+                    seq: event.seq,
+                    subjectCount: projection.subjects.count,
+                    touched: changed,
+                    requests: projection.requests
+                )
+                comparer.async(group: comparisons) {
+                    guard firstDifference.withLock({ $0 == nil }) else { return }
+                    let seq = capture.seq
+                    let stored: [UInt8]
+                    do {
+                        guard let read = try ledger.storedSnapshot(at: seq) else {
+                            firstDifference.withLock {
+                                $0 = (seq, "the snapshot at seq \(seq) disappeared during the rebuild", [])
+                            }
+                            return
+                        }
+                        stored = read
+                    } catch let error as LedgerError {
+                        firstDifference.withLock { $0 = (seq, error.message, []) }
+                        return
+                    } catch {
+                        firstDifference.withLock { $0 = (seq, "the snapshot at seq \(seq) cannot be read", []) }
+                        return
+                    }
+                    if !comparison.withLock({ $0.matches(stored, capture) }) {
+                        firstDifference.withLock { $0 = (seq, nil, stored) }
+                    }
+                }
+            }
+        }
+        indexCheck.wait()
+        if let mismatch = try indexes.withLock({ $0 })?.get() {
+            comparisons.wait()
             report.events = try head().seq
             report.difference = mismatch.message
             report.code = mismatch.code
             return report
         }
-        // What request records hold beyond the projection: the opening seq and any extension.
-        var openSeqs: [String: UInt64] = [:]
-        var extended: Set<String> = []
-        // Stored snapshots are compared on the other core while the fold goes on: the projection
-        // is a value, so each comparison works on its own copy.
-        let differences = Locked<[UInt64: String]>([:])
-        let comparisons = DispatchGroup()
-        let ledger = self
-        try forEachSummary { event in
-            projection.apply(event, rules: rules)
-            if event.type.opensRequest != nil { openSeqs[event.eventId] = event.seq }
-            if event.type == .requestExtended, event.expiresAt != nil { extended.insert(event.requestId) }
-            report.events = event.seq
-            if event.seq % 65_536 == 0 { progress?(event.seq) }
-            guard let next = pendingSnapshots.first, next == event.seq else { return }
-            pendingSnapshots.removeFirst()
-            report.snapshotsCompared += 1
-            let rebuilt = projection
-            let seq = event.seq
-            DispatchQueue.global().async(group: comparisons) {
-                let stored: [UInt8]
-                do {
-                    guard let read = try ledger.storedSnapshot(at: seq) else {
-                        differences.withLock { $0[seq] = "the snapshot at seq \(seq) disappeared during the rebuild" }
-                        return
-                    }
-                    stored = read
-                } catch let error as LedgerError {
-                    differences.withLock { $0[seq] = error.message }
-                    return
-                } catch {
-                    differences.withLock { $0[seq] = "the snapshot at seq \(seq) cannot be read" }
-                    return
-                }
-                if stored != rebuilt.snapshot {
-                    let description = Self.describeDifference(
-                        stored: LedgerProjection(snapshot: stored),
-                        rebuilt: rebuilt,
-                        at: seq
-                    )
-                    differences.withLock { $0[seq] = description }
-                }
-            }
-        }
+        try folded.get()
         comparisons.wait()
-        if let first = differences.withLock({ $0 }).min(by: { $0.key < $1.key }) {
-            report.difference = first.value
+        if let first = firstDifference.withLock({ $0 }) {
+            report.difference =
+                try first.problem ?? describeDifference(stored: first.stored, at: first.seq, rules: rules)
             report.code = .snapshotMismatch
             return report
         }
@@ -152,6 +189,14 @@ extension Ledger {
         let requests = try rederiveRequestRecords()
         let snapshots = try SnapshotCatchUp.run(self)
         return (try rebuildProjections(progress: progress), snapshots, requests, indexed)
+    }
+
+    /// Names what differs in the snapshot `stored` at `seq`: folds the log again up to `seq` (only
+    /// when a snapshot differs) and compares the two subject by subject.
+    private func describeDifference(stored: [UInt8], at seq: UInt64, rules: ProjectionRules) throws -> String {
+        var rebuilt = LedgerProjection()
+        try forEachSummary(through: seq) { rebuilt.apply($0, rules: rules) }
+        return Self.describeDifference(stored: LedgerProjection(snapshot: stored), rebuilt: rebuilt, at: seq)
     }
 
     private static func describeDifference(

@@ -101,10 +101,16 @@ public enum ChainHash {
 
     /// SHA-256 of `"CLv1"` followed by `body`.
     static func hash(body: some DataProtocolBytes) -> [UInt8] {
+        digest(body: body).bytes
+    }
+
+    /// SHA-256 of `"CLv1"` followed by `body`, held inline: the rule of ``hash(body:)`` without
+    /// an array, for the per-event path of ``ChainVerifier`` (the stored bytes hashed in place).
+    static func digest(body: some DataProtocolBytes) -> InlineHash {
         var hasher = SHA256()
         hasher.update(data: prefix)
         body.feed(into: &hasher)
-        return Array(hasher.finalize())
+        return InlineHash(hasher.finalize())
     }
 }
 
@@ -119,4 +125,8 @@ extension Array: DataProtocolBytes where Element == UInt8 {
 
 extension UnsafeRawBufferPointer: DataProtocolBytes {
     func feed(into hasher: inout SHA256) { hasher.update(bufferPointer: self) }
+}
+
+extension InlineHash: DataProtocolBytes {
+    func feed(into hasher: inout SHA256) { withUnsafeBytes { hasher.update(bufferPointer: $0) } }
 }

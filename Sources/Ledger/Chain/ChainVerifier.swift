@@ -11,6 +11,9 @@
 /// which carries a stable ``VerificationReport/Failure/Code``; after it, ``headSeq``,
 /// ``headHash`` and ``merkleRoot`` describe the events that verified.
 ///
+/// Checking a stored record allocates nothing: the stored bytes are hashed in place
+/// (``ChainHash/digest(body:)``) and hashes are kept and compared as ``InlineHash`` values.
+///
 /// Every verifier of the product runs on it: `ledgerctl verify` (``Ledger/verify(progress:)``, in
 /// segments joined with ``join(_:)``), `verify --export` (``ExportVerifier``), `replay`
 /// (`Replayer.step(verifying:)`) and `verify --checkpoint --full` (``CheckpointVerifier``).
@@ -19,16 +22,19 @@ public struct ChainVerifier: Sendable {
     public private(set) var expectedSeq: UInt64
     /// How many events verified.
     public private(set) var count: UInt64 = 0
-    /// The hash of the last event that verified (the starting hash before any).
-    public private(set) var headHash: [UInt8]
+    /// The hash of the last event that verified (the starting hash before any; empty for a
+    /// segment before its first event).
+    public var headHash: [UInt8] { head?.bytes ?? [] }
+    /// ``headHash`` held inline; `nil` for a segment before its first event.
+    private var head: InlineHash?
     /// The `recordedAt` (milliseconds) of the last event that verified; `nil` before any, or at
     /// the start of a segment.
     private var lastRecordedAt: Int64?
     /// Whether the link to the event before the first is unknown (a segment of a parallel run).
     private let startsUnlinked: Bool
-    /// The first event's `prevHash` and `recordedAt`, for ``join(_:)``.
-    private var firstPrevHash: [UInt8]?
-    private var firstRecordedAt: Int64?
+    /// The first event's `prevHash` (`nil` when it is not 32 bytes) and `recordedAt`, for
+    /// ``join(_:)``; set only by a segment verifier.
+    private var firstLink: (prevHash: InlineHash?, recordedAt: Int64)?
     /// The tree of the verified events; only for a run from seq 1.
     private var tree: MerkleAccumulator?
     /// The first failure; once set, nothing more is accepted.
@@ -37,7 +43,7 @@ public struct ChainVerifier: Sendable {
     /// A verifier expecting seq 1 after the genesis hash, growing the Merkle tree.
     public init() {
         expectedSeq = 1
-        headHash = ChainHash.genesis
+        head = InlineHash(ChainHash.genesis)
         startsUnlinked = false
         tree = MerkleAccumulator()
     }
@@ -46,7 +52,7 @@ public struct ChainVerifier: Sendable {
     /// ``join(_:)``: its first event's link and time are recorded, not checked. Grows no tree.
     init(segmentFrom seq: UInt64) {
         expectedSeq = seq
-        headHash = []
+        head = nil
         startsUnlinked = true
         tree = nil
     }
@@ -65,17 +71,18 @@ public struct ChainVerifier: Sendable {
     public mutating func check(_ event: StoredEvent) -> VerificationReport.Failure? {
         if let failure { return failure }
         if let failure = seqFailure(event.seq) { return fail(failure) }
+        let recomputed = ChainHash.digest(body: event.body)
         return accept(
             seq: event.seq,
-            hashVerifies: event.recomputedHash == event.hash,
-            prevHash: event.prevHash,
-            hash: event.hash,
+            hashVerifies: InlineHash(event.hash) == recomputed,
+            prevHash: InlineHash(event.prevHash),
+            hash: recomputed,
             recordedAt: event.recordedAt.milliseconds
         )
     }
 
     /// Checks the next log record, `hash(32) ‖ body` as stored under `key`, hashing the stored
-    /// bytes without decoding them into an event.
+    /// bytes in place, without decoding them into an event or copying them.
     /// - Returns: The failure, or `nil` when it verifies.
     @discardableResult
     public mutating func check(record: UnsafeRawBufferPointer, key: UInt64) -> VerificationReport.Failure? {
@@ -84,22 +91,22 @@ public struct ChainVerifier: Sendable {
         guard record.count >= 72 else {
             return fail(.init(seq: key, code: .recordMalformed, reason: "the record is truncated"))
         }
-        var storedSeq: UInt64 = 0
-        for byte in record[64..<72] { storedSeq = storedSeq << 8 | UInt64(byte) }
+        let storedSeq = UInt64(bigEndian: record.loadUnaligned(fromByteOffset: 64, as: UInt64.self))
         guard storedSeq == key else {
             return fail(
                 .init(seq: key, code: .seqOutOfOrder, reason: "the record holds seq \(storedSeq) under key \(key)")
             )
         }
-        guard let recordedAt = Self.recordedAt(ofBody: UnsafeRawBufferPointer(rebasing: record[32...])) else {
+        let body = UnsafeRawBufferPointer(rebasing: record[32...])
+        guard let recordedAt = Self.recordedAt(ofBody: body) else {
             return fail(.init(seq: key, code: .recordMalformed, reason: "the record is malformed"))
         }
-        let body = UnsafeRawBufferPointer(rebasing: record[32...])
+        let hash = InlineHash(record)
         return accept(
             seq: key,
-            hashVerifies: ChainHash.hash(body: body).elementsEqual(record[0..<32]),
-            prevHash: UnsafeRawBufferPointer(rebasing: record[32..<64]),
-            hash: Array(record[0..<32]),
+            hashVerifies: ChainHash.digest(body: body) == hash,
+            prevHash: InlineHash(body),
+            hash: hash,
             recordedAt: recordedAt
         )
     }
@@ -131,13 +138,15 @@ public struct ChainVerifier: Sendable {
             return fail(.init(seq: expectedSeq, code: .seqGap, reason: "seq \(expectedSeq) is missing from the log"))
         }
         // The segment's first event verified on its own: check what it could not.
-        if next.count > 0, let prev = next.firstPrevHash, let time = next.firstRecordedAt {
-            if let failure = linkFailure(seq: start, prevHash: prev, recordedAt: time) { return fail(failure) }
+        if next.count > 0, let link = next.firstLink {
+            if let failure = linkFailure(seq: start, prevHash: link.prevHash, recordedAt: link.recordedAt) {
+                return fail(failure)
+            }
         }
         count += next.count
         expectedSeq = next.expectedSeq
         if next.count > 0 {
-            headHash = next.headHash
+            head = next.head
             lastRecordedAt = next.lastRecordedAt
             // A segment grows no tree: the joined run has no root to report.
             tree = nil
@@ -173,13 +182,14 @@ public struct ChainVerifier: Sendable {
         )
     }
 
-    /// Checks 4 and 5 of the rule against the last verified event.
+    /// Checks 4 and 5 of the rule against the last verified event; a `prevHash` of `nil` (not
+    /// 32 bytes) links to nothing.
     private func linkFailure(
         seq: UInt64,
-        prevHash: some Collection<UInt8>,
+        prevHash: InlineHash?,
         recordedAt: Int64
     ) -> VerificationReport.Failure? {
-        guard prevHash.elementsEqual(headHash) else {
+        guard let prevHash, prevHash == head else {
             return .init(
                 seq: seq,
                 code: .prevHashMismatch,
@@ -199,20 +209,19 @@ public struct ChainVerifier: Sendable {
     private mutating func accept(
         seq: UInt64,
         hashVerifies: Bool,
-        prevHash: some Collection<UInt8>,
-        hash: [UInt8],
+        prevHash: InlineHash?,
+        hash: InlineHash,
         recordedAt: Int64
     ) -> VerificationReport.Failure? {
         guard hashVerifies else {
             return fail(.init(seq: seq, code: .hashMismatch, reason: "the hash does not match the event's contents"))
         }
         if startsUnlinked, count == 0 {
-            firstPrevHash = Array(prevHash)
-            firstRecordedAt = recordedAt
+            firstLink = (prevHash, recordedAt)
         } else if let failure = linkFailure(seq: seq, prevHash: prevHash, recordedAt: recordedAt) {
             return fail(failure)
         }
-        headHash = hash
+        head = hash
         lastRecordedAt = recordedAt
         expectedSeq += 1
         count += 1
@@ -225,13 +234,16 @@ public struct ChainVerifier: Sendable {
         return failure
     }
 
+    /// The names of the event types as stored, for matching a record's type field in place.
+    private static let typeNames: [[UInt8]] = EventType.allCases.map { Array($0.rawValue.utf8) }
+
     /// The `recordedAt` of a stored body (`prevHash ‖ seq ‖ …`, ``ChainHash/body``) when the
     /// body is exactly one event of a known type; `nil` when it is not.
     static func recordedAt(ofBody body: UnsafeRawBufferPointer) -> Int64? {
         var reader = ByteReader(body)
-        guard reader.skip(count: 40), reader.skipLengthPrefixed(), let type = reader.skipField(),
-            EventType.allCases.contains(where: { $0.rawValue.utf8.elementsEqual(body[type]) })
-        else { return nil }
+        guard reader.skip(count: 40), reader.skipLengthPrefixed(), let type = reader.skipField() else { return nil }
+        let stored = UnsafeRawBufferPointer(rebasing: body[type])
+        guard typeNames.contains(where: { $0.count == stored.count && $0.elementsEqual(stored) }) else { return nil }
         for _ in 0..<4 where !reader.skipLengthPrefixed() { return nil }
         guard reader.skip(count: 8), let recordedAt = reader.readI64(), reader.skip(count: 8),
             reader.skipLengthPrefixed(), reader.skipLengthPrefixed(), reader.isAtEnd

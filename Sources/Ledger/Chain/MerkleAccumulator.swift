@@ -7,8 +7,9 @@
 public struct MerkleAccumulator: Sendable, Equatable {
     /// The levels of the frontier's subtrees, largest (leftmost) first.
     private var levels: [UInt8] = []
-    /// The hashes of the frontier's subtrees, in the order of ``levels``.
-    private var hashes: [[UInt8]] = []
+    /// The hashes of the frontier's subtrees, in the order of ``levels``, held inline so that a
+    /// leaf allocates nothing once the frontier has grown to its size.
+    private var hashes: [InlineHash] = []
     /// How many leaves the tree holds.
     public private(set) var size: UInt64 = 0
 
@@ -27,13 +28,35 @@ public struct MerkleAccumulator: Sendable, Equatable {
         eventHash: [UInt8],
         completed: (_ level: UInt8, _ index: UInt64, _ hash: [UInt8]) throws -> Void
     ) rethrows {
+        try grow(leaf: MerkleTree.leafDigest(eventHash)) { try completed($0, $1, $2.bytes) }
+    }
+
+    /// Adds the leaf of the event whose chain hash is `eventHash`, allocating nothing.
+    mutating func append(eventHash: InlineHash) {
+        grow(leaf: MerkleTree.leafDigest(eventHash)) { _, _, _ in }
+    }
+
+    /// Adds the leaf of the event whose chain hash is `eventHash`, naming the nodes it completes
+    /// as ``append(eventHash:completed:)`` does, with the hashes held inline.
+    mutating func append(
+        eventHash: InlineHash,
+        completed: (_ level: UInt8, _ index: UInt64, _ hash: InlineHash) throws -> Void
+    ) rethrows {
+        try grow(leaf: MerkleTree.leafDigest(eventHash), completed: completed)
+    }
+
+    /// Adds a leaf hash, combining it with the frontier's subtrees of equal size.
+    private mutating func grow(
+        leaf leafHash: InlineHash,
+        completed: (_ level: UInt8, _ index: UInt64, _ hash: InlineHash) throws -> Void
+    ) rethrows {
         let leaf = size
-        var hash = MerkleTree.leafHash(eventHash)
+        var hash = leafHash
         var level: UInt8 = 0
         while let last = levels.last, last == level, let left = hashes.last {
             levels.removeLast()
             hashes.removeLast()
-            hash = MerkleTree.nodeHash(left, hash)
+            hash = MerkleTree.nodeDigest(left, hash)
             level += 1
             try completed(level, leaf >> UInt64(level), hash)
         }
@@ -45,7 +68,7 @@ public struct MerkleAccumulator: Sendable, Equatable {
     /// The RFC 9162 root of the leaves added so far (SHA-256 of nothing for none).
     public var root: [UInt8] {
         guard var root = hashes.last else { return MerkleTree.emptyRoot }
-        for left in hashes.dropLast().reversed() { root = MerkleTree.nodeHash(left, root) }
-        return root
+        for left in hashes.dropLast().reversed() { root = MerkleTree.nodeDigest(left, root) }
+        return root.bytes
     }
 }

@@ -12,20 +12,26 @@ public enum MerkleTree {
     public static let emptyRoot: [UInt8] = Array(SHA256.hash(data: [UInt8]()))
 
     /// `SHA-256(0x00 ‖ input)`.
-    public static func leafHash(_ input: [UInt8]) -> [UInt8] {
-        var hasher = SHA256()
-        hasher.update(data: [0])
-        hasher.update(data: input)
-        return Array(hasher.finalize())
-    }
+    public static func leafHash(_ input: [UInt8]) -> [UInt8] { leafDigest(input).bytes }
 
     /// `SHA-256(0x01 ‖ left ‖ right)`.
-    public static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] {
+    public static func nodeHash(_ left: [UInt8], _ right: [UInt8]) -> [UInt8] { nodeDigest(left, right).bytes }
+
+    /// ``leafHash(_:)`` held inline, for the per-event path of ``MerkleAccumulator``.
+    static func leafDigest(_ input: some DataProtocolBytes) -> InlineHash {
         var hasher = SHA256()
-        hasher.update(data: [1])
-        hasher.update(data: left)
-        hasher.update(data: right)
-        return Array(hasher.finalize())
+        withUnsafeBytes(of: UInt8(0)) { hasher.update(bufferPointer: $0) }
+        input.feed(into: &hasher)
+        return InlineHash(hasher.finalize())
+    }
+
+    /// ``nodeHash(_:_:)`` held inline, for the per-event path of ``MerkleAccumulator``.
+    static func nodeDigest(_ left: some DataProtocolBytes, _ right: some DataProtocolBytes) -> InlineHash {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
+        left.feed(into: &hasher)
+        right.feed(into: &hasher)
+        return InlineHash(hasher.finalize())
     }
 
     /// The largest power of two strictly below `n` (n ≥ 2).

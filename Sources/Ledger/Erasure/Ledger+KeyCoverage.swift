@@ -15,7 +15,9 @@ extension Ledger {
             try events.read { txn in
                 var last: Pseudonym?
                 try txn.forEach(in: events.table(EventsSchema.subjectEvents)) { key, _ in
-                    guard key.count == 24, let pseudonym = Pseudonym(Array(key[0..<16])) else { return true }
+                    guard key.count == 24,
+                        let pseudonym = Pseudonym(stored: UnsafeRawBufferPointer(rebasing: key[0..<16]))
+                    else { return true }
                     if pseudonym != last, firstSeq[pseudonym] == nil {
                         firstSeq[pseudonym] = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: key[16..<24]))
                     }
@@ -23,14 +25,14 @@ extension Ledger {
                     return true
                 }
                 try txn.forEach(in: events.table(EventsSchema.recentSubjectEvents)) { key, value in
-                    guard key.count == 9, let pseudonym = Pseudonym(Array(value)),
+                    guard key.count == 9, let pseudonym = Pseudonym(stored: value),
                         let seq = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: key[1..<9]))
                     else { return true }
                     firstSeq[pseudonym] = min(firstSeq[pseudonym] ?? seq, seq)
                     return true
                 }
                 try txn.forEach(in: events.table(EventsSchema.erased)) { key, _ in
-                    if let pseudonym = Pseudonym(Array(key)) { erased.insert(pseudonym) }
+                    if let pseudonym = Pseudonym(stored: key) { erased.insert(pseudonym) }
                     return true
                 }
             }
@@ -41,7 +43,7 @@ extension Ledger {
             try keyStore.withEnvironment { keys in
                 try keys.read { txn in
                     try txn.forEach(in: keys.table("subjects")) { key, _ in
-                        if let pseudonym = Pseudonym(Array(key)) { withKey.insert(pseudonym) }
+                        if let pseudonym = Pseudonym(stored: key) { withKey.insert(pseudonym) }
                         return true
                     }
                 }

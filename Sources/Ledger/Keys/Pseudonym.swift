@@ -24,6 +24,16 @@ public struct Pseudonym: Hashable, Comparable, Sendable, CustomStringConvertible
         self.init(high: high, low: low)
     }
 
+    /// Creates a pseudonym from its 16 bytes as stored (a key lent by a cursor), without copying
+    /// them; `nil` for any other length.
+    init?(stored bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 16 else { return nil }
+        self.init(
+            high: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+            low: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        )
+    }
+
     /// Parses 32 hex characters; `nil` for anything else.
     public init?(hex: String) {
         var copy = hex

@@ -98,11 +98,15 @@ extension Ledger {
                     default:
                         break
                     }
-                    try tree.append(eventHash: event.hash) { level, index, hash in
+                    guard let eventHash = InlineHash(event.hash) else {
+                        undecodable = seq
+                        return false
+                    }
+                    try tree.append(eventHash: eventHash) { level, index, hash in
                         nodes += 1
-                        guard found == nil, try txn.get(MerkleStore.key(level, index), in: merkle) != hash else {
-                            return
-                        }
+                        guard found == nil,
+                            try txn.get(MerkleStore.key(level, index), in: merkle).flatMap(InlineHash.init) != hash
+                        else { return }
                         found = .init(
                             .merkleNodeMismatch,
                             "the Merkle node \(level)/\(index) (completed by seq \(seq)) is not the one the log gives"
