@@ -64,8 +64,6 @@ extension Ledger {
                     let replays = results.lazy.filter(\.replayed).count
                     replayed += replays
                     appended += results.count - replays
-                    // Tens of thousands of small objects: freed on another thread, not the writer's.
-                    Self.reclaimer.async { withExtendedLifetime((batch, prepared, results)) {} }
                 } catch let error as LedgerError {
                     let located = batch.lineOf(error)
                     throw LedgerError(
@@ -79,9 +77,6 @@ extension Ledger {
         }
         throw LedgerError(.internal, "the import's reader stopped without reaching the end of its input")
     }
-
-    /// Where an import frees the chunks it committed.
-    private static let reclaimer = DispatchQueue(label: "ledger-import-reclaim", qos: .utility)
 
     /// Appends a batch made by ``prepare(_:)`` atomically, as ``append(_:actor:)`` does.
     public func append(_ prepared: PreparedBatch, actor: String) throws -> [AppendResult] {
