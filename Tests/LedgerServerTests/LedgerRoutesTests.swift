@@ -244,16 +244,4 @@ struct LedgerRoutesTests {
         }
         #expect(try store.events().isEmpty)
     }
-
-    @Test func overALiveConnectionAnAppendAndAnOversizedBodyAreAnswered() async throws {
-        let store = try TestLedger()
-        try await store.server().makeApplication().test(.live) { client in
-            let appended = try await client.call(.post, "/v1/events", Events.grant("hana@example.com"))
-            #expect(appended.status == 201)
-            #expect(appended.headers[.server] == "ConsentLedger")
-            let huge = try await client.call(.post, "/v1/events", String(repeating: "x", count: (1 << 20) + 10))
-            #expect(huge.status == 413 && huge.errorCode == "payload_too_large")
-        }
-        #expect(try store.events().count == 1)
-    }
 }

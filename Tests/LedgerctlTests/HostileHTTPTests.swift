@@ -204,6 +204,27 @@ struct HostileHTTPTests {
         #expect(try LedgerctlRunner(ledger: server.ledger).run(["verify"]).status == 0)
     }
 
+    /// On one kept-alive connection to the served socket: an append is answered 201 with the
+    /// product's `Server` header, and a body over 1 MiB after it is answered 413
+    /// `payload_too_large` and appends nothing. (This replaced a test over Hummingbird's TCP test
+    /// client, whose fixed 20-second read timeout ran out in a loaded parallel test run while
+    /// other tests held the cooperative threads, although the server had answered.)
+    @Test func overOneConnectionAnAppendAndAnOversizedBodyAreAnswered() throws {
+        let scratch = Scratch()
+        let server = try start(scratch)
+        let connection = try RawConnection(path: server.socket)
+        connection.send(post(Array(Self.grant.utf8)))
+        let appended = connection.receive { Self.statuses($0).count == 1 && $0.hasSuffix("}\n") }
+        #expect(Self.statuses(appended) == [201], "\(appended)")
+        #expect(appended.lowercased().contains("\r\nserver: consentledger\r\n"), "\(appended)")
+        connection.send(post(Array(repeating: UInt8(ascii: "x"), count: (1 << 20) + 10)))
+        let refused = connection.receive { Self.statuses($0).count == 1 && $0.hasSuffix("}\n") }
+        #expect(Self.statuses(refused) == [413], "\(refused)")
+        #expect(refused.contains(#""code":"payload_too_large""#), "\(refused)")
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == 1)
+        #expect(server.stop() == 0)
+    }
+
     /// A batch body of exactly the limit is taken; one byte more is `payload_too_large`.
     @Test func aBodyOfExactlyTheLimitIsAccepted() throws {
         let scratch = Scratch()

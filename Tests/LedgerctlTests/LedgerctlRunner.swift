@@ -52,6 +52,7 @@ struct LedgerctlRunner {
         environment.removeValue(forKey: "LEDGER_DIR")
         environment.removeValue(forKey: "LEDGER_MASTER_KEY_FILE")
         environment.removeValue(forKey: "LEDGER_FAILPOINT")
+        environment.removeValue(forKey: "LEDGER_PAUSEPOINT")
         environment.merge(extra) { _, new in new }
         process.environment = environment
         let out = Pipe()

@@ -6,25 +6,35 @@ import Testing
 @Suite(.serialized)
 struct SharedLedgerTests {
     /// Appends for new subjects from several `ledgerctl` processes at once; returns the external
-    /// ids whose append was acknowledged (exit 0).
+    /// ids whose append was acknowledged (exit 0), and for each refused one its exit status and
+    /// what it printed on standard error, so a failing run says why.
     private func appendLoops(
         _ ctl: LedgerctlRunner,
         loops: Int,
         perLoop: Int,
         prefix: String
-    ) -> [String] {
+    ) -> (acknowledged: [String], refusals: [String]) {
         let acknowledged = Collected()
+        let refusals = Collected()
         onThreads(loops) { loop in
             for index in 0..<perLoop {
                 let subject = "\(prefix)-\(loop)-\(index)@example.com"
-                let outcome = try? ctl.run([
-                    "append", "--type", "consent.granted", "--subject", subject, "--purpose", "newsletter",
-                    "--notice", "policy-v1",
-                ])
-                if outcome?.status == 0 { acknowledged.add(subject) }
+                do {
+                    let outcome = try ctl.run([
+                        "append", "--type", "consent.granted", "--subject", subject, "--purpose", "newsletter",
+                        "--notice", "policy-v1",
+                    ])
+                    if outcome.status == 0 {
+                        acknowledged.add(subject)
+                    } else {
+                        refusals.add("exit \(outcome.status): \(outcome.stderr)")
+                    }
+                } catch {
+                    refusals.add("not started: \(error)")
+                }
             }
         }
-        return acknowledged.values
+        return (acknowledged.values, refusals.values)
     }
 
     /// Every external id in `subjects` still resolves and its data still decrypts.
@@ -57,15 +67,46 @@ struct SharedLedgerTests {
             }
         }
         compactor.start()
-        let acknowledged = appendLoops(ctl, loops: 4, perLoop: 30, prefix: "compact")
+        let (acknowledged, refusals) = appendLoops(ctl, loops: 4, perLoop: 30, prefix: "compact")
         running.clear()
         while compactor.isExecuting { usleep(10_000) }
+        #expect(refusals == [])
         #expect(acknowledged.count == 120)
         #expect(compactions.value > 0)
         #expect(unresolved(ctl, acknowledged) == [])
         #expect(try ctl.run(["verify"]).status == 0)
         let stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
         #expect(stats["subjects"] as? Int == 120)
+    }
+
+    /// Opening a ledger compares the subjects the key store knows with those the log has created.
+    /// An append of a new subject by another process between the two reads must not make the
+    /// healthy ledger look older than its log: the open pauses between them (a pause point) while
+    /// another process appends, and it still succeeds. Before the fix this open was refused
+    /// `ledger_corrupt`, which is how an append beside `keys compact` (and its many opens) once
+    /// failed in a loaded test run.
+    @Test func anOpenBesideAnAppendOfANewSubjectIsNotRefused() throws {
+        let scratch = Scratch()
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        try #require(try ctl.run(["init"]).status == 0)
+        let pauses = scratch.path + "/pauses"
+        try FileManager.default.createDirectory(atPath: pauses, withIntermediateDirectories: true)
+        let opening = try ctl.start(
+            ["stats", "--json"],
+            environment: ["LEDGER_PAUSEPOINT": "open.betweenCounters", "LEDGER_PAUSEPOINT_DIR": pauses]
+        )
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: pauses + "/paused"), Date() < deadline { usleep(10_000) }
+        try #require(FileManager.default.fileExists(atPath: pauses + "/paused"))
+        let appended = try ctl.run([
+            "append", "--type", "consent.granted", "--subject", "newcomer@example.com", "--purpose", "newsletter",
+            "--notice", "policy-v1",
+        ])
+        #expect(appended.status == 0, "\(appended.stderr)")
+        _ = FileManager.default.createFile(atPath: pauses + "/resume", contents: nil)
+        let opened = opening.wait()
+        #expect(opened.status == 0, "\(opened.stderr)")
+        #expect(jsonObject(opened.stdout)?["subjects"] as? Int == 1)
     }
 
     @Test func erasuresBesideAppendersLoseNoOtherSubject() throws {
@@ -88,8 +129,9 @@ struct SharedLedgerTests {
             }
         }
         eraser.start()
-        let acknowledged = appendLoops(ctl, loops: 3, perLoop: 25, prefix: "erase")
+        let (acknowledged, refusals) = appendLoops(ctl, loops: 3, perLoop: 25, prefix: "erase")
         while eraser.isExecuting { usleep(10_000) }
+        #expect(refusals == [])
         #expect(acknowledged.count == 75)
         #expect(unresolved(ctl, acknowledged) == [])
         // An erasure that reported success is complete: the external id no longer resolves.
@@ -147,10 +189,11 @@ struct SharedLedgerTests {
                 }
             }
         }
-        let acknowledged = appendLoops(ctl, loops: 2, perLoop: 20, prefix: "cli")
+        let (acknowledged, refusals) = appendLoops(ctl, loops: 2, perLoop: 20, prefix: "cli")
         running.clear()
         background.wait()
         #expect(server.stop() == 0)
+        #expect(refusals == [])
         #expect(acknowledged.count == 40)
         #expect(!serverAppended.values.isEmpty)
         #expect(unresolved(ctl, acknowledged + serverAppended.values) == [])

@@ -225,9 +225,13 @@ public final class Ledger: @unchecked Sendable {
     /// ledger (its key check differs from the one the log recorded), or one that knows fewer
     /// subjects than the log has created — an old backup, or a damaged file whose older meta page
     /// LMDB fell back to. Nothing is written to the key store before this passes.
+    ///
+    /// The log's count is read before the key store's. Appenders in other processes commit a new
+    /// subject to the key store before the log, so a key store read later never counts fewer than
+    /// a log read earlier; read the other way round, an append committed between the two reads
+    /// made a healthy ledger look older than its log and refused it as `ledger_corrupt`.
     private func checkKeyStoreMatchesLog() throws {
         let storedKeyCheck = keyStore.storedKeyCheck
-        let keysCreated = try storage { try keyStore.subjectsCreated() }
         try storage {
             let meta = events.table(EventsSchema.meta)
             let (recordedCheck, logCreated) = try events.read { txn in
@@ -236,6 +240,8 @@ public final class Ledger: @unchecked Sendable {
                     try KeyStore.counter(EventsSchema.MetaKey.subjectsCreated, in: txn, table: meta)
                 )
             }
+            Failpoint.hit("open.betweenCounters")
+            let keysCreated = try keyStore.subjectsCreated()
             guard let recordedCheck else {
                 // A ledger made before the log recorded its key store's check: record it now.
                 try events.write { txn in try txn.put(storedKeyCheck, forKey: EventsSchema.MetaKey.keyCheck, in: meta) }
