@@ -198,7 +198,9 @@ extension Ledger {
                             }
                             outcomes.append(.success(results))
                             createdSubjects += appender.createdSubjects
-                        } catch let error as LedgerError {
+                        } catch let error as LedgerError where LMDBError.mapGrowthSignal(in: error) == nil {
+                            // A refusal of this batch alone. A full map is no refusal: it leaves
+                            // this loop so the map grows and the whole group runs again.
                             outcomes.append(.failure(error))
                         }
                     }

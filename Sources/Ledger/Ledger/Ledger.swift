@@ -38,6 +38,9 @@ public final class Ledger: @unchecked Sendable {
         package var observers: [any LogObserver] = []
         /// How long a key-store compaction waits for other processes to close the store.
         package var compactionWait: Double = 10
+        /// The map size the key store starts with (and reopens with after a compaction); tests
+        /// set a small one to reach its growth with a few thousand subjects.
+        package var keyStoreInitialMapSize = 1 << 26
         /// Whether opening checks every page of `events/data.mdb` by `pread` before anything reads
         /// it, so a damaged page is refused with `ledger_corrupt` naming it instead of crashing
         /// the process. It costs a read of the whole file: set it for work that walks the whole
@@ -175,7 +178,10 @@ public final class Ledger: @unchecked Sendable {
                 directory: directory + "/keys",
                 masterKey: masterKey,
                 creating: creating,
-                configuration: .init(initialMapSize: 1 << 26, mapCeiling: max(options.mapCeiling, 1 << 26))
+                configuration: .init(
+                    initialMapSize: options.keyStoreInitialMapSize,
+                    mapCeiling: max(options.mapCeiling, options.keyStoreInitialMapSize)
+                )
             )
         } catch let error as LMDBError {
             throw LedgerError(storage: error)

@@ -205,7 +205,8 @@ final class Environment: @unchecked Sendable {
                 case .closed, .resized:
                     for environment in all { try environment.reopenIfClosed() }
                 }
-            } catch let error as LMDBError where error.isMapFull || error.isMapResized {
+            } catch let caught {
+                guard let error = LMDBError.mapGrowthSignal(in: caught) else { throw caught }
                 let culprit =
                     all.first { environment in
                         environment.gate.withReadLock { environment.identity == error.environment }

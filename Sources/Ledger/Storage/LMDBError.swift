@@ -27,6 +27,17 @@ struct LMDBError: Error, Sendable, CustomStringConvertible {
     }
     var isMapResized: Bool { code == MDB_MAP_RESIZED }
 
+    /// The LMDB error that asks for the map to grow (`MDB_MAP_FULL`) or to be adopted
+    /// (`MDB_MAP_RESIZED`) inside `error`: the error itself, or the cause of a ``LedgerError``
+    /// that code run inside a transaction (a snapshot observer, say) converted it to. The retry
+    /// loops of ``Environment/withTransactions(also:_:)`` grow on either form; a converted one
+    /// that escaped them was reported `ledger_full` with room to spare.
+    static func mapGrowthSignal(in error: any Error) -> LMDBError? {
+        let lmdb = error as? LMDBError ?? ((error as? LedgerError)?.cause as? LMDBError)
+        guard let lmdb, lmdb.isMapFull || lmdb.isMapResized else { return nil }
+        return lmdb
+    }
+
     /// LMDB's own text for the code.
     var text: String { String(cString: mdb_strerror(code)) }
 

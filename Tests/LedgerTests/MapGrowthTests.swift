@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// A map that fills up grows, whatever inside the transaction filled it: the log, the key store
+/// after an erasure's compaction replaced its file, or an observer writing a large snapshot.
+@Suite struct MapGrowthTests {
+    private func grants(_ prefix: String, _ count: Int) throws -> [ClientEvent] {
+        try (0..<count).map { try Fixture.grant("\(prefix)-\($0)@example.no") }
+    }
+
+    /// Stores a snapshot of `size` bytes after every append, as the projections' observer does at
+    /// its interval (at a million subjects a snapshot is tens of megabytes).
+    private struct LargeSnapshots: LogObserver {
+        let size: Int
+        func logDidGrow(_ context: borrowing LogObserverContext) throws {
+            let bytes = Array(repeating: UInt8(truncatingIfNeeded: context.head), count: size)
+            try context.storeSnapshot(bytes, at: context.head)
+        }
+    }
+
+    @Test func theKeyStoreGrowsAfterACompactionReplacedIt() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        options.keyStoreInitialMapSize = 256 << 10
+        let ledger = try Fixture.ledger(in: directory, options: options)
+        // Past the initial map: the store has grown at least once before the erasure.
+        for chunk in 0..<4 { _ = try ledger.append(try grants("before-\(chunk)", 1_000), actor: "t") }
+        _ = try ledger.erase(subject: "before-0-0@example.no", requestId: nil, actor: "t")
+        // The compacted copy is reopened; new subjects must make it grow again, several times.
+        for chunk in 0..<8 { _ = try ledger.append(try grants("after-\(chunk)", 1_000), actor: "t") }
+        #expect(try ledger.keyStore.subjectCount() == 11_999)
+        #expect(try ledger.pseudonym(of: "after-7-999@example.no") != nil)
+        #expect(try ledger.verify().isValid)
+    }
+
+    /// Found by the growth benchmark at a million subjects: the snapshot observer converted the
+    /// full map into a `LedgerError`, which the retry loop did not take for a full map, so the
+    /// append was refused `ledger_full` ("reached its configured size ceiling") on a map that
+    /// could still double, and at every later snapshot boundary again.
+    @Test func aSnapshotThatFillsTheMapMakesItGrow() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        options.initialMapSize = 1 << 20
+        options.observers = [LargeSnapshots(size: 3 << 20)]
+        let ledger = try Fixture.ledger(in: directory, options: options)
+        let appended = try ledger.append([try Fixture.grant("first@example.no")], actor: "t")
+        #expect(appended.map(\.seq) == [1])
+        #expect(try ledger.storedSnapshot(at: 1)?.count == 3 << 20)
+        #expect(try ledger.verify().isValid)
+    }
+
+    /// In a group commit a full map is no refusal of the batch that filled it: the map grows and
+    /// every batch of the group commits.
+    @Test func aSnapshotThatFillsTheMapInAGroupCommitRefusesNoBatch() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        options.initialMapSize = 1 << 20
+        options.observers = [LargeSnapshots(size: 3 << 20)]
+        let ledger = try Fixture.ledger(in: directory, options: options)
+        let batches = try (0..<3).map { n in
+            (events: try ledger.prepare([try Fixture.grant("group-\(n)@example.no")]), actor: "t")
+        }
+        let outcomes = try ledger.appendGroup(batches)
+        #expect(outcomes.map { (try? $0.get())?.map(\.seq) } == [[1], [2], [3]])
+        #expect(try ledger.head().seq == 3)
+        #expect(try ledger.verify().isValid)
+    }
+}
