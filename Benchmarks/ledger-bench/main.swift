@@ -2,6 +2,7 @@
 //
 // Run with a release build:  swift run -c release ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000]
 //                            swift run -c release ledger-bench --growth   (5M events, 1M subjects; ~15–30 min)
+//                            swift run -c release ledger-bench --erasure  (erasure latency and append stalls)
 // Prints figures; asserts nothing. Each figure is the median of R runs on a fresh ledger.
 import Foundation
 import Ledger
@@ -21,6 +22,9 @@ struct Arguments {
     var growthEvents = 5_000_000
     var growthSubjects = 1_000_000
     var growthSample = 200_000
+    var erasure = false
+    var erasureSubjects = [1_000, 100_000, 1_000_000]
+    var erasureRate = 500.0
 
     init() {
         var iterator = CommandLine.arguments.dropFirst().makeIterator()
@@ -40,9 +44,14 @@ struct Arguments {
             case "--growth-events": growthEvents = iterator.next().flatMap(Int.init) ?? growthEvents
             case "--growth-subjects": growthSubjects = iterator.next().flatMap(Int.init) ?? growthSubjects
             case "--growth-sample": growthSample = iterator.next().flatMap(Int.init) ?? growthSample
+            case "--erasure": erasure = true
+            case "--erasure-subjects":
+                erasureSubjects =
+                    iterator.next().map { $0.split(separator: ",").compactMap { Int($0) } } ?? erasureSubjects
+            case "--erasure-rate": erasureRate = iterator.next().flatMap(Double.init) ?? erasureRate
             default:
                 print(
-                    "usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S] [--socket PATH]] [--growth [--growth-events N] [--growth-subjects N] [--growth-sample N]]"
+                    "usage: ledger-bench [--verify-events N] [--runs R] [--batches 1,100,1000] [--projections [--projection-events N]] [--server [--server-seconds S] [--socket PATH]] [--growth [--growth-events N] [--growth-subjects N] [--growth-sample N]] [--erasure [--erasure-subjects 1000,100000,1000000] [--erasure-rate R]]"
                 )
                 exit(2)
             }
@@ -124,6 +133,10 @@ if arguments.growth {
         sample: arguments.growthSample
     )
     .run()
+    exit(0)
+}
+if arguments.erasure {
+    try ErasureBenchmark(subjectCounts: arguments.erasureSubjects, rate: arguments.erasureRate).run()
     exit(0)
 }
 if arguments.projections {

@@ -1,0 +1,144 @@
+import Foundation
+import Ledger
+
+/// What an erasure costs as the ledger grows (issue 12): at each subject count, three erasures
+/// timed one after another while another thread offers single durable appends at a fixed rate,
+/// and those appends' latencies beside the same load with no erasure running.
+///
+/// Latency is measured from when an append was due, not from when it was sent, so an append held
+/// up behind an erasure also counts the time the ones queued after it waited (no coordinated
+/// omission). In process, the appends take the same locks as the server's writer does.
+struct ErasureBenchmark {
+    /// The subject counts to measure at (default 1,000, 100,000 and 1,000,000).
+    let subjectCounts: [Int]
+    /// Appends offered per second during both windows.
+    let rate: Double
+
+    func run() throws {
+        print(
+            "erasure benchmark — 3 erasures at \(subjectCounts.map { String($0) }.joined(separator: ", ")) subjects, "
+                + "beside \(format(rate)) single appends/s offered; durable commits"
+        )
+        print(
+            "subjects    erase (3 runs, s)           appends without erasure p50/p99/max ms   during erasures p50/p99/max ms"
+        )
+        for subjects in subjectCounts { try measure(at: subjects) }
+    }
+
+    private func measure(at subjects: Int) throws {
+        let directory = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ledger = try Ledger.create(at: directory + "/ledger", catalogue: nil).ledger
+        var created = 0
+        while created < subjects {
+            let count = min(Ledger.maxBatchSize, subjects - created)
+            _ = try ledger.append((0..<count).map { Self.grant("erase-\(created + $0)@example.org") }, actor: "bench")
+            created += count
+        }
+        // Erased subjects (even numbers, spread over the key store) are never ones the load
+        // appends for (odd numbers).
+        let victims = (0..<3).map { "erase-\(($0 * 15_838) % subjects / 2 * 2)@example.org" }
+        let loadSubjects = subjects / 2
+
+        let quiet = OfferedAppends(ledger: ledger, rate: rate, subjects: loadSubjects)
+        quiet.start()
+        Thread.sleep(forTimeInterval: 2)
+        let without = try quiet.stop()
+
+        let busy = OfferedAppends(ledger: ledger, rate: rate, subjects: loadSubjects)
+        busy.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        var eraseSeconds: [Double] = []
+        for victim in victims {
+            eraseSeconds.append(try seconds { _ = try ledger.erase(subject: victim, requestId: nil, actor: "bench") })
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let during = try busy.stop()
+
+        let erased = eraseSeconds.map { String(format: "%.3f", $0) }.joined(separator: ", ")
+        print(
+            format(Double(subjects)).padding(toLength: 12, withPad: " ", startingAt: 0)
+                + erased.padding(toLength: 28, withPad: " ", startingAt: 0)
+                + without.summary.padding(toLength: 41, withPad: " ", startingAt: 0) + during.summary
+                + "   (\(without.count) and \(during.count) appends)"
+        )
+    }
+
+    static func grant(_ subject: String) -> ClientEvent {
+        ClientEvent(
+            type: .consentGranted,
+            subject: subject,
+            purpose: "newsletter",
+            notice: "policy-v1",
+            data: Array(#"{"form":"footer","source":"web"}"#.utf8)
+        )
+    }
+}
+
+/// A thread appending one event at a time at a fixed offered rate, for subjects already in the
+/// ledger, recording each append's latency from when it was due.
+private final class OfferedAppends: @unchecked Sendable {
+    // Invariant: `running`, `latencies` and `failure` are only touched under `lock`.
+    private let lock = NSLock()
+    private var running = true
+    private var latencies: [Double] = []
+    private var failure: (any Error)?
+    private let ledger: Ledger
+    private let interval: Double
+    private let subjects: Int
+    private var thread: Thread?
+
+    struct Latencies {
+        let sorted: [Double]
+        var count: Int { sorted.count }
+        var summary: String {
+            guard !sorted.isEmpty else { return "none" }
+            func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * q))] }
+            return [at(0.5), at(0.99), sorted[sorted.count - 1]].map { String(format: "%.1f", $0 * 1_000) }.joined(
+                separator: " / "
+            )
+        }
+    }
+
+    init(ledger: Ledger, rate: Double, subjects: Int) {
+        self.ledger = ledger
+        self.interval = 1 / rate
+        self.subjects = max(1, subjects)
+    }
+
+    func start() {
+        let thread = Thread { [self] in loop() }
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the load and returns its latencies; rethrows the first append that failed.
+    func stop() throws -> Latencies {
+        lock.withLock { running = false }
+        while thread?.isFinished == false { usleep(1_000) }
+        return try lock.withLock {
+            if let failure { throw failure }
+            return Latencies(sorted: latencies.sorted())
+        }
+    }
+
+    private func loop() {
+        var due = DispatchTime.now().uptimeNanoseconds
+        var n = 0
+        while lock.withLock({ running }) {
+            due += UInt64(interval * 1e9)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if now < due { usleep(UInt32((due - now) / 1_000)) }
+            do {
+                let subject = "erase-\(n % subjects * 2 + 1)@example.org"
+                _ = try ledger.append([ErasureBenchmark.grant(subject)], actor: "bench")
+            } catch {
+                lock.withLock { failure = failure ?? error }
+                return
+            }
+            let latency = Double(DispatchTime.now().uptimeNanoseconds - due) / 1e9
+            lock.withLock { latencies.append(latency) }
+            n += 7
+        }
+    }
+}
