@@ -11,7 +11,8 @@ package enum SnapshotCatchUp {
     package static func run(_ ledger: Ledger) throws -> Int {
         let head = try ledger.head().seq
         let missing = try SnapshotFolding.missing(
-            latest: try ledger.snapshot(atOrBefore: head),
+            latestSeq: try ledger.latestSnapshotSeq(atOrBefore: head),
+            read: { try ledger.storedSnapshot(at: $0) },
             head: head,
             interval: try ledger.snapshotInterval(),
             rules: { try ledger.projectionRules() },

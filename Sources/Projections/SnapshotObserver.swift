@@ -12,7 +12,8 @@ package struct SnapshotObserver: LogObserver {
 
     package func logDidGrow(_ context: borrowing LogObserverContext) throws {
         let missing = try SnapshotFolding.missing(
-            latest: try context.snapshot(atOrBefore: context.head),
+            latestSeq: try context.latestSnapshotSeq(atOrBefore: context.head),
+            read: { try context.snapshot(at: $0) },
             head: context.head,
             interval: try context.snapshotInterval(),
             rules: { ProjectionRules(catalogue: try context.catalogue()) },

@@ -41,9 +41,14 @@ package struct LogObserverContext: ~Copyable {
         }
     }
 
-    /// The latest snapshot at or before `seq`.
-    package func snapshot(atOrBefore seq: UInt64) throws -> (seq: UInt64, bytes: [UInt8])? {
-        try ledger.storage { try Ledger.snapshot(atOrBefore: seq, in: writer, events: ledger.events) }
+    /// The seq of the latest snapshot at or before `seq`, without reading the snapshot.
+    package func latestSnapshotSeq(atOrBefore seq: UInt64) throws -> UInt64? {
+        try ledger.storage { try SnapshotStore.latestSeq(atOrBefore: seq, in: writer, events: ledger.events) }
+    }
+
+    /// The snapshot stored at exactly `seq`, checked against its manifest; `nil` when there is none.
+    package func snapshot(at seq: UInt64) throws -> [UInt8]? {
+        try ledger.storage { try SnapshotStore.read(seq, in: writer, events: ledger.events) }
     }
 
     /// Events between projection snapshots, as the ledger was created with.

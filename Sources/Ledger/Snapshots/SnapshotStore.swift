@@ -61,6 +61,17 @@ enum SnapshotStore {
         in txn: borrowing some KeyValueReading & ~Copyable,
         events: Environment
     ) throws -> (seq: UInt64, bytes: [UInt8])? {
+        guard let found = try latestSeq(atOrBefore: seq, in: txn, events: events) else { return nil }
+        return try read(found, in: txn, events: events).map { (found, $0) }
+    }
+
+    /// The seq of the complete snapshot with the greatest seq ≤ `seq`, found from the keys alone:
+    /// its chunks are neither read nor checked.
+    static func latestSeq(
+        atOrBefore seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> UInt64? {
         let table = events.table(EventsSchema.snapshots)
         var candidates: [UInt64] = []
         try txn.forEachReversed(in: table, from: key(seq, UInt32.max)) { raw, _ in
@@ -72,8 +83,7 @@ enum SnapshotStore {
             if raw[8..<12].allSatisfy({ $0 == 0 }) { candidates.append(at) }
             return candidates.isEmpty
         }
-        guard let found = candidates.first else { return nil }
-        return try read(found, in: txn, events: events).map { (found, $0) }
+        return candidates.first
     }
 
     /// The snapshot at exactly `seq`, checked against its manifest; `nil` when there is none.
