@@ -19,7 +19,7 @@ package enum SnapshotCatchUp {
             forEachSummary: { try ledger.forEachSummary(from: $0, through: $1, $2) }
         )
         var written = 0
-        for (seq, bytes) in missing where try ledger.storeSnapshot(bytes, at: seq) { written += 1 }
+        for (seq, bytes) in missing.snapshots where try ledger.storeSnapshot(bytes, at: seq) { written += 1 }
         return written
     }
 }

@@ -3,27 +3,38 @@ import Ledger
 /// The fold both snapshot writers share: from the latest stored snapshot, fold the events up to
 /// the last interval boundary at or below the head, and produce a snapshot at each boundary.
 enum SnapshotFolding {
-    /// The snapshots missing after the one at `latestSeq`, as `(seq, bytes)`; empty when none is
-    /// due. The latest snapshot is read (`read`) only when one is due: at a million subjects it is
+    /// Whether a snapshot after the one at `latestSeq` is due by `head`.
+    static func isDue(latestSeq: UInt64?, head: UInt64, interval: UInt64) -> Bool {
+        let interval = max(1, interval)
+        return ((latestSeq ?? 0) / interval + 1) * interval <= head
+    }
+
+    /// The snapshots missing after the one at `latestSeq`, as `(seq, bytes)`, and the projection
+    /// at the last of them; no snapshots when none is due. The latest snapshot is read (`read`)
+    /// only when one is due and no `cached` projection stands for it: at a million subjects it is
     /// tens of megabytes, and every append transaction asks.
     /// - Parameters:
     ///   - latestSeq: The seq of the latest stored snapshot at or before `head`, if any.
     ///   - read: Reads the snapshot stored at a seq, checked against its manifest.
+    ///   - cached: The projection the snapshot at `latestSeq` decodes to, when the caller holds it.
     ///   - forEachSummary: Walks the events `from` … `through` in order.
     static func missing(
         latestSeq: UInt64?,
         read: (UInt64) throws -> [UInt8]?,
+        cached: LedgerProjection? = nil,
         head: UInt64,
         interval: UInt64,
         rules: () throws -> ProjectionRules,
         forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void
-    ) throws -> [(seq: UInt64, bytes: [UInt8])] {
+    ) throws -> (snapshots: [(seq: UInt64, bytes: [UInt8])], projection: LedgerProjection?) {
         let interval = max(1, interval)
         let base = latestSeq ?? 0
         var boundary = (base / interval + 1) * interval
-        guard boundary <= head else { return [] }
+        guard boundary <= head else { return ([], nil) }
         var projection = LedgerProjection()
-        if let latestSeq {
+        if let cached, latestSeq != nil {
+            projection = cached
+        } else if let latestSeq {
             guard let bytes = try read(latestSeq), let decoded = LedgerProjection(snapshot: bytes) else {
                 throw LedgerError(.ledgerCorrupt, "the projection snapshot at seq \(latestSeq) cannot be decoded")
             }
@@ -38,6 +49,6 @@ enum SnapshotFolding {
                 boundary += interval
             }
         }
-        return pending
+        return (pending, projection)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Projections
 import Testing
 
 @testable import Ledger
@@ -66,5 +67,30 @@ import Testing
         #expect(outcomes.map { (try? $0.get())?.map(\.seq) } == [[1], [2], [3]])
         #expect(try ledger.head().seq == 3)
         #expect(try ledger.verify().isValid)
+    }
+
+    /// The projections' own observer on a map that keeps filling: appends whose transactions ran
+    /// again after the map grew (the observer with them, its kept projection then stale) leave
+    /// every snapshot equal to a fold of its first events from nothing.
+    @Test func snapshotsWrittenWhileTheMapGrowsAreTheFoldOfTheirEvents() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        options.initialMapSize = 1 << 20
+        options.observers = [SnapshotObserver()]
+        let ledger = try Ledger.create(
+            at: directory.ledger,
+            catalogue: nil,
+            snapshotInterval: 500,
+            options: options
+        ).ledger
+        for chunk in 0..<6 { _ = try ledger.append(try grants("snap-\(chunk)", 1_000), actor: "t") }
+        let seqs = try ledger.snapshotSeqs()
+        #expect(seqs == Array(stride(from: 500, through: 6_000, by: 500)))
+        let rules = try ledger.projectionRules()
+        for seq in seqs {
+            var folded = LedgerProjection()
+            try ledger.forEachSummary(from: 1, through: seq) { folded.apply($0, rules: rules) }
+            #expect(try ledger.storedSnapshot(at: seq) == folded.snapshot, "the snapshot at \(seq)")
+        }
     }
 }

@@ -61,8 +61,17 @@ package struct LogObserverContext: ~Copyable {
         try ledger.catalogue(in: writer)
     }
 
-    /// Stores a snapshot of the first `seq` events.
-    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws {
+    /// The manifest of the snapshot stored at `seq` (its chunk count, length and SHA-256), without
+    /// reading the snapshot; `nil` when there is none.
+    package func snapshotManifest(at seq: UInt64) throws -> [UInt8]? {
+        try ledger.storage {
+            try writer.get(SnapshotStore.key(seq, 0), in: ledger.events.table(EventsSchema.snapshots))
+        }
+    }
+
+    /// Stores a snapshot of the first `seq` events; returns the manifest stored with it.
+    @discardableResult
+    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws -> [UInt8] {
         try ledger.storage {
             try SnapshotStore.put(bytes, at: seq, in: writer, events: ledger.events)
         }

@@ -27,20 +27,23 @@ enum SnapshotStore {
         return writer.bytes
     }
 
-    /// Writes a whole snapshot in `txn`, replacing one stored at `seq`.
+    /// Writes a whole snapshot in `txn`, replacing one stored at `seq`; returns its manifest.
+    @discardableResult
     static func put(
         _ bytes: [UInt8],
         at seq: UInt64,
         in txn: borrowing some KeyValueWriting & ~Copyable,
         events: Environment
-    ) throws {
+    ) throws -> [UInt8] {
         let table = events.table(EventsSchema.snapshots)
         try remove(seq, in: txn, events: events)
         let parts = chunks(of: bytes)
         for (index, part) in parts.enumerated() {
             try txn.put(Array(part), forKey: key(seq, UInt32(index + 1)), in: table)
         }
-        try txn.put(manifest(for: bytes, chunks: parts.count), forKey: key(seq, 0), in: table)
+        let manifest = manifest(for: bytes, chunks: parts.count)
+        try txn.put(manifest, forKey: key(seq, 0), in: table)
+        return manifest
     }
 
     /// Deletes the snapshot at `seq` and any chunks of it.
