@@ -10,9 +10,15 @@ package enum SnapshotCatchUp {
     @discardableResult
     package static func run(_ ledger: Ledger) throws -> Int {
         let head = try ledger.head().seq
+        // The seq and the bytes from one read (the server runs this when a boundary is due, a
+        // rebuild once), so a `rebuild --repair` removing snapshots meanwhile cannot make them
+        // disagree.
+        let latest = try ledger.snapshot(atOrBefore: head)
+        var noCache: LedgerProjection?
         let missing = try SnapshotFolding.missing(
-            latestSeq: try ledger.latestSnapshotSeq(atOrBefore: head),
-            read: { try ledger.storedSnapshot(at: $0) },
+            latestSeq: latest?.seq,
+            read: { _ in latest?.bytes },
+            cached: &noCache,
             head: head,
             interval: try ledger.snapshotInterval(),
             rules: { try ledger.projectionRules() },

@@ -17,11 +17,13 @@ enum SnapshotFolding {
     ///   - latestSeq: The seq of the latest stored snapshot at or before `head`, if any.
     ///   - read: Reads the snapshot stored at a seq, checked against its manifest.
     ///   - cached: The projection the snapshot at `latestSeq` decodes to, when the caller holds it.
+    ///     It is moved out (left `nil`), so the fold changes it in place instead of copying a
+    ///     dictionary of every subject.
     ///   - forEachSummary: Walks the events `from` … `through` in order.
     static func missing(
         latestSeq: UInt64?,
         read: (UInt64) throws -> [UInt8]?,
-        cached: LedgerProjection? = nil,
+        cached: inout LedgerProjection?,
         head: UInt64,
         interval: UInt64,
         rules: () throws -> ProjectionRules,
@@ -32,8 +34,8 @@ enum SnapshotFolding {
         var boundary = (base / interval + 1) * interval
         guard boundary <= head else { return ([], nil) }
         var projection = LedgerProjection()
-        if let cached, latestSeq != nil {
-            projection = cached
+        if latestSeq != nil, let taken = cached.take() {
+            projection = consume taken
         } else if let latestSeq {
             guard let bytes = try read(latestSeq), let decoded = LedgerProjection(snapshot: bytes) else {
                 throw LedgerError(.ledgerCorrupt, "the projection snapshot at seq \(latestSeq) cannot be decoded")

@@ -14,6 +14,8 @@ import Ledger
 /// while the stored latest snapshot is the one it wrote: same seq and same manifest (length and
 /// SHA-256 of the bytes). A transaction that aborted after writing it, or another process that
 /// wrote the snapshots since, leaves a different latest snapshot, and it is read as before.
+/// (So damage to the chunks of a snapshot this process wrote, under an intact manifest, is found
+/// by `rebuild` and by the next process's boundary, not by this process's next boundary.)
 package struct SnapshotObserver: LogObserver {
     private let lastWritten = LastWrittenProjection()
 
@@ -30,7 +32,7 @@ package struct SnapshotObserver: LogObserver {
         let folded = try SnapshotFolding.missing(
             latestSeq: latestSeq,
             read: { try context.snapshot(at: $0) },
-            cached: cached,
+            cached: &cached,
             head: context.head,
             interval: interval,
             rules: { ProjectionRules(catalogue: try context.catalogue()) },
