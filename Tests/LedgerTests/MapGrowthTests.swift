@@ -21,6 +21,14 @@ import Testing
         }
     }
 
+    /// A ledger on a 1 MiB map whose every append stores a 3 MiB snapshot.
+    private func ledgerFilledBySnapshots(in directory: TemporaryDirectory) throws -> Ledger {
+        var options = Fixture.options()
+        options.initialMapSize = 1 << 20
+        options.observers = [LargeSnapshots(size: 3 << 20)]
+        return try Fixture.ledger(in: directory, options: options)
+    }
+
     @Test func theKeyStoreGrowsAfterACompactionReplacedIt() throws {
         let directory = TemporaryDirectory()
         var options = Fixture.options()
@@ -42,10 +50,7 @@ import Testing
     /// could still double, and at every later snapshot boundary again.
     @Test func aSnapshotThatFillsTheMapMakesItGrow() throws {
         let directory = TemporaryDirectory()
-        var options = Fixture.options()
-        options.initialMapSize = 1 << 20
-        options.observers = [LargeSnapshots(size: 3 << 20)]
-        let ledger = try Fixture.ledger(in: directory, options: options)
+        let ledger = try ledgerFilledBySnapshots(in: directory)
         let appended = try ledger.append([try Fixture.grant("first@example.no")], actor: "t")
         #expect(appended.map(\.seq) == [1])
         #expect(try ledger.storedSnapshot(at: 1)?.count == 3 << 20)
@@ -56,10 +61,7 @@ import Testing
     /// every batch of the group commits.
     @Test func aSnapshotThatFillsTheMapInAGroupCommitRefusesNoBatch() throws {
         let directory = TemporaryDirectory()
-        var options = Fixture.options()
-        options.initialMapSize = 1 << 20
-        options.observers = [LargeSnapshots(size: 3 << 20)]
-        let ledger = try Fixture.ledger(in: directory, options: options)
+        let ledger = try ledgerFilledBySnapshots(in: directory)
         let batches = try (0..<3).map { n in
             (events: try ledger.prepare([try Fixture.grant("group-\(n)@example.no")]), actor: "t")
         }
