@@ -3,10 +3,15 @@ import Ledger
 /// The fold both snapshot writers share: from the latest stored snapshot, fold the events up to
 /// the last interval boundary at or below the head, and produce a snapshot at each boundary.
 enum SnapshotFolding {
+    /// The first interval boundary after the snapshot at `latestSeq` (after seq 0 when none).
+    static func nextBoundary(after latestSeq: UInt64?, interval: UInt64) -> UInt64 {
+        let interval = max(1, interval)
+        return ((latestSeq ?? 0) / interval + 1) * interval
+    }
+
     /// Whether a snapshot after the one at `latestSeq` is due by `head`.
     static func isDue(latestSeq: UInt64?, head: UInt64, interval: UInt64) -> Bool {
-        let interval = max(1, interval)
-        return ((latestSeq ?? 0) / interval + 1) * interval <= head
+        nextBoundary(after: latestSeq, interval: interval) <= head
     }
 
     /// The snapshots missing after the one at `latestSeq`, as `(seq, bytes)`, and the projection
@@ -31,7 +36,7 @@ enum SnapshotFolding {
     ) throws -> (snapshots: [(seq: UInt64, bytes: [UInt8])], projection: LedgerProjection?) {
         let interval = max(1, interval)
         let base = latestSeq ?? 0
-        var boundary = (base / interval + 1) * interval
+        var boundary = nextBoundary(after: latestSeq, interval: interval)
         guard boundary <= head else { return ([], nil) }
         var projection = LedgerProjection()
         if latestSeq != nil, let taken = cached.take() {

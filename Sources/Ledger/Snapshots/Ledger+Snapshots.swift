@@ -16,12 +16,6 @@ extension Ledger {
         try SnapshotStore.latest(atOrBefore: seq, in: txn, events: events)
     }
 
-    /// The seq of the latest projection snapshot covering at most the first `seq` events, without
-    /// reading the snapshot.
-    public func latestSnapshotSeq(atOrBefore seq: UInt64) throws -> UInt64? {
-        try storage { try events.read { try SnapshotStore.latestSeq(atOrBefore: seq, in: $0, events: events) } }
-    }
-
     /// The latest projection snapshot covering at most the first `seq` events, if one is stored.
     public func snapshot(atOrBefore seq: UInt64) throws -> (seq: UInt64, bytes: [UInt8])? {
         try storage { try events.read { try Ledger.snapshot(atOrBefore: seq, in: $0, events: events) } }
