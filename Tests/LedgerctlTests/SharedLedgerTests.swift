@@ -109,6 +109,51 @@ struct SharedLedgerTests {
         #expect(jsonObject(opened.stdout)?["subjects"] as? Int == 1)
     }
 
+    /// A snapshot an appending `ledgerctl` process stores inside its append, while the server's
+    /// background catch-up is writing the same one, is never removed. The server pauses (a pause
+    /// point) after finding no snapshot at seq 4; a command-line append stores it; the server then
+    /// goes on, armed to die before its own manifest. Before the fix it removed the complete
+    /// snapshot to clear "stale" chunks and died with none stored; a `rebuild` beside it once
+    /// failed with "the snapshot at seq 64 disappeared during the rebuild" (ChaosTests seed 2).
+    @Test func theServersCatchUpNeverRemovesASnapshotAnotherWriterStored() throws {
+        let scratch = Scratch()
+        let ledger = scratch.path + "/ledger"
+        let ctl = LedgerctlRunner(ledger: ledger)
+        try #require(try ctl.run(["init", "--snapshot-interval", "4"]).status == 0)
+        for n in 0..<3 {
+            try #require(
+                try ctl.run(["append", "--type", "access.requested", "--subject", "early-\(n)@example.com"]).status == 0
+            )
+        }
+        let pauses = scratch.path + "/pauses"
+        try FileManager.default.createDirectory(atPath: pauses + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(
+            ledger: ledger,
+            socket: pauses + "/run/ledger.sock",
+            environment: [
+                "LEDGER_PAUSEPOINT": "snapshot.afterCheck", "LEDGER_PAUSEPOINT_DIR": pauses,
+                "LEDGER_FAILPOINT": "snapshot.beforeManifest",
+            ]
+        )
+        // The fourth event completes the first interval: the server's catch-up pauses before
+        // writing the snapshot at seq 4.
+        let fourth = #"{"type":"access.requested","subject":"fourth@example.com"}"#
+        try #require(try server.call("POST", "/v1/events", fourth).status == 201)
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: pauses + "/paused"), Date() < deadline { usleep(10_000) }
+        try #require(FileManager.default.fileExists(atPath: pauses + "/paused"))
+        // This append stores the snapshot at seq 4 inside its own transaction.
+        try #require(try ctl.run(["append", "--type", "access.requested", "--subject", "fifth@example.com"]).status == 0)
+        _ = FileManager.default.createFile(atPath: pauses + "/resume", contents: nil)
+        // A graceful stop waits for the catch-up under way; armed as it is, the server dies
+        // instead if the catch-up writes chunks of its own.
+        #expect(server.stop() == 0)
+        #expect(server.process.terminationReason == .exit, "the server reached the failpoint before its manifest")
+        let stats = try ctl.run(["stats", "--json"])
+        #expect(jsonObject(stats.stdout)?["snapshots"] as? Int == 1, "\(stats.stdout)")
+        #expect(try ctl.run(["rebuild"]).status == 0)
+    }
+
     @Test func erasuresBesideAppendersLoseNoOtherSubject() throws {
         let scratch = Scratch()
         let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")

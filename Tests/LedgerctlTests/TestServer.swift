@@ -11,8 +11,9 @@ final class TestServer: @unchecked Sendable {
     let client: UnixHTTPClient
     private let output: String
 
-    /// Starts `ledgerctl serve` and waits until it answers.
-    init(ledger: String, socket: String, extraArguments: [String] = []) throws {
+    /// Starts `ledgerctl serve` (with `environment` added to this process's) and waits until it
+    /// answers.
+    init(ledger: String, socket: String, extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         self.ledger = ledger
         self.socket = socket
         client = UnixHTTPClient(path: socket)
@@ -20,6 +21,7 @@ final class TestServer: @unchecked Sendable {
         FileManager.default.createFile(atPath: output, contents: nil)
         process.executableURL = URL(fileURLWithPath: LedgerctlRunner.binary)
         process.arguments = ["serve", "--ledger", ledger, "--socket", socket] + extraArguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let log = FileHandle(forWritingAtPath: output)
         process.standardOutput = log
         process.standardError = log

@@ -109,29 +109,37 @@ extension Ledger {
     /// chunk in a short write transaction of its own, the manifest last (``SnapshotStore``), so no
     /// append waits long for LMDB's writer lock. Snapshots describe an immutable prefix of the log,
     /// so writing one after the append that completed its interval keeps every read consistent.
+    ///
+    /// Another writer (an appending `ledgerctl` process, which stores snapshots inside its append)
+    /// may store the same snapshot meanwhile. Every transaction here therefore first looks for the
+    /// manifest and stops once it is there: stale chunks are removed only while no manifest
+    /// exists, so a complete snapshot is never removed, not even for a moment.
     /// - Returns: Whether it was stored now.
     @discardableResult
     package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws -> Bool {
         try storage {
             let table = events.table(EventsSchema.snapshots)
-            if try events.read({ try $0.get(SnapshotStore.key(seq, 0), in: table) }) != nil { return false }
-            try events.write { try SnapshotStore.remove(seq, in: $0, events: events) }
-            let parts = SnapshotStore.chunks(of: bytes)
-            for (index, part) in parts.enumerated() {
+            let manifestKey = SnapshotStore.key(seq, 0)
+            if try events.read({ try $0.get(manifestKey, in: table) }) != nil { return false }
+            Failpoint.hit("snapshot.afterCheck")
+            /// Runs `body` in a write transaction of its own unless the manifest is stored by then;
+            /// whether it ran.
+            func unlessStored(_ body: (borrowing WriteTransaction) throws -> Void) throws -> Bool {
                 try events.write { txn in
-                    try txn.put(Array(part), forKey: SnapshotStore.key(seq, UInt32(index + 1)), in: table)
+                    guard try txn.get(manifestKey, in: table) == nil else { return false }
+                    try body(txn)
+                    return true
                 }
             }
-            Failpoint.hit("snapshot.beforeManifest")
-            return try events.write { txn in
-                guard try txn.get(SnapshotStore.key(seq, 0), in: table) == nil else { return false }
-                try txn.put(
-                    SnapshotStore.manifest(for: bytes, chunks: parts.count),
-                    forKey: SnapshotStore.key(seq, 0),
-                    in: table
-                )
-                return true
+            guard try unlessStored({ try SnapshotStore.remove(seq, in: $0, events: events) }) else { return false }
+            let parts = SnapshotStore.chunks(of: bytes)
+            for (index, part) in parts.enumerated() {
+                let key = SnapshotStore.key(seq, UInt32(index + 1))
+                guard try unlessStored({ try $0.put(Array(part), forKey: key, in: table) }) else { return false }
             }
+            Failpoint.hit("snapshot.beforeManifest")
+            let manifest = SnapshotStore.manifest(for: bytes, chunks: parts.count)
+            return try unlessStored { try $0.put(manifest, forKey: manifestKey, in: table) }
         }
     }
 }
