@@ -143,7 +143,8 @@ struct SharedLedgerTests {
         while !FileManager.default.fileExists(atPath: pauses + "/paused"), Date() < deadline { usleep(10_000) }
         try #require(FileManager.default.fileExists(atPath: pauses + "/paused"))
         // This append stores the snapshot at seq 4 inside its own transaction.
-        try #require(try ctl.run(["append", "--type", "access.requested", "--subject", "fifth@example.com"]).status == 0)
+        let fifth = try ctl.run(["append", "--type", "access.requested", "--subject", "fifth@example.com"])
+        try #require(fifth.status == 0, "\(fifth.stderr)")
         _ = FileManager.default.createFile(atPath: pauses + "/resume", contents: nil)
         // A graceful stop waits for the catch-up under way; armed as it is, the server dies
         // instead if the catch-up writes chunks of its own.
