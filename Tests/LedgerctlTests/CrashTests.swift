@@ -100,7 +100,7 @@ struct CrashTests {
         #expect(try ctl.run(["history", "--subject", "bo@example.com"]).status == 2)
     }
 
-    @Test(arguments: ["compact.afterCopy", "compact.afterRename"])
+    @Test(arguments: ["compact.afterTracking", "compact.afterCopy", "compact.afterChanges", "compact.afterRename"])
     func aCrashInsideAKeyStoreCompaction(point: String) throws {
         let scratch = Scratch()
         let ctl = try ledger(scratch)
@@ -201,6 +201,61 @@ struct CrashTests {
         let erasedBefore = point != "erase.beforeEvent"
         #expect(try ctl.run(["erase", "--subject", "bo@example.com"]).status == (erasedBefore ? 2 : 0))
         try checkRecovered(ctl, victim: "bo")
+    }
+
+    /// An erasure through the server whose compaction is paused after its copy (a pause point):
+    /// appends through the socket and from another process are acknowledged meanwhile, before the
+    /// erasure is answered, and every one of them keeps its key when the copy is swapped in — also
+    /// when the server is killed after carrying the changes into the copy, or after the swap.
+    /// Before, the writer thread made the copy itself, so no append was answered until it was done.
+    @Test(arguments: ["", "compact.afterChanges", "compact.afterRename"])
+    func aCompactionPausedAfterItsCopyLetsAppendsThroughAndKeepsThem(kill point: String) throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let pauses = scratch.path + "/pauses"
+        try FileManager.default.createDirectory(atPath: pauses + "/run", withIntermediateDirectories: true)
+        var environment = ["LEDGER_PAUSEPOINT": "compact.afterCopy", "LEDGER_PAUSEPOINT_DIR": pauses]
+        if !point.isEmpty { environment["LEDGER_FAILPOINT"] = point }
+        let server = try TestServer(ledger: ctl.ledger, socket: pauses + "/run/ledger.sock", environment: environment)
+        let erasure = Collected()
+        let erasing = DispatchGroup()
+        DispatchQueue.global().async(group: erasing) {
+            let reply = try? server.call("POST", "/v1/subjects/erase", #"{"subject":"bo@example.com"}"#)
+            erasure.add("\(reply?.status ?? -1)")
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: pauses + "/paused"), Date() < deadline { usleep(10_000) }
+        try #require(FileManager.default.fileExists(atPath: pauses + "/paused"))
+        var acknowledged: [String] = []
+        for n in 0..<20 {
+            let body =
+                #"{"type":"consent.granted","subject":"new-\#(n)@example.com","purpose":"newsletter","notice":"policy-v1","data":{"marker":"MARK-new-\#(n)"}}"#
+            #expect(try server.call("POST", "/v1/events", body).status == 201)
+            acknowledged.append("new-\(n)")
+        }
+        let other = try ctl.run([
+            "append", "--type", "consent.granted", "--subject", "other-process@example.com", "--purpose",
+            "newsletter", "--notice", "policy-v1", "--data", #"{"marker":"MARK-other-process"}"#,
+        ])
+        #expect(other.status == 0, "\(other.stderr)")
+        acknowledged.append("other-process")
+        #expect(erasure.values == [], "the erasure was answered before its compaction went on")
+        _ = FileManager.default.createFile(atPath: pauses + "/resume", contents: nil)
+        erasing.wait()
+        if point.isEmpty {
+            #expect(erasure.values == ["200"])
+            #expect(server.stop() == 0)
+        } else {
+            server.process.waitUntilExit()
+            #expect(server.process.terminationReason == .uncaughtSignal)
+        }
+        try checkRecovered(ctl, victim: "bo")
+        #expect(try ctl.run(["history", "--subject", "bo@example.com"]).status == 2)
+        for name in acknowledged {
+            let history = try ctl.run(["history", "--json", "--subject", "\(name)@example.com"])
+            #expect(history.stdout.contains("MARK-\(name)"), "\(name) lost its key: \(history.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: ctl.ledger + "/keys/compact.pending"))
     }
 
     /// The server writes snapshots in chunks, the manifest last: a crash before the manifest

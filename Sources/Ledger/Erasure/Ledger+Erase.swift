@@ -17,10 +17,42 @@ extension Ledger {
     /// - Throws: ``LedgerError`` `subject_not_found`, `request_not_open`, `invalid_field`; after the
     ///   key deletion, `ledger_locked`, `ledger_full` or `io_error` when the compaction failed.
     public func erase(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
+        let result = try recordErasure(subject: externalId, requestId: requestId, actor: actor)
+        try completeErasure(result)
+        return result
+    }
+
+    /// The first two steps of ``erase(subject:requestId:actor:)``: the erasure event, then the key
+    /// deletion. The erasure is not done until ``completeErasure(_:)`` has compacted the key store;
+    /// the server runs that off its writer thread, so appends go on meanwhile.
+    package func recordErasure(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
         try erase(subject: externalId, requestId: requestId, actor: actor, interruptBeforeKeyDeletion: false)
     }
 
-    /// The erasure, with a switch that stops it between its two commits as a crash would (tests only).
+    /// The last step of an erasure recorded by ``recordErasure(subject:requestId:actor:)``: compacts
+    /// the key store, so no freed page keeps the key. Erasures recorded meanwhile share a compaction.
+    /// - Throws: ``LedgerError`` `ledger_locked`, `ledger_full` or `io_error` when the compaction
+    ///   failed; the erasure event and the key deletion stand, and the next open compacts.
+    package func completeErasure(_ result: ErasureResult) throws {
+        Failpoint.hit("erase.beforeCompaction")
+        do {
+            try compactKeyStore()
+        } catch {
+            throw Self.incompleteErasure(result, error)
+        }
+    }
+
+    /// The error of an erasure whose compaction failed with `error`.
+    package static func incompleteErasure(_ result: ErasureResult, _ error: any Error) -> any Error {
+        guard let error = error as? LedgerError else { return error }
+        return LedgerError(
+            error.code,
+            "the erasure is recorded (seq \(result.seq)) and the subject's key deleted, but the key store could not be compacted, so a freed page may still hold the key: \(error.message). Run `ledgerctl keys compact` once the cause is gone; until then the next open retries it"
+        )
+    }
+
+    /// The erasure's event and key deletion, with a switch that stops it between its two commits
+    /// as a crash would (tests only).
     func erase(
         subject externalId: String,
         requestId: String?,
@@ -51,6 +83,9 @@ extension Ledger {
                     else {
                         throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
                     }
+                    // Before the key goes: a crash before the compaction has finished leaves the
+                    // next open to compact.
+                    try keyStore.markCompactionPending()
                     let event = try appendErasureEvent(
                         pseudonym: pseudonym,
                         requestId: requestId,
@@ -66,15 +101,6 @@ extension Ledger {
         logger.debug("erasure executed", metadata: ["pseudonym": "\(result.pseudonym)", "seq": "\(result.seq)"])
         if interruptBeforeKeyDeletion { return result }
         try clearPendingErasure(Hex.decode(result.pseudonym) ?? [])
-        Failpoint.hit("erase.beforeCompaction")
-        do {
-            try compactKeyStore()
-        } catch let error as LedgerError {
-            throw LedgerError(
-                error.code,
-                "the erasure is recorded (seq \(result.seq)) and the subject's key deleted, but the key store could not be compacted, so a freed page may still hold the key: \(error.message). Run `ledgerctl keys compact` once the cause is gone; until then the next open retries it"
-            )
-        }
         return result
     }
 
@@ -159,6 +185,7 @@ extension Ledger {
             }
         }
         guard !pending.isEmpty else { return }
+        try keyStore.markCompactionPending()
         try storage {
             try keyStore.withEnvironment { keys in
                 try keys.write { txn in

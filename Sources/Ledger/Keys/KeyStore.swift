@@ -7,15 +7,27 @@ import Foundation
 /// Tables:
 /// - `lookup`: HMAC-SHA256(lookup key, external id) → pseudonym (16 bytes)
 /// - `subjects`: pseudonym → wrapped subject key (60 bytes) ‖ lookup hash (32 bytes)
-/// - `meta`: `keyCheck` → HMAC proving the master key matches this store
+/// - `meta`: `keyCheck` → HMAC proving the master key matches this store; `subjectsCreated`;
+///   `compactionTracking` while a compaction copies the store
+/// - `changes`: pseudonym → 1 for every subject stored or deleted while `compactionTracking` is
+///   set, so the compaction can carry them into its copy
 ///
 /// Erasure deletes both entries of a subject and then rewrites the file with a compacting copy
-/// (``compact(waitingUpTo:)``), because LMDB reuses but never zeroes freed pages.
+/// (``compact(waitingUpTo:)``), because LMDB reuses but never zeroes freed pages. The copy is made
+/// beside appenders; only carrying the changes made meanwhile into it and swapping it in exclude
+/// them, for milliseconds.
 final class KeyStore: @unchecked Sendable {
-    // Invariant: `openEnvironment` is replaced only by `compact`, under `gate`'s write lock, while
-    // this process holds `fileLock` exclusively; every other use holds `gate` shared.
+    // Invariant: `openEnvironment` is replaced only by `compactOnce`, under `gate`'s write lock,
+    // while this process holds `fileLock` exclusively; every other use holds `gate` shared. The
+    // `compaction*` counters are only touched under `compactions`; one compaction run at a time.
     private var openEnvironment: Environment?
     private let gate = ReadWriteLock()
+    private let compactions = NSCondition()
+    /// Compactions asked for so far, each after the deletion it is for was committed.
+    private var compactionsRequested: UInt64 = 0
+    /// Every request up to this one is covered by a compaction that finished.
+    private var compactionsCovered: UInt64 = 0
+    private var compactionRunning = false
     private let fileLock: FileLock
     private let configuration: Environment.Configuration
     let directory: String
@@ -52,12 +64,15 @@ final class KeyStore: @unchecked Sendable {
         }
     }
 
-    static let tableNames = ["lookup", "subjects", "meta"]
+    static let tableNames = ["lookup", "subjects", "meta", "changes"]
     private static let wrapContext = Array("CLsk1".utf8)
     /// The `meta` key of the key check value.
     static let keyCheckKey = Array("keyCheck".utf8)
     /// The `meta` key of the number of subjects ever created (u64, big-endian); never decreases.
     static let subjectsCreatedKey = Array("subjectsCreated".utf8)
+    /// The `meta` key present while a compaction copies the store: writers then note every
+    /// pseudonym they store or delete in `changes`.
+    static let compactionTrackingKey = Array("compactionTracking".utf8)
     private var pendingMarker: String { directory + "/compact.pending" }
 
     /// Opens the key store in `directory`, or creates it when `creating`.
@@ -290,7 +305,20 @@ final class KeyStore: @unchecked Sendable {
         guard try txn.get(subject.pseudonym, in: subjects) == nil else { return false }
         try txn.put(subject.record, forKey: subject.pseudonym, in: subjects)
         try txn.put(subject.pseudonym, forKey: subject.lookupHash, in: environment.table("lookup"))
+        try noteChange(of: subject.pseudonym, in: txn, environment: environment)
         return true
+    }
+
+    /// Notes in `changes` that `pseudonym`'s entries changed, while a compaction copies the store.
+    private func noteChange(
+        of pseudonym: [UInt8],
+        in txn: borrowing WriteTransaction,
+        environment: Environment
+    )
+        throws
+    {
+        guard try txn.get(Self.compactionTrackingKey, in: environment.table("meta")) != nil else { return }
+        try txn.put([1], forKey: pseudonym, in: environment.table("changes"))
     }
 
     /// Creates a subject: a fresh pseudonym and a fresh random key, stored wrapped.
@@ -315,6 +343,7 @@ final class KeyStore: @unchecked Sendable {
         guard let record = try txn.get(pseudonym, in: subjects) else { return false }
         if record.count == 92 { try txn.delete(Array(record[60..<92]), in: environment.table("lookup")) }
         try txn.delete(pseudonym, in: subjects)
+        try noteChange(of: pseudonym, in: txn, environment: environment)
         return true
     }
 
@@ -325,31 +354,102 @@ final class KeyStore: @unchecked Sendable {
 
     // MARK: Compaction
 
+    /// Records that a compaction is due before a key is deleted (`keys/compact.pending`, synced),
+    /// so a crash before the compaction finishes leaves the next open to do it.
+    func markCompactionPending() throws {
+        let fd = open(pendingMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw LedgerError(.ioError, "cannot create \(pendingMarker)") }
+        close(fd)
+        try Self.fsync(path: directory)
+    }
+
     /// Rewrites the key store with a compacting copy, so no freed page keeps a deleted key or lookup
-    /// entry, and swaps it in. Other processes that have the store open block it: it waits up to
-    /// `seconds` for them, and otherwise leaves a marker so the next open compacts.
+    /// entry, and swaps it in; returns once a copy made after this call began is in place.
+    ///
+    /// Calls that arrive while a copy is under way share the next one, so a burst of erasures
+    /// costs two copies, not one each. The copy is made beside appenders; they wait only while
+    /// the changes made meanwhile are carried into it and it is swapped in. Other processes that
+    /// have the store open block the swap: it waits up to `seconds` for them, and otherwise leaves
+    /// `keys/compact.pending` so the next open compacts.
     /// - Throws: ``LedgerError`` `ledger_locked` when others kept the store open.
     func compact(waitingUpTo seconds: Double = 10) throws {
-        try gate.withWriteLock {
-            _ = FileManager.default.createFile(atPath: pendingMarker, contents: nil)
-            guard fileLock.upgrade(waitingUpTo: seconds) else {
-                throw LedgerError(
-                    .ledgerLocked,
-                    "another process has the key store open; it is compacted at the next open, or by `ledgerctl keys compact`"
-                )
+        compactions.lock()
+        defer { compactions.unlock() }
+        compactionsRequested += 1
+        let request = compactionsRequested
+        while compactionsCovered < request {
+            if compactionRunning {
+                compactions.wait()
+                continue
             }
-            defer { fileLock.downgrade() }
-            let temporary = directory + "/compact.tmp"
-            try? FileManager.default.removeItem(atPath: temporary)
-            try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
-            do {
-                try environment().copyCompacted(to: temporary)
-            } catch let error as LMDBError {
-                throw LedgerError(storage: error)
+            compactionRunning = true
+            let covering = compactionsRequested
+            compactions.unlock()
+            let outcome = Result { try compactOnce(waitingUpTo: seconds) }
+            compactions.lock()
+            compactionRunning = false
+            if case .success = outcome { compactionsCovered = max(compactionsCovered, covering) }
+            compactions.broadcast()
+            try outcome.get()
+        }
+    }
+
+    /// One compaction run. Every deletion committed before it began is absent from the copy; one
+    /// committed during the copy is carried into it as a deletion (so a freed page of the new file
+    /// may keep it), and then `keys/compact.pending` stays for the run that follows.
+    private func compactOnce(waitingUpTo seconds: Double) throws {
+        // One run at a time across processes: a second run would clear the first one's changes.
+        let running = try FileLock(exclusive: directory + "/compact.run.lock", waitingUpTo: seconds)
+        defer { withExtendedLifetime(running) {} }
+        try markCompactionPending()
+        try Self.storage {
+            try withEnvironment { env in
+                try env.write { txn in
+                    try txn.removeAll(in: env.table("changes"))
+                    try txn.put([1], forKey: Self.compactionTrackingKey, in: env.table("meta"))
+                }
             }
-            chmod(temporary + "/data.mdb", 0o600)
-            try Self.fsync(path: temporary + "/data.mdb")
-            Failpoint.hit("compact.afterCopy")
+        }
+        do {
+            try copyAndSwap(waitingUpTo: seconds)
+        } catch {
+            // Writers need note nothing more until the next run begins tracking again.
+            try? Self.storage {
+                try withEnvironment { env in
+                    try env.write { txn in
+                        _ = try txn.delete(Self.compactionTrackingKey, in: env.table("meta"))
+                        try txn.removeAll(in: env.table("changes"))
+                    }
+                }
+            }
+            throw error
+        }
+    }
+
+    /// The copy and the swap of a run whose tracking has begun.
+    private func copyAndSwap(waitingUpTo seconds: Double) throws {
+        Failpoint.hit("compact.afterTracking")
+        let temporary = directory + "/compact.tmp"
+        try? FileManager.default.removeItem(atPath: temporary)
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        try Self.storage { try withEnvironment { try $0.copyCompacted(to: temporary) } }
+        chmod(temporary + "/data.mdb", 0o600)
+        try Self.fsync(path: temporary + "/data.mdb")
+        Failpoint.hit("compact.afterCopy")
+        guard fileLock.upgrade(waitingUpTo: seconds) else {
+            throw LedgerError(
+                .ledgerLocked,
+                // swift-format-ignore: LineLength
+                "another process has the key store open; it is compacted at the next open, or by `ledgerctl keys compact`"
+            )
+        }
+        defer { fileLock.downgrade() }
+        let clean = try gate.withWriteLock {
+            let clean = try Self.storage {
+                try Self.carryChanges(from: try environment(), into: temporary, configuration)
+            }
+            Failpoint.hit("compact.afterChanges")
             // Close the old handle before the file under it is replaced (LMDB forbids two handles on
             // one environment in a process), then open the new file.
             openEnvironment = nil
@@ -361,8 +461,62 @@ final class KeyStore: @unchecked Sendable {
                 throw LedgerError(.ioError, "cannot replace the key store: \(String(cString: strerror(renameError)))")
             }
             try Self.fsync(path: directory)
-            try? FileManager.default.removeItem(atPath: temporary)
-            try? FileManager.default.removeItem(atPath: pendingMarker)
+            return clean
+        }
+        if clean { try? FileManager.default.removeItem(atPath: pendingMarker) }
+    }
+
+    /// Carries into the copy in `temporary` every change `live` noted since the copy's tracking
+    /// began: each pseudonym's record and lookup entry as `live` has them now (deleted when `live`
+    /// no longer has them), and the subject counter; then ends tracking in the copy. Run with no
+    /// other writer, so `live` does not change meanwhile.
+    /// - Returns: Whether no deletion was carried (every freed page of the copy is free of keys).
+    private static func carryChanges(
+        from live: Environment,
+        into temporary: String,
+        _ configuration: Environment.Configuration
+    ) throws -> Bool {
+        let copy = try Environment(path: temporary, tables: tableNames, configuration: configuration)
+        return try live.read { liveTxn in
+            try copy.write { txn in
+                let subjects = copy.table("subjects")
+                let lookup = copy.table("lookup")
+                var deletions = 0
+                var stored: [(pseudonym: [UInt8], record: [UInt8])] = []
+                try liveTxn.forEach(in: live.table("changes")) { pseudonym, _ in
+                    let key = Array(pseudonym)
+                    if let record = try liveTxn.get(key, in: live.table("subjects")) {
+                        stored.append((key, record))
+                    } else if let old = try txn.get(key, in: subjects) {
+                        if old.count == 92, try txn.get(Array(old[60..<92]), in: lookup) == key {
+                            try txn.delete(Array(old[60..<92]), in: lookup)
+                        }
+                        try txn.delete(key, in: subjects)
+                        deletions += 1
+                    }
+                    return true
+                }
+                // Deletions first: an external id erased and then used again has a new subject.
+                for (pseudonym, record) in stored {
+                    try txn.put(record, forKey: pseudonym, in: subjects)
+                    if record.count == 92 { try txn.put(pseudonym, forKey: Array(record[60..<92]), in: lookup) }
+                }
+                let meta = copy.table("meta")
+                let created = try counter(subjectsCreatedKey, in: liveTxn, table: live.table("meta"))
+                try txn.put(EventsSchema.seqKey(created), forKey: subjectsCreatedKey, in: meta)
+                try txn.delete(compactionTrackingKey, in: meta)
+                try txn.removeAll(in: copy.table("changes"))
+                return deletions == 0
+            }
+        }
+    }
+
+    /// Runs `body`, turning LMDB's errors into the ledger's.
+    private static func storage<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as LMDBError {
+            throw LedgerError(storage: error)
         }
     }
 

@@ -12,7 +12,7 @@ import Foundation
 /// another descriptor of the same file does not release it.
 final class FileLock: @unchecked Sendable {
     // Invariant: `descriptor` is open from init to deinit; fcntl calls on it are thread-safe and
-    // callers serialise mode changes through the key store's gate.
+    // callers serialise mode changes (the key store: one compaction run at a time).
     private let descriptor: Int32
     let path: String
 
@@ -33,6 +33,25 @@ final class FileLock: @unchecked Sendable {
             let reason = String(cString: strerror(errno))
             close(descriptor)
             throw LedgerError(.ledgerLocked, "cannot lock \(path): \(reason)")
+        }
+    }
+
+    /// Opens (creating) the lock file and takes it exclusively, retrying for up to `seconds`; for a
+    /// lock only one process at a time holds (a key-store compaction run). Released by `deinit`.
+    /// - Throws: ``LedgerError`` `ledger_locked` when another process held it all that time.
+    init(exclusive path: String, waitingUpTo seconds: Double) throws {
+        self.path = path
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw LedgerError(.ioError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        let deadline = Date().addingTimeInterval(seconds)
+        while !Self.lock(descriptor, type: F_WRLCK, waiting: false) {
+            guard Date() < deadline else {
+                close(descriptor)
+                throw LedgerError(.ledgerLocked, "another process holds \(path)")
+            }
+            usleep(20_000)
         }
     }
 

@@ -34,6 +34,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Writes projection snapshots in the background, never inside a commit round.
     let snapshots: SnapshotScheduler
+    /// Compacts the key store for erasures in the background, never inside a commit round.
+    private let compactions: CompactionBatcher
     /// The most events waiting at once before callers are made to wait.
     let capacity: Int
     /// The most events committed in one round.
@@ -62,6 +64,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.roundLimit = roundLimit
         self.commitRound = commitRound ?? { try ledger.appendGroup($0) }
         snapshots = SnapshotScheduler(ledger: ledger, logger: logger)
+        compactions = CompactionBatcher(ledger: ledger)
     }
 
     func start() {
@@ -81,6 +84,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         finished.wait()
+        compactions.drain()
         snapshots.drain()
     }
 
@@ -93,7 +97,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Executes an erasure on the writer thread (SPEC §6), then compacts the key store.
+    /// Executes an erasure (SPEC §6): its event and key deletion on the writer thread, then the
+    /// key store's compaction in the background (``CompactionBatcher``); returns once both are done.
     func erase(subject: String, requestId: String?, actor: String) async throws -> ErasureResult {
         try await withCheckedThrowingContinuation { continuation in
             submit(.erase(subject: subject, requestId: requestId, actor: actor, continuation))
@@ -217,19 +222,22 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
         case .erase(let subject, let requestId, let actor, let continuation):
             do {
-                let result = try ledger.erase(subject: subject, requestId: requestId, actor: actor)
-                continuation.resume(returning: result)
+                let result = try ledger.recordErasure(subject: subject, requestId: requestId, actor: actor)
                 snapshots.nudge()
+                Failpoint.hit("erase.beforeCompaction")
+                // The compaction copies the key store beside the next rounds; the erasure is
+                // answered once it is done.
+                compactions.submit { outcome in
+                    switch outcome {
+                    case .success: continuation.resume(returning: result)
+                    case .failure(let error): continuation.resume(throwing: Ledger.incompleteErasure(result, error))
+                    }
+                }
             } catch {
                 continuation.resume(throwing: error)
             }
         case .compact(let continuation):
-            do {
-                try ledger.compactKeyStore()
-                continuation.resume()
-            } catch {
-                continuation.resume(throwing: error)
-            }
+            compactions.submit { continuation.resume(with: $0) }
         }
     }
 
