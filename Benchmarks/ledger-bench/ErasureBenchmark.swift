@@ -1,6 +1,10 @@
 import Foundation
 import Ledger
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What an erasure costs as the ledger grows (issue 12): at each subject count, three erasures
 /// timed one after another while another thread offers single durable appends at a fixed rate,
 /// and those appends' latencies beside the same load with no erasure running.
@@ -45,6 +49,15 @@ struct ErasureBenchmark {
         Thread.sleep(forTimeInterval: 2)
         let without = try quiet.stop()
 
+        // What the byte scan afterwards looks for: each victim's wrapped key and lookup hash.
+        var needles: [[UInt8]] = []
+        for victim in victims {
+            guard let pseudonym = try ledger.pseudonym(of: victim),
+                let record = try ledger.storedKeyRecord(pseudonym: pseudonym)
+            else { throw ErasureBenchmarkError.victimMissing }
+            needles += [Array(record[0..<60]), Array(record[60..<92]), Array(victim.utf8)]
+        }
+
         let busy = OfferedAppends(ledger: ledger, rate: rate, subjects: loadSubjects)
         busy.start()
         Thread.sleep(forTimeInterval: 0.3)
@@ -61,6 +74,14 @@ struct ErasureBenchmark {
                 + erased.padding(toLength: 28, withPad: " ", startingAt: 0)
                 + without.summary.padding(toLength: 41, withPad: " ", startingAt: 0) + during.summary
                 + "   (\(without.count) and \(during.count) appends)"
+        )
+        let scan = try ByteScan(directory: directory + "/ledger", needles: needles)
+        print(
+            "            byte scan of every file after the erasures: \(scan.files) files, "
+                + "\(format(Double(scan.bytes) / 1e6)) MB; "
+                + (scan.hits.isEmpty
+                    ? "no wrapped key, lookup hash or external id of an erased subject"
+                    : "FOUND in \(scan.hits.joined(separator: ", "))")
         )
     }
 
@@ -140,5 +161,58 @@ private final class OfferedAppends: @unchecked Sendable {
             lock.withLock { latencies.append(latency) }
             n += 7
         }
+    }
+}
+
+enum ErasureBenchmarkError: Error {
+    /// A subject chosen for erasure has no key record before its erasure.
+    case victimMissing
+}
+
+/// Every regular file under a directory searched for byte strings: the check that an erasure
+/// left nothing behind, at the benchmark's sizes (the tests make the same scan on small ledgers).
+struct ByteScan {
+    private(set) var files = 0
+    private(set) var bytes = 0
+    /// `file: needle number` for every needle found.
+    private(set) var hits: [String] = []
+
+    init(directory: String, needles: [[UInt8]]) throws {
+        guard let walker = FileManager.default.enumerator(atPath: directory) else { return }
+        for case let relative as String in walker {
+            let path = directory + "/" + relative
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue
+            else { continue }
+            let contents = try Data(contentsOf: URL(fileURLWithPath: path))
+            files += 1
+            bytes += contents.count
+            contents.withUnsafeBytes { haystack in
+                for (index, needle) in needles.enumerated() {
+                    if let at = needle.withUnsafeBytes({ Self.firstOffset(of: $0, in: haystack) }) {
+                        hits.append("\(relative) at byte \(at) (page \(at / 4096)): needle \(index)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where `needle` first occurs in `haystack`: `memchr` for its first byte, then a comparison
+    /// (glibc's `memmem` is not exposed to Swift).
+    private static func firstOffset(of needle: UnsafeRawBufferPointer, in haystack: UnsafeRawBufferPointer) -> Int? {
+        guard let base = haystack.baseAddress, let needleBase = needle.baseAddress, let first = needle.first,
+            needle.count <= haystack.count
+        else {
+            return nil
+        }
+        let last = haystack.count - needle.count
+        var offset = 0
+        while offset <= last {
+            guard let hit = memchr(base + offset, Int32(first), last - offset + 1) else { return nil }
+            let at = base.distance(to: UnsafeRawPointer(hit))
+            if memcmp(base + at, needleBase, needle.count) == 0 { return at }
+            offset = at + 1
+        }
+        return nil
     }
 }

@@ -214,6 +214,17 @@ extension Ledger {
         try keyStore.compact(waitingUpTo: options.compactionWait)
     }
 
+    /// The key store's record of a live subject, wrapped key (60 bytes) ‖ lookup hash (32 bytes),
+    /// or `nil` once erased: what a byte scan after an erasure looks for (`ledger-bench --erasure`).
+    package func storedKeyRecord(pseudonym: String) throws -> [UInt8]? {
+        guard let raw = Hex.decode(pseudonym), raw.count == 16 else { return nil }
+        return try storage {
+            try keyStore.withEnvironment { keys in
+                try keys.read { try keyStore.wrappedKey(pseudonym: raw, in: $0, environment: keys) }
+            }
+        }
+    }
+
     /// Whether the erasure of `pseudonym` is in the log, read in `txn`.
     func isErased(_ pseudonym: [UInt8], in txn: borrowing some KeyValueReading & ~Copyable) throws -> Bool {
         try txn.get(pseudonym, in: events.table(EventsSchema.erased)) != nil
