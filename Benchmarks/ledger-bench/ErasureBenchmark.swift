@@ -31,7 +31,9 @@ struct ErasureBenchmark {
 
     private func measure(at subjects: Int) throws {
         let directory = scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Kept when the byte scan finds something, so the page can be examined.
+        var keep = false
+        defer { if !keep { try? FileManager.default.removeItem(atPath: directory) } }
         let ledger = try Ledger.create(at: directory + "/ledger", catalogue: nil).ledger
         var created = 0
         while created < subjects {
@@ -81,8 +83,9 @@ struct ErasureBenchmark {
                 + "\(format(Double(scan.bytes) / 1e6)) MB; "
                 + (scan.hits.isEmpty
                     ? "no wrapped key, lookup hash or external id of an erased subject"
-                    : "FOUND in \(scan.hits.joined(separator: ", "))")
+                    : "FOUND in \(scan.hits.joined(separator: ", ")); the ledger is kept in \(directory)")
         )
+        keep = !scan.hits.isEmpty
     }
 
     static func grant(_ subject: String) -> ClientEvent {
