@@ -442,7 +442,9 @@ final class KeyStore: @unchecked Sendable {
         // The copy's writes at the idle I/O class: they would otherwise hold up the appenders'
         // fsyncs for as long as the copy takes.
         try IdleIO.run {
-            try Self.storage { try withEnvironment { try $0.copyCompacted(to: temporary) } }
+            try Self.storage {
+                try withEnvironment { try $0.copyRebuilt(to: temporary, configuration: Self.unchecked(configuration)) }
+            }
             chmod(temporary + "/data.mdb", 0o600)
             try Self.fsync(path: temporary + "/data.mdb")
         }
@@ -454,8 +456,7 @@ final class KeyStore: @unchecked Sendable {
         defer { if oldFile >= 0 { close(oldFile) } }
         // Opened before writers are excluded; closed inside, before its file is renamed (LMDB
         // forbids two handles on one file in a process).
-        var unchecked = configuration
-        unchecked.checksPages = false
+        let unchecked = Self.unchecked(configuration)
         var copy: Environment? = try Self.storage {
             try Environment(path: temporary, tables: Self.tableNames, configuration: unchecked)
         }
@@ -481,6 +482,13 @@ final class KeyStore: @unchecked Sendable {
             // Still excluding every writer: an erasure's marker written after this is kept.
             if clean { try? FileManager.default.removeItem(atPath: pendingMarker) }
         }
+    }
+
+    /// `configuration` without the page check at open: for the copy this run has just written.
+    private static func unchecked(_ configuration: Environment.Configuration) -> Environment.Configuration {
+        var unchecked = configuration
+        unchecked.checksPages = false
+        return unchecked
     }
 
     private static let othersHaveItOpen = LedgerError(

@@ -361,6 +361,42 @@ final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Writes every entry of every table, in key order, into a new environment in the empty
+    /// directory `directory` (appending, `entriesPerCommit` to a commit), for a copy that must
+    /// keep nothing but live entries (the key store's compaction after an erasure).
+    ///
+    /// Why not LMDB's compacting copy: it copies branch pages as they are, and LMDB does not
+    /// rewrite a branch page's separator when the key it was taken from is deleted, so a deleted
+    /// key survived as a separator (found by `ledger-bench --erasure`'s byte scan: an erased
+    /// subject's lookup hash). Here every separator is made from a live key, and the pages the
+    /// appends free hold only live entries.
+    func copyRebuilt(to directory: String, configuration: Configuration, entriesPerCommit: Int = 50_000) throws {
+        let copy = try Environment(path: directory, tables: tableNames, configuration: configuration)
+        try read { source in
+            for name in tableNames {
+                let table = self.table(name)
+                let target = copy.table(name)
+                var batch: [(key: [UInt8], value: [UInt8])] = []
+                batch.reserveCapacity(entriesPerCommit)
+                func flush() throws {
+                    guard !batch.isEmpty else { return }
+                    try copy.write { txn in
+                        for entry in batch {
+                            _ = try txn.insert(entry.value, forKey: entry.key, in: target, append: true)
+                        }
+                    }
+                    batch.removeAll(keepingCapacity: true)
+                }
+                try source.forEach(in: table) { key, value in
+                    batch.append((Array(key), Array(value)))
+                    if batch.count == entriesPerCommit { try flush() }
+                    return true
+                }
+                try flush()
+            }
+        }
+    }
+
     /// The environment's current map size and the bytes its used pages occupy.
     func usage() -> (mapSize: Int, usedBytes: Int) {
         gate.withReadLock {
