@@ -203,6 +203,13 @@ final class KeyStore: @unchecked Sendable {
         try gate.withReadLock { try body(try environment()) }
     }
 
+    /// Writes a backup copy of `keys` (this store's environment, from ``withEnvironment(_:)``) into
+    /// the empty directory `directory`: rebuilt from the live entries, so no page of the copy holds
+    /// a deleted key, lookup hash or separator, even while a compaction is still outstanding.
+    func writeBackupCopy(of keys: Environment, to directory: String) throws {
+        try keys.copyRebuilt(to: directory, configuration: Self.unchecked(configuration))
+    }
+
     // MARK: Subjects
 
     /// The keyed hash under which an external id is looked up; keyed by a secret derived from the

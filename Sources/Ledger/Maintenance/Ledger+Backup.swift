@@ -17,8 +17,10 @@ extension Ledger {
     /// Writes a consistent copy of the ledger into `target`, a new or empty directory, while it
     /// stays in use (other processes and a server may keep appending).
     ///
-    /// Both environments are copied with LMDB's compacting copy, each from one read transaction:
-    /// first the events, then the key store. The key store commits before the events that use its
+    /// Both environments are copied each from one read transaction: first the events, with LMDB's
+    /// compacting copy, then the key store, rebuilt from its live entries (LMDB's copy keeps a
+    /// deleted key as a branch page's separator, so an erased subject's lookup hash could reach the
+    /// backup). The key store commits before the events that use its
     /// keys, so every event in the copy finds its subject's key. The key store is copied holding
     /// its writer lock, which an erasure holds across both of its commits; if an erasure committed
     /// after the events were copied, the events are copied again under that lock, so an erased
@@ -84,7 +86,7 @@ extension Ledger {
                         try FileManager.default.removeItem(atPath: target + "/events")
                         try Backup.place("events", in: target) { try events.copyCompacted(to: $0) }
                     }
-                    try Backup.place("keys", in: target) { try keys.copyCompacted(to: $0) }
+                    try Backup.place("keys", in: target) { try keyStore.writeBackupCopy(of: keys, to: $0) }
                 }
             }
             try afterStep(.keysCopied)
