@@ -30,14 +30,11 @@ package struct LedgerServer: Sendable {
     /// append (the writer has projection snapshots written in the background, so no append waits
     /// for a fold), and every page of the events file checked once at opening (a damaged page is
     /// refused with `ledger_corrupt` then, rather than crashing the server at the first
-    /// `GET /v1/log`), and the log's meta page flushed by the writer's flusher rather than inside
-    /// each commit (``GroupCommitWriter``).
+    /// `GET /v1/log`).
     package static func ledgerOptions(_ options: Ledger.Options) -> Ledger.Options {
         var options = options
         options.observers = []
         options.checksPages = true
-        // The writer answers a round after a flush of its own, overlapped with the next round.
-        options.defersLogMetaSync = true
         return options
     }
 

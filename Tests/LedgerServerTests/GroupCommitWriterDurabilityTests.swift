@@ -17,31 +17,16 @@ struct GroupCommitWriterDurabilityTests {
         var all: [String] { entries.withLock { $0 } }
     }
 
-    /// Rounds committed so far, shared between the writer thread, the flusher and the test.
-    private final class Counter: Sendable {
-        private let value = Mutex(0)
-
-        func increment() -> Int {
-            value.withLock {
-                $0 += 1
-                return $0
-            }
-        }
-        var current: Int { value.withLock { $0 } }
-    }
-
     private func writer(
         for store: TestLedger,
-        commitRound: GroupCommitWriter.CommitRound? = nil,
-        flushLog: RoundFlusher.Flush? = nil
+        commitRound: GroupCommitWriter.CommitRound? = nil
     ) -> GroupCommitWriter {
         GroupCommitWriter(
             ledger: store.ledger,
             metrics: ServerMetrics(),
             logger: Logger(label: "ledger-server-tests"),
             capacity: 200_000,
-            commitRound: commitRound,
-            flushLog: flushLog
+            commitRound: commitRound
         )
     }
 
@@ -96,74 +81,6 @@ struct GroupCommitWriterDurabilityTests {
         }
         #expect(returnedRounds >= 1)
         #expect(try store.events().count == 8)
-    }
-
-    /// The server's log commits leave their meta page for a later flush, so a round is answered
-    /// only after a flush that began once its commit had returned; and the writer does not wait
-    /// for that flush: the next round commits while it runs.
-    @Test func anAnswerWaitsForAFlushThatBeganAfterItsCommitWhileTheNextRoundCommits() async throws {
-        let store = try TestLedger()
-        let journal = Journal()
-        let ledger = store.ledger
-        let commits = Counter()
-        let writer = writer(
-            for: store,
-            commitRound: { batches in
-                let outcomes = try ledger.appendGroup(batches)
-                let round = commits.increment()
-                journal.note("committed \(round)")
-                return outcomes
-            },
-            flushLog: {
-                let through = commits.current
-                journal.note("flush begins \(through)")
-                // The first flush is held until a second round has committed (or 10 s passed).
-                if through == 1 {
-                    let deadline = Date().addingTimeInterval(10)
-                    while commits.current < 2, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
-                }
-                try ledger.flushLog()
-                journal.note("flushed \(through)")
-            }
-        )
-        writer.start()
-        let first = Task {
-            let results = try await writer.append(try batch(Events.grant("f1@example.com"), in: store), actor: "test")
-            journal.note("answered \(results[0].seq)")
-        }
-        while commits.current < 1 { try await Task.sleep(for: .milliseconds(2)) }
-        let second = try await writer.append(try batch(Events.grant("f2@example.com"), in: store), actor: "test")
-        journal.note("answered \(second[0].seq)")
-        try await first.value
-        writer.stop()
-        let entries = journal.all
-        // The second round committed while the first round's flush was held.
-        let heldFlush = try #require(entries.firstIndex(of: "flush begins 1"))
-        let heldFlushEnd = try #require(entries.firstIndex(of: "flushed 1"))
-        let secondCommit = try #require(entries.firstIndex(of: "committed 2"))
-        #expect(heldFlush < secondCommit && secondCommit < heldFlushEnd, "\(entries)")
-        // Each answer (seq n is round n's) follows a flush that began after its round committed.
-        for seq in 1...2 {
-            let answered = try #require(entries.firstIndex(of: "answered \(seq)"))
-            let covering = entries.indices.filter { index in
-                guard entries[index].hasPrefix("flushed "), let through = Int(entries[index].dropFirst(8)) else {
-                    return false
-                }
-                return through >= seq && index < answered
-            }
-            #expect(!covering.isEmpty, "seq \(seq) was answered before a flush covered it: \(entries)")
-        }
-        #expect(try store.events().count == 2)
-    }
-
-    /// A flush that fails answers every round it was for with the error: none is acknowledged.
-    @Test func aRoundWhoseFlushFailsIsNotAcknowledged() async throws {
-        let store = try TestLedger()
-        let writer = writer(for: store, flushLog: { throw LedgerError(.ioError, "the disk is gone") })
-        writer.start()
-        let batch = try batch(Events.grant("g@example.com"), in: store)
-        await #expect(throws: LedgerError.self) { try await writer.append(batch, actor: "test") }
-        writer.stop()
     }
 
     @Test func aRoundWhoseCommitFailsAnswersEveryBatchWithTheError() async throws {

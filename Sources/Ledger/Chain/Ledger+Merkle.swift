@@ -47,11 +47,9 @@ extension Ledger {
     /// The public key that checks this ledger's checkpoints, when it has a signing key.
     public func signingPublicKey() throws -> [UInt8] { Array(try signingKey().publicKey.rawRepresentation) }
 
-    /// A signed checkpoint of the log as committed now, flushed first (``flushLog()``): a power loss
-    /// cannot take away an event a checkpoint has signed.
+    /// A signed checkpoint of the log as committed now.
     public func checkpoint() throws -> Checkpoint {
         let key = try signingKey()
-        try flushLog()
         let (head, root) = try storage {
             try events.read { txn in
                 let head = try readHead(in: txn)

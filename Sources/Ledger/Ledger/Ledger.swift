@@ -46,11 +46,6 @@ public final class Ledger: @unchecked Sendable {
         /// the process. It costs a read of the whole file: set it for work that walks the whole
         /// log anyway (verify, export, the log listing, rebuild, a server starting).
         public var checksPages = false
-        /// Whether a commit of the log leaves its meta page for a later flush (see
-        /// ``Ledger/flushLog()``): for a writer that answers its appends only after a flush of its
-        /// own, as the server's does, which overlaps that flush with the next round's commit. Off,
-        /// every commit flushes its data pages and then its meta page before it returns.
-        package var defersLogMetaSync = false
 
         /// Creates options; every argument has the production default.
         public init(
@@ -173,12 +168,10 @@ public final class Ledger: @unchecked Sendable {
             checksPages: options.checksPages
         )
         do {
-            var logConfiguration = configuration
-            logConfiguration.defersMetaSync = options.defersLogMetaSync
             events = try Environment(
                 path: directory + "/events",
                 tables: EventsSchema.tableNames,
-                configuration: logConfiguration
+                configuration: configuration
             )
             ledgerId = try Ledger.readOrCreateIdentity(events, random: options.random, creating: creating)
             keyStore = try KeyStore(
@@ -290,15 +283,6 @@ public final class Ledger: @unchecked Sendable {
         } catch let error as LMDBError {
             throw LedgerError(storage: error)
         }
-    }
-
-    /// Flushes the log to the disk, so every commit so far, by this process or another, survives a
-    /// power loss. A ledger opened with ``Options/defersLogMetaSync`` reports an append durable only
-    /// after this; whatever the ledger hands out as a commitment (a signed checkpoint, an export)
-    /// calls it first, so nothing signed or exported can be undone by a power loss.
-    /// - Throws: ``LedgerError`` `io_error` when the flush fails.
-    public func flushLog() throws {
-        try storage { try events.flush() }
     }
 
     // MARK: Head

@@ -31,13 +31,6 @@ final class Environment: @unchecked Sendable {
         /// anything reads it through the map; O(file size). The meta pages and the file's length
         /// are always checked.
         var checksPages = false
-        /// Whether a commit leaves its meta page unflushed (`MDB_NOMETASYNC`): the commit still
-        /// flushes its data pages, and the meta page reaches the disk with the next commit's data
-        /// flush or with ``Environment/flush()``, whichever comes first. A power loss may then undo
-        /// the last commit whose meta page was not yet flushed, never an earlier one, and never
-        /// damages the tree: LMDB reuses no page that commit freed until two commits later. The
-        /// caller must ``Environment/flush()`` before it reports such a commit durable.
-        var defersMetaSync = false
     }
 
     /// Address space growth leaves free for the rest of the process (threads, buffers): a map that
@@ -53,8 +46,6 @@ final class Environment: @unchecked Sendable {
     private var mapSize: Int
     private let mapCeiling: Int
     private let gate = ReadWriteLock()
-    /// See ``Configuration/defersMetaSync``.
-    let defersMetaSync: Bool
 
     /// Opens (creating if needed) the environment in directory `path` and the named `tables`.
     ///
@@ -67,7 +58,6 @@ final class Environment: @unchecked Sendable {
         self.path = path
         self.tableNames = names
         self.mapCeiling = max(configuration.mapCeiling, configuration.initialMapSize)
-        self.defersMetaSync = configuration.defersMetaSync
         mapSize = configuration.initialMapSize
         try FileManager.default.createDirectory(
             atPath: path,
@@ -78,7 +68,7 @@ final class Environment: @unchecked Sendable {
         let file = try DataFileCheck(directory: path)
         try file?.checkTransactions()
         try file?.checkLength()
-        let env = try Self.open(path: path, mapSize: mapSize, defersMetaSync: defersMetaSync)
+        let env = try Self.open(path: path, mapSize: mapSize)
         // From here on `deinit` closes the handle, also when this initialiser throws.
         handle = env
         // Another process may have grown the map already: adopt the larger size.
@@ -89,25 +79,7 @@ final class Environment: @unchecked Sendable {
         tables = try Self.openTables(names, in: env)
     }
 
-    deinit {
-        guard let handle else { return }
-        // A deferred meta page is flushed on the way out (its commit was never reported durable
-        // without a flush, so this only saves the next open from undoing it after a power loss).
-        if defersMetaSync { mdb_env_sync(handle, 1) }
-        mdb_env_close(handle)
-    }
-
-    /// Flushes every commit so far to the disk, meta page included (`mdb_env_sync`, forced): after
-    /// it returns, a commit of ``Configuration/defersMetaSync`` is durable. It flushes the file, not
-    /// this handle's writes, so it also makes durable what other processes committed.
-    /// - Throws: ``LMDBError`` when the flush fails (the commits since the last flush may then be
-    ///   lost on a power loss: report none of them durable).
-    func flush() throws {
-        try gate.withReadLock {
-            guard let env = handle else { return }
-            try check(mdb_env_sync(env, 1), "mdb_env_sync", environment: env)
-        }
-    }
+    deinit { if let handle { mdb_env_close(handle) } }
 
     /// Runs ``DataFileCheck/checkPages(of:)`` on the snapshot of a read transaction held open for
     /// the whole walk, so no other process's writer reuses a page the walk reads.
@@ -136,7 +108,7 @@ final class Environment: @unchecked Sendable {
     }
 
     /// Creates and opens an `MDB_env` on `path` with a map of `mapSize` bytes.
-    private static func open(path: String, mapSize: Int, defersMetaSync: Bool) throws -> OpaquePointer {
+    private static func open(path: String, mapSize: Int) throws -> OpaquePointer {
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: ENOMEM, operation: "mdb_env_create", environment: 0) }
@@ -144,8 +116,7 @@ final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxdbs(env, 16), "mdb_env_set_maxdbs")
             try check(mdb_env_set_maxreaders(env, 254), "mdb_env_set_maxreaders")
             try check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
-            let flags = UInt32(MDB_NOTLS) | (defersMetaSync ? UInt32(MDB_NOMETASYNC) : 0)
-            try check(mdb_env_open(env, path, flags, 0o600), "mdb_env_open")
+            try check(mdb_env_open(env, path, UInt32(MDB_NOTLS), 0o600), "mdb_env_open")
         } catch {
             mdb_env_close(env)
             throw error
@@ -335,7 +306,6 @@ final class Environment: @unchecked Sendable {
             mapSize = info.me_mapsize
             return
         }
-        if defersMetaSync { mdb_env_sync(env, 1) }
         mdb_env_close(env)
         handle = nil
         mapSize = previous
@@ -352,7 +322,7 @@ final class Environment: @unchecked Sendable {
     /// the gate exclusively.
     private func reopen(mapSize size: Int) throws {
         guard handle == nil else { return }
-        let env = try Self.open(path: path, mapSize: size, defersMetaSync: defersMetaSync)
+        let env = try Self.open(path: path, mapSize: size)
         do {
             let reopened = try Self.openTables(tableNames, in: env)
             guard reopened.allSatisfy({ tables[$0.key]?.dbi == $0.value.dbi }) else {

@@ -51,10 +51,8 @@ struct PairedWriteTransaction: ~Copyable {
         return result
     }
 
-    /// Commits both in `order`, the first durably (flushed, meta page included, before the second
-    /// commits), the second as its environment commits: durably, or with its meta page left for a
-    /// later flush when it ``Environment/defersMetaSync``. When the first commit fails, the second
-    /// transaction is aborted; when the second fails, the first stands (which `order` makes safe).
+    /// Commits both, durably, in `order`. When the first commit fails, the second transaction is
+    /// aborted; when the second fails, the first stands (which `order` makes safe).
     consuming func commit(_ order: CommitOrder, failpoints: CommitFailpoints?) throws {
         let keys = self.keys
         let log = self.log
@@ -62,13 +60,10 @@ struct PairedWriteTransaction: ~Copyable {
         switch order {
         case .keysBeforeLog:
             try keys.commit()
-            // The order holds only if the first commit is durable before the second begins.
-            if keysEnvironment.defersMetaSync { try keysEnvironment.flush() }
             if let failpoints { Failpoint.hit(failpoints.between) }
             try log.commit()
         case .logBeforeKeys:
             try log.commit()
-            if logEnvironment.defersMetaSync { try logEnvironment.flush() }
             if let failpoints { Failpoint.hit(failpoints.between) }
             try keys.commit()
         }

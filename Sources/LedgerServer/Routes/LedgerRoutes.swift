@@ -269,8 +269,6 @@ struct LedgerRoutes: Sendable {
         let after = try QueryNumber.seq(parameters.get("after"), name: "after")
         let limit = try QueryNumber.limit(parameters.get("limit"), default: 1_000, maximum: 10_000)
         let text = try await blocking {
-            // An exported record is a commitment: no record the next power loss could undo.
-            try ledger.flushLog()
             var lines = ""
             try ledger.forEachEvent(after: after, limit: limit) { event in
                 lines += event.exportRecord.serialized + "\n"

@@ -4,10 +4,9 @@ import Ledger
 import Logging
 
 /// The one writer of a serving ledger: a dedicated thread that drains the queue of pending appends
-/// into one LMDB write transaction — one flush of its data pages — per round (group commit). Every
-/// request is answered only after its round committed and a later flush of the log made the
-/// round's meta page durable (``RoundFlusher``, which flushes beside the next round). Begin, commit
-/// and flushes all happen on these two threads, never on the cooperative pool.
+/// into one LMDB write transaction — one fsync — per round (group commit). Every request is
+/// answered only after its round committed. Begin, commit and fsync all happen on this thread,
+/// never on the cooperative pool.
 ///
 /// A full queue pushes back: callers' jobs wait, in order, until the writer has room. Nothing is
 /// dropped, and on stop every queued and parked job is still done.
@@ -37,8 +36,6 @@ final class GroupCommitWriter: @unchecked Sendable {
     let snapshots: SnapshotScheduler
     /// Compacts the key store for erasures in the background, never inside a commit round.
     private let compactions: CompactionBatcher
-    /// Answers each round once the log is flushed, beside the next round's commit.
-    private let flusher: RoundFlusher
     /// The most events waiting at once before callers are made to wait.
     let capacity: Int
     /// The most events committed in one round.
@@ -51,16 +48,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// How append rounds are committed (tests wrap it to watch or hold a round's commit).
     private let commitRound: CommitRound
 
-    /// A writer for `ledger`; `commitRound` defaults to the ledger's group commit, and `flushLog`
-    /// to ``Ledger/flushLog()``.
+    /// A writer for `ledger`; `commitRound` defaults to the ledger's group commit.
     init(
         ledger: Ledger,
         metrics: ServerMetrics,
         logger: Logger,
         capacity: Int,
         roundLimit: Int = 20_000,
-        commitRound: CommitRound? = nil,
-        flushLog: RoundFlusher.Flush? = nil
+        commitRound: CommitRound? = nil
     ) {
         self.ledger = ledger
         self.metrics = metrics
@@ -70,12 +65,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.commitRound = commitRound ?? { try ledger.appendGroup($0) }
         snapshots = SnapshotScheduler(ledger: ledger, logger: logger)
         compactions = CompactionBatcher(ledger: ledger)
-        flusher = RoundFlusher(flush: flushLog ?? { try ledger.flushLog() })
     }
 
     func start() {
         snapshots.nudge()
-        flusher.start()
         let thread = Thread { [self] in
             // Named from inside: on Linux a name set before start() does not reach the OS thread.
             Thread.current.name = "ledger-writer"
@@ -91,7 +84,6 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         finished.wait()
-        flusher.stop()
         compactions.drain()
         snapshots.drain()
     }
@@ -197,33 +189,24 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
             let start = DispatchTime.now().uptimeNanoseconds
             do {
-                // The round's transactions have committed when this returns, its data pages
-                // flushed; its meta page is flushed by the flusher, which answers only after that
-                // flush: an acknowledged append is durable.
+                // Every answer below waits for this call, which returns only once the round's
+                // transactions committed and were flushed: an acknowledged append is durable.
                 let outcomes = try commitRound(batches)
                 let committed = DispatchTime.now().uptimeNanoseconds
                 // The answers first, so that no request waits for the bookkeeping.
                 var appended = 0
                 var head: UInt64 = 0
-                var answers: [(CheckedContinuation<[AppendResult], any Error>, BatchOutcome)] = []
-                answers.reserveCapacity(round.count)
                 for (job, outcome) in zip(round, outcomes) {
                     guard case .append(_, _, let continuation) = job else { continue }
-                    if case .success(let results) = outcome {
+                    switch outcome {
+                    case .success(let results):
                         for result in results where !result.replayed {
                             appended += 1
                             head = max(head, result.seq)
                         }
-                    }
-                    answers.append((continuation, outcome))
-                }
-                flusher.answerAfterFlush { [answers] flushed in
-                    for (continuation, outcome) in answers {
-                        switch (flushed, outcome) {
-                        case (.failure(let error), _): continuation.resume(throwing: error)
-                        case (.success, .success(let results)): continuation.resume(returning: results)
-                        case (.success, .failure(let error)): continuation.resume(throwing: error)
-                        }
+                        continuation.resume(returning: results)
+                    case .failure(let error):
+                        continuation.resume(throwing: error)
                     }
                 }
                 metrics.commitLatency.recordNanoseconds(Int64(committed - start))

@@ -20,8 +20,6 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try runReporting(json: global.json) {
             let ledger = try global.openLedger(checkingPages: true)
-            // An exported record is a commitment: flush whatever a server has not flushed yet.
-            try ledger.flushLog()
             let head = try ledger.head().seq
             let progress = Progress(label: "export", total: head > after ? head - after : 0)
             var out = BufferedOutput()
