@@ -47,6 +47,15 @@ extension KeyValueWriting where Self: ~Copyable {
         }
     }
 
+    /// Stores `value` under `key`, which must sort after every key of `table` (`MDB_APPEND`: no
+    /// search, and full pages are left full), straight from the caller's buffers.
+    /// - Throws: ``LMDBError`` `MDB_KEYEXIST` when `key` does not sort last.
+    func append(_ value: UnsafeRawBufferPointer, forKey key: UnsafeRawBufferPointer, in table: Table) throws {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try check(mdb_put(txn, table.dbi, &k, &v, UInt32(MDB_APPEND)), "mdb_put", environment: mdb_txn_env(txn))
+    }
+
     /// Removes `key`; returns `false` when it was absent.
     @discardableResult
     func delete(_ key: [UInt8], in table: Table) throws -> Bool {
