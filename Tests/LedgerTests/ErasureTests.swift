@@ -115,6 +115,28 @@ struct ErasureTests {
         #expect(try restored.verify().isValid)
     }
 
+    /// After a compaction the replaced key-store file's blocks are freed a slice at a time before
+    /// it is closed (closing a 1M-subject file freed them at once and stalled every append's
+    /// flush); a file that still has a name — a store whose replacement failed — is never touched.
+    @Test func onlyAReplacedKeyStoreFileIsFreedBeforeItIsClosed() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/old-data.mdb"
+        let bytes = [UInt8](repeating: 0xA5, count: 10 << 20)
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        let fd = open(path, O_RDWR | O_CLOEXEC)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        var info = stat()
+        KeyStore.freeBlocksIfUnlinked(fd)
+        #expect(fstat(fd, &info) == 0)
+        #expect(info.st_size == 10 << 20, "a file with a name was truncated")
+        #expect(unlink(path) == 0)
+        KeyStore.freeBlocksIfUnlinked(fd)
+        #expect(fstat(fd, &info) == 0)
+        #expect(info.st_size == 0)
+        #expect(info.st_blocks == 0)
+    }
+
     /// The key store's raw record of a subject: wrapped key (60 bytes) ‖ lookup hash (32 bytes).
     private func storedKeyRecord(_ ledger: Ledger, _ pseudonym: String) throws -> [UInt8] {
         let raw = try #require(Hex.decode(pseudonym))
