@@ -59,23 +59,10 @@ struct ErasureTests {
     @Test func atSizeNoErasedSubjectLeavesItsLookupHashAsASeparator() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
-        for start in stride(from: 0, to: 5_000, by: 1_000) {
-            _ = try ledger.append(
-                try (start..<start + 1_000).map { try Fixture.grant("subject-\($0)@example.no") },
-                actor: "t"
-            )
+        let erased = try fiveThousandSubjectsWithEverySeventeenthErased(ledger) {
+            _ = try ledger.erase(subject: $0, requestId: nil, actor: "t")
         }
-        var erased: [[UInt8]] = []
-        for n in stride(from: 0, to: 5_000, by: 17) {
-            let external = "subject-\(n)@example.no"
-            let keyRecord = try storedKeyRecord(ledger, try #require(try ledger.pseudonym(of: external)))
-            erased.append(keyRecord)
-            _ = try ledger.erase(subject: external, requestId: nil, actor: "t")
-        }
-        let store = try Data(contentsOf: URL(fileURLWithPath: directory.ledger + "/keys/data.mdb"))
-        let survivors = erased.filter { record in
-            store.range(of: Data(record[60..<92])) != nil || store.range(of: Data(record[0..<60])) != nil
-        }
+        let survivors = try erased.filter { try keyStore(at: directory.ledger + "/keys/data.mdb", holdsAnyOf: $0) }
         #expect(survivors.count == 0, "\(survivors.count) of \(erased.count) erased subjects left bytes behind")
         #expect(try ledger.pseudonym(of: "subject-1@example.no") != nil)
         #expect(try ledger.verify().isValid)
@@ -88,24 +75,12 @@ struct ErasureTests {
     @Test func aBackupBeforeTheCompactionHoldsNoErasedSubjectsBytes() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
-        for start in stride(from: 0, to: 5_000, by: 1_000) {
-            _ = try ledger.append(
-                try (start..<start + 1_000).map { try Fixture.grant("subject-\($0)@example.no") },
-                actor: "t"
-            )
-        }
-        var erased: [[UInt8]] = []
-        for n in stride(from: 0, to: 5_000, by: 17) {
-            let external = "subject-\(n)@example.no"
-            erased.append(try storedKeyRecord(ledger, try #require(try ledger.pseudonym(of: external))))
-            _ = try ledger.recordErasure(subject: external, requestId: nil, actor: "t")
+        let erased = try fiveThousandSubjectsWithEverySeventeenthErased(ledger) {
+            _ = try ledger.recordErasure(subject: $0, requestId: nil, actor: "t")
         }
         let target = directory.path + "/backup"
         try ledger.backup(to: target, includingMasterKey: true)
-        let store = try Data(contentsOf: URL(fileURLWithPath: target + "/keys/data.mdb"))
-        let survivors = erased.filter { record in
-            store.range(of: Data(record[60..<92])) != nil || store.range(of: Data(record[0..<60])) != nil
-        }
+        let survivors = try erased.filter { try keyStore(at: target + "/keys/data.mdb", holdsAnyOf: $0) }
         #expect(survivors.count == 0, "\(survivors.count) of \(erased.count) erased subjects left bytes behind")
         #expect(!FileManager.default.fileExists(atPath: target + "/keys/lock.mdb"))
         let restored = try Ledger(openingAt: target, options: Fixture.options())
@@ -135,6 +110,34 @@ struct ErasureTests {
         #expect(fstat(fd, &info) == 0)
         #expect(info.st_size == 0)
         #expect(info.st_blocks == 0)
+    }
+
+    /// Appends grants for `subject-0` … `subject-4999`, enough for branch pages in the key
+    /// store's tables, then erases every seventeenth subject with `erase`.
+    /// - Returns: The erased subjects' stored key records, read before their erasure.
+    private func fiveThousandSubjectsWithEverySeventeenthErased(
+        _ ledger: Ledger,
+        erase: (String) throws -> Void
+    ) throws -> [[UInt8]] {
+        for start in stride(from: 0, to: 5_000, by: 1_000) {
+            _ = try ledger.append(
+                try (start..<start + 1_000).map { try Fixture.grant("subject-\($0)@example.no") },
+                actor: "t"
+            )
+        }
+        var erased: [[UInt8]] = []
+        for n in stride(from: 0, to: 5_000, by: 17) {
+            let external = "subject-\(n)@example.no"
+            erased.append(try storedKeyRecord(ledger, try #require(try ledger.pseudonym(of: external))))
+            try erase(external)
+        }
+        return erased
+    }
+
+    /// Whether the key-store file at `path` holds a record's wrapped key or its lookup hash.
+    private func keyStore(at path: String, holdsAnyOf record: [UInt8]) throws -> Bool {
+        let store = try Data(contentsOf: URL(fileURLWithPath: path))
+        return store.range(of: Data(record[60..<92])) != nil || store.range(of: Data(record[0..<60])) != nil
     }
 
     /// The key store's raw record of a subject: wrapped key (60 bytes) ‖ lookup hash (32 bytes).

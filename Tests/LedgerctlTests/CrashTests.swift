@@ -100,7 +100,10 @@ struct CrashTests {
         #expect(try ctl.run(["history", "--subject", "bo@example.com"]).status == 2)
     }
 
-    @Test(arguments: ["compact.afterTracking", "compact.afterCopy", "compact.afterChanges", "compact.afterRename"])
+    @Test(arguments: [
+        "compact.afterTracking", "compact.afterCopy", "compact.afterChanges", "compact.afterRename",
+        "compact.whileFreeing",
+    ])
     func aCrashInsideAKeyStoreCompaction(point: String) throws {
         let scratch = Scratch()
         let ctl = try ledger(scratch)

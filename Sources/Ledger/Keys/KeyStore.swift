@@ -574,6 +574,7 @@ final class KeyStore: @unchecked Sendable {
         while size > 0 {
             size = max(0, size - releaseSlice)
             guard ftruncate(fd, size) == 0 else { return }
+            Failpoint.hit("compact.whileFreeing")
             sched_yield()
         }
     }
