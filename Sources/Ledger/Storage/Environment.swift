@@ -374,6 +374,7 @@ final class Environment: @unchecked Sendable {
     /// key survived as a separator (found by `ledger-bench --erasure`'s byte scan: an erased
     /// subject's lookup hash). Here every separator is made from a live key, and the pages the
     /// appends free hold only live entries.
+    ///
     /// Leaves `data.mdb` alone in `directory`, as LMDB's copy does (the copy's `lock.mdb` is removed).
     ///
     /// Each commit flushes what it wrote, so `entriesPerCommit` bounds how much of the copy an
