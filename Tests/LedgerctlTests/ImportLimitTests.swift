@@ -14,7 +14,7 @@ struct ImportLimitTests {
         var bytes = Array((good + "\n").utf8)
         bytes += [UInt8](repeating: 0, count: 2 << 20)
         bytes += Array(("\n" + good + "\n").utf8)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         let refused = try ctl.run(["import", "--json", path])
         #expect(refused.status == 2)
         let error = try #require(jsonObject(refused.stdout)?["error"] as? [String: Any])
@@ -42,7 +42,7 @@ struct ImportLimitTests {
         let path = scratch.path + "/export.ndjson"
         var bytes = Array(export.stdout.utf8)
         bytes += [UInt8](repeating: UInt8(ascii: "x"), count: 2 << 20)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         let verified = try ctl.run(["verify", "--json", "--export", path], withLedger: false)
         #expect(verified.status == 1, "\(verified.stdout) \(verified.stderr)")
         let failure = try #require(jsonObject(verified.stdout)?["failure"] as? [String: Any])
