@@ -67,53 +67,74 @@ extension LedgerProjection {
     public init?(snapshot bytes: [UInt8]) {
         let decoded: LedgerProjection? = bytes.withUnsafeBytes { raw in
             var r = ByteReader(raw)
-            guard r.read(count: Self.magic.count) == Self.magic, let through = r.readU64(), let count = r.readU32()
-            else { return nil }
+            guard let (through, count) = Self.readHeader(&r) else { return nil }
             var projection = LedgerProjection()
             projection.throughSeq = through
             projection.subjects.reserveCapacity(Int(count))
             for _ in 0..<count {
-                guard let high = r.readU64(), let low = r.readU64(), let erased = r.readU8() else { return nil }
-                var subject = SubjectProjection()
-                if erased == 1 {
-                    guard let seq = r.readU64(), let occurred = r.readI64() else { return nil }
-                    subject.erasure = (seq, Timestamp(milliseconds: occurred))
-                }
-                guard let consents = r.readU32() else { return nil }
-                for _ in 0..<consents {
-                    guard let purpose = r.readString(), let granted = r.readU8(), let occurred = r.readI64(),
-                        let seq = r.readU64(), let expires = r.readI64()
-                    else { return nil }
-                    subject.consents[purpose] = ConsentDecision(
-                        granted: granted == 1,
-                        occurredAt: Timestamp(milliseconds: occurred),
-                        seq: seq,
-                        expiresAt: expires == Int64.min ? nil : Timestamp(milliseconds: expires)
-                    )
-                }
-                projection.subjects[Pseudonym(high: high, low: low)] = subject
+                guard let (id, subject) = Self.readSubject(&r) else { return nil }
+                projection.subjects[id] = subject
             }
-            guard let requestCount = r.readU32() else { return nil }
-            for _ in 0..<requestCount {
-                guard let id = r.readString(), let kindText = r.readString(),
-                    let kind = RequestKind(rawValue: kindText),
-                    let pseudonym = r.readString(), let opened = r.readI64(), let due = r.readI64(),
-                    let statusText = r.readString(), let status = RequestProjection.Status(rawValue: statusText),
-                    let closed = r.readI64()
-                else { return nil }
-                projection.requests[id] = RequestProjection(
-                    requestId: id,
-                    kind: kind,
-                    pseudonym: pseudonym,
-                    openedAt: Timestamp(milliseconds: opened),
-                    dueAt: Timestamp(milliseconds: due),
-                    status: status,
-                    closedAt: closed == Int64.min ? nil : Timestamp(milliseconds: closed)
-                )
-            }
-            return r.isAtEnd ? projection : nil
+            guard let requests = Self.readRequests(&r), r.isAtEnd else { return nil }
+            projection.requests = requests
+            return projection
         }
         guard let decoded else { return nil }
         self = decoded
+    }
+
+    /// Reads the header ``writeHeader(throughSeq:subjectCount:into:)`` wrote: the seq and the
+    /// number of subject records after it.
+    static func readHeader(_ r: inout ByteReader) -> (throughSeq: UInt64, subjectCount: UInt32)? {
+        guard r.read(count: Self.magic.count) == Self.magic, let through = r.readU64(), let count = r.readU32()
+        else { return nil }
+        return (through, count)
+    }
+
+    /// Reads one subject record ``write(subject:_:into:)`` wrote.
+    static func readSubject(_ r: inout ByteReader) -> (Pseudonym, SubjectProjection)? {
+        guard let high = r.readU64(), let low = r.readU64(), let erased = r.readU8() else { return nil }
+        var subject = SubjectProjection()
+        if erased == 1 {
+            guard let seq = r.readU64(), let occurred = r.readI64() else { return nil }
+            subject.erasure = (seq, Timestamp(milliseconds: occurred))
+        }
+        guard let consents = r.readU32() else { return nil }
+        for _ in 0..<consents {
+            guard let purpose = r.readString(), let granted = r.readU8(), let occurred = r.readI64(),
+                let seq = r.readU64(), let expires = r.readI64()
+            else { return nil }
+            subject.consents[purpose] = ConsentDecision(
+                granted: granted == 1,
+                occurredAt: Timestamp(milliseconds: occurred),
+                seq: seq,
+                expiresAt: expires == Int64.min ? nil : Timestamp(milliseconds: expires)
+            )
+        }
+        return (Pseudonym(high: high, low: low), subject)
+    }
+
+    /// Reads the requests part ``write(requests:into:)`` wrote.
+    static func readRequests(_ r: inout ByteReader) -> [String: RequestProjection]? {
+        guard let requestCount = r.readU32() else { return nil }
+        var requests: [String: RequestProjection] = [:]
+        for _ in 0..<requestCount {
+            guard let id = r.readString(), let kindText = r.readString(),
+                let kind = RequestKind(rawValue: kindText),
+                let pseudonym = r.readString(), let opened = r.readI64(), let due = r.readI64(),
+                let statusText = r.readString(), let status = RequestProjection.Status(rawValue: statusText),
+                let closed = r.readI64()
+            else { return nil }
+            requests[id] = RequestProjection(
+                requestId: id,
+                kind: kind,
+                pseudonym: pseudonym,
+                openedAt: Timestamp(milliseconds: opened),
+                dueAt: Timestamp(milliseconds: due),
+                status: status,
+                closedAt: closed == Int64.min ? nil : Timestamp(milliseconds: closed)
+            )
+        }
+        return requests
     }
 }

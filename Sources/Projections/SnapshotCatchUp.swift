@@ -14,7 +14,7 @@ package enum SnapshotCatchUp {
         // rebuild once), so a `rebuild --repair` removing snapshots meanwhile cannot make them
         // disagree.
         let latest = try ledger.snapshot(atOrBefore: head)
-        var noCache: LedgerProjection?
+        var noCache: SnapshotSplicer?
         let missing = try SnapshotFolding.missing(
             latestSeq: latest?.seq,
             read: { _ in latest?.bytes },

@@ -100,7 +100,7 @@ private func same(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> B
 }
 
 /// The subject records of a stored snapshot, read in order without decoding them.
-private struct SubjectRecords {
+struct SubjectRecords {
     private let bytes: UnsafeRawBufferPointer
     private var reader: ByteReader
     private var offset: Int
@@ -109,9 +109,7 @@ private struct SubjectRecords {
     /// The records of `snapshot`, after its header; `nil` when the header is not one.
     init?(_ snapshot: UnsafeRawBufferPointer) {
         var header = ByteReader(snapshot)
-        guard header.read(count: LedgerProjection.magic.count) == LedgerProjection.magic, header.skip(count: 8),
-            let count = header.readU32()
-        else { return nil }
+        guard let (_, count) = LedgerProjection.readHeader(&header) else { return nil }
         bytes = snapshot
         offset = header.offset
         reader = ByteReader(UnsafeRawBufferPointer(rebasing: snapshot[offset...]))

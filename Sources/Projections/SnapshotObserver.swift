@@ -8,9 +8,10 @@ import Ledger
 /// A ledger written for a while without this observer gets its missing snapshots at the next
 /// append made with it.
 ///
-/// The projection at the last snapshot it wrote is kept, so the next boundary in the same process
-/// (an `import` crosses many) folds on from it instead of reading and decoding the stored
-/// snapshot again — at a million subjects that is most of a boundary's cost. It is used only
+/// Each snapshot is folded on from the previous one's bytes (``SnapshotSplicer``): only the
+/// subjects the interval touched are decoded and encoded again. The fold at the last snapshot it
+/// wrote is kept, so the next boundary in the same process (an `import` crosses many) goes on from
+/// it instead of reading the stored snapshot again and checking its SHA-256. It is used only
 /// while the stored latest snapshot is the one it wrote: same seq and same manifest (length and
 /// SHA-256 of the bytes). A transaction that aborted after writing it, or another process that
 /// wrote the snapshots since, leaves a different latest snapshot, and it is read as before.
@@ -25,7 +26,7 @@ package struct SnapshotObserver: LogObserver {
         let latestSeq = try context.latestSnapshotSeq(atOrBefore: context.head)
         let interval = try context.snapshotInterval()
         guard SnapshotFolding.isDue(latestSeq: latestSeq, head: context.head, interval: interval) else { return }
-        var cached: LedgerProjection?
+        var cached: SnapshotSplicer?
         if let latestSeq, let manifest = try context.snapshotManifest(at: latestSeq) {
             cached = lastWritten.take(seq: latestSeq, manifest: manifest)
         }
@@ -40,30 +41,30 @@ package struct SnapshotObserver: LogObserver {
         )
         var last: (seq: UInt64, manifest: [UInt8])?
         for (seq, bytes) in folded.snapshots { last = (seq, try context.storeSnapshot(bytes, at: seq)) }
-        if let last, let projection = folded.projection {
-            lastWritten.keep(projection, seq: last.seq, manifest: last.manifest)
+        if let last, let fold = folded.fold {
+            lastWritten.keep(fold, seq: last.seq, manifest: last.manifest)
         }
     }
 }
 
-/// The projection at the last snapshot a ``SnapshotObserver`` wrote, with that snapshot's seq and
+/// The fold at the last snapshot a ``SnapshotObserver`` wrote, with that snapshot's seq and
 /// manifest. Appends are serial (one write transaction at a time), so it is taken and kept by
 /// one caller at a time; the lock makes that safe whatever the caller.
 private final class LastWrittenProjection: Sendable {
-    private let kept = Locked<(seq: UInt64, manifest: [UInt8], projection: LedgerProjection)?>(nil)
+    private let kept = Locked<(seq: UInt64, manifest: [UInt8], fold: SnapshotSplicer)?>(nil)
 
-    /// The kept projection when it is that of the snapshot at `seq` with `manifest`; it is given
-    /// up either way, so the caller folds on from a copy no one else holds.
-    func take(seq: UInt64, manifest: [UInt8]) -> LedgerProjection? {
+    /// The kept fold when it is that of the snapshot at `seq` with `manifest`; it is given up
+    /// either way, so the caller folds on from a copy no one else holds.
+    func take(seq: UInt64, manifest: [UInt8]) -> SnapshotSplicer? {
         let taken = kept.withLock { value in
             defer { value = nil }
             return value
         }
         guard let taken, taken.seq == seq, taken.manifest == manifest else { return nil }
-        return taken.projection
+        return taken.fold
     }
 
-    func keep(_ projection: LedgerProjection, seq: UInt64, manifest: [UInt8]) {
-        kept.withLock { $0 = (seq, manifest, projection) }
+    func keep(_ fold: SnapshotSplicer, seq: UInt64, manifest: [UInt8]) {
+        kept.withLock { $0 = (seq, manifest, fold) }
     }
 }

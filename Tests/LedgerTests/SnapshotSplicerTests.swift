@@ -1,0 +1,123 @@
+import TestSupport
+import Testing
+
+@testable import Ledger
+@testable import Projections
+
+/// ``SnapshotSplicer`` (how both snapshot writers fold on from the previous snapshot's bytes)
+/// writes exactly ``LedgerProjection/snapshot`` of the whole fold, at every boundary of random
+/// logs: new subjects before, between and after the stored ones, subjects touched again and
+/// again, erasures, every event type, requests opened, closed and extended, boundaries with no
+/// subject touched. And it refuses bytes that are not a snapshot. Pure: no LMDB.
+struct SnapshotSplicerTests {
+    private static let purposes = ["newsletter", "surveys", "web-analytics", "ældre-tilbud"]
+    private static let closings: [EventType] = [
+        .accessCompleted, .accessRejected, .correctionCompleted, .correctionRejected, .erasureRejected,
+    ]
+    private static let rules = ProjectionRules(catalogue: (try? Catalogue.bundled()) ?? Catalogue.emptyForTests)
+
+    /// A random log of `count` events over `subjects` subjects, with every event type.
+    private static func log(seed: UInt64, count: Int, subjects: Int) -> [EventSummary] {
+        var random = SplitMix64(seed: seed)
+        var openRequests: [String] = []
+        return (1...count).map { index in
+            let seq = UInt64(index)
+            // Pseudonyms spread over the whole range, so new ones land anywhere among the old.
+            let n = UInt64(random.below(subjects))
+            let subject = Pseudonym(high: n &* 0x9E37_79B9_7F4A_7C15, low: n)
+            let time = Timestamp(milliseconds: 1_700_000_000_000 + Int64(index) * 60_000)
+            var type = EventType.consentGranted
+            var requestId = ""
+            var expires: Timestamp?
+            switch random.below(100) {
+            case 0..<50: expires = random.chance(30) ? time.adding(days: 10) : nil
+            case 50..<75: type = .consentWithdrawn
+            case 75..<80: type = .erasureCompleted
+            case 80..<88: type = [.accessRequested, .correctionRequested, .erasureRequested][random.below(3)]
+            case 88..<96:
+                type = closings[random.below(closings.count)]
+                requestId = openRequests.isEmpty ? "" : openRequests[random.below(openRequests.count)]
+            default:
+                type = .requestExtended
+                requestId = openRequests.isEmpty ? "" : openRequests[random.below(openRequests.count)]
+                expires = time.adding(days: 60)
+            }
+            let eventId = type.opensRequest == nil ? "" : "req-\(seq)"
+            if !eventId.isEmpty { openRequests.append(eventId) }
+            let hasPurpose = type == .consentGranted || type == .consentWithdrawn
+            return EventSummary(
+                seq: seq,
+                type: type,
+                subject: subject,
+                purpose: hasPurpose ? purposes[random.below(purposes.count)] : "",
+                eventId: eventId,
+                requestId: requestId,
+                occurredAt: time,
+                recordedAt: time,
+                expiresAt: expires
+            )
+        }
+    }
+
+    @Test(arguments: [(1, 7), (2, 1), (3, 50), (4, 13)] as [(UInt64, Int)])
+    func everySplicedSnapshotIsTheWholeFoldsSnapshot(seed: UInt64, interval: Int) throws {
+        let events = Self.log(seed: seed, count: 600, subjects: 90)
+        var whole = LedgerProjection()
+        var spliced = SnapshotSplicer()
+        var boundaries = 0
+        for event in events {
+            whole.apply(event, rules: Self.rules)
+            spliced.apply(event, rules: Self.rules)
+            if event.seq % UInt64(interval) == 0 {
+                boundaries += 1
+                let bytes = spliced.snapshot()
+                #expect(bytes == whole.snapshot, "seq \(event.seq)")
+                #expect(spliced.throughSeq == event.seq)
+            }
+        }
+        #expect(boundaries == 600 / interval)
+        #expect(whole.subjects.count > 60, "the log reaches most subjects")
+        #expect(!whole.requests.isEmpty)
+    }
+
+    @Test func aFoldContinuedFromStoredBytesEqualsOneThatNeverStopped() throws {
+        let events = Self.log(seed: 9, count: 400, subjects: 70)
+        var whole = LedgerProjection()
+        for event in events.prefix(250) { whole.apply(event, rules: Self.rules) }
+        // As a new process would: from the stored bytes alone.
+        var continued = try #require(SnapshotSplicer(snapshot: whole.snapshot))
+        #expect(continued.throughSeq == 250)
+        for event in events.dropFirst(250) {
+            whole.apply(event, rules: Self.rules)
+            continued.apply(event, rules: Self.rules)
+        }
+        #expect(continued.snapshot() == whole.snapshot)
+        // A boundary with nothing folded since repeats the previous snapshot.
+        #expect(continued.snapshot() == whole.snapshot)
+    }
+
+    @Test func bytesThatAreNotASnapshotAreRefused() throws {
+        var projection = LedgerProjection()
+        for event in Self.log(seed: 5, count: 120, subjects: 30) { projection.apply(event, rules: Self.rules) }
+        let bytes = projection.snapshot
+        #expect(SnapshotSplicer(snapshot: bytes) != nil)
+        #expect(SnapshotSplicer(snapshot: []) == nil)
+        #expect(SnapshotSplicer(snapshot: Array(bytes.dropLast())) == nil, "truncated")
+        #expect(SnapshotSplicer(snapshot: bytes + [0]) == nil, "trailing byte")
+        var wrongMagic = bytes
+        wrongMagic[0] ^= 0xFF
+        #expect(SnapshotSplicer(snapshot: wrongMagic) == nil)
+        // Two records swapped: no longer in pseudonym order, so no lookup could be trusted.
+        var two = LedgerProjection()
+        two.subjects[Pseudonym(high: 1, low: 0)] = SubjectProjection()
+        two.subjects[Pseudonym(high: 2, low: 0)] = SubjectProjection()
+        var swapped = two.snapshot
+        let header = LedgerProjection.magic.count + 12
+        let record = 16 + 1 + 4
+        let first = Array(swapped[header..<(header + record)])
+        swapped.replaceSubrange(header..<(header + record), with: swapped[(header + record)..<(header + 2 * record)])
+        swapped.replaceSubrange((header + record)..<(header + 2 * record), with: first)
+        #expect(LedgerProjection(snapshot: swapped) != nil, "it decodes, but out of order")
+        #expect(SnapshotSplicer(snapshot: swapped) == nil)
+    }
+}
