@@ -57,7 +57,7 @@ struct GrowthBenchmark {
         let asOf = Timestamp(milliseconds: (start.milliseconds + end.milliseconds) / 2)
         var counted: [PurposeCount] = []
         let countSeconds = try seconds {
-            counted = try ledger.projection(asOf: asOf).purposeCounts(at: asOf, catalogue: catalogue)
+            counted = try ledger.purposeCounts(asOf: asOf)
         }
         print(
             "  purposes as of the middle of the log: \(String(format: "%.3f", countSeconds)) s (\(counted.count) purposes)"

@@ -77,7 +77,7 @@ struct ProjectionBenchmark {
         for _ in 0..<max(runs, 5) {
             let date = randomDate()
             whole.append(
-                try seconds { _ = try ledger.projection(asOf: date).purposeCounts(at: date, catalogue: catalogue) }
+                try seconds { _ = try ledger.purposeCounts(asOf: date) }
             )
         }
         print(

@@ -26,6 +26,28 @@ extension Ledger {
         return projection
     }
 
+    /// The catalogue's purposes with the number of (subject, purpose) pairs in each status as of
+    /// `time` (SPEC §5 "Purposes"): the same counts as
+    /// `projection(asOf: time).purposeCounts(at: time, …)`, from the nearest stored snapshot's
+    /// bytes and the events after it, without decoding every subject (``SnapshotSplicer``).
+    public func purposeCounts(asOf time: Timestamp) throws -> [PurposeCount] {
+        let catalogue = try catalogue()
+        let rules = ProjectionRules(catalogue: catalogue)
+        let length = try prefixLength(asOf: time)
+        var fold = SnapshotSplicer()
+        if let stored = try snapshot(atOrBefore: length) {
+            guard let continued = SnapshotSplicer(snapshot: stored.bytes), continued.throughSeq == stored.seq else {
+                throw LedgerError(
+                    .ledgerCorrupt,
+                    "the projection snapshot at seq \(stored.seq) cannot be decoded; run `ledgerctl rebuild --repair`"
+                )
+            }
+            fold = continued
+        }
+        try forEachSummary(from: fold.throughSeq + 1, through: length) { fold.apply($0, rules: rules) }
+        return fold.purposeCounts(at: time, catalogue: catalogue)
+    }
+
     /// One subject's projection as of `time`, read through the per-subject index only.
     public func subjectProjection(pseudonym: String, asOf time: Timestamp) throws -> SubjectProjection {
         var subject = SubjectProjection()

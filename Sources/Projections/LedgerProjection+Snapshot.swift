@@ -93,25 +93,48 @@ extension LedgerProjection {
 
     /// Reads one subject record ``write(subject:_:into:)`` wrote.
     static func readSubject(_ r: inout ByteReader) -> (Pseudonym, SubjectProjection)? {
-        guard let high = r.readU64(), let low = r.readU64(), let erased = r.readU8() else { return nil }
         var subject = SubjectProjection()
+        var valid = true
+        let read = readSubject(&r) { purpose, decision, _ in
+            if let purpose = String(validating: purpose, as: UTF8.self) {
+                subject.consents[purpose] = decision
+            } else {
+                valid = false
+            }
+        }
+        guard valid, let (id, erasure) = read else { return nil }
+        subject.erasure = erasure
+        return (id, subject)
+    }
+
+    /// Reads one subject record, handing each decision to `decision` with its purpose's bytes (in
+    /// place) and whether the subject is erased, so that counting pairs builds no dictionary or
+    /// string per subject.
+    /// - Returns: The pseudonym and the erasure; `nil` when the record is truncated or malformed.
+    static func readSubject(
+        _ r: inout ByteReader,
+        decision: (_ purpose: UnsafeRawBufferPointer, _ decision: ConsentDecision, _ erased: Bool) -> Void
+    ) -> (id: Pseudonym, erasure: (seq: UInt64, occurredAt: Timestamp)?)? {
+        guard let high = r.readU64(), let low = r.readU64(), let erased = r.readU8() else { return nil }
+        var erasure: (seq: UInt64, occurredAt: Timestamp)?
         if erased == 1 {
             guard let seq = r.readU64(), let occurred = r.readI64() else { return nil }
-            subject.erasure = (seq, Timestamp(milliseconds: occurred))
+            erasure = (seq, Timestamp(milliseconds: occurred))
         }
         guard let consents = r.readU32() else { return nil }
         for _ in 0..<consents {
-            guard let purpose = r.readString(), let granted = r.readU8(), let occurred = r.readI64(),
+            guard let purpose = r.readField(), let granted = r.readU8(), let occurred = r.readI64(),
                 let seq = r.readU64(), let expires = r.readI64()
             else { return nil }
-            subject.consents[purpose] = ConsentDecision(
+            let read = ConsentDecision(
                 granted: granted == 1,
                 occurredAt: Timestamp(milliseconds: occurred),
                 seq: seq,
                 expiresAt: expires == Int64.min ? nil : Timestamp(milliseconds: expires)
             )
+            decision(purpose, read, erasure != nil)
         }
-        return (Pseudonym(high: high, low: low), subject)
+        return (Pseudonym(high: high, low: low), erasure)
     }
 
     /// Reads the requests part ``write(requests:into:)`` wrote.

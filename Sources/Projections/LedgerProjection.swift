@@ -65,24 +65,9 @@ public struct LedgerProjection: Sendable, Equatable {
 
     /// The catalogue's purposes with the number of (subject, purpose) pairs in each status at `time`.
     public func purposeCounts(at time: Timestamp, catalogue: Catalogue) -> [PurposeCount] {
-        let rules = ProjectionRules(catalogue: catalogue)
-        var counts: [String: [ConsentStatus: Int]] = [:]
-        for subject in subjects.values {
-            for entry in subject.consents(at: time, rules: rules) {
-                counts[entry.purpose, default: [:]][entry.status, default: 0] += 1
-            }
-        }
-        return catalogue.purposes.map { purpose in
-            let byStatus = counts[purpose.id] ?? [:]
-            return PurposeCount(
-                id: purpose.id,
-                basis: purpose.basis.rawValue,
-                granted: byStatus[.granted] ?? 0,
-                withdrawn: byStatus[.withdrawn] ?? 0,
-                expired: byStatus[.expired] ?? 0,
-                erased: byStatus[.erased] ?? 0
-            )
-        }
+        var tally = PurposeTally(at: time, rules: ProjectionRules(catalogue: catalogue))
+        for subject in subjects.values { subject.tally(into: &tally) }
+        return tally.counts(catalogue: catalogue)
     }
 
     /// The requests at `time` that `filter` selects, by `openedAt` then id.
@@ -100,6 +85,82 @@ public struct LedgerProjection: Sendable, Equatable {
 /// Which requests a listing shows (SPEC §7 `GET /v1/requests?status=`).
 public enum RequestFilter: String, Sendable, CaseIterable {
     case open, overdue, all
+}
+
+/// Counts (subject, purpose) pairs by their status at one time: the one count behind every
+/// ``PurposeCount``, whether the pairs come from a decoded projection or straight from a
+/// snapshot's bytes (``SnapshotSplicer/purposeCounts(at:catalogue:)``, a million pairs at a time,
+/// so each purpose's TTL is looked up once, not once a pair).
+struct PurposeTally {
+    private struct Counts {
+        let purpose: String
+        let utf8: [UInt8]
+        let ttlDays: Int?
+        var granted = 0
+        var withdrawn = 0
+        var expired = 0
+        var erased = 0
+    }
+
+    private let time: Timestamp
+    private let rules: ProjectionRules
+    /// One entry per purpose met, found by a linear search: a catalogue has a handful of
+    /// purposes, and comparing a few short byte strings is cheaper than hashing one.
+    private var purposes: [Counts] = []
+    /// The entry the previous pair was counted in.
+    private var last = 0
+
+    /// An empty tally of the pairs' statuses at `time`.
+    init(at time: Timestamp, rules: ProjectionRules) {
+        self.time = time
+        self.rules = rules
+    }
+
+    /// Counts one pair: `decision` for `purpose`, of an erased subject or not.
+    mutating func add(_ decision: ConsentDecision, purpose: String, erased: Bool) {
+        var purpose = purpose
+        purpose.withUTF8 { add(decision, purpose: UnsafeRawBufferPointer($0), erased: erased) }
+    }
+
+    /// Counts one pair whose purpose id is the UTF-8 bytes `purpose`.
+    mutating func add(_ decision: ConsentDecision, purpose: UnsafeRawBufferPointer, erased: Bool) {
+        let index = entry(for: purpose)
+        let status = SubjectProjection.status(of: decision, ttlDays: purposes[index].ttlDays, erased: erased, at: time)
+        switch status.status {
+        case .granted: purposes[index].granted += 1
+        case .withdrawn: purposes[index].withdrawn += 1
+        case .expired: purposes[index].expired += 1
+        case .erased: purposes[index].erased += 1
+        }
+    }
+
+    private mutating func entry(for purpose: UnsafeRawBufferPointer) -> Int {
+        if last < purposes.count, purposes[last].utf8.elementsEqual(purpose) { return last }
+        if let found = purposes.firstIndex(where: { $0.utf8.elementsEqual(purpose) }) {
+            last = found
+            return found
+        }
+        let id = String(decoding: purpose, as: UTF8.self)
+        purposes.append(Counts(purpose: id, utf8: Array(purpose), ttlDays: rules.consentTTLDays[id]))
+        last = purposes.count - 1
+        return last
+    }
+
+    /// The catalogue's purposes, in its order, with their counts (zero for a purpose no pair has;
+    /// pairs of a purpose the catalogue no longer lists are not shown).
+    func counts(catalogue: Catalogue) -> [PurposeCount] {
+        catalogue.purposes.map { purpose in
+            let counts = purposes.first { $0.purpose == purpose.id }
+            return PurposeCount(
+                id: purpose.id,
+                basis: purpose.basis.rawValue,
+                granted: counts?.granted ?? 0,
+                withdrawn: counts?.withdrawn ?? 0,
+                expired: counts?.expired ?? 0,
+                erased: counts?.erased ?? 0
+            )
+        }
+    }
 }
 
 /// One purpose's anonymous counts of (subject, purpose) pairs by status (SPEC §5 "Purposes").

@@ -37,8 +37,7 @@ public struct SubjectProjection: Sendable, Equatable {
         }
     }
 
-    /// The pair states at `time`, sorted by purpose (SPEC §5 boundaries: a grant is expired at T
-    /// when T ≥ its expiry; after erasure every pair is erased).
+    /// The pair states at `time`, sorted by purpose (``status(of:purpose:erased:at:rules:)``).
     public func consents(at time: Timestamp, rules: ProjectionRules) -> [ConsentEntry] {
         consents.keys.sorted().compactMap { purpose in
             guard let decision = consents[purpose] else { return nil }
@@ -51,27 +50,41 @@ public struct SubjectProjection: Sendable, Equatable {
                     expiresAt: nil
                 )
             }
-            guard decision.granted else {
-                return ConsentEntry(
-                    purpose: purpose,
-                    status: .withdrawn,
-                    since: decision.occurredAt,
-                    seq: decision.seq,
-                    expiresAt: nil
-                )
-            }
-            let expiry =
-                decision.expiresAt
-                ?? rules.consentTTLDays[purpose].map { decision.occurredAt.adding(days: $0) }
-            let expired = expiry.map { time >= $0 } ?? false
+            let (status, expiry) = Self.status(
+                of: decision,
+                ttlDays: rules.consentTTLDays[purpose],
+                erased: false,
+                at: time
+            )
             return ConsentEntry(
                 purpose: purpose,
-                status: expired ? .expired : .granted,
+                status: status,
                 since: decision.occurredAt,
                 seq: decision.seq,
                 expiresAt: expiry
             )
         }
+    }
+
+    /// Adds each of the subject's pairs to `tally`.
+    func tally(into tally: inout PurposeTally) {
+        for (purpose, decision) in consents { tally.add(decision, purpose: purpose, erased: erasure != nil) }
+    }
+
+    /// A pair's status at `time` and when its grant expires (its own `expiresAt`, or its purpose's
+    /// TTL of `ttlDays` after it) — the one rule of SPEC §5's boundaries: a grant is expired at T
+    /// when T ≥ its expiry; after erasure every pair is erased.
+    static func status(
+        of decision: ConsentDecision,
+        ttlDays: Int?,
+        erased: Bool,
+        at time: Timestamp
+    ) -> (status: ConsentStatus, expiresAt: Timestamp?) {
+        if erased { return (.erased, nil) }
+        guard decision.granted else { return (.withdrawn, nil) }
+        let expiry = decision.expiresAt ?? ttlDays.map { decision.occurredAt.adding(days: $0) }
+        let expired = expiry.map { time >= $0 } ?? false
+        return (expired ? .expired : .granted, expiry)
     }
 }
 

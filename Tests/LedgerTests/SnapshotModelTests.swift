@@ -140,9 +140,15 @@ struct SnapshotModelTests {
                 } else {
                     time = clock.now().adding(minutes: -random.below(60 * 24 * 30))
                 }
+                let expected = log.fold(asOf: time, rules: rules)
                 #expect(
-                    try ledger.projection(asOf: time) == log.fold(asOf: time, rules: rules),
+                    try ledger.projection(asOf: time) == expected,
                     "\(context): the projection as of \(time.rfc3339)"
+                )
+                #expect(
+                    try ledger.purposeCounts(asOf: time)
+                        == expected.purposeCounts(at: time, catalogue: try ledger.catalogue()),
+                    "\(context): the counts as of \(time.rfc3339), from the snapshot's bytes"
                 )
             }
         }

@@ -96,6 +96,38 @@ struct SnapshotSplicerTests {
         #expect(continued.snapshot() == whole.snapshot)
     }
 
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func countsFromTheBytesAreTheWholeFoldsCounts(seed: UInt64) throws {
+        let catalogue = try Catalogue.bundled()
+        let events = Self.log(seed: seed, count: 500, subjects: 80)
+        var whole = LedgerProjection()
+        var spliced = SnapshotSplicer()
+        var seen: Set<ConsentStatus> = []
+        for (index, event) in events.enumerated() {
+            whole.apply(event, rules: Self.rules)
+            spliced.apply(event, rules: Self.rules)
+            // Some subjects then stand in the bytes only, others in the fold too.
+            if index % 37 == 0 { _ = spliced.snapshot() }
+            guard index % 23 == 0 else { continue }
+            // Before and after the explicit expiries (10 days) and web-analytics' TTL (90 days).
+            for days in [0, 10, 89, 91, 400] {
+                let time = event.occurredAt.adding(days: days)
+                let counts = spliced.purposeCounts(at: time, catalogue: catalogue)
+                #expect(
+                    counts == whole.purposeCounts(at: time, catalogue: catalogue),
+                    "seq \(event.seq), +\(days) days"
+                )
+                for count in counts {
+                    if count.granted > 0 { seen.insert(.granted) }
+                    if count.withdrawn > 0 { seen.insert(.withdrawn) }
+                    if count.expired > 0 { seen.insert(.expired) }
+                    if count.erased > 0 { seen.insert(.erased) }
+                }
+            }
+        }
+        #expect(seen == Set(ConsentStatus.allCases), "every status was counted somewhere")
+    }
+
     @Test func bytesThatAreNotASnapshotAreRefused() throws {
         var projection = LedgerProjection()
         for event in Self.log(seed: 5, count: 120, subjects: 30) { projection.apply(event, rules: Self.rules) }

@@ -72,6 +72,12 @@ package struct ByteReader {
         return start..<offset
     }
 
+    /// A length-prefixed field's bytes, in place (valid while the buffer read is); `nil` when it is
+    /// truncated.
+    package mutating func readField() -> UnsafeRawBufferPointer? {
+        skipField().map { UnsafeRawBufferPointer(rebasing: bytes[$0]) }
+    }
+
     /// Skips a length-prefixed string or byte string; `false` when it is truncated.
     package mutating func skipLengthPrefixed() -> Bool {
         guard let length = readU32() else { return false }
@@ -103,8 +109,7 @@ package struct ByteReader {
     package mutating func readI64() -> Int64? { readU64().map { Int64(bitPattern: $0) } }
 
     package mutating func readString() -> String? {
-        guard let length = readU32(), let raw = read(count: Int(length)) else { return nil }
-        return String(validating: raw, as: UTF8.self)
+        readField().flatMap { String(validating: $0, as: UTF8.self) }
     }
 
     package mutating func readLengthPrefixed() -> [UInt8]? {

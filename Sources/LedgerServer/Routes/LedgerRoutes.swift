@@ -247,7 +247,7 @@ struct LedgerRoutes: Sendable {
         try await caller(context).require(.read)
         let asOf = try time(request.uri.queryParameters.get("asOf"), "asOf")
         return try await blocking {
-            let counts = try ledger.projection(asOf: asOf).purposeCounts(at: asOf, catalogue: try ledger.catalogue())
+            let counts = try ledger.purposeCounts(asOf: asOf)
             return JSONResponse.make(.object([("purposes", .array(counts.map(\.json)))]))
         }
     }

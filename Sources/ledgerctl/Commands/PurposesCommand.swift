@@ -18,7 +18,7 @@ struct PurposesCommand: ParsableCommand {
         try runReporting(json: global.json) {
             let time = try parseTime(asOf, option: "--as-of")
             let ledger = try global.openLedger()
-            let counts = try ledger.projection(asOf: time).purposeCounts(at: time, catalogue: try ledger.catalogue())
+            let counts = try ledger.purposeCounts(asOf: time)
             if global.json {
                 Output.line(JSONValue.object([("purposes", .array(counts.map(\.json)))]).serialized)
             } else {
