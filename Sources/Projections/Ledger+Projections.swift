@@ -51,9 +51,7 @@ extension Ledger {
     /// One subject's projection as of `time`, read through the per-subject index only.
     public func subjectProjection(pseudonym: String, asOf time: Timestamp) throws -> SubjectProjection {
         var subject = SubjectProjection()
-        for event in try subjectEvents(pseudonym: pseudonym, asOf: time) {
-            if let summary = EventSummary(event) { subject.apply(summary) }
-        }
+        for summary in try subjectSummaries(pseudonym: pseudonym, asOf: time) { subject.apply(summary) }
         return subject
     }
 }

@@ -84,21 +84,46 @@ extension Ledger {
     /// The subject's events (read through the per-subject index, never the whole log), without
     /// decrypting anything; only those recorded at or before `asOf` when given.
     public func subjectEvents(pseudonym: String, asOf: Timestamp? = nil) throws -> [StoredEvent] {
+        var found: [StoredEvent] = []
+        try forEachSubjectRecord(pseudonym: pseudonym) { record in
+            guard let event = StoredEvent(record: record) else { return false }
+            if let asOf, event.recordedAt > asOf { return true }
+            found.append(event)
+            return true
+        }
+        return found
+    }
+
+    /// The summaries of the subject's events recorded at or before `asOf`, read as
+    /// ``subjectEvents(pseudonym:asOf:)`` reads the events, without building whole events: what a
+    /// subject's projection needs.
+    public func subjectSummaries(pseudonym: String, asOf: Timestamp) throws -> [EventSummary] {
+        var found: [EventSummary] = []
+        try forEachSubjectRecord(pseudonym: pseudonym) { record in
+            guard let summary = EventSummary(record: record) else { return false }
+            if summary.recordedAt <= asOf { found.append(summary) }
+            return true
+        }
+        return found
+    }
+
+    /// Calls `body` with each of the subject's log records, in seq order, in one read transaction,
+    /// through the per-subject index; `body` returns `false` for a record it cannot read.
+    private func forEachSubjectRecord(
+        pseudonym: String,
+        _ body: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
         guard let raw = Hex.decode(pseudonym), raw.count == 16 else {
             throw LedgerError(.invalidField, "pseudonym must be 32 hexadecimal characters")
         }
-        return try storage {
+        try storage {
             try events.read { txn in
-                var found: [StoredEvent] = []
                 let log = events.table(EventsSchema.log)
                 for seq in try SubjectIndex.seqs(of: raw, in: txn, events: events) {
                     guard let record = try txn.get(EventsSchema.seqKey(seq), in: log),
-                        let event = record.withUnsafeBytes({ StoredEvent(record: $0) })
+                        try record.withUnsafeBytes(body)
                     else { throw LedgerError(.ledgerCorrupt, "the subject index names an event that cannot be read") }
-                    if let asOf, event.recordedAt > asOf { continue }
-                    found.append(event)
                 }
-                return found
             }
         }
     }
