@@ -31,6 +31,14 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Jobs waiting, in order, for room in the queue.
     private var parked: Deque<Job> = []
     private var stopping = false
+    /// Group commit's gathering (see ``gather()``): how many append requests the next round may
+    /// expect — those the last round answered and those queued when it ended — when it ended, and
+    /// how long it took to commit. Touched only under `condition`.
+    private var expectedRequests = 0
+    /// The jobs queued when the last append round committed, before its answers went out.
+    private var queuedBeforeAnswers = 0
+    private var lastRoundEnd: UInt64 = 0
+    private var lastCommitNanoseconds: UInt64 = 0
     private let finished = DispatchSemaphore(value: 0)
     /// Writes projection snapshots in the background, never inside a commit round.
     let snapshots: SnapshotScheduler
@@ -40,6 +48,12 @@ final class GroupCommitWriter: @unchecked Sendable {
     let capacity: Int
     /// The most events committed in one round.
     let roundLimit: Int
+    /// The longest ``gather()`` waits for a round, in nanoseconds.
+    let gatherLimit: UInt64
+    /// How much of the previous round's commit time ``gather()`` may wait (a half).
+    let gatherShare: Double
+    /// How many rounds ``gather()`` held back to wait for requests (tests check when it does not).
+    private(set) var gatheringWaits = 0
 
     /// One batch's answer from a round: its results, or why it was refused.
     typealias BatchOutcome = Result<[AppendResult], LedgerError>
@@ -55,6 +69,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         logger: Logger,
         capacity: Int,
         roundLimit: Int = 20_000,
+        gatherLimit: UInt64 = 1_000_000,
+        gatherShare: Double = 0.5,
         commitRound: CommitRound? = nil
     ) {
         self.ledger = ledger
@@ -62,6 +78,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.logger = logger
         self.capacity = capacity
         self.roundLimit = roundLimit
+        self.gatherLimit = gatherLimit
+        self.gatherShare = gatherShare
         self.commitRound = commitRound ?? { try ledger.appendGroup($0) }
         snapshots = SnapshotScheduler(ledger: ledger, logger: logger)
         compactions = CompactionBatcher(ledger: ledger)
@@ -153,6 +171,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 condition.unlock()
                 break
             }
+            gather()
             // A round is a run of appends up to `roundLimit` events, or one erasure or compaction.
             var round: [Job] = []
             var events = 0
@@ -167,8 +186,17 @@ final class GroupCommitWriter: @unchecked Sendable {
                 round.append(queue.removeFirst())
             }
             condition.unlock()
+            let started = DispatchTime.now().uptimeNanoseconds
             run(round)
+            let ended = DispatchTime.now().uptimeNanoseconds
             condition.lock()
+            if case .append = round.first {
+                expectedRequests = round.count + queuedBeforeAnswers
+                lastRoundEnd = ended
+                lastCommitNanoseconds = ended - started
+            } else {
+                expectedRequests = 0
+            }
             queuedEvents = max(0, queuedEvents - round.reduce(0) { $0 + Self.weight(of: $1) })
             metrics.queueDepth.record(queuedEvents)
             while let next = parked.first, queuedEvents == 0 || queuedEvents + Self.weight(of: next) <= capacity {
@@ -177,6 +205,29 @@ final class GroupCommitWriter: @unchecked Sendable {
             condition.unlock()
         }
         finished.signal()
+    }
+
+    /// Before an append round, waits briefly for the requests the last round answered.
+    ///
+    /// Each connection has one request in flight: the clients a round answers send their next
+    /// request a fraction of a millisecond later, by when the next round has begun with the
+    /// requests that were queued meanwhile. Left alone, the connections settle into two groups
+    /// that take turns, each waiting for two rounds (two flushes) per request. So when the
+    /// previous round ended only a moment ago, the next one waits for as many requests as that
+    /// round answered plus those queued before its answers went out, but never longer than
+    /// ``gatherShare`` (half) of the previous round's commit, nor than ``gatherLimit`` (1 ms): the
+    /// two groups merge into one round per flush. A lone client, a full queue, an erasure or a
+    /// writer that was idle never waits. Call with `condition` locked.
+    private func gather() {
+        guard case .append = queue.first, expectedRequests > 1, queue.count < expectedRequests else { return }
+        let window = min(UInt64(Double(lastCommitNanoseconds) * gatherShare), gatherLimit)
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard window > 0, now &- lastRoundEnd < window else { return }
+        let deadline = Date(timeIntervalSinceNow: Double(window) / 1e9)
+        gatheringWaits += 1
+        while !stopping, parked.isEmpty, queue.count < expectedRequests, queuedEvents < capacity {
+            guard condition.wait(until: deadline) else { break }
+        }
     }
 
     private func run(_ round: [Job]) {
@@ -193,6 +244,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 // transactions committed and were flushed: an acknowledged append is durable.
                 let outcomes = try commitRound(batches)
                 let committed = DispatchTime.now().uptimeNanoseconds
+                // Counted before any answer, so a client answered now is not counted twice.
+                condition.lock()
+                queuedBeforeAnswers = queue.count
+                condition.unlock()
                 // The answers first, so that no request waits for the bookkeeping.
                 var appended = 0
                 var head: UInt64 = 0
