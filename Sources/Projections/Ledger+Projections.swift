@@ -50,8 +50,19 @@ extension Ledger {
 
     /// One subject's projection as of `time`, read through the per-subject index only.
     public func subjectProjection(pseudonym: String, asOf time: Timestamp) throws -> SubjectProjection {
+        try subjectProjection(pseudonym: pseudonym, asOf: time, atMost: .max) ?? SubjectProjection()
+    }
+
+    /// One subject's projection as of `time`, or `nil`, having read none of its events, when the
+    /// subject has more than `limit` (the server reads those off its request threads).
+    public func subjectProjection(
+        pseudonym: String,
+        asOf time: Timestamp,
+        atMost limit: Int
+    ) throws -> SubjectProjection? {
+        guard let summaries = try subjectSummaries(pseudonym: pseudonym, asOf: time, atMost: limit) else { return nil }
         var subject = SubjectProjection()
-        for summary in try subjectSummaries(pseudonym: pseudonym, asOf: time) { subject.apply(summary) }
+        for summary in summaries { subject.apply(summary) }
         return subject
     }
 }

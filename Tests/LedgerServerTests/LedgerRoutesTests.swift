@@ -1,8 +1,9 @@
 import Foundation
 import HummingbirdTesting
 import Ledger
-import LedgerServer
 import Testing
+
+@testable import LedgerServer
 
 /// The routes of SPEC §7 driven in process through Hummingbird's router test client, appends
 /// going through the group-commit writer; what they append is read back through the Ledger API.
@@ -217,6 +218,38 @@ struct LedgerRoutesTests {
             #expect(unknown.status == 404 && unknown.errorCode == "subject_not_found")
             let metrics = try await client.call(.get, "/metrics")
             #expect(metric("ledger_appended_events_total", in: metrics.text) == 3)
+        }
+    }
+
+    /// A subject's consents are read on the request thread up to `inlineSubjectEvents` events and
+    /// on the thread pool beyond: the answer is the same either way, and is the fold of every
+    /// event (the last decision per purpose), as of now and as of a time between them.
+    @Test(arguments: [LedgerRoutes.inlineSubjectEvents, LedgerRoutes.inlineSubjectEvents + 1, 1_500])
+    func aSubjectsConsentsAreTheSameOnEitherSideOfTheInlineLimit(events count: Int) async throws {
+        let store = try TestLedger()
+        try await store.server().makeApplication().test(.router) { client in
+            // Grants and withdrawals in turn on two purposes: the last one decides each.
+            let lines = (0..<count).map { n in
+                let purpose = n % 2 == 0 ? "newsletter" : "surveys"
+                return n % 4 < 2
+                    ? Events.grant("busy@example.com", purpose: purpose)
+                    : #"{"type":"consent.withdrawn","subject":"busy@example.com","purpose":"\#(purpose)"}"#
+            }
+            for chunk in stride(from: 0, to: lines.count, by: 500) {
+                let body = lines[chunk..<min(chunk + 500, lines.count)].joined(separator: "\n")
+                let appended = try await client.call(.post, "/v1/events", body, contentType: "application/x-ndjson")
+                #expect(appended.status == 201)
+            }
+            let answer = try await client.call(.post, "/v1/consents/query", #"{"subject":"busy@example.com"}"#)
+            #expect(answer.status == 200)
+            let consents = (answer.json?["consents"] as? [[String: Any]]) ?? []
+            let status = { (n: Int) in n % 4 < 2 ? "granted" : "withdrawn" }
+            // The last event of each purpose: count - 1 or count - 2, whichever has its parity.
+            let lastNewsletter = (count - 1) % 2 == 0 ? count - 1 : count - 2
+            let lastSurveys = (count - 1) % 2 == 1 ? count - 1 : count - 2
+            #expect(consents.map { $0["purpose"] as? String } == ["newsletter", "surveys"])
+            #expect(consents.map { $0["status"] as? String } == [status(lastNewsletter), status(lastSurveys)])
+            #expect(consents.map { $0["seq"] as? Int } == [lastNewsletter + 1, lastSurveys + 1])
         }
     }
 

@@ -33,6 +33,19 @@ struct SubjectIndexTests {
             for subject in subjects {
                 let seqs = try events.read { try SubjectIndex.seqs(of: subject, in: $0, events: events) }
                 #expect(seqs == expected[subject] ?? [], "seq \(seq)")
+                // Bounded, whether the entries are sorted, recent or both: all of them up to the
+                // limit, none above it.
+                let count = seqs.count
+                let atCount = try events.read {
+                    try SubjectIndex.seqs(of: subject, in: $0, events: events, atMost: count)
+                }
+                #expect(atCount == seqs, "seq \(seq): at most \(count)")
+                if count > 0 {
+                    let below = try events.read {
+                        try SubjectIndex.seqs(of: subject, in: $0, events: events, atMost: count - 1)
+                    }
+                    #expect(below == nil, "seq \(seq): at most \(count - 1)")
+                }
             }
         }
         // Nothing moves below the threshold; at 20 the bucket with the oldest entry (seq 1, bucket

@@ -92,12 +92,26 @@ enum SubjectIndex {
         in txn: borrowing some KeyValueReading & ~Copyable,
         events: Environment
     ) throws -> [UInt64] {
+        try seqs(of: pseudonym, in: txn, events: events, atMost: .max) ?? []
+    }
+
+    /// The seqs of `pseudonym`'s events, ascending; `nil`, having read no more than `limit` + 1 of
+    /// them, when it has more than `limit`.
+    static func seqs(
+        of pseudonym: [UInt8],
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment,
+        atMost limit: Int
+    ) throws -> [UInt64]? {
         var seqs: [UInt64] = []
+        var tooMany = false
         try txn.forEach(in: events.table(EventsSchema.subjectEvents), from: pseudonym) { key, _ in
             guard key.count == 24, key.starts(with: pseudonym) else { return false }
             if let seq = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: key[16..<24])) { seqs.append(seq) }
-            return true
+            tooMany = seqs.count > limit
+            return !tooMany
         }
+        guard !tooMany else { return nil }
         let bucket = bucket(of: pseudonym)
         try txn.forEach(in: events.table(EventsSchema.recentSubjectEvents), from: [bucket]) { key, value in
             guard key.count == 9, key[0] == bucket else { return false }
@@ -106,8 +120,9 @@ enum SubjectIndex {
             {
                 seqs.append(seq)
             }
-            return true
+            tooMany = seqs.count > limit
+            return !tooMany
         }
-        return seqs
+        return tooMany ? nil : seqs
     }
 }

@@ -97,33 +97,47 @@ extension Ledger {
     /// The summaries of the subject's events recorded at or before `asOf`, read as
     /// ``subjectEvents(pseudonym:asOf:)`` reads the events, without building whole events: what a
     /// subject's projection needs.
-    public func subjectSummaries(pseudonym: String, asOf: Timestamp) throws -> [EventSummary] {
+    /// - Parameter limit: The most events to read: `nil` (having read no event) when the subject
+    ///   has more.
+    public func subjectSummaries(
+        pseudonym: String,
+        asOf: Timestamp,
+        atMost limit: Int = .max
+    ) throws -> [EventSummary]? {
         var found: [EventSummary] = []
-        try forEachSubjectRecord(pseudonym: pseudonym) { record in
+        let read = try forEachSubjectRecord(pseudonym: pseudonym, atMost: limit) { record in
             guard let summary = EventSummary(record: record) else { return false }
             if summary.recordedAt <= asOf { found.append(summary) }
             return true
         }
-        return found
+        return read ? found : nil
     }
 
     /// Calls `body` with each of the subject's log records, in seq order, in one read transaction,
     /// through the per-subject index; `body` returns `false` for a record it cannot read.
+    /// - Returns: `false`, having called `body` for none, when the subject has more than `limit`
+    ///   events.
+    @discardableResult
     private func forEachSubjectRecord(
         pseudonym: String,
+        atMost limit: Int = .max,
         _ body: (UnsafeRawBufferPointer) throws -> Bool
-    ) throws {
+    ) throws -> Bool {
         guard let raw = Hex.decode(pseudonym), raw.count == 16 else {
             throw LedgerError(.invalidField, "pseudonym must be 32 hexadecimal characters")
         }
-        try storage {
+        return try storage {
             try events.read { txn in
                 let log = events.table(EventsSchema.log)
-                for seq in try SubjectIndex.seqs(of: raw, in: txn, events: events) {
+                guard let seqs = try SubjectIndex.seqs(of: raw, in: txn, events: events, atMost: limit) else {
+                    return false
+                }
+                for seq in seqs {
                     guard let record = try txn.get(EventsSchema.seqKey(seq), in: log),
                         try record.withUnsafeBytes(body)
                     else { throw LedgerError(.ledgerCorrupt, "the subject index names an event that cannot be read") }
                 }
+                return true
             }
         }
     }

@@ -83,6 +83,9 @@ struct LedgerRoutes: Sendable {
     }
 
     /// Runs blocking ledger work off the cooperative pool.
+    /// The most events of one subject a query reads on its request thread.
+    static let inlineSubjectEvents = 256
+
     private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await NIOThreadPool.singleton.runIfActive(body)
     }
@@ -163,19 +166,25 @@ struct LedgerRoutes: Sendable {
         }
         try ClientEvent.checkExternalId(subject)
         let asOf = try time(try string(input, "asOf"), "asOf")
-        return try await blocking {
-            guard let pseudonym = try ledger.pseudonym(of: subject) else {
-                throw LedgerError(.subjectNotFound, "no subject has this external id")
-            }
-            let consents = try ledger.subjectProjection(pseudonym: pseudonym, asOf: asOf)
-                .consents(at: asOf, rules: try ledger.projectionRules())
-            return JSONResponse.make(
-                .object([
-                    ("subject", .string(subject)), ("pseudonym", .string(pseudonym)), ("asOf", .string(asOf.rfc3339)),
-                    ("consents", .array(consents.map(\.json))),
-                ])
-            )
+        // Read inline while the subject's events are few: an LMDB read never waits, and the hop to
+        // the thread pool was about a fifth of the answer's time. A subject with more is read on
+        // the thread pool, so that it holds no request thread for long.
+        guard let pseudonym = try ledger.pseudonym(of: subject) else {
+            throw LedgerError(.subjectNotFound, "no subject has this external id")
         }
+        let rules = try ledger.projectionRules()
+        let projection: SubjectProjection
+        if let few = try ledger.subjectProjection(pseudonym: pseudonym, asOf: asOf, atMost: Self.inlineSubjectEvents) {
+            projection = few
+        } else {
+            projection = try await blocking { try ledger.subjectProjection(pseudonym: pseudonym, asOf: asOf) }
+        }
+        return JSONResponse.make(
+            .object([
+                ("subject", .string(subject)), ("pseudonym", .string(pseudonym)), ("asOf", .string(asOf.rfc3339)),
+                ("consents", .array(projection.consents(at: asOf, rules: rules).map(\.json))),
+            ])
+        )
     }
 
     private func history(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
