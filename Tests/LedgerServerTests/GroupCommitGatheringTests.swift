@@ -5,9 +5,9 @@ import Testing
 
 @testable import LedgerServer
 
-/// Group commit's gathering (``GroupCommitWriter``'s `gather()`): clients that each keep one
-/// request in flight end up in one round per commit instead of taking turns, and nothing waits
-/// when no other request is coming. The commit is the ledger's own, made slow (50 ms, like a slow
+/// Group commit's gathering (``GroupCommitWriter``'s `gather()`): a few clients that each keep
+/// one request in flight end up in one round per commit instead of taking turns, many are left to
+/// take turns, and nothing waits when no other request is coming. The commit is the ledger's own, made slow (50 ms, like a slow
 /// disk's flush), and a wait may last up to 1 s instead of half a commit, so that what is checked
 /// does not depend on how busy this machine is: the clients' next requests arrive well within it.
 struct GroupCommitGatheringTests {
@@ -59,6 +59,14 @@ struct GroupCommitGatheringTests {
         // or two holds all eight.
         #expect(rounds.count <= 13, "rounds: \(rounds)")
         #expect(waits > 0)
+    }
+
+    @Test func sixteenClientsAreNotGatheredButTakeTurns() async throws {
+        // More than `gatherMostRequests` in flight: the rounds are left to take turns, which keeps
+        // the cores busy with one group while the other's round flushes.
+        let (rounds, waits) = try await run(clients: 16, each: 5)
+        #expect(rounds.reduce(0, +) == 80)
+        #expect(waits == 0, "rounds: \(rounds)")
     }
 
     @Test func aLoneClientNeverWaits() async throws {

@@ -207,6 +207,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         finished.signal()
     }
 
+    /// The most requests a round gathers for. Beyond it a round already shares its flush widely,
+    /// and waiting for more costs throughput: closed-loop clients that take turns keep the cores
+    /// busy with one group's requests while the other group's round flushes, and gathering them
+    /// into one round left the cores idle during every flush (16 connections: 5,388 appends/s
+    /// against 6,276 without gathering; with this bound 6,015, interleaved runs).
+    static let gatherMostRequests = 8
+
     /// Before an append round, waits briefly for the requests the last round answered.
     ///
     /// Each connection has one request in flight: the clients a round answers send their next
@@ -216,10 +223,16 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// previous round ended only a moment ago, the next one waits for as many requests as that
     /// round answered plus those queued before its answers went out, but never longer than
     /// ``gatherShare`` (half) of the previous round's commit, nor than ``gatherLimit`` (1 ms): the
-    /// two groups merge into one round per flush. A lone client, a full queue, an erasure or a
-    /// writer that was idle never waits. Call with `condition` locked.
+    /// two groups merge into one round per flush. That matters most under a moderate load, where
+    /// rounds of one to three requests each pay a whole flush and keep the writer busy from one
+    /// to the next, so that any slow flush backs the queue up: at 2,000 appends/s offered the p99
+    /// fell from 5.7–10.3 ms to 2.8–3.4 ms. A lone client, more than ``gatherMostRequests``
+    /// requests, a full queue, an erasure or a writer that was idle never waits. Call with
+    /// `condition` locked.
     private func gather() {
-        guard case .append = queue.first, expectedRequests > 1, queue.count < expectedRequests else { return }
+        guard case .append = queue.first, (2...Self.gatherMostRequests).contains(expectedRequests),
+            queue.count < expectedRequests
+        else { return }
         let window = min(UInt64(Double(lastCommitNanoseconds) * gatherShare), gatherLimit)
         let now = DispatchTime.now().uptimeNanoseconds
         guard window > 0, now &- lastRoundEnd < window else { return }
