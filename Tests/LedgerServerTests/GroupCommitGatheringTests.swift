@@ -17,9 +17,10 @@ struct GroupCommitGatheringTests {
         let store = try TestLedger()
         let ledger = store.ledger
         let rounds = Locked<[Int]>([])
+        let metrics = ServerMetrics()
         let writer = GroupCommitWriter(
             ledger: ledger,
-            metrics: ServerMetrics(),
+            metrics: metrics,
             logger: Logger(label: "ledger-server-tests"),
             capacity: 200_000,
             gatherLimit: 1_000_000_000,
@@ -48,6 +49,8 @@ struct GroupCommitGatheringTests {
         }
         writer.stop()
         #expect(try store.events().count == clients * each, "every append committed")
+        let exported = metric("ledger_gathered_rounds_total", in: metrics.render()) ?? 0
+        #expect(exported == Double(writer.gatheringWaits), "GET /metrics shows the gathered rounds")
         return (rounds.withLock { $0 }, writer.gatheringWaits)
     }
 

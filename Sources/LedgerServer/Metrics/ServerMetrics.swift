@@ -14,6 +14,8 @@ final class ServerMetrics: Sendable {
     let queueDepth: Metrics.Gauge
     /// Requests that found the queue full and waited for room (back-pressure).
     let queueWaits: Metrics.Counter
+    /// Rounds that waited, before they began, for the few requests the previous round answered.
+    let gatheredRounds: Metrics.Counter
     let ledgerBytes: Metrics.Gauge
 
     init() {
@@ -34,6 +36,7 @@ final class ServerMetrics: Sendable {
         commitLatency = Metrics.Timer(label: "ledger_commit_seconds", factory: factory)
         queueDepth = Metrics.Gauge(label: "ledger_queue_depth_events", factory: factory)
         queueWaits = Metrics.Counter(label: "ledger_queue_waits_total", factory: factory)
+        gatheredRounds = Metrics.Counter(label: "ledger_gathered_rounds_total", factory: factory)
         ledgerBytes = Metrics.Gauge(label: "ledger_size_bytes", factory: factory)
         self.factory = factory
     }

@@ -238,6 +238,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         guard window > 0, now &- lastRoundEnd < window else { return }
         let deadline = Date(timeIntervalSinceNow: Double(window) / 1e9)
         gatheringWaits += 1
+        metrics.gatheredRounds.increment()
         while !stopping, parked.isEmpty, queue.count < expectedRequests, queuedEvents < capacity {
             guard condition.wait(until: deadline) else { break }
         }
