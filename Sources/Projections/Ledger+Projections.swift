@@ -44,8 +44,8 @@ extension Ledger {
             }
             fold = continued
         }
-        try forEachSummary(from: fold.throughSeq + 1, through: length) { fold.apply($0, rules: rules) }
-        return fold.purposeCounts(at: time, catalogue: catalogue)
+        try forEachSummary(from: fold.throughSeq + 1, through: length) { try fold.apply($0, rules: rules) }
+        return try fold.purposeCounts(at: time, catalogue: catalogue)
     }
 
     /// One subject's projection as of `time`, read through the per-subject index only.

@@ -115,7 +115,7 @@ extension LedgerProjection {
         _ r: inout ByteReader,
         decision: (_ purpose: UnsafeRawBufferPointer, _ decision: ConsentDecision, _ erased: Bool) -> Void
     ) -> (id: Pseudonym, erasure: (seq: UInt64, occurredAt: Timestamp)?)? {
-        guard let high = r.readU64(), let low = r.readU64(), let erased = r.readU8() else { return nil }
+        guard let high = r.readU64(), let low = r.readU64(), let erased = r.readU8(), erased <= 1 else { return nil }
         var erasure: (seq: UInt64, occurredAt: Timestamp)?
         if erased == 1 {
             guard let seq = r.readU64(), let occurred = r.readI64() else { return nil }

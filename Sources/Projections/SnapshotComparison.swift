@@ -136,10 +136,10 @@ struct SubjectRecords {
     /// its length in bytes; `nil` when it is truncated or malformed.
     static func next(_ reader: inout ByteReader) -> (Pseudonym, Int)? {
         let start = reader.offset
-        guard let high = reader.readU64(), let low = reader.readU64(), let erased = reader.readU8() else {
+        guard let high = reader.readU64(), let low = reader.readU64(), let erased = reader.readU8(), erased <= 1 else {
             return nil
         }
-        if erased != 0, !reader.skip(count: 16) { return nil }
+        if erased == 1, !reader.skip(count: 16) { return nil }
         guard let consents = reader.readU32() else { return nil }
         for _ in 0..<consents {
             guard reader.skipLengthPrefixed(), reader.skip(count: 25) else { return nil }

@@ -51,7 +51,7 @@ enum SnapshotFolding {
         let rules = try rules()
         var pending: [(seq: UInt64, bytes: [UInt8])] = []
         try forEachSummary(base + 1, head / interval * interval) { event in
-            fold.apply(event, rules: rules)
+            try fold.apply(event, rules: rules)
             if event.seq == boundary {
                 pending.append((boundary, fold.snapshot()))
                 boundary += interval

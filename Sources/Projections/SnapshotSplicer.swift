@@ -71,19 +71,26 @@ struct SnapshotSplicer: Sendable {
     var throughSeq: UInt64 { projection.throughSeq }
 
     /// Folds in the next event of the log.
-    mutating func apply(_ event: EventSummary, rules: ProjectionRules) {
+    /// - Throws: `ledger_corrupt` when the subject's record in the previous snapshot does not decode.
+    mutating func apply(_ event: EventSummary, rules: ProjectionRules) throws {
         // A subject of the previous snapshot joins the touched ones as it stood there; one it does
         // not hold is created by the fold itself, exactly when the fold creates one.
         if projection.subjects[event.subject] == nil, let index = position(of: event.subject) {
-            let record = previous.withUnsafeBytes { raw in
+            let record = previous.withUnsafeBytes { raw -> SubjectProjection? in
                 var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[offsets[index]..<offsets[index + 1]]))
-                return LedgerProjection.readSubject(&reader)
+                guard let (_, subject) = LedgerProjection.readSubject(&reader), reader.isAtEnd else { return nil }
+                return subject
             }
-            // The record was read once already (init), so it decodes; a failure would be a bug.
-            if let (_, subject) = record { projection.subjects[event.subject] = subject }
+            guard let record else { throw Self.corruptRecord }
+            projection.subjects[event.subject] = record
         }
         projection.apply(event, rules: rules)
     }
+
+    private static let corruptRecord = LedgerError(
+        .ledgerCorrupt,
+        "a subject record of the projection snapshot cannot be decoded; run `ledgerctl rebuild --repair`"
+    )
 
     /// The snapshot of everything folded so far, which the next one continues from.
     mutating func snapshot() -> [UInt8] {
@@ -145,23 +152,27 @@ struct SnapshotSplicer: Sendable {
     /// touched subjects from the fold, every other one straight from its record, with no
     /// dictionary per subject (at a million subjects, decoding them all was most of the cost of a
     /// count as of a date).
-    func purposeCounts(at time: Timestamp, catalogue: Catalogue) -> [PurposeCount] {
+    /// - Throws: `ledger_corrupt` when a record does not decode.
+    func purposeCounts(at time: Timestamp, catalogue: Catalogue) throws -> [PurposeCount] {
         var tally = PurposeTally(at: time, rules: ProjectionRules(catalogue: catalogue))
         for subject in projection.subjects.values { subject.tally(into: &tally) }
         // The touched subjects in pseudonym order, walked in step with the records: no lookup each.
         let touched = projection.subjects.keys.sorted()
         var nextTouched = touched.startIndex
-        previous.withUnsafeBytes { raw in
+        let readable = previous.withUnsafeBytes { raw in
             for index in ids.indices {
                 let id = ids[index]
                 while nextTouched < touched.endIndex, touched[nextTouched] < id { nextTouched += 1 }
                 if nextTouched < touched.endIndex, touched[nextTouched] == id { continue }
                 var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[offsets[index]..<offsets[index + 1]]))
-                _ = LedgerProjection.readSubject(&reader) { purpose, decision, erased in
+                let read = LedgerProjection.readSubject(&reader) { purpose, decision, erased in
                     tally.add(decision, purpose: purpose, erased: erased)
                 }
+                guard read != nil, reader.isAtEnd else { return false }
             }
+            return true
         }
+        guard readable else { throw Self.corruptRecord }
         return tally.counts(catalogue: catalogue)
     }
 

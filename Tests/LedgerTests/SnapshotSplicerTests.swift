@@ -67,7 +67,7 @@ struct SnapshotSplicerTests {
         var boundaries = 0
         for event in events {
             whole.apply(event, rules: Self.rules)
-            spliced.apply(event, rules: Self.rules)
+            try spliced.apply(event, rules: Self.rules)
             if event.seq % UInt64(interval) == 0 {
                 boundaries += 1
                 let bytes = spliced.snapshot()
@@ -89,7 +89,7 @@ struct SnapshotSplicerTests {
         #expect(continued.throughSeq == 250)
         for event in events.dropFirst(250) {
             whole.apply(event, rules: Self.rules)
-            continued.apply(event, rules: Self.rules)
+            try continued.apply(event, rules: Self.rules)
         }
         #expect(continued.snapshot() == whole.snapshot)
         // A boundary with nothing folded since repeats the previous snapshot.
@@ -105,14 +105,14 @@ struct SnapshotSplicerTests {
         var seen: Set<ConsentStatus> = []
         for (index, event) in events.enumerated() {
             whole.apply(event, rules: Self.rules)
-            spliced.apply(event, rules: Self.rules)
+            try spliced.apply(event, rules: Self.rules)
             // Some subjects then stand in the bytes only, others in the fold too.
             if index % 37 == 0 { _ = spliced.snapshot() }
             guard index % 23 == 0 else { continue }
             // Before and after the explicit expiries (10 days) and web-analytics' TTL (90 days).
             for days in [0, 10, 89, 91, 400] {
                 let time = event.occurredAt.adding(days: days)
-                let counts = spliced.purposeCounts(at: time, catalogue: catalogue)
+                let counts = try spliced.purposeCounts(at: time, catalogue: catalogue)
                 #expect(
                     counts == whole.purposeCounts(at: time, catalogue: catalogue),
                     "seq \(event.seq), +\(days) days"
@@ -151,5 +151,43 @@ struct SnapshotSplicerTests {
         swapped.replaceSubrange((header + record)..<(header + 2 * record), with: first)
         #expect(LedgerProjection(snapshot: swapped) != nil, "it decodes, but out of order")
         #expect(SnapshotSplicer(snapshot: swapped) == nil)
+        // An erasure flag that is neither 0 nor 1.
+        var flagged = two.snapshot
+        flagged[header + 16] = 2
+        #expect(SnapshotSplicer(snapshot: flagged) == nil)
+        #expect(LedgerProjection(snapshot: flagged) == nil)
+    }
+
+    @Test func aRecordThatDoesNotDecodeIsReportedWhenTheFoldReachesIt() throws {
+        var projection = LedgerProjection()
+        let id = Pseudonym(high: 7, low: 7)
+        var subject = SubjectProjection()
+        subject.consents["newsletter"] = ConsentDecision(
+            granted: true,
+            occurredAt: Timestamp(milliseconds: 1_000),
+            seq: 1,
+            expiresAt: nil
+        )
+        projection.subjects[id] = subject
+        projection.throughSeq = 1
+        var bytes = projection.snapshot
+        // The purpose's first byte made invalid UTF-8: the record's layout still reads.
+        let purposeStart = LedgerProjection.magic.count + 12 + 16 + 1 + 4 + 4
+        #expect(bytes[purposeStart] == UInt8(ascii: "n"))
+        bytes[purposeStart] = 0xFF
+        var spliced = try #require(SnapshotSplicer(snapshot: bytes))
+        let event = EventSummary(
+            seq: 2,
+            type: .consentWithdrawn,
+            subject: id,
+            purpose: "newsletter",
+            eventId: "",
+            requestId: "",
+            occurredAt: Timestamp(milliseconds: 2_000),
+            recordedAt: Timestamp(milliseconds: 2_000),
+            expiresAt: nil
+        )
+        #expect(throws: LedgerError.self) { try spliced.apply(event, rules: Self.rules) }
+        #expect(LedgerProjection(snapshot: bytes) == nil, "the whole decoder refuses it too")
     }
 }

@@ -186,17 +186,12 @@ final class GroupCommitWriter: @unchecked Sendable {
                 round.append(queue.removeFirst())
             }
             condition.unlock()
-            let started = DispatchTime.now().uptimeNanoseconds
-            run(round)
+            let committed = run(round)
             let ended = DispatchTime.now().uptimeNanoseconds
             condition.lock()
-            if case .append = round.first {
-                expectedRequests = round.count + queuedBeforeAnswers
-                lastRoundEnd = ended
-                lastCommitNanoseconds = ended - started
-            } else {
-                expectedRequests = 0
-            }
+            // Only a round that committed and answered tells how many clients come back.
+            expectedRequests = committed ? round.count + queuedBeforeAnswers : 0
+            lastRoundEnd = ended
             queuedEvents = max(0, queuedEvents - round.reduce(0) { $0 + Self.weight(of: $1) })
             metrics.queueDepth.record(queuedEvents)
             while let next = parked.first, queuedEvents == 0 || queuedEvents + Self.weight(of: next) <= capacity {
@@ -234,18 +229,31 @@ final class GroupCommitWriter: @unchecked Sendable {
             queue.count < expectedRequests
         else { return }
         let window = min(UInt64(Double(lastCommitNanoseconds) * gatherShare), gatherLimit)
-        let now = DispatchTime.now().uptimeNanoseconds
-        guard window > 0, now &- lastRoundEnd < window else { return }
-        let deadline = Date(timeIntervalSinceNow: Double(window) / 1e9)
-        gatheringWaits += 1
-        metrics.gatheredRounds.increment()
-        while !stopping, parked.isEmpty, queue.count < expectedRequests, queuedEvents < capacity {
-            guard condition.wait(until: deadline) else { break }
+        // The window counts from the end of the previous round, on the monotonic clock. It is
+        // polled in short sleeps rather than waited for on `condition`: NSCondition's timed wait
+        // takes a wall-clock deadline, which a step back of the system clock would stretch.
+        let end = lastRoundEnd &+ window
+        var waited = false
+        while !stopping, parked.isEmpty, queue.count < expectedRequests, queuedEvents < capacity,
+            DispatchTime.now().uptimeNanoseconds < end
+        {
+            if !waited {
+                waited = true
+                gatheringWaits += 1
+                metrics.gatheredRounds.increment()
+            }
+            condition.unlock()
+            usleep(Self.gatherPollMicroseconds)
+            condition.lock()
         }
     }
 
-    private func run(_ round: [Job]) {
-        guard let first = round.first else { return }
+    /// How often a gathering round looks at the queue (a fraction of the at most 1 ms it waits).
+    static let gatherPollMicroseconds: UInt32 = 50
+
+    /// Runs one round; whether it was an append round that committed (and was answered).
+    private func run(_ round: [Job]) -> Bool {
+        guard let first = round.first else { return false }
         switch first {
         case .append:
             let batches = round.compactMap { job -> (events: PreparedBatch, actor: String)? in
@@ -261,6 +269,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 // Counted before any answer, so a client answered now is not counted twice.
                 condition.lock()
                 queuedBeforeAnswers = queue.count
+                lastCommitNanoseconds = committed - start
                 condition.unlock()
                 // The answers first, so that no request waits for the bookkeeping.
                 var appended = 0
@@ -285,6 +294,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                     metrics.appendedEvents.increment(by: appended)
                     snapshots.nudge(reaching: head)
                 }
+                return true
             } catch {
                 logger.error("commit round failed", metadata: ["error": "\(error)"])
                 for job in round { fail(job, error) }
@@ -308,6 +318,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         case .compact(let continuation):
             compactions.submit { continuation.resume(with: $0) }
         }
+        return false
     }
 
     private func fail(_ job: Job, _ error: any Error) {
