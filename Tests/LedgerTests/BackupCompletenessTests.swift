@@ -73,7 +73,9 @@ struct BackupCompletenessTests {
         )
         let files = try #require(manifest["files"] as? [[String: Any]])
         #expect(
-            files.map { $0["path"] as? String } == ["events/data.mdb", "keys/data.mdb", "signing.key", "master.key"]
+            files.map { $0["path"] as? String } == [
+                "events/data.mdb", "keys/data.mdb", "keys/slots", "keys/index", "signing.key", "master.key",
+            ]
         )
         for file in files {
             let size =

@@ -1,3 +1,4 @@
+import Foundation
 import TestSupport
 import Testing
 
@@ -24,23 +25,27 @@ struct KeyStoreModelTests {
         var head: UInt64 = 0
     }
 
-    /// The key store's tables, read raw.
-    static func stored(_ ledger: Ledger) throws -> (subjects: Set<String>, lookupTargets: [String]) {
-        try ledger.keyStore.withEnvironment { env in
+    /// The key store's `subjects` table, read raw, and the pseudonyms its slots in use hold.
+    static func stored(_ ledger: Ledger) throws -> (subjects: Set<String>, slotted: [String]) {
+        let subjects = try ledger.keyStore.withEnvironment { env in
             try env.read { txn in
                 var subjects: Set<String> = []
-                var targets: [String] = []
                 try txn.forEach(in: env.table("subjects")) { key, _ in
                     subjects.insert(Hex.encode(Array(key)))
                     return true
                 }
-                try txn.forEach(in: env.table("lookup")) { _, value in
-                    targets.append(Hex.encode(Array(value)))
-                    return true
-                }
-                return (subjects, targets)
+                return subjects
             }
         }
+        return (subjects, try ledger.keyStore.pseudonymsInSlots().map(Hex.encode))
+    }
+
+    /// Whether every byte of `keys/slots` past the slots in use is zero: no refused or rolled-back
+    /// subject's record stays behind.
+    static func slotsPastTheEndAreZero(_ ledger: Ledger) throws -> Bool {
+        let used = Int(try ledger.keyStore.slotGeometry().slotsUsed) * SubjectSlots.recordSize
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: ledger.keyStore.directory + "/slots"))
+        return bytes.count <= used || bytes[used...].allSatisfy { $0 == 0 }
     }
 
     static func check(_ ledger: Ledger, _ model: Model, context: String) throws {
@@ -57,7 +62,8 @@ struct KeyStoreModelTests {
         #expect(try ledger.keyStore.subjectCount() == model.live.count, "\(context): live subjects")
         let (subjects, targets) = try stored(ledger)
         #expect(subjects == Set(model.live.values.map(\.pseudonym)), "\(context): the subjects table")
-        #expect(targets.sorted() == model.live.values.map(\.pseudonym).sorted(), "\(context): the lookup table")
+        #expect(targets.sorted() == model.live.values.map(\.pseudonym).sorted(), "\(context): the slots")
+        #expect(try slotsPastTheEndAreZero(ledger), "\(context): a refused subject's slot stays written")
         for subject in model.live.values {
             #expect(try ledger.pseudonym(of: subject.externalId) == subject.pseudonym, "\(context): resolves")
             let history = try ledger.history(pseudonym: subject.pseudonym)

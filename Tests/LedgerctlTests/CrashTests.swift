@@ -83,7 +83,13 @@ struct CrashTests {
         #expect(stats["events"] as? Int == 3 + 10_000, "the first chunk is committed, the second never began")
     }
 
-    @Test(arguments: ["erase.beforeEvent", "erase.afterEvent", "erase.afterKeyDeletion", "erase.beforeCompaction"])
+    /// The steps of an erasure: before its event, after it (before the slot), after the index
+    /// bucket is overwritten, after the slot is, after the slot number's deletion commits.
+    static let erasureSteps = [
+        "erase.beforeEvent", "erase.afterEvent", "slots.afterBucket", "erase.afterSlot", "erase.afterKeyDeletion",
+    ]
+
+    @Test(arguments: erasureSteps)
     func aCrashInsideAnErasure(point: String) throws {
         let scratch = Scratch()
         let ctl = try ledger(scratch)
@@ -180,7 +186,7 @@ struct CrashTests {
 
     /// The same erasure steps, crashed inside a running server: the server dies with no answer,
     /// and the next open repairs or keeps the subject whole.
-    @Test(arguments: ["erase.beforeEvent", "erase.afterEvent", "erase.afterKeyDeletion", "erase.beforeCompaction"])
+    @Test(arguments: erasureSteps)
     func aCrashInsideAnErasureThroughTheServer(point: String) throws {
         let scratch = Scratch()
         let ctl = try ledger(scratch)
@@ -206,11 +212,10 @@ struct CrashTests {
         try checkRecovered(ctl, victim: "bo")
     }
 
-    /// An erasure through the server whose compaction is paused after its copy (a pause point):
-    /// appends through the socket and from another process are acknowledged meanwhile, before the
-    /// erasure is answered, and every one of them keeps its key when the copy is swapped in — also
-    /// when the server is killed after carrying the changes into the copy, or after the swap.
-    /// Before, the writer thread made the copy itself, so no append was answered until it was done.
+    /// A compaction through the server (`POST /v1/keys/compact`) paused after its copy (a pause
+    /// point): appends through the socket and from another process are acknowledged meanwhile,
+    /// and every one of them keeps its key when the copy is swapped in — also when the server is
+    /// killed after carrying the changes into the copy, or after the swap.
     @Test(arguments: ["", "compact.afterChanges", "compact.afterRename"])
     func aCompactionPausedAfterItsCopyLetsAppendsThroughAndKeepsThem(kill point: String) throws {
         let scratch = Scratch()
@@ -220,11 +225,11 @@ struct CrashTests {
         var environment = ["LEDGER_PAUSEPOINT": "compact.afterCopy", "LEDGER_PAUSEPOINT_DIR": pauses]
         if !point.isEmpty { environment["LEDGER_FAILPOINT"] = point }
         let server = try TestServer(ledger: ctl.ledger, socket: pauses + "/run/ledger.sock", environment: environment)
-        let erasure = Collected()
-        let erasing = DispatchGroup()
-        DispatchQueue.global().async(group: erasing) {
-            let reply = try? server.call("POST", "/v1/subjects/erase", #"{"subject":"bo@example.com"}"#)
-            erasure.add("\(reply?.status ?? -1)")
+        let compaction = Collected()
+        let compacting = DispatchGroup()
+        DispatchQueue.global().async(group: compacting) {
+            let reply = try? server.call("POST", "/v1/keys/compact", "{}")
+            compaction.add("\(reply?.status ?? -1)")
         }
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: pauses + "/paused"), Date() < deadline { usleep(10_000) }
@@ -236,17 +241,18 @@ struct CrashTests {
             #expect(try server.call("POST", "/v1/events", body).status == 201)
             acknowledged.append("new-\(n)")
         }
+        #expect(try server.call("POST", "/v1/subjects/erase", #"{"subject":"bo@example.com"}"#).status == 200)
         let other = try ctl.run([
             "append", "--type", "consent.granted", "--subject", "other-process@example.com", "--purpose",
             "newsletter", "--notice", "policy-v1", "--data", #"{"marker":"MARK-other-process"}"#,
         ])
         #expect(other.status == 0, "\(other.stderr)")
         acknowledged.append("other-process")
-        #expect(erasure.values == [], "the erasure was answered before its compaction went on")
+        #expect(compaction.values == [], "the compaction was answered before its copy was swapped in")
         _ = FileManager.default.createFile(atPath: pauses + "/resume", contents: nil)
-        erasing.wait()
+        compacting.wait()
         if point.isEmpty {
-            #expect(erasure.values == ["200"])
+            #expect(compaction.values == ["200"])
             #expect(server.stop() == 0)
         } else {
             server.process.waitUntilExit()
@@ -258,7 +264,33 @@ struct CrashTests {
             let history = try ctl.run(["history", "--json", "--subject", "\(name)@example.com"])
             #expect(history.stdout.contains("MARK-\(name)"), "\(name) lost its key: \(history.stderr)")
         }
-        #expect(!FileManager.default.fileExists(atPath: ctl.ledger + "/keys/compact.pending"))
+    }
+
+    /// A ledger made before key slots (`Tests/Fixtures/ledger-v1-keys`: 40 subjects, two erased),
+    /// moved to slots by its first open, killed at each step of the move: the next open finishes
+    /// it, every subject decrypts, the erased stay erased, and erasure works after it.
+    @Test(arguments: ["migrate.beforeSwap", "compact.afterRename", "migrate.afterSwap"])
+    func aCrashWhileAnOldKeyStoreMovesToSlots(point: String) throws {
+        let scratch = Scratch()
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/ledger-v1-keys").path
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        try FileManager.default.copyItem(atPath: fixture, toPath: ctl.ledger)
+        let crashed = try ctl.run(["stats"], environment: ["LEDGER_FAILPOINT": point])
+        #expect(crashed.status == Self.killed, "\(crashed.stderr)")
+        let verify = try ctl.run(["verify"])
+        #expect(verify.status == 0, "verify: \(verify.stdout)\(verify.stderr)")
+        for n in 0..<40 {
+            let history = try ctl.run(["history", "--json", "--subject", "fixture-\(n)@example.org"])
+            if n == 3 || n == 7 {
+                #expect(history.status == 2, "fixture-\(n) was erased before the move")
+            } else {
+                #expect(history.stdout.contains("Fixture Person \(n)\""), "fixture-\(n): \(history.stderr)")
+            }
+        }
+        #expect(try ctl.run(["erase", "--subject", "fixture-5@example.org"]).status == 0)
+        #expect(try ctl.run(["history", "--subject", "fixture-5@example.org"]).status == 2)
+        #expect(try ctl.run(["history", "--subject", "fixture-6@example.org"]).status == 0)
     }
 
     /// The server writes snapshots in chunks, the manifest last: a crash before the manifest

@@ -177,43 +177,62 @@ extension Ledger {
         try storage {
             try keyStore.withEnvironment { keys in
                 try events.writePaired(keys: keys, order: .keysBeforeLog, failpoints: Self.appendFailpoints) { txn in
-                    var createdSubjects: UInt64 = 0
-                    var outcomes: [Result<[AppendResult], LedgerError>] = []
-                    let now = options.clock.now()
-                    for (events, actor) in batches {
-                        guard !events.isEmpty else {
-                            outcomes.append(.success([]))
-                            continue
-                        }
-                        var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: now)
-                        guard isolatingBatches else {
-                            // A refusal throws out of the transactions, which then abort.
-                            outcomes.append(.success(try appender.run(events, keysTxn: txn.keys, eventsTxn: txn.log)))
-                            createdSubjects += appender.createdSubjects
-                            continue
-                        }
-                        do {
-                            let results = try txn.nested { child in
-                                try appender.run(events, keysTxn: child.keys, eventsTxn: child.log)
-                            }
-                            outcomes.append(.success(results))
-                            createdSubjects += appender.createdSubjects
-                        } catch let error as LedgerError where LMDBError.mapGrowthSignal(in: error) == nil {
-                            // A refusal of this batch alone. A full map is no refusal: it leaves
-                            // this loop so the map grows and the whole group runs again.
-                            outcomes.append(.failure(error))
-                        }
+                    do {
+                        let outcomes = try commitBody(batches, isolatingBatches: isolatingBatches, keys: keys, txn: txn)
+                        // The new subjects' slots reach the disk before anything refers to them.
+                        try keyStore.commitSlots(in: txn.keys, environment: keys)
+                        return outcomes
+                    } catch {
+                        // Still holding the writer lock: no other writer has taken these slots.
+                        try? keyStore.discardSlots()
+                        throw error
                     }
-                    if createdSubjects > 0 {
-                        // Both stores count the subjects created; keys commit first, so the key
-                        // store's count never lags the log's (checked at every open).
-                        try keyStore.recordCreated(createdSubjects, in: txn.keys, environment: keys)
-                        try recordCreated(createdSubjects, in: txn.log)
-                    }
-                    return outcomes
                 }
             }
         }
+    }
+
+    /// The appends of ``commit(_:isolatingBatches:)`` in its transactions.
+    private func commitBody(
+        _ batches: [(events: [PreparedEvent], actor: String)],
+        isolatingBatches: Bool,
+        keys: Environment,
+        txn: borrowing PairedWriteTransaction
+    ) throws -> [Result<[AppendResult], LedgerError>] {
+        var createdSubjects: UInt64 = 0
+        var outcomes: [Result<[AppendResult], LedgerError>] = []
+        let now = options.clock.now()
+        for (events, actor) in batches {
+            guard !events.isEmpty else {
+                outcomes.append(.success([]))
+                continue
+            }
+            var appender = BatchAppender(ledger: self, keys: keys, actor: actor, now: now)
+            guard isolatingBatches else {
+                // A refusal throws out of the transactions, which then abort.
+                outcomes.append(.success(try appender.run(events, keysTxn: txn.keys, eventsTxn: txn.log)))
+                createdSubjects += appender.createdSubjects
+                continue
+            }
+            do {
+                let results = try txn.nested { child in
+                    try appender.run(events, keysTxn: child.keys, eventsTxn: child.log)
+                }
+                outcomes.append(.success(results))
+                createdSubjects += appender.createdSubjects
+            } catch let error as LedgerError where LMDBError.mapGrowthSignal(in: error) == nil {
+                // A refusal of this batch alone. A full map is no refusal: it leaves
+                // this loop so the map grows and the whole group runs again.
+                outcomes.append(.failure(error))
+            }
+        }
+        if createdSubjects > 0 {
+            // Both stores count the subjects created; keys commit first, so the key
+            // store's count never lags the log's (checked at every open).
+            try keyStore.recordCreated(createdSubjects, in: txn.keys, environment: keys)
+            try recordCreated(createdSubjects, in: txn.log)
+        }
+        return outcomes
     }
 
     /// The crash tests' points around an append's two commits.

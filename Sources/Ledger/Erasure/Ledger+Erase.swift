@@ -2,53 +2,23 @@ import Foundation
 
 extension Ledger {
     /// Executes an erasure by crypto-shredding (SPEC §6): appends `erasure.completed` (closing the
-    /// named open erasure request), then deletes the subject's key and lookup entry, then compacts
-    /// the key store so no freed page keeps them. It returns only when all three are done.
+    /// named open erasure request), then overwrites the subject's key slot and lookup bucket in
+    /// place and flushes them (docs/ERASURE.md, "Key slots"). It returns once both are done; the
+    /// work is the same at any number of subjects, and nothing is copied.
     ///
-    /// When the compaction cannot be done (another process keeps the key store open past the wait,
-    /// or the disk is full), the erasure event and the key deletion stand, a marker makes the next
-    /// open (or `ledgerctl keys compact`) compact, and this throws: the erasure is not complete
-    /// until no freed page can keep the key.
+    /// The key store's writer lock is held from before the event commits until the key is gone,
+    /// so no append, backup or other erasure sees one without the other. A crash between the two
+    /// leaves the erasure's pending marker, and the next open finishes it.
     ///
     /// - Parameters:
     ///   - externalId: The subject's external id.
     ///   - requestId: An open erasure request of the subject to close, if any.
     ///   - actor: Who executes the erasure.
     /// - Throws: ``LedgerError`` `subject_not_found`, `request_not_open`, `invalid_field`; after the
-    ///   key deletion, `ledger_locked`, `ledger_full` or `io_error` when the compaction failed.
+    ///   event, `ledger_full` or `io_error` when the slot could not be overwritten (the next open
+    ///   finishes the erasure).
     public func erase(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
-        let result = try recordErasure(subject: externalId, requestId: requestId, actor: actor)
-        try completeErasure(result)
-        return result
-    }
-
-    /// The first two steps of ``erase(subject:requestId:actor:)``: the erasure event, then the key
-    /// deletion. The erasure is not done until ``completeErasure(_:)`` has compacted the key store;
-    /// the server runs that off its writer thread, so appends go on meanwhile.
-    package func recordErasure(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
         try erase(subject: externalId, requestId: requestId, actor: actor, interruptBeforeKeyDeletion: false)
-    }
-
-    /// The last step of an erasure recorded by ``recordErasure(subject:requestId:actor:)``: compacts
-    /// the key store, so no freed page keeps the key. Erasures recorded meanwhile share a compaction.
-    /// - Throws: ``LedgerError`` `ledger_locked`, `ledger_full` or `io_error` when the compaction
-    ///   failed; the erasure event and the key deletion stand, and the next open compacts.
-    package func completeErasure(_ result: ErasureResult) throws {
-        Failpoint.hit("erase.beforeCompaction")
-        do {
-            try compactKeyStore()
-        } catch {
-            throw Self.incompleteErasure(result, error)
-        }
-    }
-
-    /// The error of an erasure whose compaction failed with `error`.
-    package static func incompleteErasure(_ result: ErasureResult, _ error: any Error) -> any Error {
-        guard let error = error as? LedgerError else { return error }
-        return LedgerError(
-            error.code,
-            "the erasure is recorded (seq \(result.seq)) and the subject's key deleted, but the key store could not be compacted, so a freed page may still hold the key: \(error.message). Run `ledgerctl keys compact` once the cause is gone; until then the next open retries it"
-        )
     }
 
     /// The erasure's event and key deletion, with a switch that stops it between its two commits
@@ -72,28 +42,31 @@ extension Ledger {
         let result = try storage {
             try keyStore.withEnvironment { keys in
                 // The erasure is recorded (with its pending marker) before the key goes: a crash
-                // between the commits leaves a marker that the next open repairs.
-                try events.writePaired(
+                // between the commits leaves a marker that the next open repairs. The slot is
+                // overwritten only once the event is committed, never for an erasure that failed.
+                var erased: [UInt8] = []
+                return try events.writePaired(
                     keys: keys,
                     order: .logBeforeKeys,
                     failpoints: Self.erasureFailpoints,
-                    interruptingBetweenCommits: interruptBeforeKeyDeletion
+                    interruptingBetweenCommits: interruptBeforeKeyDeletion,
+                    betweenCommits: { keysTxn in
+                        try keyStore.deleteSubject(pseudonym: erased, in: keysTxn, environment: keys)
+                        subjectKeyCache.evict(erased)
+                    }
                 ) { txn in
-                    guard let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: txn.keys, environment: keys)
+                    guard let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: txn.keys, environment: keys),
+                        try !isErased(pseudonym, in: txn.log)
                     else {
                         throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
                     }
-                    // Before the key goes: a crash before the compaction has finished leaves the
-                    // next open to compact.
-                    try keyStore.markCompactionPending()
                     let event = try appendErasureEvent(
                         pseudonym: pseudonym,
                         requestId: requestId,
                         actor: actor,
                         eventsTxn: txn.log
                     )
-                    try keyStore.deleteSubject(pseudonym: pseudonym, in: txn.keys, environment: keys)
-                    subjectKeyCache.evict(pseudonym)
+                    erased = pseudonym
                     return ErasureResult(seq: event.seq, pseudonym: event.pseudonym, hash: event.hash)
                 }
             }
@@ -171,8 +144,8 @@ extension Ledger {
         }
     }
 
-    /// Finishes erasures that a crash interrupted after their event was committed: deletes the keys
-    /// still present, clears the markers and compacts the key store. Runs at every open.
+    /// Finishes erasures that a crash interrupted after their event was committed: overwrites the
+    /// slots still present, then clears the markers. Runs at every open.
     func repairInterruptedErasures() throws {
         let pending: [[UInt8]] = try storage {
             try events.read { txn in
@@ -185,7 +158,6 @@ extension Ledger {
             }
         }
         guard !pending.isEmpty else { return }
-        try keyStore.markCompactionPending()
         try storage {
             try keyStore.withEnvironment { keys in
                 try keys.write { txn in
@@ -198,16 +170,11 @@ extension Ledger {
         }
         for pseudonym in pending { try clearPendingErasure(pseudonym) }
         logger.info("repaired interrupted erasures", metadata: ["count": "\(pending.count)"])
-        // The deleted keys stay in freed pages until a compaction succeeds; when another process
-        // keeps the store open, `keys/compact.pending` makes a later open or `keys compact` do it.
-        do {
-            try compactKeyStore()
-        } catch let error as LedgerError where error.code == .ledgerLocked {
-            logger.notice("key store compaction deferred", metadata: ["reason": "\(error.message)"])
-        }
     }
 
-    /// Rewrites the key store with a compacting copy (SPEC §6), so freed pages keep no deleted key.
+    /// Rewrites the key store's LMDB file with a compacting copy, reclaiming the space of erased
+    /// subjects' slot numbers. Not part of an erasure: no page of that file holds anything an
+    /// erasure must destroy (docs/ERASURE.md).
     /// - Throws: ``LedgerError`` `ledger_locked` when another process keeps the store open; the
     ///   compaction then happens at the next open.
     public func compactKeyStore() throws {

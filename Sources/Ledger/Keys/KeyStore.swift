@@ -1,23 +1,29 @@
 import Crypto
 import Foundation
 
-/// The `keys/` environment (SPEC §3, §6): external-id lookup by keyed hash → pseudonym, and each
-/// subject's 256-bit key wrapped (AES-256-GCM) by a key derived from the master key.
+/// The key store in `keys/` (SPEC §3, §6; docs/ERASURE.md): external-id lookup by keyed hash →
+/// pseudonym, and each subject's 256-bit key wrapped (AES-256-GCM) by a key derived from the
+/// master key.
 ///
-/// Tables:
-/// - `lookup`: HMAC-SHA256(lookup key, external id) → pseudonym (16 bytes)
-/// - `subjects`: pseudonym → wrapped subject key (60 bytes) ‖ lookup hash (32 bytes)
-/// - `meta`: `keyCheck` → HMAC proving the master key matches this store; `subjectsCreated`;
-///   `compactionTracking` while a compaction copies the store
+/// Every byte that ties a person to their pseudonym or opens their data is in ``SubjectSlots``
+/// (`keys/slots`, `keys/index`), which erasure overwrites in place. The LMDB environment beside
+/// them (`keys/data.mdb`) holds only what a stale page may keep without harm, and gives the
+/// slots their transactions:
+/// - `subjects`: pseudonym → slot number (u64, big-endian)
+/// - `meta`: `keyCheck2` → HMAC proving the master key matches this store; `subjectsCreated`;
+///   `slots` → the slots' ``SubjectSlots/Geometry``; `compactionTracking` while a compaction
+///   copies the environment
 /// - `changes`: pseudonym → 1 for every subject stored or deleted while `compactionTracking` is
 ///   set, so the compaction can carry them into its copy
+/// - `lookup`: empty; the first layout's lookup entries, read once to move them into slots
 ///
-/// Erasure deletes both entries of a subject and then rewrites the file with a compacting copy
-/// (``compact(waitingUpTo:)``), because LMDB reuses but never zeroes freed pages. The copy is made
-/// beside appenders; only carrying the changes made meanwhile into it and swapping it in exclude
-/// them, for milliseconds.
+/// Erasure overwrites the subject's slot and index bucket and flushes them: constant work, with
+/// no copy of anything. A store of the first layout (keys and lookup entries in LMDB, where only
+/// a compacting copy could clear them) moves to slots when it is opened
+/// (``migrateToSlots()``); ``compact(waitingUpTo:)`` still rewrites the LMDB file on demand,
+/// which now only reclaims space.
 final class KeyStore: @unchecked Sendable {
-    // Invariant: `openEnvironment` is replaced only by `compactOnce`, under `gate`'s write lock,
+    // Invariant: `openEnvironment` is replaced only by `replaceFile`, under `gate`'s write lock,
     // while this process holds `fileLock` exclusively; every other use holds `gate` shared. The
     // `compaction*` counters are only touched under `compactions`; one compaction run at a time.
     private var openEnvironment: Environment?
@@ -31,6 +37,8 @@ final class KeyStore: @unchecked Sendable {
     private let fileLock: FileLock
     private let configuration: Environment.Configuration
     let directory: String
+    /// The in-place files of every subject's record.
+    private let slots: SubjectSlots
     /// The keys derived from the master key; `nil` when the ledger was opened without one (an
     /// auditor's copy), and then every operation that needs them throws `key_missing`.
     private let secrets: Secrets?
@@ -66,8 +74,14 @@ final class KeyStore: @unchecked Sendable {
 
     static let tableNames = ["lookup", "subjects", "meta", "changes"]
     private static let wrapContext = Array("CLsk1".utf8)
-    /// The `meta` key of the key check value.
-    static let keyCheckKey = Array("keyCheck".utf8)
+    /// The `meta` key of the key check value. A name only the slot layout uses: a binary that
+    /// knows only the first layout finds no key check and refuses the store, instead of making
+    /// new subjects for people it cannot find.
+    static let keyCheckKey = Array("keyCheck2".utf8)
+    /// The `meta` key of the key check in the first layout, whose presence marks a store to move.
+    static let firstLayoutKeyCheckKey = Array("keyCheck".utf8)
+    /// The `meta` key of the slots' geometry.
+    static let slotsGeometryKey = Array("slots".utf8)
     /// The `meta` key of the number of subjects ever created (u64, big-endian); never decreases.
     static let subjectsCreatedKey = Array("subjectsCreated".utf8)
     /// The `meta` key present while a compaction copies the store: writers then note every
@@ -114,7 +128,13 @@ final class KeyStore: @unchecked Sendable {
             attributes: [.posixPermissions: 0o700]
         )
         fileLock = try FileLock(path: directory + "/compact.lock")
-        openEnvironment = try Environment(path: directory, tables: Self.tableNames, configuration: configuration)
+        let environment = try Environment(path: directory, tables: Self.tableNames, configuration: configuration)
+        openEnvironment = environment
+        let firstLayout = try environment.read { txn in
+            try txn.get(Self.firstLayoutKeyCheckKey, in: environment.table("meta")) != nil
+        }
+        slots = try SubjectSlots(directory: directory, creating: creating || firstLayout)
+        if firstLayout { try migrateToSlots() }
         try checkOrRecordKeyCheck(creating: creating)
         if FileManager.default.fileExists(atPath: pendingMarker) { try? compact(waitingUpTo: 0) }
     }
@@ -204,10 +224,82 @@ final class KeyStore: @unchecked Sendable {
     }
 
     /// Writes a backup copy of `keys` (this store's environment, from ``withEnvironment(_:)``) into
-    /// the empty directory `directory`: rebuilt from the live entries, so no page of the copy holds
-    /// a deleted key, lookup hash or separator, even while a compaction is still outstanding.
-    func writeBackupCopy(of keys: Environment, to directory: String) throws {
+    /// the empty directory `directory`: the environment rebuilt from its live entries, the slots
+    /// it numbers, and the index. Run inside a write transaction `txn` of `keys`, which keeps every
+    /// writer (and so every change to the slots) out meanwhile.
+    func writeBackupCopy(
+        of keys: Environment,
+        in txn: borrowing WriteTransaction,
+        to directory: String
+    ) throws {
         try keys.copyRebuilt(to: directory, configuration: Self.unchecked(configuration))
+        try slots.copy(try geometry(in: txn, environment: keys), to: directory)
+    }
+
+    // MARK: Moving a store of the first layout
+
+    /// Moves a store of the first layout (wrapped keys and lookup entries in LMDB) to slots: writes
+    /// every subject's record into `keys/slots` and the index, then replaces `data.mdb` with a new
+    /// file holding only slot numbers, counters and the key check under its new name. The old file,
+    /// whose pages held every lookup hash, is renamed over, so no file keeps them.
+    ///
+    /// Crash-safe: until the rename the store is still of the first layout, and the next open
+    /// starts again (the slot files are emptied first). Needs no other process to have the store
+    /// open, and no master key (records move as they are, still wrapped).
+    /// - Throws: ``LedgerError`` `ledger_locked` when another process keeps the store open.
+    private func migrateToSlots() throws {
+        guard fileLock.upgrade(waitingUpTo: 10) else {
+            throw LedgerError(
+                .ledgerLocked,
+                "the key store moves to its slot layout at this open, and another process has it open; close it and open again"
+            )
+        }
+        defer { fileLock.downgrade() }
+        let temporary = directory + "/migrate.tmp"
+        try? FileManager.default.removeItem(atPath: temporary)
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: temporary) }
+        try slots.truncate()
+        let unchecked = Self.unchecked(configuration)
+        var migrated = SubjectSlots.Geometry()
+        try Self.storage {
+            let copy = try Environment(path: temporary, tables: Self.tableNames, configuration: unchecked)
+            let live = try environment()
+            try live.read { liveTxn in
+                try copy.write { txn in
+                    // From slot 0 each time: a full map runs this body again.
+                    var geometry = SubjectSlots.Geometry()
+                    try liveTxn.forEach(in: live.table("subjects")) { pseudonym, stored in
+                        guard stored.count == 92 else { return true }
+                        let record = SubjectSlots.Record(
+                            lookupHash: Array(stored[60..<92]),
+                            pseudonym: Array(pseudonym),
+                            wrappedKey: Array(stored[0..<60])
+                        )
+                        let added = try slots.add(record, to: geometry)
+                        geometry = added.geometry
+                        try txn.put(Self.slotValue(added.slot), forKey: record.pseudonym, in: copy.table("subjects"))
+                        return true
+                    }
+                    let liveMeta = live.table("meta")
+                    guard let keyCheck = try liveTxn.get(Self.firstLayoutKeyCheckKey, in: liveMeta) else {
+                        throw LedgerError(.ledgerCorrupt, "the key store holds no key check")
+                    }
+                    let meta = copy.table("meta")
+                    try txn.put(keyCheck, forKey: Self.keyCheckKey, in: meta)
+                    let created = try Self.counter(Self.subjectsCreatedKey, in: liveTxn, table: liveMeta)
+                    try txn.put(EventsSchema.seqKey(created), forKey: Self.subjectsCreatedKey, in: meta)
+                    try txn.put(geometry.stored, forKey: Self.slotsGeometryKey, in: meta)
+                    migrated = geometry
+                }
+            }
+            try slots.commitWrites(slotsUsed: migrated.slotsUsed)
+        }
+        chmod(temporary + "/data.mdb", 0o600)
+        try Self.fsync(path: temporary + "/data.mdb")
+        Failpoint.hit("migrate.beforeSwap")
+        try replaceFile(with: temporary)
+        Failpoint.hit("migrate.afterSwap")
     }
 
     // MARK: Subjects
@@ -229,7 +321,7 @@ final class KeyStore: @unchecked Sendable {
         in txn: borrowing some KeyValueReading & ~Copyable,
         environment: Environment
     ) throws -> [UInt8]? {
-        try txn.get(lookupHash, in: environment.table("lookup"))
+        try slots.find(lookupHash: lookupHash, in: geometry(in: txn, environment: environment))?.record.pseudonym
     }
 
     /// The subject's key, or `nil` once the subject has been erased.
@@ -243,16 +335,43 @@ final class KeyStore: @unchecked Sendable {
         }
     }
 
-    /// The subject's stored record (wrapped key ‖ lookup hash), or `nil` once erased.
+    /// The subject's record, wrapped key (60 bytes) ‖ lookup hash (32 bytes), or `nil` once erased.
+    /// - Throws: ``LedgerError`` `ledger_corrupt` when the subject's slot holds another subject.
     func wrappedKey(
         pseudonym: [UInt8],
         in txn: borrowing some KeyValueReading & ~Copyable,
         environment: Environment
     ) throws -> [UInt8]? {
-        guard let record = try txn.get(pseudonym, in: environment.table("subjects")), record.count == 92 else {
-            return nil
+        guard let stored = try txn.get(pseudonym, in: environment.table("subjects")),
+            let slot = Self.slot(stored: stored), let record = try slots.record(at: slot)
+        else { return nil }
+        guard record.pseudonym == pseudonym else {
+            throw LedgerError(.ledgerCorrupt, "the key store's slot of a subject holds another subject")
         }
-        return record
+        return record.wrappedKey + record.lookupHash
+    }
+
+    /// The slots' geometry as `txn` sees it.
+    private func geometry(
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        environment: Environment
+    ) throws -> SubjectSlots.Geometry {
+        guard let stored = try txn.get(Self.slotsGeometryKey, in: environment.table("meta")) else {
+            return SubjectSlots.Geometry()
+        }
+        guard let geometry = SubjectSlots.Geometry(stored: stored) else {
+            throw LedgerError(.ledgerCorrupt, "the key store's record of its slots is damaged")
+        }
+        return geometry
+    }
+
+    /// A slot number as `subjects` stores it.
+    private static func slotValue(_ slot: UInt64) -> [UInt8] { EventsSchema.seqKey(slot) }
+
+    /// The slot number `subjects` stores, `nil` when it is not one (8 bytes).
+    private static func slot(stored: [UInt8]) -> UInt64? {
+        guard stored.count == 8 else { return nil }
+        return stored.withUnsafeBytes { EventsSchema.seq(fromKey: $0) }
     }
 
     /// Unwraps a subject key from its stored record. Pure and thread-safe, so batches unwrap in parallel.
@@ -304,17 +423,35 @@ final class KeyStore: @unchecked Sendable {
         )
     }
 
-    /// Stores a subject made by ``makeSubject(lookupHash:random:in:environment:)``: its key record
-    /// and its lookup entry. The caller has found no subject under its lookup hash in `txn`.
+    /// Stores a subject made by ``makeSubject(lookupHash:random:in:environment:)``: its record in
+    /// the next slot, indexed, and its slot number. The caller has found no subject under its
+    /// lookup hash in `txn`, and calls ``flushSlots()`` before `txn` commits.
     /// - Returns: `false`, storing nothing, when its pseudonym was taken since it was made.
     func store(_ subject: NewSubject, in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool {
         let subjects = environment.table("subjects")
         guard try txn.get(subject.pseudonym, in: subjects) == nil else { return false }
-        try txn.put(subject.record, forKey: subject.pseudonym, in: subjects)
-        try txn.put(subject.pseudonym, forKey: subject.lookupHash, in: environment.table("lookup"))
+        let record = SubjectSlots.Record(
+            lookupHash: subject.lookupHash,
+            pseudonym: subject.pseudonym,
+            wrappedKey: Array(subject.record[0..<60])
+        )
+        let (slot, geometry) = try slots.add(record, to: try geometry(in: txn, environment: environment))
+        try txn.put(Self.slotValue(slot), forKey: subject.pseudonym, in: subjects)
+        try txn.put(geometry.stored, forKey: Self.slotsGeometryKey, in: environment.table("meta"))
         try noteChange(of: subject.pseudonym, in: txn, environment: environment)
         return true
     }
+
+    /// Flushes the slots stored in `txn` and erases those of subjects it no longer holds (a
+    /// refused batch's); call it last before `txn` commits, so no committed subject's key is only
+    /// in the page cache.
+    func commitSlots(in txn: borrowing WriteTransaction, environment: Environment) throws {
+        try slots.commitWrites(slotsUsed: try geometry(in: txn, environment: environment).slotsUsed)
+    }
+
+    /// Erases every slot stored in a write transaction about to be abandoned; call it while that
+    /// transaction is still open, so no other writer can have taken the same slots.
+    func discardSlots() throws { try slots.discardWrites() }
 
     /// Notes in `changes` that `pseudonym`'s entries changed, while a compaction copies the store.
     private func noteChange(
@@ -342,16 +479,33 @@ final class KeyStore: @unchecked Sendable {
         return (made.pseudonym, made.key)
     }
 
-    /// Deletes the subject's key and its lookup entry. Returns `false` when they were gone already.
+    /// Erases the subject's key and lookup entry: overwrites its slot and index bucket in place and
+    /// flushes them (so they are gone from the files before this returns, whether `txn` commits or
+    /// not), then deletes its slot number in `txn`. Call it only once the erasure is in the log.
+    /// Returns `false` when the subject was gone already.
     @discardableResult
     func deleteSubject(pseudonym: [UInt8], in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool
     {
         let subjects = environment.table("subjects")
-        guard let record = try txn.get(pseudonym, in: subjects) else { return false }
-        if record.count == 92 { try txn.delete(Array(record[60..<92]), in: environment.table("lookup")) }
+        guard let stored = try txn.get(pseudonym, in: subjects) else { return false }
+        if let slot = Self.slot(stored: stored) {
+            try slots.erase(slot: slot, in: try geometry(in: txn, environment: environment))
+        }
+        Failpoint.hit("erase.afterSlot")
         try txn.delete(pseudonym, in: subjects)
         try noteChange(of: pseudonym, in: txn, environment: environment)
         return true
+    }
+
+    /// The slots' geometry as last committed.
+    func slotGeometry() throws -> SubjectSlots.Geometry {
+        try withEnvironment { env in try env.read { try geometry(in: $0, environment: env) } }
+    }
+
+    /// The pseudonyms whose records the slots in use hold, in slot order.
+    func pseudonymsInSlots() throws -> [[UInt8]] {
+        let geometry = try slotGeometry()
+        return try (0..<geometry.slotsUsed).compactMap { try slots.record(at: $0)?.pseudonym }
     }
 
     /// The number of live (not erased) subjects.
@@ -456,8 +610,29 @@ final class KeyStore: @unchecked Sendable {
             try Self.fsync(path: temporary + "/data.mdb")
         }
         Failpoint.hit("compact.afterCopy")
+        // Opened before writers are excluded; closed inside, before its file is renamed (LMDB
+        // forbids two handles on one file in a process).
+        var copy: Environment? = try Self.storage {
+            try Environment(path: temporary, tables: Self.tableNames, configuration: Self.unchecked(configuration))
+        }
+        guard fileLock.upgrade(waitingUpTo: seconds) else { throw Self.othersHaveItOpen }
+        defer { fileLock.downgrade() }
+        var clean = false
+        try replaceFile(with: temporary) {
+            clean = try Self.storage { try Self.carryChanges(from: try environment(), into: copy) }
+            copy = nil
+            Failpoint.hit("compact.afterChanges")
+        }
+        // Still excluding every other process: an erasure's marker written after this is kept.
+        if clean { try? FileManager.default.removeItem(atPath: pendingMarker) }
+    }
+
+    /// Replaces `data.mdb` with `temporary/data.mdb` (complete and flushed) and reopens it, with
+    /// every writer of this process excluded from just before `beforeSwap` to the reopen. The
+    /// caller holds `fileLock` exclusively.
+    private func replaceFile(with temporary: String, beforeSwap: () throws -> Void = {}) throws {
         // Held open across the rename, so the old file's blocks and cached pages are freed when
-        // this run ends, not inside the rename while every writer waits (tens of milliseconds at
+        // this returns, not inside the rename while every writer waits (tens of milliseconds at
         // a million subjects), and then a slice at a time (``freeBlocksIfUnlinked(_:)``).
         let oldFile = open(directory + "/data.mdb", O_RDWR | O_CLOEXEC)
         defer {
@@ -466,33 +641,25 @@ final class KeyStore: @unchecked Sendable {
                 close(oldFile)
             }
         }
-        // Opened before writers are excluded; closed inside, before its file is renamed (LMDB
-        // forbids two handles on one file in a process).
-        let unchecked = Self.unchecked(configuration)
-        var copy: Environment? = try Self.storage {
-            try Environment(path: temporary, tables: Self.tableNames, configuration: unchecked)
-        }
-        guard fileLock.upgrade(waitingUpTo: seconds) else { throw Self.othersHaveItOpen }
-        defer { fileLock.downgrade() }
         try gate.withWriteLock {
-            let clean = try Self.storage { try Self.carryChanges(from: try environment(), into: copy) }
-            copy = nil
-            Failpoint.hit("compact.afterChanges")
+            try beforeSwap()
             // Close the old handle before the file under it is replaced (LMDB forbids two handles on
             // one environment in a process), then open the new file.
             openEnvironment = nil
             let renamed = rename(temporary + "/data.mdb", directory + "/data.mdb") == 0
             let renameError = errno
             Failpoint.hit("compact.afterRename")
-            // The file just made and carried into needs no page check; an unrenamed old one had
-            // its check when this process opened it.
-            openEnvironment = try Environment(path: directory, tables: Self.tableNames, configuration: unchecked)
+            // The file just made needs no page check; an unrenamed old one had its check when
+            // this process opened it.
+            openEnvironment = try Environment(
+                path: directory,
+                tables: Self.tableNames,
+                configuration: Self.unchecked(configuration)
+            )
             guard renamed else {
                 throw LedgerError(.ioError, "cannot replace the key store: \(String(cString: strerror(renameError)))")
             }
             try Self.fsync(path: directory)
-            // Still excluding every writer: an erasure's marker written after this is kept.
-            if clean { try? FileManager.default.removeItem(atPath: pendingMarker) }
         }
     }
 
@@ -542,6 +709,10 @@ final class KeyStore: @unchecked Sendable {
                 let meta = copy.table("meta")
                 let created = try counter(subjectsCreatedKey, in: liveTxn, table: live.table("meta"))
                 try txn.put(EventsSchema.seqKey(created), forKey: subjectsCreatedKey, in: meta)
+                // The slots handed out meanwhile: the copy must never number one of them again.
+                if let geometry = try liveTxn.get(slotsGeometryKey, in: live.table("meta")) {
+                    try txn.put(geometry, forKey: slotsGeometryKey, in: meta)
+                }
                 try txn.delete(compactionTrackingKey, in: meta)
                 try txn.removeAll(in: copy.table("changes"))
                 return deletions == 0

@@ -18,9 +18,8 @@ extension Ledger {
     /// stays in use (other processes and a server may keep appending).
     ///
     /// Both environments are copied each from one read transaction: first the events, with LMDB's
-    /// compacting copy, then the key store, rebuilt from its live entries (LMDB's copy keeps a
-    /// deleted key as a branch page's separator, so an erased subject's lookup hash could reach the
-    /// backup). The key store commits before the events that use its
+    /// compacting copy, then the key store: its LMDB file rebuilt from its live entries, with its
+    /// slots and index (docs/ERASURE.md). The key store commits before the events that use its
     /// keys, so every event in the copy finds its subject's key. The key store is copied holding
     /// its writer lock, which an erasure holds across both of its commits; if an erasure committed
     /// after the events were copied, the events are copied again under that lock, so an erased
@@ -81,12 +80,14 @@ extension Ledger {
                 // its key is deleted: with that lock held, no erasure is half done. One that
                 // committed since the events were copied is in the key copy but not the events
                 // copy (a subject with neither key nor erasure), so the events are copied again.
-                try keys.write { _ in
+                try keys.write { txn in
                     if try erasureCommitted(after: copiedAfter) {
                         try FileManager.default.removeItem(atPath: target + "/events")
                         try Backup.place("events", in: target) { try events.copyCompacted(to: $0) }
                     }
-                    try Backup.place("keys", in: target) { try keyStore.writeBackupCopy(of: keys, to: $0) }
+                    try Backup.place("keys", in: target) {
+                        try keyStore.writeBackupCopy(of: keys, in: txn, to: $0)
+                    }
                 }
             }
             try afterStep(.keysCopied)
@@ -105,7 +106,7 @@ extension Ledger {
         try afterStep(.keyFilesCopied)
 
         let manifest = try Backup.manifest(
-            of: ["events/data.mdb", "keys/data.mdb"] + copied,
+            of: ["events/data.mdb", "keys/data.mdb", "keys/slots", "keys/index"] + copied,
             in: target,
             ledgerId: ledgerId,
             writtenAt: options.clock.now()

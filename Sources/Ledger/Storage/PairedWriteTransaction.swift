@@ -51,9 +51,14 @@ struct PairedWriteTransaction: ~Copyable {
         return result
     }
 
-    /// Commits both, durably, in `order`. When the first commit fails, the second transaction is
-    /// aborted; when the second fails, the first stands (which `order` makes safe).
-    consuming func commit(_ order: CommitOrder, failpoints: CommitFailpoints?) throws {
+    /// Commits both, durably, in `order`, running `between` with the second transaction once the
+    /// first has committed. When the first commit fails, the second transaction is aborted; when
+    /// `between` or the second commit fails, the first stands (which `order` makes safe).
+    consuming func commit(
+        _ order: CommitOrder,
+        failpoints: CommitFailpoints?,
+        between: (borrowing WriteTransaction) throws -> Void = { _ in }
+    ) throws {
         let keys = self.keys
         let log = self.log
         if let failpoints { Failpoint.hit(failpoints.beforeFirst) }
@@ -61,10 +66,12 @@ struct PairedWriteTransaction: ~Copyable {
         case .keysBeforeLog:
             try keys.commit()
             if let failpoints { Failpoint.hit(failpoints.between) }
+            try between(log)
             try log.commit()
         case .logBeforeKeys:
             try log.commit()
             if let failpoints { Failpoint.hit(failpoints.between) }
+            try between(keys)
             try keys.commit()
         }
         if let failpoints { Failpoint.hit(failpoints.afterBoth) }
@@ -91,13 +98,17 @@ extension Environment {
     /// commits both in `order`; when `body` throws, both are aborted. Like ``write(_:)``, a full
     /// map grows and `body` runs again from the start.
     ///
-    /// - Parameter interruptingBetweenCommits: Commit only the first of the two, as a crash between
-    ///   them would (tests only).
+    /// - Parameters:
+    ///   - interruptingBetweenCommits: Commit only the first of the two, as a crash between them
+    ///     would (tests only).
+    ///   - betweenCommits: Runs with the second transaction once the first has committed (an
+    ///     erasure overwrites the key's slot there, once its event is durable).
     func writePaired<T>(
         keys: Environment,
         order: CommitOrder,
         failpoints: CommitFailpoints,
         interruptingBetweenCommits: Bool = false,
+        betweenCommits: (borrowing WriteTransaction) throws -> Void = { _ in },
         _ body: (borrowing PairedWriteTransaction) throws -> T
     ) throws -> T {
         try withTransactions(also: [keys]) {
@@ -111,7 +122,7 @@ extension Environment {
             if interruptingBetweenCommits {
                 try pair.commitFirstOnly(order)
             } else {
-                try pair.commit(order, failpoints: failpoints)
+                try pair.commit(order, failpoints: failpoints, between: betweenCommits)
             }
             return result
         }

@@ -1,10 +1,9 @@
 import Foundation
 import Ledger
 
-/// Runs the key-store compactions that erasures (and `POST /v1/keys/compact`) wait for, on a
-/// queue of its own, one at a time: each run serves every request submitted before it began, so
-/// a burst of erasures costs two copies of the key store, not one each, and no commit round
-/// waits for a copy.
+/// Runs the key-store compactions `POST /v1/keys/compact` asks for (they only reclaim space; an
+/// erasure needs none), on a queue of its own, one at a time: each run serves every request
+/// submitted before it began, and no commit round waits for a copy.
 final class CompactionBatcher: @unchecked Sendable {
     /// Told how the compaction that served its request ended.
     typealias Completion = @Sendable (Result<Void, any Error>) -> Void

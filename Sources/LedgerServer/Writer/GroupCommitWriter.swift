@@ -115,8 +115,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Executes an erasure (SPEC §6): its event and key deletion on the writer thread, then the
-    /// key store's compaction in the background (``CompactionBatcher``); returns once both are done.
+    /// Executes an erasure (SPEC §6) on the writer thread: its event, then the in-place overwrite of
+    /// the subject's key slot (a few milliseconds at any number of subjects).
     func erase(subject: String, requestId: String?, actor: String) async throws -> ErasureResult {
         try await withCheckedThrowingContinuation { continuation in
             submit(.erase(subject: subject, requestId: requestId, actor: actor, continuation))
@@ -301,17 +301,9 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
         case .erase(let subject, let requestId, let actor, let continuation):
             do {
-                let result = try ledger.recordErasure(subject: subject, requestId: requestId, actor: actor)
+                let result = try ledger.erase(subject: subject, requestId: requestId, actor: actor)
                 snapshots.nudge()
-                Failpoint.hit("erase.beforeCompaction")
-                // The compaction copies the key store beside the next rounds; the erasure is
-                // answered once it is done.
-                compactions.submit { outcome in
-                    switch outcome {
-                    case .success: continuation.resume(returning: result)
-                    case .failure(let error): continuation.resume(throwing: Ledger.incompleteErasure(result, error))
-                    }
-                }
+                continuation.resume(returning: result)
             } catch {
                 continuation.resume(throwing: error)
             }

@@ -8,8 +8,8 @@ struct BackupCommand: ParsableCommand {
         commandName: "backup",
         abstract: "Write a consistent copy of the ledger into a new or empty directory, while it is in use.",
         discussion: """
-            Copies both LMDB environments with LMDB's compacting copy (the events first, then the \
-            key store) and the signing key; the master key only with --include-master-key (keep it \
+            Copies the events with LMDB's compacting copy, then the key store (its LMDB file \
+            rebuilt from its live entries, its slots and index), and the signing key; the master key only with --include-master-key (keep it \
             elsewhere). Each copy is written under a temporary name and renamed once complete and \
             fsynced; backup-manifest.json (sizes and SHA-256 of every file) is written last. A \
             backup cut short keeps its BACKUP-INCOMPLETE marker and is refused as incomplete. \

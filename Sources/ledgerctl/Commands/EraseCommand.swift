@@ -11,9 +11,9 @@ struct EraseCommand: ParsableCommand {
         commandName: "erase",
         abstract: "Erase a subject by crypto-shredding: destroy their key, keep the log verifiable.",
         discussion: """
-            Appends erasure.completed (closing --request-id, an open erasure request), deletes the \
-            subject's key and lookup entry, and compacts the key store so no freed page keeps them. \
-            The subject's events stay in the log under the pseudonym and still verify, but their \
+            Appends erasure.completed (closing --request-id, an open erasure request), then \
+            overwrites the subject's key slot and lookup entry in place and flushes them, so no file \
+            keeps them (docs/ERASURE.md). The subject's events stay in the log under the pseudonym and still verify, but their \
             payloads can never be decrypted again. The same external id later is a new subject.
             """
     )
@@ -35,7 +35,7 @@ struct EraseCommand: ParsableCommand {
         try runReporting(json: global.json) {
             let server = UnixHTTPClient(path: global.directory + "/ledger.sock")
             if server.isAnswering() {
-                // The running server owns the key store: let it erase and compact (SPEC §6).
+                // The running server owns the key store: let it erase (SPEC §6).
                 var body: [(String, JSONValue)] = [("subject", .string(subject))]
                 if let requestId { body.append(("requestId", .string(requestId))) }
                 let reply = try server.call("POST", "/v1/subjects/erase", json: JSONValue.object(body).serialized)
@@ -54,7 +54,7 @@ struct EraseCommand: ParsableCommand {
                 Output.line(result.json.serialized)
             } else {
                 Output.line(
-                    "Erased subject \(result.pseudonym): erasure.completed is seq \(result.seq); key deleted, key store compacted"
+                    "Erased subject \(result.pseudonym): erasure.completed is seq \(result.seq); key slot overwritten"
                 )
             }
         }

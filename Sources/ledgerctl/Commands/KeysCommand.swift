@@ -14,7 +14,8 @@ struct KeysCommand: ParsableCommand {
     struct Compact: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "compact",
-            abstract: "Rewrite the key store with a compacting copy, so no freed page keeps an erased key."
+            abstract:
+                "Rewrite the key store's LMDB file with a compacting copy, to reclaim space (an erasure needs none)."
         )
 
         @OptionGroup var global: GlobalOptions

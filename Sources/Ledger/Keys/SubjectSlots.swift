@@ -1,0 +1,416 @@
+import Foundation
+
+/// The part of the key store that erasure overwrites in place (docs/ERASURE.md, "Key slots"):
+/// `keys/slots`, one fixed-size record per subject, and `keys/index`, a hash index from lookup
+/// hash to slot.
+///
+/// LMDB never overwrites a page in place: a deleted entry stays readable in a freed page, a
+/// branch page's separator or a page's unused gap until the whole file is rewritten. These two
+/// files are written with `pwrite` at fixed offsets instead, so erasing a subject is two small
+/// overwrites and one flush each, whatever the number of subjects. Everything that could tie a
+/// person to their pseudonym or open their data lives here; the LMDB side of the key store keeps
+/// only `pseudonym → slot number`, which reveals nothing once the slot is zero.
+///
+/// A slot's record is 128 bytes: lookup hash (32) ‖ pseudonym (16) ‖ wrapped key (60) ‖ zeros
+/// (20); a slot of zeros is free or erased. Slots are numbered in creation order and never reused.
+///
+/// The index is a stack of open-addressing tables ("levels"), level `n` holding
+/// `firstLevelBuckets << n` buckets of 8 bytes: slot + 1 (u32, little-endian; 0 empty,
+/// `0xFFFF_FFFF` erased) ‖ the lookup hash's first four bytes (a tag that saves reading slots that
+/// cannot match). A new level is added when the newest is half full, so no level ever needs
+/// rewriting; a lookup probes each level from its home bucket to the first empty one.
+///
+/// The geometry (slots used, levels, the newest level's fill) lives in the key store's LMDB `meta`
+/// and changes in the same transaction as the writes it describes, so every reader sees the files
+/// as of its own transaction: a slot at or past `slotsUsed` belongs to a transaction it cannot
+/// see. Writes happen only inside a key-store write transaction (LMDB's writer lock serialises
+/// them across processes) and are flushed (``flush()``) before that transaction commits.
+final class SubjectSlots: @unchecked Sendable {
+    // Invariant: both descriptors are open from init to deinit; `pread`/`pwrite` on them are
+    // thread-safe. `unflushed` and `pending` are only touched under `lock`.
+    private let slotsFile: Int32
+    private let indexFile: Int32
+    private let lock = NSLock()
+    private var unflushed = false
+    /// What ``add(_:to:)`` wrote since the last ``commitWrites(slotsUsed:)`` or
+    /// ``discardWrites()``: each slot and its bucket, and the slots in use before the first.
+    private var pending: (slotsUsedBefore: UInt64, writes: [(slot: UInt64, bucket: Int)])?
+    let directory: String
+
+    static let recordSize = 128
+    static let bucketSize = 8
+    /// Buckets of the first level; each level doubles it.
+    static let firstLevelBuckets = 1 << 12
+    static let slotsName = "slots"
+    static let indexName = "index"
+    private static let erasedBucket: UInt32 = 0xFFFF_FFFF
+
+    /// Where the geometry says the files stand; kept in the key store's `meta` (24 bytes).
+    struct Geometry: Equatable, Sendable {
+        /// Slots handed out so far (committed ones, as the transaction reading it sees them).
+        var slotsUsed: UInt64 = 0
+        /// Levels of the index.
+        var levels: Int = 0
+        /// Buckets taken in the newest level (erased ones included).
+        var newestFill: UInt64 = 0
+
+        init() {}
+
+        /// Decodes the stored form, `nil` when it is not 24 bytes or impossible.
+        init?(stored: [UInt8]) {
+            guard stored.count == 24 else { return nil }
+            func u64(_ at: Int) -> UInt64 { stored[at..<at + 8].reduce(0) { $0 << 8 | UInt64($1) } }
+            slotsUsed = u64(0)
+            let levelCount = u64(8)
+            newestFill = u64(16)
+            guard levelCount <= 32, slotsUsed < UInt64(SubjectSlots.erasedBucket) else { return nil }
+            levels = Int(levelCount)
+        }
+
+        var stored: [UInt8] {
+            [slotsUsed, UInt64(levels), newestFill].flatMap { value in
+                (0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
+            }
+        }
+    }
+
+    /// One subject's record as a slot holds it.
+    struct Record: Equatable, Sendable {
+        let lookupHash: [UInt8]
+        let pseudonym: [UInt8]
+        let wrappedKey: [UInt8]
+
+        /// The 128 bytes of a slot.
+        var bytes: [UInt8] { lookupHash + pseudonym + wrappedKey + [UInt8](repeating: 0, count: 20) }
+
+        /// Decodes a slot, `nil` for a slot of zeros (free or erased).
+        init?(slot: [UInt8]) throws {
+            guard slot.contains(where: { $0 != 0 }) else { return nil }
+            guard slot.count == SubjectSlots.recordSize, slot[108..<128].allSatisfy({ $0 == 0 }) else {
+                throw LedgerError(.ledgerCorrupt, "a slot of the key store is damaged")
+            }
+            lookupHash = Array(slot[0..<32])
+            pseudonym = Array(slot[32..<48])
+            wrappedKey = Array(slot[48..<108])
+        }
+
+        init(lookupHash: [UInt8], pseudonym: [UInt8], wrappedKey: [UInt8]) {
+            self.lookupHash = lookupHash
+            self.pseudonym = pseudonym
+            self.wrappedKey = wrappedKey
+        }
+    }
+
+    /// Opens (creating when absent) the two files in `directory`.
+    /// - Parameter creating: Whether missing files may be made; otherwise a missing file throws
+    ///   `key_missing`, since every subject's key is in it.
+    init(directory: String, creating: Bool) throws {
+        self.directory = directory
+        let flags = O_RDWR | O_CLOEXEC | (creating ? O_CREAT : 0)
+        let slots = open(directory + "/" + Self.slotsName, flags, 0o600)
+        guard slots >= 0 else { throw Self.missing(directory, Self.slotsName) }
+        let index = open(directory + "/" + Self.indexName, flags, 0o600)
+        guard index >= 0 else {
+            close(slots)
+            throw Self.missing(directory, Self.indexName)
+        }
+        slotsFile = slots
+        indexFile = index
+    }
+
+    deinit {
+        close(slotsFile)
+        close(indexFile)
+    }
+
+    private static func missing(_ directory: String, _ name: String) -> LedgerError {
+        LedgerError(
+            .keyMissing,
+            "the key store's \(name) file in \(directory) is missing or cannot be opened; every subject's key is in it. Restore keys/ from a backup (docs/OPERATIONS.md, \"Restoring a backup\")"
+        )
+    }
+
+    // MARK: Reading
+
+    /// The record in slot `slot`, `nil` when the slot is zeros (erased).
+    func record(at slot: UInt64) throws -> Record? {
+        var bytes = [UInt8](repeating: 0, count: Self.recordSize)
+        let offset = off_t(slot) * off_t(Self.recordSize)
+        let count = bytes.withUnsafeMutableBytes { pread(slotsFile, $0.baseAddress, Self.recordSize, offset) }
+        guard count == Self.recordSize else {
+            throw LedgerError(.ledgerCorrupt, "the key store's slots file is shorter than its subjects need")
+        }
+        return try Record(slot: bytes)
+    }
+
+    /// The slot and record of the subject with `lookupHash`, if one is live in `geometry`.
+    func find(lookupHash: [UInt8], in geometry: Geometry) throws -> (slot: UInt64, record: Record)? {
+        var found: (UInt64, Record)?
+        try forEachCandidate(of: lookupHash, in: geometry) { _, slot in
+            guard slot < geometry.slotsUsed, let record = try record(at: slot), record.lookupHash == lookupHash else {
+                return true
+            }
+            found = (slot, record)
+            return false
+        }
+        return found
+    }
+
+    /// Calls `body` with the position and slot of every bucket whose tag matches `lookupHash`'s,
+    /// newest level first, until it returns `false`.
+    private func forEachCandidate(
+        of lookupHash: [UInt8],
+        in geometry: Geometry,
+        _ body: (_ bucket: Int, _ slot: UInt64) throws -> Bool
+    ) throws {
+        let tag = Self.tag(of: lookupHash)
+        let home = Self.home(of: lookupHash)
+        var run = [UInt8](repeating: 0, count: 16 * Self.bucketSize)
+        for level in (0..<geometry.levels).reversed() {
+            let capacity = Self.firstLevelBuckets << level
+            let start = Self.firstBucket(ofLevel: level)
+            var probe = Int(truncatingIfNeeded: home) & (capacity - 1)
+            var probed = 0
+            levelLoop: while probed < capacity {
+                let length = min(16, capacity - probe)
+                try readBuckets(at: start + probe, count: length, into: &run)
+                for i in 0..<length {
+                    let slotPlusOne = Self.u32(run, i * Self.bucketSize)
+                    if slotPlusOne == 0 { break levelLoop }
+                    if slotPlusOne != Self.erasedBucket, Self.u32(run, i * Self.bucketSize + 4) == tag {
+                        guard try body(start + probe + i, UInt64(slotPlusOne - 1)) else { return }
+                    }
+                }
+                probed += length
+                probe = (probe + length) & (capacity - 1)
+            }
+        }
+    }
+
+    private func readBuckets(at bucket: Int, count: Int, into run: inout [UInt8]) throws {
+        let bytes = count * Self.bucketSize
+        let read = run.withUnsafeMutableBytes {
+            pread(indexFile, $0.baseAddress, bytes, off_t(bucket) * off_t(Self.bucketSize))
+        }
+        guard read >= 0 else { throw LedgerError(.ioError, "cannot read the key store's index") }
+        // Past the end of the file every bucket is empty (levels are made by writing zeros, which
+        // a crash may have cut short; what was never written reads as empty).
+        if read < bytes {
+            run.withUnsafeMutableBytes { $0[read..<bytes].initializeMemory(as: UInt8.self, repeating: 0) }
+        }
+    }
+
+    // MARK: Writing (inside a key-store write transaction)
+
+    /// Writes `record` into the next free slot and indexes it; returns the slot and the geometry
+    /// to store in the same transaction. Before that transaction commits, call
+    /// ``commitWrites(slotsUsed:)``; when it is abandoned, ``discardWrites()``.
+    func add(_ record: Record, to geometry: Geometry) throws -> (slot: UInt64, geometry: Geometry) {
+        var next = geometry
+        let slot = next.slotsUsed
+        guard slot + 1 < UInt64(Self.erasedBucket) else {
+            throw LedgerError(.ledgerFull, "the key store holds the most subjects it can number (2^32 - 2)")
+        }
+        try write(record.bytes, to: slotsFile, at: off_t(slot) * off_t(Self.recordSize), what: "slots")
+        if next.levels == 0 || next.newestFill * 2 >= UInt64(Self.firstLevelBuckets << (next.levels - 1)) {
+            try addLevel(next.levels)
+            next.levels += 1
+            next.newestFill = 0
+        }
+        let level = next.levels - 1
+        let capacity = Self.firstLevelBuckets << level
+        var probe = Int(truncatingIfNeeded: Self.home(of: record.lookupHash)) & (capacity - 1)
+        var run = [UInt8](repeating: 0, count: Self.bucketSize)
+        while true {
+            let bucket = Self.firstBucket(ofLevel: level) + probe
+            try readBuckets(at: bucket, count: 1, into: &run)
+            if Self.u32(run, 0) == 0 {
+                lock.lock()
+                if pending == nil { pending = (geometry.slotsUsed, []) }
+                pending?.writes.append((slot, bucket))
+                lock.unlock()
+                try write(
+                    Self.bucket(slotPlusOne: UInt32(slot + 1), tag: Self.tag(of: record.lookupHash)),
+                    to: indexFile,
+                    at: off_t(bucket) * off_t(Self.bucketSize),
+                    what: "index"
+                )
+                break
+            }
+            probe = (probe + 1) & (capacity - 1)
+        }
+        next.newestFill += 1
+        next.slotsUsed += 1
+        return (slot, next)
+    }
+
+    /// Overwrites `slot` and its index bucket with zeros and an erased mark, in place, and flushes
+    /// both files: once this returns, neither file holds the record's bytes.
+    func erase(slot: UInt64, in geometry: Geometry) throws {
+        if slot < geometry.slotsUsed, let record = try record(at: slot) {
+            var bucket: Int?
+            try forEachCandidate(of: record.lookupHash, in: geometry) { position, candidate in
+                guard candidate == slot else { return true }
+                bucket = position
+                return false
+            }
+            if let bucket {
+                try write(
+                    Self.bucket(slotPlusOne: Self.erasedBucket, tag: 0),
+                    to: indexFile,
+                    at: off_t(bucket) * off_t(Self.bucketSize),
+                    what: "index"
+                )
+            }
+            Failpoint.hit("slots.afterBucket")
+        }
+        try write(
+            [UInt8](repeating: 0, count: Self.recordSize),
+            to: slotsFile,
+            at: off_t(slot) * off_t(Self.recordSize),
+            what: "slots"
+        )
+        try flush()
+    }
+
+    /// Before the transaction that wrote them commits with `slotsUsed` slots in use: erases what
+    /// ``add(_:to:)`` wrote for subjects that transaction no longer holds (a refused batch's,
+    /// rolled back in a nested transaction), then flushes, so a committed slot is always on disk
+    /// and a refused subject's record is in no file.
+    func commitWrites(slotsUsed: UInt64) throws {
+        try discard(where: { $0 >= slotsUsed })
+        try flush()
+    }
+
+    /// When the transaction that wrote them is abandoned (before it aborts, while it still holds
+    /// the writer lock): erases everything ``add(_:to:)`` wrote for it.
+    func discardWrites() throws {
+        try discard(where: { _ in true })
+        try flush()
+    }
+
+    private func discard(where isDiscarded: (UInt64) -> Bool) throws {
+        lock.lock()
+        let taken = pending
+        pending = nil
+        lock.unlock()
+        guard let taken else { return }
+        for (slot, bucket) in taken.writes where slot >= taken.slotsUsedBefore && isDiscarded(slot) {
+            try write(
+                Self.bucket(slotPlusOne: Self.erasedBucket, tag: 0),
+                to: indexFile,
+                at: off_t(bucket) * off_t(Self.bucketSize),
+                what: "index"
+            )
+            try write(
+                [UInt8](repeating: 0, count: Self.recordSize),
+                to: slotsFile,
+                at: off_t(slot) * off_t(Self.recordSize),
+                what: "slots"
+            )
+        }
+    }
+
+    /// Flushes what was written since the last flush (`fdatasync` of each file).
+    func flush() throws {
+        lock.lock()
+        let unflushedNow = unflushed
+        unflushed = false
+        lock.unlock()
+        guard unflushedNow else { return }
+        guard fdatasync(slotsFile) == 0, fdatasync(indexFile) == 0 else {
+            lock.lock()
+            unflushed = true
+            lock.unlock()
+            throw LedgerError(.ioError, "cannot flush the key store's slots: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Empties both files (the first step of writing them anew from another store).
+    func truncate() throws {
+        guard ftruncate(slotsFile, 0) == 0, ftruncate(indexFile, 0) == 0 else {
+            throw LedgerError(.ioError, "cannot empty the key store's slots")
+        }
+        lock.lock()
+        unflushed = true
+        lock.unlock()
+    }
+
+    /// Copies the first `geometry.slotsUsed` slots and the whole index into `directory` (a
+    /// backup), flushed. Run inside the key store's writer lock, so neither file changes meanwhile.
+    func copy(_ geometry: Geometry, to directory: String) throws {
+        let target = try SubjectSlots(directory: directory, creating: true)
+        try Self.copyBytes(
+            from: slotsFile,
+            to: target.slotsFile,
+            count: off_t(geometry.slotsUsed) * off_t(Self.recordSize)
+        )
+        var info = stat()
+        guard fstat(indexFile, &info) == 0 else { throw LedgerError(.ioError, "cannot read the key store's index") }
+        try Self.copyBytes(from: indexFile, to: target.indexFile, count: info.st_size)
+        guard fsync(target.slotsFile) == 0, fsync(target.indexFile) == 0 else {
+            throw LedgerError(.ioError, "cannot flush the backup's key slots")
+        }
+    }
+
+    private static func copyBytes(from source: Int32, to target: Int32, count: off_t) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset: off_t = 0
+        while offset < count {
+            let length = Int(min(off_t(buffer.count), count - offset))
+            let read = buffer.withUnsafeMutableBytes { pread(source, $0.baseAddress, length, offset) }
+            guard read == length else { throw LedgerError(.ioError, "cannot read the key store's slots to copy them") }
+            let written = buffer.withUnsafeBytes { pwrite(target, $0.baseAddress, length, offset) }
+            guard written == length else { throw LedgerError(.ioError, "cannot write the backup's key slots") }
+            offset += off_t(length)
+        }
+    }
+
+    /// Makes level `level` empty: zeros over whatever an aborted transaction may have left there.
+    private func addLevel(_ level: Int) throws {
+        let zeros = [UInt8](repeating: 0, count: 1 << 16)
+        var offset = off_t(Self.firstBucket(ofLevel: level)) * off_t(Self.bucketSize)
+        let end = offset + off_t(Self.firstLevelBuckets << level) * off_t(Self.bucketSize)
+        while offset < end {
+            let length = Int(min(off_t(zeros.count), end - offset))
+            try write(Array(zeros[0..<length]), to: indexFile, at: offset, what: "index")
+            offset += off_t(length)
+        }
+    }
+
+    private func write(_ bytes: [UInt8], to file: Int32, at offset: off_t, what: String) throws {
+        lock.lock()
+        unflushed = true
+        lock.unlock()
+        let written = bytes.withUnsafeBytes { pwrite(file, $0.baseAddress, $0.count, offset) }
+        guard written == bytes.count else {
+            if errno == ENOSPC {
+                throw LedgerError(.ledgerFull, "the disk is full: cannot write the key store's \(what)")
+            }
+            throw LedgerError(.ioError, "cannot write the key store's \(what): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    // MARK: Layout
+
+    private static func firstBucket(ofLevel level: Int) -> Int { firstLevelBuckets * ((1 << level) - 1) }
+
+    /// The lookup hash's bytes 4..<12: where its probe starts in every level (an HMAC output, so
+    /// any of its bytes are uniform).
+    private static func home(of lookupHash: [UInt8]) -> UInt64 {
+        lookupHash[4..<12].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    private static func tag(of lookupHash: [UInt8]) -> UInt32 {
+        lookupHash[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    private static func bucket(slotPlusOne: UInt32, tag: UInt32) -> [UInt8] {
+        (0..<4).map { UInt8(truncatingIfNeeded: slotPlusOne >> ($0 * 8)) }
+            + (0..<4).map { UInt8(truncatingIfNeeded: tag >> ($0 * 8)) }
+    }
+
+    private static func u32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << ($1 * 8) }
+    }
+}

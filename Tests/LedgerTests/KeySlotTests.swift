@@ -1,0 +1,165 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Ledger
+
+/// The key store's slots (``SubjectSlots``): every subject found across the index's levels, a
+/// refused subject's slot left in no file, damaged files refused with `ledger_corrupt` or
+/// `key_missing`, and a ledger of the first layout (`Tests/Fixtures/ledger-v1-keys`) moved to
+/// slots at its first open.
+struct KeySlotTests {
+    private func grants(_ prefix: String, _ range: Range<Int>) throws -> [ClientEvent] {
+        try range.map { try Fixture.grant("\(prefix)-\($0)@example.no") }
+    }
+
+    /// 20,000 subjects fill five levels of the index; with every 29th erased (their buckets
+    /// marked erased, which probes must step over), every other subject is still found and its
+    /// key opens, before and after a reopen,, and a new subject goes on after them.
+    @Test func everySubjectIsFoundAcrossTheIndexsLevelsAndPastErasedBuckets() throws {
+        let directory = TemporaryDirectory()
+        let options = Fixture.options()
+        var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
+        for start in stride(from: 0, to: 20_000, by: 2_000) {
+            _ = try #require(ledger).append(try grants("s", start..<start + 2_000), actor: "t")
+        }
+        for n in stride(from: 0, to: 20_000, by: 29) {
+            _ = try #require(ledger).erase(subject: "s-\(n)@example.no", requestId: nil, actor: "t")
+        }
+        let geometry = try #require(ledger).keyStore.slotGeometry()
+        #expect(geometry.slotsUsed == 20_000)
+        #expect(geometry.levels >= 4, "\(geometry)")
+        for round in 0..<2 {
+            let current = try #require(ledger)
+            for n in 0..<20_000 {
+                let found = try current.pseudonym(of: "s-\(n)@example.no")
+                #expect((found == nil) == (n % 29 == 0), "round \(round): s-\(n)")
+            }
+            let sample = try #require(try current.pseudonym(of: "s-19999@example.no"))
+            #expect(try current.history(pseudonym: sample).first?.erased == false)
+            ledger = nil
+            ledger = try Ledger(openingAt: directory.ledger, options: options)
+        }
+        let added = try #require(ledger).append([try Fixture.grant("s-0@example.no")], actor: "t")
+        #expect(try #require(ledger).pseudonym(of: "s-0@example.no") == added[0].subject)
+        #expect(try #require(ledger).keyStore.slotGeometry().slotsUsed == 20_001)
+        #expect(try #require(ledger).verify().isValid)
+    }
+
+    /// A batch refused after it stored a new subject rolls the subject back, and its slot and
+    /// lookup bucket with it: no file holds its lookup hash or wrapped key, the next subject takes
+    /// the slot, and the refused id, sent again, becomes a subject of its own.
+    @Test func aRefusedBatchsNewSubjectLeavesNothingInTheSlots() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append([try Fixture.grant("existing@example.no")], actor: "t")
+        let lookup = try ledger.keyStore.lookupHash(of: "refused@example.no")
+        let refused = errorCode {
+            _ = try ledger.append(
+                [
+                    try Fixture.grant("refused@example.no"),
+                    try Fixture.event(
+                        #"{"type":"access.completed","subject":"existing@example.no","requestId":"d0000000-0000-4000-8000-000000000099"}"#
+                    ),
+                ],
+                actor: "t"
+            )
+        }
+        #expect(refused == .requestNotOpen)
+        #expect(try ledger.pseudonym(of: "refused@example.no") == nil)
+        #expect(Fixture.filesContaining(bytes: lookup, under: directory.ledger).isEmpty)
+        #expect(try KeyStoreModelTests.slotsPastTheEndAreZero(ledger))
+        #expect(try ledger.keyStore.slotGeometry().slotsUsed == 1)
+        let next = try ledger.append([try Fixture.grant("next@example.no")], actor: "t")
+        let again = try ledger.append([try Fixture.grant("refused@example.no")], actor: "t")
+        #expect(try ledger.pseudonym(of: "next@example.no") == next[0].subject)
+        #expect(try ledger.pseudonym(of: "refused@example.no") == again[0].subject)
+        #expect(try ledger.keyStore.slotGeometry().slotsUsed == 3)
+    }
+
+    /// Hostile or damaged bytes in the slot files are refused, never taken for a subject: a slot
+    /// whose padding is not zero, a slots file cut short, a missing file, a geometry record of the
+    /// wrong length.
+    @Test func damagedSlotFilesAreRefused() throws {
+        let directory = TemporaryDirectory()
+        let options = Fixture.options()
+        var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
+        _ = try #require(ledger).append(try grants("d", 0..<3), actor: "t")
+        let pseudonym = try #require(try ledger?.pseudonym(of: "d-1@example.no"))
+        ledger = nil
+        let slots = directory.ledger + "/keys/slots"
+        let original = try Data(contentsOf: URL(fileURLWithPath: slots))
+
+        var padded = original
+        padded[SubjectSlots.recordSize + 120] = 0x01
+        try padded.write(to: URL(fileURLWithPath: slots))
+        ledger = try Ledger(openingAt: directory.ledger, options: options)
+        #expect(errorCode { _ = try #require(ledger).history(pseudonym: pseudonym) } == .ledgerCorrupt)
+        #expect(errorCode { _ = try #require(ledger).pseudonym(of: "d-1@example.no") } == .ledgerCorrupt)
+        ledger = nil
+
+        try original.prefix(SubjectSlots.recordSize + 10).write(to: URL(fileURLWithPath: slots))
+        ledger = try Ledger(openingAt: directory.ledger, options: options)
+        #expect(errorCode { _ = try #require(ledger).pseudonym(of: "d-2@example.no") } == .ledgerCorrupt)
+        ledger = nil
+
+        try FileManager.default.removeItem(atPath: slots)
+        #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: options) } == .keyMissing)
+        try original.write(to: URL(fileURLWithPath: slots))
+
+        ledger = try Ledger(openingAt: directory.ledger, options: options)
+        #expect(try #require(ledger).pseudonym(of: "d-2@example.no") != nil, "the restored file reads again")
+        try #require(ledger).keyStore.withEnvironment { env in
+            try env.write { txn in try txn.put([1, 2, 3], forKey: KeyStore.slotsGeometryKey, in: env.table("meta")) }
+        }
+        #expect(errorCode { _ = try #require(ledger).pseudonym(of: "d-2@example.no") } == .ledgerCorrupt)
+    }
+
+    /// The 40-subject ledger of the first layout (two erased), opened: every live subject resolves
+    /// and decrypts, the erased stay erased, the new LMDB file holds no lookup hash or wrapped key
+    /// and no key check under the old name (so an older binary refuses it), a second open moves
+    /// nothing, and appends and erasures go on.
+    @Test func aLedgerOfTheFirstLayoutMovesToSlotsWhenOpened() throws {
+        let directory = TemporaryDirectory()
+        try FileManager.default.copyItem(atPath: Fixture.file("ledger-v1-keys").path, toPath: directory.ledger)
+        let options = Fixture.options()
+        var ledger: Ledger? = try Ledger(openingAt: directory.ledger, options: options)
+        var records: [Int: [UInt8]] = [:]
+        for n in 0..<40 {
+            let pseudonym = try #require(ledger).pseudonym(of: "fixture-\(n)@example.org")
+            guard n != 3, n != 7 else {
+                #expect(pseudonym == nil, "fixture-\(n) was erased before the move")
+                continue
+            }
+            let found = try #require(pseudonym, "fixture-\(n) lost")
+            let history = try #require(ledger).history(pseudonym: found)
+            #expect(history.count == 3)
+            #expect(history.allSatisfy { $0.data == #"{"name":"Fixture Person \#(n)","source":"web"}"# })
+            let record = try #require(ledger).storedKeyRecord(pseudonym: found)
+            records[n] = try #require(record)
+        }
+        #expect(records.count == 38)
+        #expect(try #require(ledger).verify().isValid)
+        let keysFile = try Data(contentsOf: URL(fileURLWithPath: directory.ledger + "/keys/data.mdb"))
+        let leftInLMDB = records.values.filter {
+            keysFile.range(of: Data($0[0..<60])) != nil || keysFile.range(of: Data($0[60..<92])) != nil
+        }
+        #expect(leftInLMDB.isEmpty, "\(leftInLMDB.count) subjects' records are still in keys/data.mdb")
+        let oldKeyCheck = try #require(ledger).keyStore.withEnvironment { env in
+            try env.read { try $0.get(KeyStore.firstLayoutKeyCheckKey, in: env.table("meta")) }
+        }
+        #expect(oldKeyCheck == nil)
+        let slotsAfterMove = try Data(contentsOf: URL(fileURLWithPath: directory.ledger + "/keys/slots"))
+        ledger = nil
+        ledger = try Ledger(openingAt: directory.ledger, options: options)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory.ledger + "/keys/slots")) == slotsAfterMove)
+        _ = try #require(ledger).append([try Fixture.grant("after-move@example.no")], actor: "t")
+        _ = try #require(ledger).erase(subject: "fixture-5@example.org", requestId: nil, actor: "t")
+        let erased = try #require(records[5])
+        #expect(Fixture.filesContaining(bytes: Array(erased[0..<60]), under: directory.ledger).isEmpty)
+        #expect(Fixture.filesContaining(bytes: Array(erased[60..<92]), under: directory.ledger).isEmpty)
+        #expect(try #require(ledger).pseudonym(of: "fixture-6@example.org") != nil)
+        #expect(try #require(ledger).pseudonym(of: "after-move@example.no") != nil)
+        #expect(try #require(ledger).verify().isValid)
+    }
+}
