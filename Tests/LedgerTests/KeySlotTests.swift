@@ -78,8 +78,8 @@ struct KeySlotTests {
     }
 
     /// Hostile or damaged bytes in the slot files are refused, never taken for a subject: a slot
-    /// whose padding is not zero, a slots file cut short, a missing file, a geometry record of the
-    /// wrong length.
+    /// whose padding is not zero or whose bytes fail its check, a slots file cut short, a missing
+    /// file, a geometry record of the wrong length.
     @Test func damagedSlotFilesAreRefused() throws {
         let directory = TemporaryDirectory()
         let options = Fixture.options()
@@ -90,13 +90,17 @@ struct KeySlotTests {
         let slots = directory.ledger + "/keys/slots"
         let original = try Data(contentsOf: URL(fileURLWithPath: slots))
 
-        var padded = original
-        padded[SubjectSlots.recordSize + 120] = 0x01
-        try padded.write(to: URL(fileURLWithPath: slots))
-        ledger = try Ledger(openingAt: directory.ledger, options: options)
-        #expect(errorCode { _ = try #require(ledger).history(pseudonym: pseudonym) } == .ledgerCorrupt)
-        #expect(errorCode { _ = try #require(ledger).pseudonym(of: "d-1@example.no") } == .ledgerCorrupt)
-        ledger = nil
+        // A byte of the padding, then a byte of the wrapped key (the slot's check catches it).
+        for offset in [120, 70] {
+            var damaged = original
+            damaged[SubjectSlots.recordSize + offset] ^= 0x01
+            try damaged.write(to: URL(fileURLWithPath: slots))
+            ledger = try Ledger(openingAt: directory.ledger, options: options)
+            #expect(errorCode { _ = try #require(ledger).history(pseudonym: pseudonym) } == .ledgerCorrupt)
+            #expect(errorCode { _ = try #require(ledger).pseudonym(of: "d-1@example.no") } == .ledgerCorrupt)
+            #expect(try #require(ledger).pseudonym(of: "d-0@example.no") != nil, "another slot still reads")
+            ledger = nil
+        }
 
         try original.prefix(SubjectSlots.recordSize + 10).write(to: URL(fileURLWithPath: slots))
         ledger = try Ledger(openingAt: directory.ledger, options: options)
@@ -135,8 +139,8 @@ struct KeySlotTests {
             let history = try #require(ledger).history(pseudonym: found)
             #expect(history.count == 3)
             #expect(history.allSatisfy { $0.data == #"{"name":"Fixture Person \#(n)","source":"web"}"# })
-            let record = try #require(ledger).storedKeyRecord(pseudonym: found)
-            records[n] = try #require(record)
+            // A subject without a record is missing from `records`, which the count below catches.
+            records[n] = try #require(ledger).storedKeyRecord(pseudonym: found)
         }
         #expect(records.count == 38)
         #expect(try #require(ledger).verify().isValid)

@@ -11,8 +11,9 @@ import Foundation
 /// person to their pseudonym or open their data lives here; the LMDB side of the key store keeps
 /// only `pseudonym → slot number`, which reveals nothing once the slot is zero.
 ///
-/// A slot's record is 128 bytes: lookup hash (32) ‖ pseudonym (16) ‖ wrapped key (60) ‖ zeros
-/// (20); a slot of zeros is free or erased. Slots are numbered in creation order and never reused.
+/// A slot's record is 128 bytes: lookup hash (32) ‖ pseudonym (16) ‖ wrapped key (60) ‖ a check
+/// of those (8) ‖ zeros (12); a slot of zeros is free or erased. Slots are numbered in creation
+/// order and never reused.
 ///
 /// The index is a stack of open-addressing tables ("levels"), level `n` holding
 /// `firstLevelBuckets << n` buckets of 8 bytes: slot + 1 (u32, little-endian; 0 empty,
@@ -30,6 +31,10 @@ final class SubjectSlots: @unchecked Sendable {
     // thread-safe. `unflushed` and `pending` are only touched under `lock`.
     private let slotsFile: Int32
     private let indexFile: Int32
+    /// Reads go through mappings (a lookup probes several levels: a `pread` each cost an import
+    /// about a fifth of its time); writes go through `pwrite`, which the mappings see at once.
+    private let slotsView: GrowingFileView
+    private let indexView: GrowingFileView
     private let lock = NSLock()
     private var unflushed = false
     /// What ``add(_:to:)`` wrote since the last ``commitWrites(slotsUsed:)`` or
@@ -80,18 +85,44 @@ final class SubjectSlots: @unchecked Sendable {
         let pseudonym: [UInt8]
         let wrappedKey: [UInt8]
 
-        /// The 128 bytes of a slot.
-        var bytes: [UInt8] { lookupHash + pseudonym + wrappedKey + [UInt8](repeating: 0, count: 20) }
+        /// The 128 bytes of a slot: the record's 108 bytes, their check (8), zeros (12).
+        var bytes: [UInt8] {
+            let body = lookupHash + pseudonym + wrappedKey
+            let check = Self.check(of: body)
+            return body + (0..<8).map { UInt8(truncatingIfNeeded: check >> ($0 * 8)) }
+                + [UInt8](repeating: 0, count: 12)
+        }
 
-        /// Decodes a slot, `nil` for a slot of zeros (free or erased).
-        init?(slot: [UInt8]) throws {
-            guard slot.contains(where: { $0 != 0 }) else { return nil }
-            guard slot.count == SubjectSlots.recordSize, slot[108..<128].allSatisfy({ $0 == 0 }) else {
-                throw LedgerError(.ledgerCorrupt, "a slot of the key store is damaged")
-            }
-            lookupHash = Array(slot[0..<32])
-            pseudonym = Array(slot[32..<48])
-            wrappedKey = Array(slot[48..<108])
+        /// What decoding a slot found.
+        enum Decoded {
+            case record(Record)
+            /// All zeros: free or erased.
+            case empty
+            /// Neither: damaged, or read while an erasure was overwriting it.
+            case unreadable
+        }
+
+        /// Decodes the 128 bytes of a slot.
+        static func decode(_ slot: UnsafeRawBufferPointer) -> Decoded {
+            guard slot.contains(where: { $0 != 0 }) else { return .empty }
+            let check = (0..<8).reduce(UInt64(0)) { $0 | UInt64(slot[108 + $1]) << ($1 * 8) }
+            guard slot.count == SubjectSlots.recordSize, slot[116..<128].allSatisfy({ $0 == 0 }),
+                Self.check(of: UnsafeRawBufferPointer(rebasing: slot[0..<108])) == check
+            else { return .unreadable }
+            return .record(
+                Record(
+                    lookupHash: Array(slot[0..<32]),
+                    pseudonym: Array(slot[32..<48]),
+                    wrappedKey: Array(slot[48..<108])
+                )
+            )
+        }
+
+        /// FNV-1a (64 bits) of a record's bytes: catches a damaged slot, and a slot read while an
+        /// erasure overwrote it, which is then read again (not a defence against tampering: the
+        /// wrapped key is authenticated by AES-GCM, the lookup hash compared in full).
+        private static func check(of bytes: some Sequence<UInt8>) -> UInt64 {
+            bytes.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
         }
 
         init(lookupHash: [UInt8], pseudonym: [UInt8], wrappedKey: [UInt8]) {
@@ -116,6 +147,8 @@ final class SubjectSlots: @unchecked Sendable {
         }
         slotsFile = slots
         indexFile = index
+        slotsView = GrowingFileView(descriptor: slots, reserving: 1 << 36, name: Self.slotsName)
+        indexView = GrowingFileView(descriptor: index, reserving: 1 << 34, name: Self.indexName)
     }
 
     deinit {
@@ -133,23 +166,40 @@ final class SubjectSlots: @unchecked Sendable {
     // MARK: Reading
 
     /// The record in slot `slot`, `nil` when the slot is zeros (erased).
+    ///
+    /// An erasure may be overwriting the slot while it is read (a reader holds no lock); a slot that
+    /// does not decode is read again, and counts as erased when it is zeros then.
+    /// - Throws: ``LedgerError`` `ledger_corrupt` when the slot is damaged.
     func record(at slot: UInt64) throws -> Record? {
-        var bytes = [UInt8](repeating: 0, count: Self.recordSize)
-        let offset = off_t(slot) * off_t(Self.recordSize)
-        let count = bytes.withUnsafeMutableBytes { pread(slotsFile, $0.baseAddress, Self.recordSize, offset) }
-        guard count == Self.recordSize else {
-            throw LedgerError(.ledgerCorrupt, "the key store's slots file is shorter than its subjects need")
+        for attempt in 0..<3 {
+            switch try withSlot(slot, Record.decode) {
+            case .record(let record): return record
+            case .empty: return nil
+            case .unreadable: if attempt < 2 { usleep(100) }
+            }
         }
-        return try Record(slot: bytes)
+        throw LedgerError(.ledgerCorrupt, "a slot of the key store is damaged")
+    }
+
+    /// Runs `body` with the 128 bytes of `slot`.
+    private func withSlot<T>(_ slot: UInt64, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T {
+        try slotsView.withBytes(at: off_t(slot) * off_t(Self.recordSize), count: Self.recordSize) { bytes, inFile in
+            guard inFile == Self.recordSize else {
+                throw LedgerError(.ledgerCorrupt, "the key store's slots file is shorter than its subjects need")
+            }
+            return try body(bytes)
+        }
     }
 
     /// The slot and record of the subject with `lookupHash`, if one is live in `geometry`.
     func find(lookupHash: [UInt8], in geometry: Geometry) throws -> (slot: UInt64, record: Record)? {
         var found: (UInt64, Record)?
         try forEachCandidate(of: lookupHash, in: geometry) { _, slot in
-            guard slot < geometry.slotsUsed, let record = try record(at: slot), record.lookupHash == lookupHash else {
-                return true
-            }
+            guard slot < geometry.slotsUsed else { return true }
+            // The hash compared where it lies first: most candidates are not it.
+            guard try withSlot(slot, { $0.prefix(32).elementsEqual(lookupHash) }),
+                let record = try record(at: slot), record.lookupHash == lookupHash
+            else { return true }
             found = (slot, record)
             return false
         }
@@ -165,21 +215,32 @@ final class SubjectSlots: @unchecked Sendable {
     ) throws {
         let tag = Self.tag(of: lookupHash)
         let home = Self.home(of: lookupHash)
-        var run = [UInt8](repeating: 0, count: 16 * Self.bucketSize)
-        for level in (0..<geometry.levels).reversed() {
+        levels: for level in (0..<geometry.levels).reversed() {
             let capacity = Self.firstLevelBuckets << level
             let start = Self.firstBucket(ofLevel: level)
             var probe = Int(truncatingIfNeeded: home) & (capacity - 1)
             var probed = 0
-            levelLoop: while probed < capacity {
+            while probed < capacity {
                 let length = min(16, capacity - probe)
-                try readBuckets(at: start + probe, count: length, into: &run)
-                for i in 0..<length {
-                    let slotPlusOne = Self.u32(run, i * Self.bucketSize)
-                    if slotPlusOne == 0 { break levelLoop }
-                    if slotPlusOne != Self.erasedBucket, Self.u32(run, i * Self.bucketSize + 4) == tag {
-                        guard try body(start + probe + i, UInt64(slotPlusOne - 1)) else { return }
+                // Past the end of the file every bucket is empty (levels are made by writing
+                // zeros, which a crash may have cut short; what was never written reads as empty).
+                let next = try indexView.withBytes(
+                    at: off_t(start + probe) * off_t(Self.bucketSize),
+                    count: length * Self.bucketSize
+                ) { run, _ -> Probe in
+                    for i in 0..<length {
+                        let slotPlusOne = Self.u32(run, i * Self.bucketSize)
+                        if slotPlusOne == 0 { return .nextLevel }
+                        if slotPlusOne != Self.erasedBucket, Self.u32(run, i * Self.bucketSize + 4) == tag {
+                            guard try body(start + probe + i, UInt64(slotPlusOne - 1)) else { return .done }
+                        }
                     }
+                    return .onward
+                }
+                switch next {
+                case .onward: break
+                case .nextLevel: continue levels
+                case .done: return
                 }
                 probed += length
                 probe = (probe + length) & (capacity - 1)
@@ -187,17 +248,9 @@ final class SubjectSlots: @unchecked Sendable {
         }
     }
 
-    private func readBuckets(at bucket: Int, count: Int, into run: inout [UInt8]) throws {
-        let bytes = count * Self.bucketSize
-        let read = run.withUnsafeMutableBytes {
-            pread(indexFile, $0.baseAddress, bytes, off_t(bucket) * off_t(Self.bucketSize))
-        }
-        guard read >= 0 else { throw LedgerError(.ioError, "cannot read the key store's index") }
-        // Past the end of the file every bucket is empty (levels are made by writing zeros, which
-        // a crash may have cut short; what was never written reads as empty).
-        if read < bytes {
-            run.withUnsafeMutableBytes { $0[read..<bytes].initializeMemory(as: UInt8.self, repeating: 0) }
-        }
+    /// Where a probe goes after a run of buckets.
+    private enum Probe {
+        case onward, nextLevel, done
     }
 
     // MARK: Writing (inside a key-store write transaction)
@@ -220,11 +273,13 @@ final class SubjectSlots: @unchecked Sendable {
         let level = next.levels - 1
         let capacity = Self.firstLevelBuckets << level
         var probe = Int(truncatingIfNeeded: Self.home(of: record.lookupHash)) & (capacity - 1)
-        var run = [UInt8](repeating: 0, count: Self.bucketSize)
         while true {
             let bucket = Self.firstBucket(ofLevel: level) + probe
-            try readBuckets(at: bucket, count: 1, into: &run)
-            if Self.u32(run, 0) == 0 {
+            let empty = try indexView.withBytes(at: off_t(bucket) * off_t(Self.bucketSize), count: Self.bucketSize) {
+                run,
+                _ in Self.u32(run, 0) == 0
+            }
+            if empty {
                 lock.lock()
                 if pending == nil { pending = (geometry.slotsUsed, []) }
                 pending?.writes.append((slot, bucket))
@@ -328,6 +383,8 @@ final class SubjectSlots: @unchecked Sendable {
 
     /// Empties both files (the first step of writing them anew from another store).
     func truncate() throws {
+        slotsView.forgetSize()
+        indexView.forgetSize()
         guard ftruncate(slotsFile, 0) == 0, ftruncate(indexFile, 0) == 0 else {
             throw LedgerError(.ioError, "cannot empty the key store's slots")
         }
@@ -410,7 +467,77 @@ final class SubjectSlots: @unchecked Sendable {
             + (0..<4).map { UInt8(truncatingIfNeeded: tag >> ($0 * 8)) }
     }
 
-    private static func u32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
-        (0..<4).reduce(0) { $0 | UInt32(bytes[at + $1]) << ($1 * 8) }
+    private static func u32(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
+        UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self))
+    }
+}
+
+/// A read-only view of a file that only grows, through one mapping reserved at open: a mapping
+/// never moves, so no reader can be left holding an unmapped pointer, and it is read only where
+/// the file (its size as last seen by `fstat`) has bytes, so reading never faults past its end.
+/// Beyond the reservation, or when it could not be made, reads use `pread`.
+private final class GrowingFileView: @unchecked Sendable {
+    // Invariant: `base` is mapped (or nil) from init to deinit; `knownSize` is only touched under
+    // `lock`, and never exceeds the file's size (it is forgotten before the file is truncated).
+    private let descriptor: Int32
+    private let base: UnsafeRawPointer?
+    private let reserved: Int
+    private let name: String
+    private let lock = NSLock()
+    private var knownSize = 0
+
+    init(descriptor: Int32, reserving reserved: Int, name: String) {
+        self.descriptor = descriptor
+        self.name = name
+        let mapped = mmap(nil, reserved, PROT_READ, MAP_SHARED, descriptor, 0)
+        if let mapped, mapped != MAP_FAILED {
+            base = UnsafeRawPointer(mapped)
+            self.reserved = reserved
+        } else {
+            base = nil
+            self.reserved = 0
+        }
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), reserved) }
+    }
+
+    /// Runs `body` with `count` bytes at `offset` and how many of them are in the file (the rest
+    /// read as zeros).
+    func withBytes<T>(
+        at offset: off_t,
+        count: Int,
+        _ body: (UnsafeRawBufferPointer, _ inFile: Int) throws -> T
+    ) throws -> T {
+        let end = Int(offset) + count
+        if let base, end <= reserved, end <= size(reaching: end) {
+            return try body(UnsafeRawBufferPointer(start: base + Int(offset), count: count), count)
+        }
+        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)
+            let read = pread(descriptor, buffer.baseAddress, count, offset)
+            guard read >= 0 else { throw LedgerError(.ioError, "cannot read the key store's \(name)") }
+            return try body(UnsafeRawBufferPointer(buffer), read)
+        }
+    }
+
+    /// Forgets the size last seen, before the file is truncated (only while no other reader can
+    /// use this view: the move of a key store of the first layout, at open).
+    func forgetSize() {
+        lock.lock()
+        knownSize = 0
+        lock.unlock()
+    }
+
+    /// The file's size, asked of the file system again only when `needed` is past it.
+    private func size(reaching needed: Int) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if knownSize < needed {
+            var info = stat()
+            if fstat(descriptor, &info) == 0 { knownSize = max(knownSize, Int(info.st_size)) }
+        }
+        return knownSize
     }
 }
