@@ -77,6 +77,39 @@ struct KeySlotTests {
         #expect(try ledger.keyStore.slotGeometry().slotsUsed == 3)
     }
 
+    /// Inside a group commit a batch refused after it stored a new subject is rolled back alone,
+    /// and a later batch of the same commit takes its slot: the refused subject's index bucket,
+    /// which named that slot with its own lookup hash's tag, is erased too. When the later subject
+    /// has the same external id, both buckets name the slot, and its erasure erases both.
+    @Test(arguments: [false, true])
+    func aSubjectRefusedInsideAGroupCommitLeavesNoBucket(sameIdLater: Bool) throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append([try Fixture.grant("existing@example.no")], actor: "t")
+        let refusedId = "refused@example.no"
+        let laterId = sameIdLater ? refusedId : "later@example.no"
+        let notOpen =
+            #"{"type":"access.completed","subject":"existing@example.no","requestId":"d0000000-0000-4000-8000-000000000099"}"#
+        let results = try ledger.appendGroup([
+            (try ledger.prepare([try Fixture.grant("first@example.no")]), "t"),
+            (try ledger.prepare([try Fixture.grant(refusedId), try Fixture.event(notOpen)]), "t"),
+            (try ledger.prepare([try Fixture.grant(laterId)]), "t"),
+        ])
+        #expect(results.map { (try? $0.get()) != nil } == [true, false, true])
+        #expect(try ledger.keyStore.slotGeometry().slotsUsed == 3)
+        #expect(try ledger.pseudonym(of: "first@example.no") != nil)
+        #expect(try ledger.pseudonym(of: laterId) != nil)
+        if sameIdLater { _ = try ledger.erase(subject: laterId, requestId: nil, actor: "t") }
+        // A bucket stores the tag (the lookup hash's first four bytes) little-endian.
+        let tag = Array(try ledger.keyStore.lookupHash(of: refusedId)[0..<4].reversed())
+        let index = Array(try Data(contentsOf: URL(fileURLWithPath: directory.ledger + "/keys/index")))
+        let tagged = stride(from: 0, to: index.count, by: SubjectSlots.bucketSize).filter {
+            Array(index[$0 + 4..<$0 + 8]) == tag
+        }
+        #expect(tagged.isEmpty, "\(tagged.count) buckets still carry the refused subject's tag")
+        #expect(try KeyStoreModelTests.slotsPastTheEndAreZero(ledger))
+    }
+
     /// Hostile or damaged bytes in the slot files are refused, never taken for a subject: a slot
     /// whose padding is not zero or whose bytes fail its check, a slots file cut short, a missing
     /// file, a geometry record of the wrong length.
@@ -126,6 +159,8 @@ struct KeySlotTests {
     @Test func aLedgerOfTheFirstLayoutMovesToSlotsWhenOpened() throws {
         let directory = TemporaryDirectory()
         try FileManager.default.copyItem(atPath: Fixture.file("ledger-v1-keys").path, toPath: directory.ledger)
+        // A clone checks files out 0644; the ledger refuses a master key others can read.
+        for key in ["master.key", "signing.key"] { chmod(directory.ledger + "/" + key, 0o600) }
         let options = Fixture.options()
         var ledger: Ledger? = try Ledger(openingAt: directory.ledger, options: options)
         var records: [Int: [UInt8]] = [:]

@@ -276,6 +276,8 @@ struct CrashTests {
             .appendingPathComponent("Fixtures/ledger-v1-keys").path
         let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
         try FileManager.default.copyItem(atPath: fixture, toPath: ctl.ledger)
+        // A clone checks files out 0644; the ledger refuses a master key others can read.
+        for key in ["master.key", "signing.key"] { chmod(ctl.ledger + "/" + key, 0o600) }
         let crashed = try ctl.run(["stats"], environment: ["LEDGER_FAILPOINT": point])
         #expect(crashed.status == Self.killed, "\(crashed.stderr)")
         let verify = try ctl.run(["verify"])

@@ -303,20 +303,14 @@ final class SubjectSlots: @unchecked Sendable {
     /// both files: once this returns, neither file holds the record's bytes.
     func erase(slot: UInt64, in geometry: Geometry) throws {
         if slot < geometry.slotsUsed, let record = try record(at: slot) {
-            var bucket: Int?
+            // Every bucket that names the slot: a batch refused inside a group commit may have
+            // left one for the same external id beside the one of the subject that took the slot.
+            var buckets: [Int] = []
             try forEachCandidate(of: record.lookupHash, in: geometry) { position, candidate in
-                guard candidate == slot else { return true }
-                bucket = position
-                return false
+                if candidate == slot { buckets.append(position) }
+                return true
             }
-            if let bucket {
-                try write(
-                    Self.bucket(slotPlusOne: Self.erasedBucket, tag: 0),
-                    to: indexFile,
-                    at: off_t(bucket) * off_t(Self.bucketSize),
-                    what: "index"
-                )
-            }
+            for bucket in buckets { try markErased(bucket: bucket) }
             Failpoint.hit("slots.afterBucket")
         }
         try write(
@@ -329,34 +323,40 @@ final class SubjectSlots: @unchecked Sendable {
     }
 
     /// Before the transaction that wrote them commits with `slotsUsed` slots in use: erases what
-    /// ``add(_:to:)`` wrote for subjects that transaction no longer holds (a refused batch's,
-    /// rolled back in a nested transaction), then flushes, so a committed slot is always on disk
-    /// and a refused subject's record is in no file.
+    /// ``add(_:to:)`` wrote for subjects that transaction no longer holds (a batch refused inside a
+    /// group commit, rolled back in a nested transaction: its slot past the slots in use, or taken
+    /// by a later subject of the same transaction, its bucket then naming a slot whose record does
+    /// not carry its tag), then flushes, so a committed slot is always on disk and a refused
+    /// subject's record and bucket are in no file.
     func commitWrites(slotsUsed: UInt64) throws {
-        try discard(where: { $0 >= slotsUsed })
+        try discard(keepingSlotsBelow: slotsUsed)
         try flush()
     }
 
     /// When the transaction that wrote them is abandoned (before it aborts, while it still holds
     /// the writer lock): erases everything ``add(_:to:)`` wrote for it.
     func discardWrites() throws {
-        try discard(where: { _ in true })
+        try discard(keepingSlotsBelow: nil)
         try flush()
     }
 
-    private func discard(where isDiscarded: (UInt64) -> Bool) throws {
+    private func discard(keepingSlotsBelow slotsUsed: UInt64?) throws {
         lock.lock()
         let taken = pending
         pending = nil
         lock.unlock()
         guard let taken else { return }
-        for (slot, bucket) in taken.writes where slot >= taken.slotsUsedBefore && isDiscarded(slot) {
-            try write(
-                Self.bucket(slotPlusOne: Self.erasedBucket, tag: 0),
-                to: indexFile,
-                at: off_t(bucket) * off_t(Self.bucketSize),
-                what: "index"
-            )
+        for (slot, bucket) in taken.writes where slot >= taken.slotsUsedBefore {
+            if let slotsUsed, slot < slotsUsed {
+                let slotTag = try withSlot(slot) { Self.tag(of: Array($0.prefix(4))) }
+                let bucketTag = try indexView.withBytes(
+                    at: off_t(bucket) * off_t(Self.bucketSize),
+                    count: Self.bucketSize
+                ) { run, _ in Self.u32(run, 4) }
+                if bucketTag != slotTag { try markErased(bucket: bucket) }
+                continue
+            }
+            try markErased(bucket: bucket)
             try write(
                 [UInt8](repeating: 0, count: Self.recordSize),
                 to: slotsFile,
@@ -364,6 +364,16 @@ final class SubjectSlots: @unchecked Sendable {
                 what: "slots"
             )
         }
+    }
+
+    /// Overwrites `bucket` with the erased mark (no slot, no tag).
+    private func markErased(bucket: Int) throws {
+        try write(
+            Self.bucket(slotPlusOne: Self.erasedBucket, tag: 0),
+            to: indexFile,
+            at: off_t(bucket) * off_t(Self.bucketSize),
+            what: "index"
+        )
     }
 
     /// Flushes what was written since the last flush (`fdatasync` of each file).
