@@ -110,9 +110,69 @@ struct KeySlotTests {
         #expect(try KeyStoreModelTests.slotsPastTheEndAreZero(ledger))
     }
 
+    /// A batch refused inside a group commit whose first new subject opened a level of the index,
+    /// then a later batch of the same commit that opens the level again and puts the same external
+    /// id where the refused batch had put it: the later subject keeps its bucket. (Found by review:
+    /// the refused batch's writes were undone only at commit, by position, and so erased the later
+    /// subject's live bucket; the subject was acknowledged and then not found.)
+    @Test func aBatchRefusedAtALevelsOpeningDoesNotUndoTheNextBatchsSubject() throws {
+        let directory = TemporaryDirectory()
+        let options = Fixture.options()
+        var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
+        let current = try #require(ledger)
+        _ = try current.append([try Fixture.grant("existing@example.no")], actor: "t")
+        _ = try current.append(try grants("fill", 0..<2_047), actor: "t")
+        // The first level is half full: the next subject opens the second.
+        #expect(try current.keyStore.slotGeometry().newestFill == 2_048)
+        #expect(try current.keyStore.slotGeometry().levels == 1)
+        let notOpen =
+            #"{"type":"access.completed","subject":"existing@example.no","requestId":"d0000000-0000-4000-8000-000000000099"}"#
+        let results = try current.appendGroup([
+            (
+                try current.prepare([
+                    try Fixture.grant("a@example.no"), try Fixture.grant("x@example.no"), try Fixture.event(notOpen),
+                ]), "t"
+            ),
+            (try current.prepare([try Fixture.grant("x@example.no")]), "t"),
+        ])
+        #expect(results.map { (try? $0.get()) != nil } == [false, true])
+        let x = try #require(try current.pseudonym(of: "x@example.no"), "the acknowledged subject is not found")
+        #expect(try current.pseudonym(of: "a@example.no") == nil)
+        ledger = nil
+        ledger = try Ledger(openingAt: directory.ledger, options: options)
+        #expect(try #require(ledger).pseudonym(of: "x@example.no") == x)
+        #expect(try #require(ledger).history(pseudonym: x).first?.erased == false)
+        #expect(try KeyStoreModelTests.slotsPastTheEndAreZero(try #require(ledger)))
+    }
+
+    /// More refused new subjects than the first level has buckets, in one group commit: each
+    /// leaves an erased mark where its bucket was, and a later subject must be able to take such a
+    /// mark (marks count in no level's fill, so a level of marks only would never fill up, and an
+    /// insert that took only empty buckets would probe forever, holding the writer lock).
+    @Test func refusedSubjectsBeyondALevelsSizeLeaveItUsable() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append([try Fixture.grant("existing@example.no")], actor: "t")
+        let notOpen = try Fixture.event(
+            #"{"type":"access.completed","subject":"existing@example.no","requestId":"d0000000-0000-4000-8000-000000000099"}"#
+        )
+        let refused = try (0..<SubjectSlots.firstLevelBuckets + 200).map {
+            (try ledger.prepare([try Fixture.grant("refused-\($0)@example.no"), notOpen]), "t")
+        }
+        let results = try ledger.appendGroup(refused + [(try ledger.prepare(try grants("kept", 0..<100)), "t")])
+        #expect(results.dropLast().allSatisfy { (try? $0.get()) == nil })
+        #expect((try? results.last?.get()) != nil)
+        _ = try ledger.append(try grants("after", 0..<1_000), actor: "t")
+        for n in 0..<100 { #expect(try ledger.pseudonym(of: "kept-\(n)@example.no") != nil) }
+        for n in 0..<1_000 { #expect(try ledger.pseudonym(of: "after-\(n)@example.no") != nil) }
+        #expect(try ledger.pseudonym(of: "refused-0@example.no") == nil)
+        #expect(try ledger.keyStore.slotGeometry().slotsUsed == 1_101)
+        #expect(try KeyStoreModelTests.slotsPastTheEndAreZero(ledger))
+    }
+
     /// Hostile or damaged bytes in the slot files are refused, never taken for a subject: a slot
     /// whose padding is not zero or whose bytes fail its check, a slots file cut short, a missing
-    /// file, a geometry record of the wrong length.
+    /// file, a slot number past the slots in use, a geometry record of the wrong length.
     @Test func damagedSlotFilesAreRefused() throws {
         let directory = TemporaryDirectory()
         let options = Fixture.options()
@@ -146,6 +206,14 @@ struct KeySlotTests {
 
         ledger = try Ledger(openingAt: directory.ledger, options: options)
         #expect(try #require(ledger).pseudonym(of: "d-2@example.no") != nil, "the restored file reads again")
+        // A slot number past the slots in use (here one no offset could hold) is refused, not read.
+        let raw = try #require(Hex.decode(pseudonym))
+        try #require(ledger).keyStore.withEnvironment { env in
+            try env.write { txn in
+                try txn.put([UInt8](repeating: 0xFF, count: 8), forKey: raw, in: env.table("subjects"))
+            }
+        }
+        #expect(errorCode { _ = try #require(ledger).history(pseudonym: pseudonym) } == .ledgerCorrupt)
         try #require(ledger).keyStore.withEnvironment { env in
             try env.write { txn in try txn.put([1, 2, 3], forKey: KeyStore.slotsGeometryKey, in: env.table("meta")) }
         }

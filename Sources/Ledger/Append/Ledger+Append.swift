@@ -180,7 +180,7 @@ extension Ledger {
                     do {
                         let outcomes = try commitBody(batches, isolatingBatches: isolatingBatches, keys: keys, txn: txn)
                         // The new subjects' slots reach the disk before anything refers to them.
-                        try keyStore.commitSlots(in: txn.keys, environment: keys)
+                        try keyStore.commitSlots()
                         return outcomes
                     } catch {
                         // Still holding the writer lock: no other writer has taken these slots.
@@ -214,6 +214,7 @@ extension Ledger {
                 createdSubjects += appender.createdSubjects
                 continue
             }
+            let slotMark = keyStore.slotMark
             do {
                 let results = try txn.nested { child in
                     try appender.run(events, keysTxn: child.keys, eventsTxn: child.log)
@@ -222,7 +223,9 @@ extension Ledger {
                 createdSubjects += appender.createdSubjects
             } catch let error as LedgerError where LMDBError.mapGrowthSignal(in: error) == nil {
                 // A refusal of this batch alone. A full map is no refusal: it leaves
-                // this loop so the map grows and the whole group runs again.
+                // this loop so the map grows and the whole group runs again. The batch's
+                // new subjects are rolled back with it: so are their slots, now.
+                try keyStore.discardSlots(after: slotMark)
                 outcomes.append(.failure(error))
             }
         }

@@ -255,13 +255,14 @@ final class KeyStore: @unchecked Sendable {
             )
         }
         defer { fileLock.downgrade() }
+        // A copy a crashed compaction of the first layout left holds keys and lookup hashes.
+        try? FileManager.default.removeItem(atPath: directory + "/compact.tmp")
         let temporary = directory + "/migrate.tmp"
         try? FileManager.default.removeItem(atPath: temporary)
         try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: temporary) }
         try slots.truncate()
         let unchecked = Self.unchecked(configuration)
-        var migrated = SubjectSlots.Geometry()
         try Self.storage {
             let copy = try Environment(path: temporary, tables: Self.tableNames, configuration: unchecked)
             let live = try environment()
@@ -290,10 +291,9 @@ final class KeyStore: @unchecked Sendable {
                     let created = try Self.counter(Self.subjectsCreatedKey, in: liveTxn, table: liveMeta)
                     try txn.put(EventsSchema.seqKey(created), forKey: Self.subjectsCreatedKey, in: meta)
                     try txn.put(geometry.stored, forKey: Self.slotsGeometryKey, in: meta)
-                    migrated = geometry
                 }
             }
-            try slots.commitWrites(slotsUsed: migrated.slotsUsed)
+            try slots.commitWrites()
         }
         chmod(temporary + "/data.mdb", 0o600)
         try Self.fsync(path: temporary + "/data.mdb")
@@ -343,8 +343,12 @@ final class KeyStore: @unchecked Sendable {
         environment: Environment
     ) throws -> [UInt8]? {
         guard let stored = try txn.get(pseudonym, in: environment.table("subjects")),
-            let slot = Self.slot(stored: stored), let record = try slots.record(at: slot)
+            let slot = Self.slot(stored: stored)
         else { return nil }
+        guard slot < (try geometry(in: txn, environment: environment)).slotsUsed else {
+            throw LedgerError(.ledgerCorrupt, "the key store names a slot past the slots in use")
+        }
+        guard let record = try slots.record(at: slot) else { return nil }
         guard record.pseudonym == pseudonym else {
             throw LedgerError(.ledgerCorrupt, "the key store's slot of a subject holds another subject")
         }
@@ -442,16 +446,18 @@ final class KeyStore: @unchecked Sendable {
         return true
     }
 
-    /// Flushes the slots stored in `txn` and erases those of subjects it no longer holds (a
-    /// refused batch's); call it last before `txn` commits, so no committed subject's key is only
-    /// in the page cache.
-    func commitSlots(in txn: borrowing WriteTransaction, environment: Environment) throws {
-        try slots.commitWrites(slotsUsed: try geometry(in: txn, environment: environment).slotsUsed)
-    }
+    /// Flushes the slots stored in the current write transaction; call it last before that
+    /// transaction commits, so no committed subject's key is only in the page cache.
+    func commitSlots() throws { try slots.commitWrites() }
 
-    /// Erases every slot stored in a write transaction about to be abandoned; call it while that
-    /// transaction is still open, so no other writer can have taken the same slots.
-    func discardSlots() throws { try slots.discardWrites() }
+    /// A mark of the slots stored so far in the current write transaction, to roll a nested
+    /// transaction's back to with ``discardSlots(after:)``.
+    var slotMark: Int { slots.writeMark }
+
+    /// Erases every slot and bucket stored after `mark` (0: all of the current write transaction),
+    /// when the (nested) transaction that stored them rolls back; call it while the writer lock
+    /// is still held, so no other writer can have taken the same slots.
+    func discardSlots(after mark: Int = 0) throws { try slots.discardWrites(after: mark) }
 
     /// Notes in `changes` that `pseudonym`'s entries changed, while a compaction copies the store.
     private func noteChange(
@@ -489,7 +495,7 @@ final class KeyStore: @unchecked Sendable {
         let subjects = environment.table("subjects")
         guard let stored = try txn.get(pseudonym, in: subjects) else { return false }
         if let slot = Self.slot(stored: stored) {
-            try slots.erase(slot: slot, in: try geometry(in: txn, environment: environment))
+            try slots.erase(slot: slot, of: pseudonym, in: try geometry(in: txn, environment: environment))
         }
         Failpoint.hit("erase.afterSlot")
         try txn.delete(pseudonym, in: subjects)

@@ -37,9 +37,9 @@ final class SubjectSlots: @unchecked Sendable {
     private let indexView: GrowingFileView
     private let lock = NSLock()
     private var unflushed = false
-    /// What ``add(_:to:)`` wrote since the last ``commitWrites(slotsUsed:)`` or
-    /// ``discardWrites()``: each slot and its bucket, and the slots in use before the first.
-    private var pending: (slotsUsedBefore: UInt64, writes: [(slot: UInt64, bucket: Int)])?
+    /// What ``add(_:to:)`` wrote since the last ``commitWrites()`` or ``discardWrites(after:)``:
+    /// each slot and its bucket.
+    private var pending: [(slot: UInt64, bucket: Int)] = []
     let directory: String
 
     static let recordSize = 128
@@ -68,7 +68,10 @@ final class SubjectSlots: @unchecked Sendable {
             slotsUsed = u64(0)
             let levelCount = u64(8)
             newestFill = u64(16)
-            guard levelCount <= 32, slotsUsed < UInt64(SubjectSlots.erasedBucket) else { return nil }
+            guard levelCount <= 32, slotsUsed < UInt64(SubjectSlots.erasedBucket),
+                levelCount > 0 || (slotsUsed == 0 && newestFill == 0),
+                levelCount == 0 || newestFill <= UInt64(SubjectSlots.firstLevelBuckets << (levelCount - 1)) / 2
+            else { return nil }
             levels = Int(levelCount)
         }
 
@@ -172,7 +175,9 @@ final class SubjectSlots: @unchecked Sendable {
     /// - Throws: ``LedgerError`` `ledger_corrupt` when the slot is damaged.
     func record(at slot: UInt64) throws -> Record? {
         for attempt in 0..<3 {
-            switch try withSlot(slot, Record.decode) {
+            // Decoded from one copy: the mapping may change under a concurrent erasure.
+            let copy = try withSlot(slot) { [UInt8]($0) }
+            switch copy.withUnsafeBytes(Record.decode) {
             case .record(let record): return record
             case .empty: return nil
             case .unreadable: if attempt < 2 { usleep(100) }
@@ -257,14 +262,14 @@ final class SubjectSlots: @unchecked Sendable {
 
     /// Writes `record` into the next free slot and indexes it; returns the slot and the geometry
     /// to store in the same transaction. Before that transaction commits, call
-    /// ``commitWrites(slotsUsed:)``; when it is abandoned, ``discardWrites()``.
+    /// ``commitWrites()``; when it (or a nested transaction it was made in) is rolled back,
+    /// ``discardWrites(after:)``.
     func add(_ record: Record, to geometry: Geometry) throws -> (slot: UInt64, geometry: Geometry) {
         var next = geometry
         let slot = next.slotsUsed
         guard slot + 1 < UInt64(Self.erasedBucket) else {
             throw LedgerError(.ledgerFull, "the key store holds the most subjects it can number (2^32 - 2)")
         }
-        try write(record.bytes, to: slotsFile, at: off_t(slot) * off_t(Self.recordSize), what: "slots")
         if next.levels == 0 || next.newestFill * 2 >= UInt64(Self.firstLevelBuckets << (next.levels - 1)) {
             try addLevel(next.levels)
             next.levels += 1
@@ -273,44 +278,62 @@ final class SubjectSlots: @unchecked Sendable {
         let level = next.levels - 1
         let capacity = Self.firstLevelBuckets << level
         var probe = Int(truncatingIfNeeded: Self.home(of: record.lookupHash)) & (capacity - 1)
-        while true {
-            let bucket = Self.firstBucket(ofLevel: level) + probe
-            let empty = try indexView.withBytes(at: off_t(bucket) * off_t(Self.bucketSize), count: Self.bucketSize) {
+        var bucket: Int?
+        // The first bucket that is empty or marked erased (marks left by erasures and by refused
+        // batches count in no level's fill, so only reusing them keeps a level from filling up).
+        for _ in 0..<capacity {
+            let position = Self.firstBucket(ofLevel: level) + probe
+            let free = try indexView.withBytes(at: off_t(position) * off_t(Self.bucketSize), count: Self.bucketSize) {
                 run,
-                _ in Self.u32(run, 0) == 0
+                _ in
+                let slotPlusOne = Self.u32(run, 0)
+                return slotPlusOne == 0 || slotPlusOne == Self.erasedBucket
             }
-            if empty {
-                lock.lock()
-                if pending == nil { pending = (geometry.slotsUsed, []) }
-                pending?.writes.append((slot, bucket))
-                lock.unlock()
-                try write(
-                    Self.bucket(slotPlusOne: UInt32(slot + 1), tag: Self.tag(of: record.lookupHash)),
-                    to: indexFile,
-                    at: off_t(bucket) * off_t(Self.bucketSize),
-                    what: "index"
-                )
+            if free {
+                bucket = position
                 break
             }
             probe = (probe + 1) & (capacity - 1)
         }
+        guard let bucket else { throw LedgerError(.ledgerCorrupt, "a level of the key store's index is full") }
+        // Noted before anything is written, so a write that fails is still undone.
+        lock.lock()
+        pending.append((slot, bucket))
+        lock.unlock()
+        try write(record.bytes, to: slotsFile, at: off_t(slot) * off_t(Self.recordSize), what: "slots")
+        try write(
+            Self.bucket(slotPlusOne: UInt32(slot + 1), tag: Self.tag(of: record.lookupHash)),
+            to: indexFile,
+            at: off_t(bucket) * off_t(Self.bucketSize),
+            what: "index"
+        )
         next.newestFill += 1
         next.slotsUsed += 1
         return (slot, next)
     }
 
-    /// Overwrites `slot` and its index bucket with zeros and an erased mark, in place, and flushes
-    /// both files: once this returns, neither file holds the record's bytes.
-    func erase(slot: UInt64, in geometry: Geometry) throws {
-        if slot < geometry.slotsUsed, let record = try record(at: slot) {
-            // Every bucket that names the slot: a batch refused inside a group commit may have
-            // left one for the same external id beside the one of the subject that took the slot.
+    /// Overwrites `slot` and its index buckets with zeros and an erased mark, in place, and
+    /// flushes both files: once this returns, neither file holds the record's bytes. The buckets
+    /// reach the disk before the slot is zeroed (a repair finds them through the slot's lookup hash).
+    /// - Throws: ``LedgerError`` `ledger_corrupt` when the slot holds another subject than
+    ///   `pseudonym` (the key store's two halves do not belong together; nothing is overwritten).
+    func erase(slot: UInt64, of pseudonym: [UInt8], in geometry: Geometry) throws {
+        guard slot < geometry.slotsUsed else {
+            throw LedgerError(.ledgerCorrupt, "the key store names a slot past the slots in use")
+        }
+        // A slot that does not decode (damaged) is zeroed all the same; only its buckets stay.
+        if let record = try? record(at: slot) {
+            guard record.pseudonym == pseudonym else {
+                throw LedgerError(.ledgerCorrupt, "the key store's slot of a subject holds another subject")
+            }
+            // Every bucket that names the slot.
             var buckets: [Int] = []
             try forEachCandidate(of: record.lookupHash, in: geometry) { position, candidate in
                 if candidate == slot { buckets.append(position) }
                 return true
             }
             for bucket in buckets { try markErased(bucket: bucket) }
+            try flush()
             Failpoint.hit("slots.afterBucket")
         }
         try write(
@@ -322,40 +345,33 @@ final class SubjectSlots: @unchecked Sendable {
         try flush()
     }
 
-    /// Before the transaction that wrote them commits with `slotsUsed` slots in use: erases what
-    /// ``add(_:to:)`` wrote for subjects that transaction no longer holds (a batch refused inside a
-    /// group commit, rolled back in a nested transaction: its slot past the slots in use, or taken
-    /// by a later subject of the same transaction, its bucket then naming a slot whose record does
-    /// not carry its tag), then flushes, so a committed slot is always on disk and a refused
-    /// subject's record and bucket are in no file.
-    func commitWrites(slotsUsed: UInt64) throws {
-        try discard(keepingSlotsBelow: slotsUsed)
+    /// Before the transaction that wrote them commits: flushes them, so a committed slot is always
+    /// on disk, and forgets them.
+    func commitWrites() throws {
         try flush()
-    }
-
-    /// When the transaction that wrote them is abandoned (before it aborts, while it still holds
-    /// the writer lock): erases everything ``add(_:to:)`` wrote for it.
-    func discardWrites() throws {
-        try discard(keepingSlotsBelow: nil)
-        try flush()
-    }
-
-    private func discard(keepingSlotsBelow slotsUsed: UInt64?) throws {
         lock.lock()
-        let taken = pending
-        pending = nil
+        pending = []
         lock.unlock()
-        guard let taken else { return }
-        for (slot, bucket) in taken.writes where slot >= taken.slotsUsedBefore {
-            if let slotsUsed, slot < slotsUsed {
-                let slotTag = try withSlot(slot) { Self.tag(of: Array($0.prefix(4))) }
-                let bucketTag = try indexView.withBytes(
-                    at: off_t(bucket) * off_t(Self.bucketSize),
-                    count: Self.bucketSize
-                ) { run, _ in Self.u32(run, 4) }
-                if bucketTag != slotTag { try markErased(bucket: bucket) }
-                continue
-            }
+    }
+
+    /// How many writes ``add(_:to:)`` has noted since the last commit or discard: a mark to
+    /// discard back to (``discardWrites(after:)``) when a nested transaction rolls back.
+    var writeMark: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return pending.count
+    }
+
+    /// When the transaction (or nested transaction) that wrote them is rolled back, while the
+    /// writer lock is still held: erases every slot and bucket ``add(_:to:)`` wrote after `mark`.
+    /// Nothing else can have taken them: a nested transaction's slots are past the slots in use of
+    /// the transaction it rolls back into, and no other writer runs meanwhile. The next flush (the
+    /// next commit's) takes the zeros to the disk.
+    func discardWrites(after mark: Int = 0) throws {
+        lock.lock()
+        let writes = Array(pending.dropFirst(mark))
+        lock.unlock()
+        for (slot, bucket) in writes {
             try markErased(bucket: bucket)
             try write(
                 [UInt8](repeating: 0, count: Self.recordSize),
@@ -364,6 +380,9 @@ final class SubjectSlots: @unchecked Sendable {
                 what: "slots"
             )
         }
+        lock.lock()
+        pending.removeLast(min(writes.count, pending.count))
+        lock.unlock()
     }
 
     /// Overwrites `bucket` with the erased mark (no slot, no tag).
