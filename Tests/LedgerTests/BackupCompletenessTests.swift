@@ -58,6 +58,34 @@ struct BackupCompletenessTests {
         #expect(erasures.count == 1)
     }
 
+    /// A backup taken while an erasure is midway (its event committed, its key not yet
+    /// overwritten, as the server leaves it between the two): the copy holds the key and the
+    /// erasure's pending marker, and its first open finishes the erasure, so the key is then in
+    /// none of its files.
+    @Test func aBackupDuringAnErasuresOverwriteIsFinishedByItsFirstOpen() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append(try (0..<20).map { try Fixture.grant("m\($0 % 5)") }, actor: "t")
+        let pseudonym = try #require(try ledger.pseudonym(of: "m2"))
+        let wrapped = Array(try #require(try ledger.storedKeyRecord(pseudonym: pseudonym))[0..<60])
+        let target = directory.path + "/backup"
+        var recorded: RecordedErasure?
+        try ledger.backup(to: target, includingMasterKey: true) { step in
+            if step == .eventsCopied { recorded = try ledger.recordErasure(subject: "m2", requestId: nil, actor: "t") }
+        }
+        #expect(!Fixture.filesContaining(bytes: wrapped, under: target).isEmpty, "the copy was taken midway")
+        let copy = try Ledger(openingAt: target, options: Fixture.options())
+        #expect(Fixture.filesContaining(bytes: wrapped, under: target).isEmpty)
+        #expect(try copy.pseudonym(of: "m2") == nil)
+        #expect(try copy.history(pseudonym: pseudonym).allSatisfy(\.erased))
+        #expect(try copy.pseudonym(of: "m3") != nil)
+        #expect(try copy.verify().isValid)
+        let erasure = try #require(recorded)
+        try ledger.shredKey(of: erasure)
+        try ledger.finishErasure(erasure)
+        #expect(Fixture.filesContaining(bytes: wrapped, under: directory.ledger).isEmpty)
+    }
+
     @Test func aFinishedBackupHasItsManifestAndOpens() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

@@ -288,19 +288,50 @@ struct ErasureTests {
         #expect(try ledger.head().seq == 2)
     }
 
+    /// An append for the subject's external id between an erasure's event and its key's overwrite
+    /// (the server's appends go on then): it becomes a new subject, the erasure's overwrite and
+    /// slot-number deletion still complete, the old key is in no file, and the new subject's key
+    /// is untouched.
+    @Test func anAppendBetweenAnErasuresEventAndItsOverwriteMakesANewSubject() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let pseudonym = try populate(ledger)
+        let keyRecord = try storedKeyRecord(ledger, pseudonym)
+        let recorded = try ledger.recordErasure(subject: Self.external, requestId: nil, actor: "t")
+        let again = try ledger.append(
+            [try Fixture.grant(Self.external, extra: #","data":{"note":"came back"}"#)],
+            actor: "t"
+        )
+        #expect(again[0].subject != pseudonym)
+        #expect(try ledger.storedKeyRecord(pseudonym: pseudonym) == nil, "the append left the erased key in place")
+        try ledger.shredKey(of: recorded)
+        try ledger.finishErasure(recorded)
+        // The old wrapped key is in no file; the lookup hash (the same external id's) only in the
+        // new subject's record.
+        #expect(Fixture.filesContaining(bytes: Array(keyRecord[0..<60]), under: directory.ledger).isEmpty)
+        let newRecord = try storedKeyRecord(ledger, again[0].subject)
+        #expect(newRecord[60..<92] == keyRecord[60..<92])
+        let slots = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.ledger + "/keys/slots")))
+        let copies = stride(from: 0, to: slots.count, by: SubjectSlots.recordSize).filter {
+            slots[$0..<$0 + 32].elementsEqual(keyRecord[60..<92])
+        }
+        #expect(copies.count == 1)
+        #expect(try ledger.pseudonym(of: Self.external) == again[0].subject)
+        #expect(try ledger.history(pseudonym: again[0].subject).first?.data == #"{"note":"came back"}"#)
+        #expect(try ledger.history(pseudonym: pseudonym).allSatisfy(\.erased))
+        #expect(try ledger.verify().isValid)
+        // Nothing is left pending: a reopen repairs nothing and the new subject still decrypts.
+        #expect(try ledger.keyStore.subjectCount() == 2)
+    }
+
     @Test func aCrashBetweenTheEventAndTheKeyDeletionIsRepairedAtOpen() throws {
         let directory = TemporaryDirectory()
         let options = Fixture.options()
         var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
         let pseudonym = try populate(try #require(ledger))
         let keyRecord = try storedKeyRecord(try #require(ledger), pseudonym)
-        let result = try #require(ledger).erase(
-            subject: Self.external,
-            requestId: nil,
-            actor: "t",
-            interruptBeforeKeyDeletion: true
-        )
-        #expect(result.seq == 4)
+        let recorded = try #require(ledger).recordErasure(subject: Self.external, requestId: nil, actor: "t")
+        #expect(recorded.result.seq == 4)
         // The "crash": the event is committed, the key is still there.
         #expect(try #require(ledger).history(pseudonym: pseudonym).first?.erased == false)
         ledger = nil

@@ -220,6 +220,43 @@ struct KeySlotTests {
         #expect(errorCode { _ = try #require(ledger).pseudonym(of: "d-2@example.no") } == .ledgerCorrupt)
     }
 
+    /// A slot damaged after its erasure was recorded (a torn copy, a bad sector) no longer says
+    /// where its buckets are: the overwrite then reads the whole index, and no bucket names the
+    /// slot afterwards, while every other subject's bucket stays.
+    @Test func aDamagedSlotsErasureFindsItsBucketsByReadingTheWholeIndex() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append(try grants("b", 0..<5_000), actor: "t")
+        let pseudonym = try #require(try ledger.pseudonym(of: "b-1234@example.no"))
+        let raw = try #require(Hex.decode(pseudonym))
+        let slot = try #require(try ledger.keyStore.pseudonymsInSlots().firstIndex(of: raw))
+        let recorded = try ledger.recordErasure(subject: "b-1234@example.no", requestId: nil, actor: "t")
+        let slotsPath = directory.ledger + "/keys/slots"
+        let handle = try #require(FileHandle(forUpdatingAtPath: slotsPath))
+        try handle.seek(toOffset: UInt64(slot * SubjectSlots.recordSize + 70))
+        try handle.write(contentsOf: Data([0x5A]))
+        try handle.close()
+        let index = directory.ledger + "/keys/index"
+        let before = try bucketsNaming(UInt32(slot + 1), in: index)
+        #expect(before.count == 1)
+        try ledger.shredKey(of: recorded)
+        try ledger.finishErasure(recorded)
+        #expect(try bucketsNaming(UInt32(slot + 1), in: index).isEmpty)
+        let slots = try Data(contentsOf: URL(fileURLWithPath: slotsPath))
+        #expect(slots[slot * SubjectSlots.recordSize..<(slot + 1) * SubjectSlots.recordSize].allSatisfy { $0 == 0 })
+        for n in stride(from: 0, to: 5_000, by: 97) where n != 1234 {
+            #expect(try ledger.pseudonym(of: "b-\(n)@example.no") != nil, "b-\(n) lost")
+        }
+    }
+
+    /// The positions of the buckets in `index` that name `slotPlusOne`.
+    private func bucketsNaming(_ slotPlusOne: UInt32, in index: String) throws -> [Int] {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: index)))
+        return stride(from: 0, to: bytes.count, by: SubjectSlots.bucketSize).filter { at in
+            (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << ($1 * 8) } == slotPlusOne
+        }
+    }
+
     /// The 40-subject ledger of the first layout (two erased), opened: every live subject resolves
     /// and decrypts, the erased stay erased, the new LMDB file holds no lookup hash or wrapped key
     /// and no key check under the old name (so an older binary refuses it), a second open moves

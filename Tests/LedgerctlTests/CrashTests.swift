@@ -266,6 +266,86 @@ struct CrashTests {
         }
     }
 
+    /// An erasure through the server paused while it overwrites the key (after the index buckets,
+    /// before the slot: a pause point): it is not answered yet, and appends through the socket are
+    /// acknowledged meanwhile — new subjects, and the erased subject's external id as a new subject.
+    /// Resumed, the erasure is answered and its key is in no file; killed there instead, the next
+    /// open finishes it. Either way every acknowledged subject keeps its key.
+    @Test(arguments: [false, true])
+    func appendsGoOnWhileAnErasureOverwritesItsKey(killed: Bool) throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        let keyBytes = try slotRecord(of: "bo", in: ctl)
+        let pauses = scratch.path + "/pauses"
+        try FileManager.default.createDirectory(atPath: pauses + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(
+            ledger: ctl.ledger,
+            socket: pauses + "/run/ledger.sock",
+            environment: ["LEDGER_PAUSEPOINT": "slots.afterBucket", "LEDGER_PAUSEPOINT_DIR": pauses]
+        )
+        let erasure = Collected()
+        let erasing = DispatchGroup()
+        DispatchQueue.global().async(group: erasing) {
+            let reply = try? server.call("POST", "/v1/subjects/erase", #"{"subject":"bo@example.com"}"#)
+            erasure.add("\(reply?.status ?? -1)")
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: pauses + "/paused"), Date() < deadline { usleep(10_000) }
+        try #require(FileManager.default.fileExists(atPath: pauses + "/paused"))
+        var acknowledged: [String] = []
+        for name in (0..<10).map({ "new-\($0)" }) + ["bo"] {
+            let body =
+                #"{"type":"consent.granted","subject":"\#(name)@example.com","purpose":"newsletter","notice":"policy-v1","data":{"marker":"MARK-again-\#(name)"}}"#
+            #expect(try server.call("POST", "/v1/events", body).status == 201, "\(name) was not acknowledged")
+            acknowledged.append(name)
+        }
+        #expect(erasure.values == [], "the erasure was answered before its key was overwritten")
+        if killed {
+            #expect(server.stop(SIGKILL) != 0)
+        } else {
+            _ = FileManager.default.createFile(atPath: pauses + "/resume", contents: nil)
+            erasing.wait()
+            #expect(erasure.values == ["200"])
+            #expect(server.stop() == 0)
+        }
+        let verify = try ctl.run(["verify"])
+        #expect(verify.status == 0, "verify: \(verify.stdout)\(verify.stderr)")
+        // The erased subject's wrapped key is in no file (the open finished a killed erasure);
+        // bo is now a new subject, whose slot alone holds the same external id's lookup hash.
+        #expect(Fixtures.filesContaining(bytes: Array(keyBytes[48..<108]), under: ctl.ledger).isEmpty)
+        #expect(try slotRecord(of: "bo", in: ctl)[32..<48] != keyBytes[32..<48])
+        let slots = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ctl.ledger + "/keys/slots")))
+        let lookupCopies = stride(from: 0, to: slots.count, by: 128).filter {
+            slots[$0..<$0 + 32].elementsEqual(keyBytes[0..<32])
+        }
+        #expect(lookupCopies.count == 1)
+        for name in acknowledged {
+            let history = try ctl.run(["history", "--json", "--subject", "\(name)@example.com"])
+            #expect(history.stdout.contains("MARK-again-\(name)"), "\(name) lost its key: \(history.stderr)")
+        }
+        for name in Self.subjects where name != "bo" {
+            let history = try ctl.run(["history", "--json", "--subject", "\(name)@example.com"])
+            #expect(history.stdout.contains("MARK-\(name)"), "\(name) lost its key: \(history.stderr)")
+        }
+    }
+
+    /// The 128 bytes of `name`'s slot in `keys/slots` (lookup hash ‖ pseudonym ‖ wrapped key ‖ …).
+    private func slotRecord(of name: String, in ctl: LedgerctlRunner) throws -> [UInt8] {
+        let history = try #require(
+            jsonObject(try ctl.run(["history", "--json", "--subject", "\(name)@example.com"]).stdout)
+        )
+        let text = try #require(history["pseudonym"] as? String)
+        let pseudonym = stride(from: 0, to: text.count, by: 2).compactMap { at in
+            UInt8(text.dropFirst(at).prefix(2), radix: 16)
+        }
+        try #require(pseudonym.count == 16)
+        let slots = [UInt8](try Data(contentsOf: URL(fileURLWithPath: ctl.ledger + "/keys/slots")))
+        let record = try #require(
+            stride(from: 0, to: slots.count, by: 128).first { Array(slots[$0 + 32..<$0 + 48]) == pseudonym }
+        )
+        return Array(slots[record..<record + 128])
+    }
+
     /// A ledger made before key slots (`Tests/Fixtures/ledger-v1-keys`: 40 subjects, two erased),
     /// moved to slots by its first open, killed at each step of the move: the next open finishes
     /// it, every subject decrypts, the erased stay erased, and erasure works after it.

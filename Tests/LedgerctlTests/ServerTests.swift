@@ -724,7 +724,11 @@ final class Collected: @unchecked Sendable {
 enum Fixtures {
     /// Every regular file below `path` whose bytes contain `needle`.
     static func filesContaining(_ needle: String, under path: String) -> [String] {
-        let bytes = Array(needle.utf8)
+        filesContaining(bytes: Array(needle.utf8), under: path)
+    }
+
+    /// Every regular file below `path` whose bytes contain `bytes`.
+    static func filesContaining(bytes: [UInt8], under path: String) -> [String] {
         guard let walker = FileManager.default.enumerator(atPath: path) else { return [] }
         return walker.compactMap { $0 as? String }.filter { relative in
             guard let data = FileManager.default.contents(atPath: path + "/" + relative) else { return false }

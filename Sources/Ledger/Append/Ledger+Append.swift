@@ -176,7 +176,7 @@ extension Ledger {
     {
         try storage {
             try keyStore.withEnvironment { keys in
-                try events.writePaired(keys: keys, order: .keysBeforeLog, failpoints: Self.appendFailpoints) { txn in
+                try events.writePaired(keys: keys, failpoints: Self.appendFailpoints) { txn in
                     do {
                         let outcomes = try commitBody(batches, isolatingBatches: isolatingBatches, keys: keys, txn: txn)
                         // The new subjects' slots reach the disk before anything refers to them.

@@ -2,13 +2,15 @@ import Foundation
 
 extension Ledger {
     /// Executes an erasure by crypto-shredding (SPEC §6): appends `erasure.completed` (closing the
-    /// named open erasure request), then overwrites the subject's key slot and lookup bucket in
-    /// place and flushes them (docs/ERASURE.md, "Key slots"). It returns once both are done; the
-    /// work is the same at any number of subjects, and nothing is copied.
+    /// named open erasure request), then overwrites the subject's key slot and lookup buckets in
+    /// place and flushes them, then deletes its slot number (docs/ERASURE.md, "Key slots"). It
+    /// returns once all three are done; the work is the same at any number of subjects, and
+    /// nothing is copied.
     ///
-    /// The key store's writer lock is held from before the event commits until the key is gone,
-    /// so no append, backup or other erasure sees one without the other. A crash between the two
-    /// leaves the erasure's pending marker, and the next open finishes it.
+    /// The three steps are ``recordErasure(subject:requestId:actor:)``,
+    /// ``shredKey(of:)`` and ``finishErasure(_:)``; each holds a writer lock only for its own
+    /// commit, so appends go on between them (the server runs the second off its writer thread).
+    /// A crash between them leaves the erasure's pending marker, and the next open finishes it.
     ///
     /// - Parameters:
     ///   - externalId: The subject's external id.
@@ -18,18 +20,22 @@ extension Ledger {
     ///   event, `ledger_full` or `io_error` when the slot could not be overwritten (the next open
     ///   finishes the erasure).
     public func erase(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
-        try erase(subject: externalId, requestId: requestId, actor: actor, interruptBeforeKeyDeletion: false)
+        let recorded = try recordErasure(subject: externalId, requestId: requestId, actor: actor)
+        try shredKey(of: recorded)
+        try finishErasure(recorded)
+        return recorded.result
     }
 
-    /// The erasure's event and key deletion, with a switch that stops it between its two commits
-    /// as a crash would (tests only).
-    func erase(
+    /// An erasure's first step: appends its event and a pending marker, in one commit of the log.
+    /// From then on the subject is erased to every reader and append (an append that finds the
+    /// subject's key still there deletes it and makes a new subject), and the next open finishes
+    /// the erasure if this process does not.
+    package func recordErasure(
         subject externalId: String,
         requestId: String?,
-        actor: String,
-        interruptBeforeKeyDeletion: Bool
-    )
-        throws -> ErasureResult
+        actor: String
+    ) throws
+        -> RecordedErasure
     {
         try ClientEvent.checkExternalId(externalId)
         let requestId = try requestId.map { text in
@@ -39,50 +45,73 @@ extension Ledger {
             return id
         }
         let lookup = try keyStore.lookupHash(of: externalId)
-        let result = try storage {
+        // The key store's writer lock is held while the event commits (its transaction writes
+        // nothing): a backup copies the key store holding it, so every erasure whose key may be
+        // missing from its copy is already in the log it copies (Ledger+Backup.swift).
+        let recorded = try storage {
             try keyStore.withEnvironment { keys in
-                // The erasure is recorded (with its pending marker) before the key goes: a crash
-                // between the commits leaves a marker that the next open repairs. The slot is
-                // overwritten only once the event is committed, never for an erasure that failed.
-                var erased: [UInt8] = []
-                return try events.writePaired(
-                    keys: keys,
-                    order: .logBeforeKeys,
-                    failpoints: Self.erasureFailpoints,
-                    interruptingBetweenCommits: interruptBeforeKeyDeletion,
-                    betweenCommits: { keysTxn in
-                        try keyStore.deleteSubject(pseudonym: erased, in: keysTxn, environment: keys)
-                        subjectKeyCache.evict(erased)
+                try keys.write { keysTxn in
+                    try events.write { txn in
+                        guard
+                            let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys),
+                            try !isErased(pseudonym, in: txn)
+                        else {
+                            throw LedgerError(
+                                .subjectNotFound,
+                                "no subject has this external id (it may have been erased)"
+                            )
+                        }
+                        let event = try appendErasureEvent(
+                            pseudonym: pseudonym,
+                            requestId: requestId,
+                            actor: actor,
+                            eventsTxn: txn
+                        )
+                        Failpoint.hit("erase.beforeEvent")
+                        return RecordedErasure(
+                            result: ErasureResult(seq: event.seq, pseudonym: event.pseudonym, hash: event.hash),
+                            pseudonym: pseudonym
+                        )
                     }
-                ) { txn in
-                    guard let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: txn.keys, environment: keys),
-                        try !isErased(pseudonym, in: txn.log)
-                    else {
-                        throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
-                    }
-                    let event = try appendErasureEvent(
-                        pseudonym: pseudonym,
-                        requestId: requestId,
-                        actor: actor,
-                        eventsTxn: txn.log
-                    )
-                    erased = pseudonym
-                    return ErasureResult(seq: event.seq, pseudonym: event.pseudonym, hash: event.hash)
                 }
             }
         }
-        logger.debug("erasure executed", metadata: ["pseudonym": "\(result.pseudonym)", "seq": "\(result.seq)"])
-        if interruptBeforeKeyDeletion { return result }
-        try clearPendingErasure(Hex.decode(result.pseudonym) ?? [])
-        return result
+        Failpoint.hit("erase.afterEvent")
+        logger.debug(
+            "erasure recorded",
+            metadata: ["pseudonym": "\(recorded.result.pseudonym)", "seq": "\(recorded.result.seq)"]
+        )
+        return recorded
     }
 
-    /// The crash tests' points around an erasure's two commits.
-    private static let erasureFailpoints = CommitFailpoints(
-        beforeFirst: "erase.beforeEvent",
-        between: "erase.afterEvent",
-        afterBoth: "erase.afterKeyDeletion"
-    )
+    /// An erasure's second step, once its event is in the log: overwrites the subject's slot and
+    /// lookup buckets in place and flushes them, holding no writer lock (appends, and the reads
+    /// of other subjects, go on). Once it returns, no file of the key store holds the subject's
+    /// key or lookup hash.
+    package func shredKey(of erasure: RecordedErasure) throws {
+        try storage {
+            try keyStore.withEnvironment { keys in
+                _ = try keyStore.shred(pseudonym: erasure.pseudonym, environment: keys)
+            }
+        }
+        subjectKeyCache.evict(erasure.pseudonym)
+        Failpoint.hit("erase.afterSlot")
+    }
+
+    /// An erasure's last step: deletes the subject's slot number from the key store, then its
+    /// pending marker from the log, each in a commit of its own.
+    package func finishErasure(_ erasure: RecordedErasure) throws {
+        try storage {
+            try keyStore.withEnvironment { keys in
+                try keys.write { txn in
+                    _ = try keyStore.deleteSubject(pseudonym: erasure.pseudonym, in: txn, environment: keys)
+                }
+            }
+        }
+        subjectKeyCache.evict(erasure.pseudonym)
+        Failpoint.hit("erase.afterKeyDeletion")
+        try clearPendingErasure(erasure.pseudonym)
+    }
 
     private func appendErasureEvent(
         pseudonym: [UInt8],
@@ -202,4 +231,13 @@ extension Ledger {
         guard let raw = Hex.decode(pseudonym), raw.count == 16 else { return false }
         return try storage { try events.read { try $0.get(raw, in: events.table(EventsSchema.erased)) != nil } }
     }
+}
+
+/// An erasure whose event is in the log and whose key is still to be destroyed: what
+/// ``Ledger/recordErasure(subject:requestId:actor:)`` hands to ``Ledger/shredKey(of:)`` and
+/// ``Ledger/finishErasure(_:)``.
+package struct RecordedErasure: Sendable {
+    /// What the erasure answers once it is finished.
+    package let result: ErasureResult
+    let pseudonym: [UInt8]
 }

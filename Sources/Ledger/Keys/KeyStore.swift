@@ -485,10 +485,27 @@ final class KeyStore: @unchecked Sendable {
         return (made.pseudonym, made.key)
     }
 
-    /// Erases the subject's key and lookup entry: overwrites its slot and index bucket in place and
-    /// flushes them (so they are gone from the files before this returns, whether `txn` commits or
-    /// not), then deletes its slot number in `txn`. Call it only once the erasure is in the log.
-    /// Returns `false` when the subject was gone already.
+    /// Overwrites the subject's slot and index buckets in place and flushes them, outside any write
+    /// transaction of the key store (appends go on meanwhile); its slot number stays until
+    /// ``deleteSubject(pseudonym:in:environment:)``. Call it only once the erasure is in the log.
+    /// Returns `false` when the subject has no slot number (erased already).
+    @discardableResult
+    func shred(pseudonym: [UInt8], environment: Environment) throws -> Bool {
+        let found = try environment.read { txn -> (slot: UInt64, geometry: SubjectSlots.Geometry)? in
+            guard let stored = try txn.get(pseudonym, in: environment.table("subjects")),
+                let slot = Self.slot(stored: stored)
+            else { return nil }
+            return (slot, try geometry(in: txn, environment: environment))
+        }
+        guard let found else { return false }
+        try slots.erase(slot: found.slot, of: pseudonym, in: found.geometry)
+        return true
+    }
+
+    /// Erases the subject's key and lookup entry: overwrites its slot and index buckets in place
+    /// and flushes them (unless ``shred(pseudonym:environment:)`` did), then deletes its slot number
+    /// in `txn`. Call it only once the erasure is in the log. Returns `false` when the subject was
+    /// gone already.
     @discardableResult
     func deleteSubject(pseudonym: [UInt8], in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool
     {
@@ -497,7 +514,6 @@ final class KeyStore: @unchecked Sendable {
         if let slot = Self.slot(stored: stored) {
             try slots.erase(slot: slot, of: pseudonym, in: try geometry(in: txn, environment: environment))
         }
-        Failpoint.hit("erase.afterSlot")
         try txn.delete(pseudonym, in: subjects)
         try noteChange(of: pseudonym, in: txn, environment: environment)
         return true

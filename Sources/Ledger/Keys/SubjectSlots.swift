@@ -24,8 +24,9 @@ import Foundation
 /// The geometry (slots used, levels, the newest level's fill) lives in the key store's LMDB `meta`
 /// and changes in the same transaction as the writes it describes, so every reader sees the files
 /// as of its own transaction: a slot at or past `slotsUsed` belongs to a transaction it cannot
-/// see. Writes happen only inside a key-store write transaction (LMDB's writer lock serialises
-/// them across processes) and are flushed (``flush()``) before that transaction commits.
+/// see. New slots and their buckets are written only inside a key-store write transaction (LMDB's
+/// writer lock serialises them across processes) and flushed (``flush()``) before it commits; an
+/// erasure overwrites an existing slot and its buckets outside one (``erase(slot:of:in:)``).
 final class SubjectSlots: @unchecked Sendable {
     // Invariant: both descriptors are open from init to deinit; `pread`/`pwrite` on them are
     // thread-safe. `unflushed` and `pending` are only touched under `lock`.
@@ -36,6 +37,9 @@ final class SubjectSlots: @unchecked Sendable {
     private let slotsView: GrowingFileView
     private let indexView: GrowingFileView
     private let lock = NSLock()
+    /// Held by an erasure from reading its slot until both files are flushed: erasures run one at
+    /// a time, and a backup copies between them.
+    private let shredding = NSLock()
     private var unflushed = false
     /// What ``add(_:to:)`` wrote since the last ``commitWrites()`` or ``discardWrites(after:)``:
     /// each slot and its bucket.
@@ -314,35 +318,78 @@ final class SubjectSlots: @unchecked Sendable {
 
     /// Overwrites `slot` and its index buckets with zeros and an erased mark, in place, and
     /// flushes both files: once this returns, neither file holds the record's bytes. The buckets
-    /// reach the disk before the slot is zeroed (a repair finds them through the slot's lookup hash).
+    /// reach the disk before the slot is zeroed, so a slot that is zeros has no bucket naming it.
+    ///
+    /// Needs no key-store write transaction: erasures run one at a time (``shredding``), and
+    /// nothing else writes an existing slot or a bucket naming one (appends write new slots and
+    /// empty or erased buckets). Its writes are flushed here, file by file, not by the next
+    /// commit's ``flush()``, which it leaves alone.
     /// - Throws: ``LedgerError`` `ledger_corrupt` when the slot holds another subject than
     ///   `pseudonym` (the key store's two halves do not belong together; nothing is overwritten).
     func erase(slot: UInt64, of pseudonym: [UInt8], in geometry: Geometry) throws {
         guard slot < geometry.slotsUsed else {
             throw LedgerError(.ledgerCorrupt, "the key store names a slot past the slots in use")
         }
-        // A slot that does not decode (damaged) is zeroed all the same; only its buckets stay.
-        if let record = try? record(at: slot) {
+        shredding.lock()
+        defer { shredding.unlock() }
+        let buckets: [Int]
+        switch try withSlot(slot, { Record.decode($0) }) {
+        case .empty:
+            // Erased already: its buckets were marked before it was zeroed.
+            return
+        case .record(let record):
             guard record.pseudonym == pseudonym else {
                 throw LedgerError(.ledgerCorrupt, "the key store's slot of a subject holds another subject")
             }
-            // Every bucket that names the slot.
-            var buckets: [Int] = []
+            var naming: [Int] = []
             try forEachCandidate(of: record.lookupHash, in: geometry) { position, candidate in
-                if candidate == slot { buckets.append(position) }
+                if candidate == slot { naming.append(position) }
                 return true
             }
-            for bucket in buckets { try markErased(bucket: bucket) }
-            try flush()
-            Failpoint.hit("slots.afterBucket")
+            buckets = naming
+        case .unreadable:
+            // Damaged (or torn by a crash in a copy): without its lookup hash, every bucket is read.
+            buckets = try bucketsNaming(slot, in: geometry)
         }
+        for bucket in buckets { try markErased(bucket: bucket, leavingFlushToCommit: false) }
+        try sync(indexFile, what: "index")
+        Failpoint.hit("slots.afterBucket")
         try write(
             [UInt8](repeating: 0, count: Self.recordSize),
             to: slotsFile,
             at: off_t(slot) * off_t(Self.recordSize),
-            what: "slots"
+            what: "slots",
+            leavingFlushToCommit: false
         )
-        try flush()
+        try sync(slotsFile, what: "slots")
+    }
+
+    /// Every bucket of every level that names `slot`, found by reading them all (a damaged slot's
+    /// lookup hash, which says where its buckets are, is lost).
+    private func bucketsNaming(_ slot: UInt64, in geometry: Geometry) throws -> [Int] {
+        let wanted = UInt32(truncatingIfNeeded: slot + 1)
+        let total = Self.firstBucket(ofLevel: geometry.levels)
+        let run = 1 << 13
+        var found: [Int] = []
+        var start = 0
+        while start < total {
+            let length = min(run, total - start)
+            try indexView.withBytes(at: off_t(start) * off_t(Self.bucketSize), count: length * Self.bucketSize) {
+                bytes,
+                _ in
+                for i in 0..<length where Self.u32(bytes, i * Self.bucketSize) == wanted { found.append(start + i) }
+            }
+            start += length
+        }
+        return found
+    }
+
+    /// Waits for an erasure in progress and runs `body` with none beginning meanwhile (a backup
+    /// copies the files so, never with a slot half overwritten).
+    func withoutErasures<T>(_ body: () throws -> T) rethrows -> T {
+        shredding.lock()
+        defer { shredding.unlock() }
+        return try body()
     }
 
     /// Before the transaction that wrote them commits: flushes them, so a committed slot is always
@@ -386,12 +433,13 @@ final class SubjectSlots: @unchecked Sendable {
     }
 
     /// Overwrites `bucket` with the erased mark (no slot, no tag).
-    private func markErased(bucket: Int) throws {
+    private func markErased(bucket: Int, leavingFlushToCommit: Bool = true) throws {
         try write(
             Self.bucket(slotPlusOne: Self.erasedBucket, tag: 0),
             to: indexFile,
             at: off_t(bucket) * off_t(Self.bucketSize),
-            what: "index"
+            what: "index",
+            leavingFlushToCommit: leavingFlushToCommit
         )
     }
 
@@ -410,6 +458,13 @@ final class SubjectSlots: @unchecked Sendable {
         }
     }
 
+    /// `fdatasync`s one of the two files.
+    private func sync(_ file: Int32, what: String) throws {
+        guard fdatasync(file) == 0 else {
+            throw LedgerError(.ioError, "cannot flush the key store's \(what): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// Empties both files (the first step of writing them anew from another store).
     func truncate() throws {
         slotsView.forgetSize()
@@ -423,8 +478,13 @@ final class SubjectSlots: @unchecked Sendable {
     }
 
     /// Copies the first `geometry.slotsUsed` slots and the whole index into `directory` (a
-    /// backup), flushed. Run inside the key store's writer lock, so neither file changes meanwhile.
+    /// backup), flushed. Run inside the key store's writer lock, so no slot is added meanwhile, and
+    /// with no erasure in progress (``withoutErasures(_:)``), so none is half overwritten.
     func copy(_ geometry: Geometry, to directory: String) throws {
+        try withoutErasures { try copyFiles(geometry, to: directory) }
+    }
+
+    private func copyFiles(_ geometry: Geometry, to directory: String) throws {
         let target = try SubjectSlots(directory: directory, creating: true)
         try Self.copyBytes(
             from: slotsFile,
@@ -464,10 +524,19 @@ final class SubjectSlots: @unchecked Sendable {
         }
     }
 
-    private func write(_ bytes: [UInt8], to file: Int32, at offset: off_t, what: String) throws {
-        lock.lock()
-        unflushed = true
-        lock.unlock()
+    /// `pwrite`s `bytes`; unless `leavingFlushToCommit` is false, notes them for the next ``flush()``.
+    private func write(
+        _ bytes: [UInt8],
+        to file: Int32,
+        at offset: off_t,
+        what: String,
+        leavingFlushToCommit: Bool = true
+    ) throws {
+        if leavingFlushToCommit {
+            lock.lock()
+            unflushed = true
+            lock.unlock()
+        }
         let written = bytes.withUnsafeBytes { pwrite(file, $0.baseAddress, $0.count, offset) }
         guard written == bytes.count else {
             if errno == ENOSPC {

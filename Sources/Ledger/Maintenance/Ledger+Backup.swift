@@ -21,10 +21,13 @@ extension Ledger {
     /// compacting copy, then the key store: its LMDB file rebuilt from its live entries, with its
     /// slots and index (docs/ERASURE.md). The key store commits before the events that use its
     /// keys, so every event in the copy finds its subject's key. The key store is copied holding
-    /// its writer lock, which an erasure holds across both of its commits; if an erasure committed
-    /// after the events were copied, the events are copied again under that lock, so an erased
-    /// subject's key is never missing from a copy whose log lacks the erasure. The signing key is copied; the
-    /// master key is copied only when `includingMasterKey` is set — it belongs elsewhere.
+    /// its writer lock, which an erasure holds while its event commits (it overwrites the key only
+    /// after): if an erasure committed after the events were copied, the events are copied again
+    /// under that lock, so an erased subject's key is never missing from a copy whose log lacks the
+    /// erasure. The slots are copied with no erasure midway through its overwrite; an erasure whose
+    /// key is still whole in the copy has its pending marker in the copied log, and the copy's
+    /// first open finishes it. The signing key is copied; the master key is copied only when
+    /// `includingMasterKey` is set — it belongs elsewhere.
     ///
     /// A backup cut short (killed, out of disk) is recognisable: it first writes
     /// ``backupIncompleteMarkerName``, writes each copy under a temporary name (`events.partial`,
@@ -76,10 +79,11 @@ extension Ledger {
             try afterStep(.eventsCopied)
             Failpoint.hit("backup.afterEvents")
             try keyStore.withEnvironment { keys in
-                // An erasure holds the key store's writer lock from before its event commits until
-                // its key is deleted: with that lock held, no erasure is half done. One that
-                // committed since the events were copied is in the key copy but not the events
-                // copy (a subject with neither key nor erasure), so the events are copied again.
+                // An erasure's event commits under the key store's writer lock, and its key is
+                // overwritten only after: with that lock held, every erasure whose key may be gone
+                // is in the log. One that committed since the events were copied may have lost its
+                // key but not be in the events copy (a subject with neither key nor erasure), so
+                // the events are copied again.
                 try keys.write { txn in
                     if try erasureCommitted(after: copiedAfter) {
                         try FileManager.default.removeItem(atPath: target + "/events")

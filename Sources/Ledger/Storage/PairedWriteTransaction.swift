@@ -1,21 +1,3 @@
-/// Which of the two environments of a ledger commits first when one operation writes both.
-///
-/// LMDB commits one environment at a time, so a crash can fall between the two commits. The
-/// order decides what such a crash leaves, and it follows from what the operation does, so it is
-/// named here once instead of being kept by each caller by hand.
-enum CommitOrder {
-    /// The key store first: for writes that create what the log will reference (a new subject's
-    /// key). A crash between the commits leaves a key no event references yet, which is harmless
-    /// (the key store's subject count may run ahead of the log's, never behind it); never an
-    /// event whose subject key was lost.
-    case keysBeforeLog
-    /// The log first: for writes that destroy what the log records as destroyed (an erasure's key
-    /// deletion). A crash between the commits leaves the erasure recorded with its pending marker,
-    /// which the next open completes; never a subject whose key is gone without its erasure in the
-    /// log.
-    case logBeforeKeys
-}
-
 /// The ``Failpoint`` names a paired commit passes: before the first commit, between the two, and
 /// after both.
 struct CommitFailpoints {
@@ -25,7 +7,14 @@ struct CommitFailpoints {
 }
 
 /// A write transaction on the key store and one on the log, begun together by
-/// ``Environment/writePaired(keys:order:failpoints:_:)`` and committed in its ``CommitOrder``.
+/// ``Environment/writePaired(keys:failpoints:_:)`` and committed key store first.
+///
+/// LMDB commits one environment at a time, so a crash can fall between the two commits. The key
+/// store commits first because paired writes create what the log will reference (a new subject's
+/// key): a crash between the commits leaves a key no event references yet, which is harmless (the
+/// key store's subject count may run ahead of the log's, never behind it); never an event whose
+/// subject key was lost. (An erasure, which destroys a key, writes the log first, in steps of its
+/// own: ``Ledger/erase(subject:requestId:actor:)``.)
 ///
 /// - Warning: Use it on the thread that began it, inside the body it was lent to.
 struct PairedWriteTransaction: ~Copyable {
@@ -47,68 +36,30 @@ struct PairedWriteTransaction: ~Copyable {
         )
         let result = try body(child)
         // A child's commit only merges into its parent; nothing reaches the disk yet.
-        try child.commit(.keysBeforeLog, failpoints: nil)
+        try child.commit(failpoints: nil)
         return result
     }
 
-    /// Commits both, durably, in `order`, running `between` with the second transaction once the
-    /// first has committed. When the first commit fails, the second transaction is aborted; when
-    /// `between` or the second commit fails, the first stands (which `order` makes safe).
-    consuming func commit(
-        _ order: CommitOrder,
-        failpoints: CommitFailpoints?,
-        between: (borrowing WriteTransaction) throws -> Void = { _ in }
-    ) throws {
+    /// Commits both, durably, the key store first. When the first commit fails, the second
+    /// transaction is aborted; when the second fails, the first stands (which the order makes safe).
+    consuming func commit(failpoints: CommitFailpoints?) throws {
         let keys = self.keys
         let log = self.log
         if let failpoints { Failpoint.hit(failpoints.beforeFirst) }
-        switch order {
-        case .keysBeforeLog:
-            try keys.commit()
-            if let failpoints { Failpoint.hit(failpoints.between) }
-            try between(log)
-            try log.commit()
-        case .logBeforeKeys:
-            try log.commit()
-            if let failpoints { Failpoint.hit(failpoints.between) }
-            try between(keys)
-            try keys.commit()
-        }
+        try keys.commit()
+        if let failpoints { Failpoint.hit(failpoints.between) }
+        try log.commit()
         if let failpoints { Failpoint.hit(failpoints.afterBoth) }
-    }
-
-    /// Commits only the transaction `order` commits first and aborts the other, as a crash
-    /// between the two commits would leave them (tests of the repair at open only).
-    consuming func commitFirstOnly(_ order: CommitOrder) throws {
-        let keys = self.keys
-        let log = self.log
-        switch order {
-        case .keysBeforeLog:
-            log.abort()
-            try keys.commit()
-        case .logBeforeKeys:
-            keys.abort()
-            try log.commit()
-        }
     }
 }
 
 extension Environment {
     /// Runs `body` with a write transaction on `keys` and one on this environment (the log), then
-    /// commits both in `order`; when `body` throws, both are aborted. Like ``write(_:)``, a full
-    /// map grows and `body` runs again from the start.
-    ///
-    /// - Parameters:
-    ///   - interruptingBetweenCommits: Commit only the first of the two, as a crash between them
-    ///     would (tests only).
-    ///   - betweenCommits: Runs with the second transaction once the first has committed (an
-    ///     erasure overwrites the key's slot there, once its event is durable).
+    /// commits both, the key store first; when `body` throws, both are aborted. Like ``write(_:)``,
+    /// a full map grows and `body` runs again from the start.
     func writePaired<T>(
         keys: Environment,
-        order: CommitOrder,
         failpoints: CommitFailpoints,
-        interruptingBetweenCommits: Bool = false,
-        betweenCommits: (borrowing WriteTransaction) throws -> Void = { _ in },
         _ body: (borrowing PairedWriteTransaction) throws -> T
     ) throws -> T {
         try withTransactions(also: [keys]) {
@@ -119,11 +70,7 @@ extension Environment {
                 log: try beginWrite()
             )
             let result = try body(pair)
-            if interruptingBetweenCommits {
-                try pair.commitFirstOnly(order)
-            } else {
-                try pair.commit(order, failpoints: failpoints, between: betweenCommits)
-            }
+            try pair.commit(failpoints: failpoints)
             return result
         }
     }

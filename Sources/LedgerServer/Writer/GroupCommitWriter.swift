@@ -42,8 +42,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     /// Writes projection snapshots in the background, never inside a commit round.
     let snapshots: SnapshotScheduler
-    /// Compacts the key store for erasures in the background, never inside a commit round.
+    /// Compacts the key store (`POST /v1/keys/compact`) in the background, never inside a round.
     private let compactions: CompactionBatcher
+    /// Destroys erased subjects' keys in the background, never inside a round.
+    private let shredder: ErasureShredder
     /// The most events waiting at once before callers are made to wait.
     let capacity: Int
     /// The most events committed in one round.
@@ -83,6 +85,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.commitRound = commitRound ?? { try ledger.appendGroup($0) }
         snapshots = SnapshotScheduler(ledger: ledger, logger: logger)
         compactions = CompactionBatcher(ledger: ledger)
+        shredder = ErasureShredder(ledger: ledger)
     }
 
     func start() {
@@ -102,6 +105,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         finished.wait()
+        shredder.drain()
         compactions.drain()
         snapshots.drain()
     }
@@ -115,8 +119,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
     }
 
-    /// Executes an erasure (SPEC §6) on the writer thread: its event, then the in-place overwrite of
-    /// the subject's key slot (a few milliseconds at any number of subjects).
+    /// Executes an erasure (SPEC §6): its event in a round of the writer thread, then the in-place
+    /// overwrite of the subject's key slot on the shredder's queue (a few milliseconds at any
+    /// number of subjects, during which append rounds go on); returns once both are done.
     func erase(subject: String, requestId: String?, actor: String) async throws -> ErasureResult {
         try await withCheckedThrowingContinuation { continuation in
             submit(.erase(subject: subject, requestId: requestId, actor: actor, continuation))
@@ -300,10 +305,12 @@ final class GroupCommitWriter: @unchecked Sendable {
                 for job in round { fail(job, error) }
             }
         case .erase(let subject, let requestId, let actor, let continuation):
+            // Only the event's commit is a round; the key's overwrite and its slot number's
+            // deletion run on the shredder's queue, while append rounds go on.
             do {
-                let result = try ledger.erase(subject: subject, requestId: requestId, actor: actor)
+                let recorded = try ledger.recordErasure(subject: subject, requestId: requestId, actor: actor)
                 snapshots.nudge()
-                continuation.resume(returning: result)
+                shredder.submit(recorded) { continuation.resume(with: $0) }
             } catch {
                 continuation.resume(throwing: error)
             }
