@@ -28,7 +28,7 @@ public struct ProofBundle: Sendable {
     /// The subject's events up to the checkpoint, as export records.
     public var events: [StoredEvent]
     /// One inclusion proof per event, against the checkpoint's root.
-    public var proofs: [[[UInt8]]]
+    public var proofs: [InclusionProof]
     /// The subject's consents as of `asOf`.
     public var consents: [ConsentEntry]
 
@@ -41,9 +41,7 @@ public struct ProofBundle: Sendable {
                 "events",
                 .array(
                     zip(events, proofs).map { event, proof in
-                        .object([
-                            ("record", event.exportRecord), ("proof", .array(proof.map { .string(Hex.encode($0)) })),
-                        ])
+                        .object([("record", event.exportRecord), ("proof", proof.json)])
                     }
                 )
             ),
@@ -65,7 +63,7 @@ public struct ProofBundle: Sendable {
             pseudonym: pseudonym,
             asOf: asOf,
             events: events,
-            proofs: try events.map { try ledger.inclusionProof(seq: $0.seq, treeSize: checkpoint.treeSize) },
+            proofs: try events.map { try ledger.proveInclusion(seq: $0.seq, treeSize: checkpoint.treeSize) },
             consents: subject.consents(at: asOf, rules: try ledger.projectionRules())
         )
     }
@@ -82,7 +80,7 @@ public struct ProofBundle: Sendable {
             pseudonym: event.subject,
             asOf: event.recordedAt,
             events: [event],
-            proofs: [try ledger.inclusionProof(seq: seq, treeSize: checkpoint.treeSize)],
+            proofs: [try ledger.proveInclusion(seq: seq, treeSize: checkpoint.treeSize)],
             consents: []
         )
     }
@@ -102,11 +100,9 @@ public struct ProofBundle: Sendable {
         guard checkpoint.hasValidSignature else { return "the checkpoint's signature is not valid (forged or altered)" }
         var subject = SubjectProjection()
         for item in items {
-            guard let record = item["record"], record.objectMembers != nil,
-                let proofItems = item["proof"]?.arrayItems
-            else { return "an event of the bundle is malformed" }
-            let pathText = proofItems.compactMap(\.stringValue)
-            guard pathText.count == proofItems.count else { return "an event of the bundle is malformed" }
+            guard let record = item["record"], record.objectMembers != nil, let proofValue = item["proof"] else {
+                return "an event of the bundle is malformed"
+            }
             let event: StoredEvent
             switch ExportVerifier.event(fromRecord: record) {
             case .failure(let failure): return "event \(failure.seq): \(failure.reason)"
@@ -116,8 +112,10 @@ public struct ProofBundle: Sendable {
             guard event.recordedAt <= asOf, event.seq <= checkpoint.treeSize else {
                 return "event \(event.seq) lies after the bundle's time or checkpoint"
             }
-            let path = pathText.compactMap { Hex.decode($0) }
-            guard path.count == pathText.count,
+            guard let path = inclusionPath(proofValue, of: event, against: checkpoint) else {
+                return "event \(event.seq)'s inclusion proof is malformed or names another leaf, tree or root"
+            }
+            guard
                 MerkleTree.verifyInclusion(
                     leafHash: MerkleTree.leafHash(event.hash),
                     index: event.seq - 1,
@@ -144,5 +142,27 @@ public struct ProofBundle: Sendable {
             guard given == recomputed else { return "the stated consents are not what the events give" }
         }
         return nil
+    }
+
+    /// The audit path of an event's `proof`: an inclusion proof object (`docs/schemas/inclusion-proof
+    /// .schema.json`) whose leaf, tree size and root must be the event's and the checkpoint's, or —
+    /// in bundles written before proofs carried them — the bare list of hex hashes. `nil` when it
+    /// is neither, or names another leaf, tree or root.
+    private static func inclusionPath(
+        _ value: JSONValue,
+        of event: StoredEvent,
+        against checkpoint: Checkpoint
+    )
+        -> [[UInt8]]?
+    {
+        if let items = value.arrayItems {
+            let path = items.compactMap { $0.stringValue.flatMap(Hex.decode) }
+            return path.count == items.count && path.allSatisfy { $0.count == 32 } ? path : nil
+        }
+        guard let proof = try? InclusionProof(json: value), proof.leafIndex == event.seq - 1,
+            proof.treeSize == checkpoint.treeSize, proof.rootHash == checkpoint.rootHash,
+            proof.eventHash == event.hash
+        else { return nil }
+        return proof.hashes
     }
 }

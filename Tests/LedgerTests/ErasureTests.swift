@@ -324,6 +324,26 @@ struct ErasureTests {
         #expect(try ledger.keyStore.subjectCount() == 2)
     }
 
+    /// An erasure whose event is in the log but whose key overwrite did not happen (a full disk or
+    /// an I/O error after the event): the same call again finishes it and answers the same event,
+    /// with no second event; once finished, the id is unknown.
+    @Test func aRetriedErasureFinishesOneWhoseOverwriteFailed() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let pseudonym = try populate(ledger)
+        let keyRecord = try storedKeyRecord(ledger, pseudonym)
+        let recorded = try ledger.recordErasure(subject: Self.external, requestId: nil, actor: "t")
+        #expect(try ledger.storedKeyRecord(pseudonym: pseudonym) != nil)
+        let retried = try ledger.erase(subject: Self.external, requestId: nil, actor: "t")
+        #expect(retried == recorded.result)
+        #expect(try ledger.head().seq == recorded.result.seq)
+        #expect(!files(under: directory.ledger, holdAnyOf: keyRecord))
+        #expect(
+            errorCode { _ = try ledger.erase(subject: Self.external, requestId: nil, actor: "t") } == .subjectNotFound
+        )
+        #expect(try ledger.verify().isValid)
+    }
+
     @Test func aCrashBetweenTheEventAndTheKeyDeletionIsRepairedAtOpen() throws {
         let directory = TemporaryDirectory()
         let options = Fixture.options()

@@ -249,6 +249,59 @@ struct KeySlotTests {
         }
     }
 
+    /// A writer killed after flushing its new subjects' slots, before its commit (here: a key-store
+    /// transaction that stored subjects and was abandoned without undoing them, which is what the
+    /// kill leaves): the next open erases those slots and their buckets, so no file keeps the lookup
+    /// hash or wrapped key of a subject that was never created; the same ids later become subjects
+    /// normally, and every committed subject is untouched.
+    @Test func slotsAKilledWriterLeftPastTheSlotsInUseAreErasedAtOpen() throws {
+        let directory = TemporaryDirectory()
+        let options = Fixture.options()
+        var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
+        _ = try #require(ledger).append(try grants("c", 0..<6_000), actor: "t")
+        let store = try #require(ledger).keyStore
+        var leftovers: [[UInt8]] = []
+        struct Killed: Error {}
+        // 3,000 more subjects cross into a new level of the index, which the kill also leaves.
+        _ = try? store.withEnvironment { env in
+            try env.write { txn in
+                for n in 0..<3_000 {
+                    let lookup = try store.lookupHash(of: "never-\(n)@example.no")
+                    let made = try store.makeSubject(
+                        lookupHash: lookup,
+                        random: SystemRandomSource(),
+                        in: txn,
+                        environment: env
+                    )
+                    #expect(try store.store(made, in: txn, environment: env))
+                    leftovers.append(Array(made.record[0..<60]) + lookup)
+                }
+                try store.commitSlots()
+                throw Killed()
+            }
+        }
+        #expect(try store.slotGeometry().slotsUsed == 6_000)
+        let found = Fixture.needlesFound(leftovers.map { Array($0[0..<60]) }, under: directory.ledger)
+        #expect(found.count == 3_000, "the abandoned slots are on disk before the open")
+        ledger = nil
+        ledger = try Ledger(openingAt: directory.ledger, options: options)
+        let needles = leftovers.flatMap { [Array($0[0..<60]), Array($0[60..<92])] }
+        #expect(Fixture.needlesFound(needles, under: directory.ledger).isEmpty)
+        let index = [UInt8](try Data(contentsOf: URL(fileURLWithPath: directory.ledger + "/keys/index")))
+        let leftBuckets = stride(from: 0, to: index.count, by: SubjectSlots.bucketSize).filter { at in
+            let slotPlusOne = (0..<4).reduce(UInt32(0)) { $0 | UInt32(index[at + $1]) << ($1 * 8) }
+            return (6_001...9_000).contains(slotPlusOne)
+        }
+        #expect(leftBuckets.isEmpty, "\(leftBuckets.count) buckets still name an abandoned slot")
+        for n in stride(from: 0, to: 6_000, by: 37) {
+            #expect(try #require(ledger).pseudonym(of: "c-\(n)@example.no") != nil, "c-\(n) lost")
+        }
+        #expect(try #require(ledger).pseudonym(of: "never-5@example.no") == nil)
+        _ = try #require(ledger).append([try Fixture.grant("never-5@example.no")], actor: "t")
+        #expect(try #require(ledger).pseudonym(of: "never-5@example.no") != nil)
+        #expect(try #require(ledger).keyStore.clearAbandonedSlots() == 0, "a second open finds nothing")
+    }
+
     /// The positions of the buckets in `index` that name `slotPlusOne`.
     private func bucketsNaming(_ slotPlusOne: UInt32, in index: String) throws -> [Int] {
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: index)))

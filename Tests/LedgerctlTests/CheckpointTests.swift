@@ -84,4 +84,89 @@ struct CheckpointTests {
         #expect(foreign.status == 1)
         #expect(foreign.stdout.contains("another ledger"))
     }
+
+    /// `ledgerctl prove --seq` / `--consistency` and `GET /v1/proofs/…` give the same proofs, with
+    /// the checkpoint's root at the head; impossible requests are refused with stable codes.
+    @Test func proofsOnDemandFromTheCommandAndTheServerAgree() throws {
+        let scratch = Scratch()
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        #expect(try ctl.run(["init"]).status == 0)
+        try appendMany(ctl, "a", 10, scratch: scratch)
+        let checkpoint = try #require(jsonObject(try ctl.run(["checkpoint"]).stdout))
+        let inclusion = try ctl.run(["prove", "--seq", "3", "--tree-size", "7"])
+        #expect(inclusion.status == 0, "\(inclusion.stderr)")
+        let included = try #require(jsonObject(inclusion.stdout))
+        #expect(included["type"] as? String == "inclusion")
+        #expect(included["leafIndex"] as? Int == 2)
+        #expect(included["treeSize"] as? Int == 7)
+        #expect((included["hashes"] as? [String])?.count == 3)
+        let atHead = try #require(jsonObject(try ctl.run(["prove", "--seq", "10"]).stdout))
+        #expect(atHead["treeSize"] as? Int == 10)
+        #expect(atHead["rootHash"] as? String == checkpoint["rootHash"] as? String)
+        let consistency = try ctl.run(["prove", "--consistency", "4", "9"])
+        #expect(consistency.status == 0, "\(consistency.stderr)")
+        let consistent = try #require(jsonObject(consistency.stdout))
+        #expect(consistent["oldSize"] as? Int == 4)
+        #expect(consistent["treeSize"] as? Int == 9)
+        let toHead = try #require(jsonObject(try ctl.run(["prove", "--consistency", "4"]).stdout))
+        #expect(toHead["rootHash"] as? String == checkpoint["rootHash"] as? String)
+        for arguments in [
+            ["--seq", "0"], ["--seq", "11"], ["--seq", "5", "--tree-size", "4"], ["--consistency", "0", "3"],
+        ] {
+            let refused = try ctl.run(["prove", "--json"] + arguments)
+            #expect(refused.status == 2, "\(arguments): \(refused.stdout)")
+            #expect(refused.stdout.contains("invalid_field"), "\(arguments): \(refused.stdout)")
+        }
+        for arguments in [
+            ["--consistency", "1", "2", "3"], ["--tree-size", "3"], ["--seq", "1", "--consistency", "1"],
+        ] {
+            #expect(try ctl.run(["prove"] + arguments).status == 2, "\(arguments)")
+        }
+
+        try FileManager.default.createDirectory(atPath: scratch.path + "/run", withIntermediateDirectories: true)
+        let server = try TestServer(ledger: ctl.ledger, socket: scratch.path + "/run/ledger.sock")
+        let served = try server.call("GET", "/v1/proofs/inclusion?seq=3&treeSize=7")
+        #expect(served.status == 200)
+        #expect(
+            served.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                == inclusion.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+        let servedConsistency = try server.call("GET", "/v1/proofs/consistency?from=4&to=9")
+        #expect(servedConsistency.status == 200)
+        #expect(
+            servedConsistency.text.trimmingCharacters(in: .whitespacesAndNewlines)
+                == consistency.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        )
+        #expect(try server.call("GET", "/v1/proofs/consistency?from=4").json?["treeSize"] as? Int == 10)
+        let refusals: [(String, String)] = [
+            ("/v1/proofs/inclusion", "missing_field"), ("/v1/proofs/inclusion?seq=0", "invalid_field"),
+            ("/v1/proofs/inclusion?seq=-1", "invalid_field"),
+            ("/v1/proofs/inclusion?seq=3&treeSize=2", "invalid_field"),
+            ("/v1/proofs/inclusion?seq=99999999999999999999", "invalid_field"),
+            ("/v1/proofs/consistency?to=3", "missing_field"), ("/v1/proofs/consistency?from=5&to=4", "invalid_field"),
+            ("/v1/proofs/consistency?from=1&to=11", "invalid_field"),
+        ]
+        for (path, code) in refusals {
+            let reply = try server.call("GET", path)
+            #expect(reply.status == 400, "\(path)")
+            #expect(errorCode(reply.json) == code, "\(path): \(reply.text)")
+        }
+        #expect(try server.call("POST", "/v1/proofs/inclusion?seq=1", "{}").status == 405)
+        // The checkpoint as a signed note: the same from the command and from GET /checkpoint
+        // (Ed25519 signatures are deterministic), with the JSON checkpoint's size and root.
+        let note = try ctl.run(["checkpoint", "--format", "note"])
+        #expect(note.status == 0)
+        let noteLines = note.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(noteLines.count == 6, "\(note.stdout)")
+        #expect(noteLines.first?.hasPrefix("consentledger/") == true)
+        #expect(noteLines.dropFirst().first == "10")
+        #expect(noteLines[3] == "" && noteLines[4].hasPrefix("\u{2014} consentledger/"))
+        let servedNote = try server.call("GET", "/checkpoint")
+        #expect(servedNote.status == 200)
+        #expect(servedNote.text == note.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let key = try ctl.run(["checkpoint", "--format", "verifier-key"]).stdout
+        #expect(key.hasPrefix(String(noteLines[0]) + "+"), "\(key)")
+        #expect(try ctl.run(["checkpoint", "--format", "yaml"]).status == 2)
+        #expect(server.stop() == 0)
+    }
 }

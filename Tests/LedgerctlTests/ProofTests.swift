@@ -55,7 +55,12 @@ struct ProofTests {
             #expect(failed.stdout.contains(reason), "\(from): \(failed.stdout)")
         }
         // A changed hash inside an inclusion proof.
-        let firstProofHash = try #require(((parsed["events"] as? [[String: Any]])?.first?["proof"] as? [String])?.first)
+        let firstProof = try #require((parsed["events"] as? [[String: Any]])?.first?["proof"] as? [String: Any])
+        #expect(firstProof["type"] as? String == "inclusion")
+        #expect(firstProof["leafIndex"] as? Int == 0)
+        #expect(firstProof["treeSize"] as? Int == 4)
+        #expect(firstProof["rootHash"] as? String == (parsed["checkpoint"] as? [String: Any])?["rootHash"] as? String)
+        let firstProofHash = try #require((firstProof["hashes"] as? [String])?.first)
         let flipped = (firstProofHash.first == "0" ? "1" : "0") + firstProofHash.dropFirst()
         let edited = scratch.path + "/edited.json"
         try bundle.replacingOccurrences(of: firstProofHash, with: flipped).write(
@@ -71,5 +76,32 @@ struct ProofTests {
         try receiptText.replacingOccurrences(of: "erasure.completed", with: "erasure.requested")
             .write(toFile: edited, atomically: true, encoding: .utf8)
         #expect(try offline.run(["verify", "--proof", edited]).status == 1)
+
+        // A proof object naming another leaf than its event fails, though its hashes are right.
+        let otherLeaf = try bundleWithProofs(parsed) { proof in
+            var changed = proof
+            changed["leafIndex"] = ((proof["leafIndex"] as? Int) ?? 0) + 1
+            changed["seq"] = ((proof["seq"] as? Int) ?? 0) + 1
+            return changed
+        }
+        try otherLeaf.write(toFile: edited, atomically: true, encoding: .utf8)
+        let wrongLeaf = try offline.run(["verify", "--proof", edited])
+        #expect(wrongLeaf.status == 1 && wrongLeaf.stdout.contains("names another leaf"), "\(wrongLeaf.stdout)")
+        // A bundle written before proofs carried their leaf, size and root (bare hash lists) verifies.
+        let older = try bundleWithProofs(parsed) { $0["hashes"] ?? [] }
+        try older.write(toFile: edited, atomically: true, encoding: .utf8)
+        let olderOutcome = try offline.run(["verify", "--proof", edited])
+        #expect(olderOutcome.status == 0, "\(olderOutcome.stdout)")
+    }
+
+    /// `bundle` with each event's `proof` replaced by `change(proof)`, serialised.
+    private func bundleWithProofs(_ bundle: [String: Any], _ change: ([String: Any]) -> Any) throws -> String {
+        var copy = bundle
+        copy["events"] = (bundle["events"] as? [[String: Any]])?.map { item in
+            var changed = item
+            changed["proof"] = change(item["proof"] as? [String: Any] ?? [:])
+            return changed
+        }
+        return String(decoding: try JSONSerialization.data(withJSONObject: copy), as: UTF8.self)
     }
 }

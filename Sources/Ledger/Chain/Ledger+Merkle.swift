@@ -69,6 +69,14 @@ extension Ledger {
         return checkpoint
     }
 
+    /// A checkpoint of the log as committed now, as a C2SP tlog-checkpoint signed note (origin
+    /// `consentledger/<ledgerId>`, tree size, base64 root), signed with the ledger's Ed25519 key
+    /// under the origin as key name (docs/AUDITING.md, "Checkpoints as signed notes").
+    public func checkpointNote() throws -> SignedNote {
+        let checkpoint = try checkpoint()
+        return try SignedNote.sign(checkpoint.noteText, name: checkpoint.origin, with: try signingKey())
+    }
+
     /// The RFC 9162 root of the first `size` events.
     public func merkleRoot(size: UInt64) throws -> [UInt8] {
         try storage { try events.read { try merkleRoot(size: size, in: $0) } }
@@ -80,31 +88,20 @@ extension Ledger {
         }
     }
 
-    /// The inclusion proof of event `seq` in the tree of the first `treeSize` events (RFC 9162 §2.1.3).
+    /// The hashes of the inclusion proof of event `seq` in the tree of the first `treeSize` events
+    /// (``proveInclusion(seq:treeSize:)``).
     public func inclusionProof(seq: UInt64, treeSize: UInt64) throws -> [[UInt8]] {
-        guard seq >= 1, seq <= treeSize, treeSize <= (try head().seq) else {
-            throw LedgerError(.invalidField, "seq must be 1 … treeSize, and treeSize at most the head")
-        }
-        return try storage {
-            try events.read { txn in
-                try MerkleTree.inclusionPath(index: seq - 1, size: treeSize) { level, index in
-                    try MerkleStore.node(level, index, in: txn, events: events)
-                }
-            }
-        }
+        try proveInclusion(seq: seq, treeSize: treeSize).hashes
     }
 
-    /// The consistency proof from the tree of the first `old` events to that of the first `new`
-    /// (RFC 9162 §2.1.4).
+    /// The hashes of the consistency proof from the tree of the first `old` events to that of the
+    /// first `new` (``proveConsistency(from:to:)``); none from the empty tree, which every tree extends.
     public func consistencyProof(from old: UInt64, to new: UInt64) throws -> [[UInt8]] {
-        guard old <= new, new <= (try head().seq) else { throw LedgerError(.invalidField, "need old ≤ new ≤ the head") }
-        return try storage {
-            try events.read { txn in
-                try MerkleTree.consistencyPath(old: old, new: new) { level, index in
-                    try MerkleStore.node(level, index, in: txn, events: events)
-                }
-            }
+        guard old > 0 else {
+            guard new <= (try head().seq) else { throw LedgerError(.invalidField, "need old ≤ new ≤ the head") }
+            return []
         }
+        return try proveConsistency(from: old, to: new).hashes
     }
 
     /// Adds the Merkle leaves of events appended before this ledger kept a tree. Runs at open.

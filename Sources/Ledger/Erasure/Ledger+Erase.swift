@@ -18,7 +18,7 @@ extension Ledger {
     ///   - actor: Who executes the erasure.
     /// - Throws: ``LedgerError`` `subject_not_found`, `request_not_open`, `invalid_field`; after the
     ///   event, `ledger_full` or `io_error` when the slot could not be overwritten (the next open
-    ///   finishes the erasure).
+    ///   finishes the erasure, and so does the same call again: it answers the same event).
     public func erase(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
         let recorded = try recordErasure(subject: externalId, requestId: requestId, actor: actor)
         try shredKey(of: recorded)
@@ -53,13 +53,18 @@ extension Ledger {
                 try keys.write { keysTxn in
                     try events.write { txn in
                         guard
-                            let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys),
-                            try !isErased(pseudonym, in: txn)
+                            let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys)
                         else {
                             throw LedgerError(
                                 .subjectNotFound,
                                 "no subject has this external id (it may have been erased)"
                             )
+                        }
+                        if try isErased(pseudonym, in: txn) {
+                            // Its key is still there: the erasure's overwrite failed (a full disk, an
+                            // I/O error) or is under way in another process. Finished again, and
+                            // answered with its event: a retry completes it.
+                            return try recordedErasure(of: pseudonym, in: txn)
                         }
                         let event = try appendErasureEvent(
                             pseudonym: pseudonym,
@@ -111,6 +116,21 @@ extension Ledger {
         subjectKeyCache.evict(erasure.pseudonym)
         Failpoint.hit("erase.afterKeyDeletion")
         try clearPendingErasure(erasure.pseudonym)
+    }
+
+    /// The erasure of `pseudonym` already in the log, while its pending marker says its key may
+    /// still be there; `subject_not_found` when it is finished.
+    private func recordedErasure(of pseudonym: [UInt8], in txn: borrowing WriteTransaction) throws -> RecordedErasure {
+        guard let marker = try txn.get(pseudonym, in: events.table(EventsSchema.pendingErasures)),
+            let seq = marker.withUnsafeBytes({ EventsSchema.seq(fromKey: $0) }),
+            let record = try txn.get(EventsSchema.seqKey(seq), in: events.table(EventsSchema.log)), record.count >= 32
+        else {
+            throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
+        }
+        return RecordedErasure(
+            result: ErasureResult(seq: seq, pseudonym: Hex.encode(pseudonym), hash: Hex.encode(Array(record[0..<32]))),
+            pseudonym: pseudonym
+        )
     }
 
     private func appendErasureEvent(

@@ -519,6 +519,21 @@ final class KeyStore: @unchecked Sendable {
         return true
     }
 
+    /// Erases what a writer killed after flushing its new subjects' slots (or whose commit then
+    /// failed) left past the slots in use: the records and buckets of subjects that were never
+    /// created. Runs at open; takes the writer lock only when there is something to erase.
+    /// - Returns: How many slots it erased.
+    @discardableResult
+    func clearAbandonedSlots() throws -> Int {
+        try withEnvironment { env in
+            guard try slots.hasAbandoned(after: try env.read { try geometry(in: $0, environment: env) }) else {
+                return 0
+            }
+            // Under the writer lock no writer is midway: whatever lies past the slots in use is left over.
+            return try env.write { txn in try slots.clearAbandoned(after: try geometry(in: txn, environment: env)) }
+        }
+    }
+
     /// The slots' geometry as last committed.
     func slotGeometry() throws -> SubjectSlots.Geometry {
         try withEnvironment { env in try env.read { try geometry(in: $0, environment: env) } }

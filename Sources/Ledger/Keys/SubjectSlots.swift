@@ -354,13 +354,7 @@ final class SubjectSlots: @unchecked Sendable {
         for bucket in buckets { try markErased(bucket: bucket, leavingFlushToCommit: false) }
         try sync(indexFile, what: "index")
         Failpoint.hit("slots.afterBucket")
-        try write(
-            [UInt8](repeating: 0, count: Self.recordSize),
-            to: slotsFile,
-            at: off_t(slot) * off_t(Self.recordSize),
-            what: "slots",
-            leavingFlushToCommit: false
-        )
+        try zero(slot: slot, leavingFlushToCommit: false)
         try sync(slotsFile, what: "slots")
     }
 
@@ -382,6 +376,69 @@ final class SubjectSlots: @unchecked Sendable {
             start += length
         }
         return found
+    }
+
+    /// Whether slot `geometry.slotsUsed` holds anything: the first slot a killed writer (or a commit
+    /// that failed after its flush) may have left behind (``clearAbandoned(after:)``).
+    func hasAbandoned(after geometry: Geometry) throws -> Bool {
+        guard let bytes = try slotBytes(geometry.slotsUsed) else { return false }
+        if case .empty = bytes.withUnsafeBytes(Record.decode) { return false }
+        return true
+    }
+
+    /// Erases the slots past `geometry.slotsUsed` and their buckets, flushed: what a writer killed
+    /// after flushing its new subjects' slots, or whose commit then failed, left of subjects that
+    /// were never created. Call it holding the key store's writer lock, so no writer is midway
+    /// through its own new slots. Its new slots are contiguous from `slotsUsed`, and its buckets
+    /// may lie in a level it added, so every level the index file holds is probed.
+    /// - Returns: How many slots it erased.
+    func clearAbandoned(after geometry: Geometry) throws -> Int {
+        var scan = geometry
+        while try indexView.withBytes(
+            at: off_t(Self.firstBucket(ofLevel: scan.levels)) * off_t(Self.bucketSize),
+            count: Self.bucketSize,
+            { _, inFile in inFile == Self.bucketSize }
+        ) {
+            scan.levels += 1
+        }
+        var slot = geometry.slotsUsed
+        var cleared = 0
+        shredding.lock()
+        defer { shredding.unlock() }
+        while let bytes = try slotBytes(slot) {
+            let buckets: [Int]
+            switch bytes.withUnsafeBytes(Record.decode) {
+            case .empty: return try finishClearing(cleared)
+            case .record(let record):
+                var naming: [Int] = []
+                try forEachCandidate(of: record.lookupHash, in: scan) { position, candidate in
+                    if candidate == slot { naming.append(position) }
+                    return true
+                }
+                buckets = naming
+            case .unreadable: buckets = try bucketsNaming(slot, in: scan)
+            }
+            for bucket in buckets { try markErased(bucket: bucket, leavingFlushToCommit: false) }
+            try zero(slot: slot, leavingFlushToCommit: false)
+            cleared += 1
+            slot += 1
+        }
+        return try finishClearing(cleared)
+    }
+
+    private func finishClearing(_ cleared: Int) throws -> Int {
+        if cleared > 0 {
+            try sync(indexFile, what: "index")
+            try sync(slotsFile, what: "slots")
+        }
+        return cleared
+    }
+
+    /// A copy of the 128 bytes of `slot`, or `nil` when the file ends before it.
+    private func slotBytes(_ slot: UInt64) throws -> [UInt8]? {
+        try slotsView.withBytes(at: off_t(slot) * off_t(Self.recordSize), count: Self.recordSize) { bytes, inFile in
+            inFile == Self.recordSize ? [UInt8](bytes) : nil
+        }
     }
 
     /// Waits for an erasure in progress and runs `body` with none beginning meanwhile (a backup
@@ -420,16 +477,22 @@ final class SubjectSlots: @unchecked Sendable {
         lock.unlock()
         for (slot, bucket) in writes {
             try markErased(bucket: bucket)
-            try write(
-                [UInt8](repeating: 0, count: Self.recordSize),
-                to: slotsFile,
-                at: off_t(slot) * off_t(Self.recordSize),
-                what: "slots"
-            )
+            try zero(slot: slot)
         }
         lock.lock()
         pending.removeLast(min(writes.count, pending.count))
         lock.unlock()
+    }
+
+    /// Overwrites `slot` with zeros.
+    private func zero(slot: UInt64, leavingFlushToCommit: Bool = true) throws {
+        try write(
+            [UInt8](repeating: 0, count: Self.recordSize),
+            to: slotsFile,
+            at: off_t(slot) * off_t(Self.recordSize),
+            what: "slots",
+            leavingFlushToCommit: leavingFlushToCommit
+        )
     }
 
     /// Overwrites `bucket` with the erased mark (no slot, no tag).

@@ -189,6 +189,8 @@ public final class Ledger: @unchecked Sendable {
         try checkKeyStoreMatchesLog()
         Failpoint.hit("open.beforeRepair")
         if keyStore.hasMasterKey { try repairInterruptedErasures() }
+        let abandoned = try storage { try keyStore.clearAbandonedSlots() }
+        if abandoned > 0 { logger.info("erased slots of subjects never created", metadata: ["count": "\(abandoned)"]) }
         try backfillMerkleTree()
     }
 

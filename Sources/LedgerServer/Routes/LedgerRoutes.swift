@@ -33,7 +33,10 @@ struct LedgerRoutes: Sendable {
         route(router, "/v1/purposes", .get) { try await purposes($0, $1) }
         route(router, "/v1/head", .get) { try await head($0, $1) }
         route(router, "/v1/checkpoint", .get) { try await checkpoint($0, $1) }
+        route(router, "/checkpoint", .get) { try await checkpointNote($0, $1) }
         route(router, "/v1/log", .get) { try await log($0, $1) }
+        route(router, "/v1/proofs/inclusion", .get) { try await inclusionProof($0, $1) }
+        route(router, "/v1/proofs/consistency", .get) { try await consistencyProof($0, $1) }
         route(router, "/healthz", .get) { _, _ in JSONResponse.make(.object([("status", .string("ok"))])) }
         route(router, "/metrics", .get) { try await metricsText($0, $1) }
     }
@@ -54,6 +57,12 @@ struct LedgerRoutes: Sendable {
     }
 
     // MARK: Helpers
+
+    /// Lets through a caller with the `audit` role or the `read` role (what auditors' routes take).
+    private func requireAuditOrRead(_ context: LedgerRequestContext) async throws {
+        let who = try await caller(context)
+        if !who.roles.contains(.audit) { try who.require(.read) }
+    }
 
     private func caller(_ context: LedgerRequestContext) async throws -> CallerIdentity {
         try await callerAndCatalogue(context).caller
@@ -271,9 +280,40 @@ struct LedgerRoutes: Sendable {
         return JSONResponse.make(try await blocking { try ledger.checkpoint().json })
     }
 
+    /// `GET /v1/proofs/inclusion?seq=S&treeSize=N`: event S's RFC 9162 inclusion proof in the tree
+    /// of the first N events (the head's without `treeSize`).
+    private func inclusionProof(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await requireAuditOrRead(context)
+        let parameters = request.uri.queryParameters
+        let seq = try QueryNumber.requiredSeq(parameters.get("seq"), name: "seq")
+        let treeSize = try QueryNumber.optionalSeq(parameters.get("treeSize"), name: "treeSize")
+        return JSONResponse.make(try await blocking { try ledger.proveInclusion(seq: seq, treeSize: treeSize).json })
+    }
+
+    /// `GET /v1/proofs/consistency?from=M&to=N`: the RFC 9162 consistency proof from the tree of the
+    /// first M events to that of the first N (the head's without `to`).
+    private func consistencyProof(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await requireAuditOrRead(context)
+        let parameters = request.uri.queryParameters
+        let from = try QueryNumber.requiredSeq(parameters.get("from"), name: "from")
+        let to = try QueryNumber.optionalSeq(parameters.get("to"), name: "to")
+        return JSONResponse.make(try await blocking { try ledger.proveConsistency(from: from, to: to).json })
+    }
+
+    /// `GET /checkpoint`: the checkpoint as a C2SP tlog-checkpoint signed note, at the path
+    /// tlog-tiles clients and witnesses ask for it.
+    private func checkpointNote(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await requireAuditOrRead(context)
+        let note = try await blocking { try ledger.checkpointNote().serialized }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: note))
+        )
+    }
+
     private func log(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
-        let who = try await caller(context)
-        if !who.roles.contains(.audit) { try who.require(.read) }
+        try await requireAuditOrRead(context)
         let parameters = request.uri.queryParameters
         let after = try QueryNumber.seq(parameters.get("after"), name: "after")
         let limit = try QueryNumber.limit(parameters.get("limit"), default: 1_000, maximum: 10_000)
@@ -293,8 +333,7 @@ struct LedgerRoutes: Sendable {
     }
 
     private func metricsText(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
-        let who = try await caller(context)
-        if !who.roles.contains(.audit) { try who.require(.read) }
+        try await requireAuditOrRead(context)
         let size = try await blocking { try ledger.storageSize() }
         metrics.ledgerBytes.record(size)
         return Response(

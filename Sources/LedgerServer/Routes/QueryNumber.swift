@@ -12,6 +12,18 @@ enum QueryNumber {
         return value
     }
 
+    /// A seq or tree size that may be absent (`nil` then).
+    static func optionalSeq(_ text: String?, name: String) throws -> UInt64? {
+        guard let text else { return nil }
+        return try seq(text, name: name)
+    }
+
+    /// A seq or tree size that must be present: `missing_field` when it is not.
+    static func requiredSeq(_ text: String?, name: String) throws -> UInt64 {
+        guard let text else { throw LedgerError(.missingField, "\(name) is required") }
+        return try seq(text, name: name)
+    }
+
     /// A page size (`limit`): at least 1; absent means `defaultValue`, and a larger value (however
     /// many digits it has) is clamped to `maximum`.
     static func limit(_ text: String?, default defaultValue: Int, maximum: Int) throws -> Int {

@@ -5,20 +5,37 @@ import Ledger
 struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
-        abstract: "Print a signed checkpoint (tree head) of the log, as JSON.",
+        abstract: "Print a signed checkpoint (tree head) of the log, as JSON or as a C2SP signed note.",
         discussion: """
             The checkpoint names the ledger, the number of events, the RFC 9162 Merkle root over \
             their hashes, the last event's hash and time, and is signed with the ledger's Ed25519 \
             key. Publish or hand it to an auditor; later, `ledgerctl verify --checkpoint FILE` \
             proves the log still extends it.
+
+            --format note prints it as a C2SP tlog-checkpoint signed note (origin \
+            consentledger/<ledgerId>, tree size, base64 root), which standard signed-note \
+            verifiers check with the key --format verifier-key prints (docs/AUDITING.md).
             """
     )
 
+    /// The forms a checkpoint is printed in.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case json, note
+        case verifierKey = "verifier-key"
+    }
+
     @OptionGroup var global: GlobalOptions
+    @Option(help: "json (default), note (C2SP signed note) or verifier-key (the note's verifier key).")
+    var format: Format = .json
 
     func run() throws {
         try runReporting(json: global.json) {
-            Output.line(try global.openLedger().checkpoint().json.serialized)
+            let ledger = try global.openLedger()
+            switch format {
+            case .json: Output.line(try ledger.checkpoint().json.serialized)
+            case .note: Output.text(try ledger.checkpointNote().serialized)
+            case .verifierKey: Output.line(try ledger.checkpoint().noteVerifierKey)
+            }
         }
     }
 }

@@ -3,7 +3,8 @@ import Foundation
 import Ledger
 import Projections
 
-/// `ledgerctl prove (--subject S | --pseudonym P) [--as-of T] [--out FILE]`.
+/// `ledgerctl prove (--subject S | --pseudonym P) [--as-of T] [--out FILE]`, `ledgerctl prove --seq S
+/// [--tree-size N]`, `ledgerctl prove --consistency M [N]`.
 struct ProveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prove",
@@ -15,6 +16,12 @@ struct ProveCommand: ParsableCommand {
             each, and the consent state they give at T. Anyone can check it offline with \
             `ledgerctl verify --proof FILE`, with no ledger. It cannot show that no other event of \
             the subject exists: compare its checkpoint with one published independently.
+
+            With --seq S, prints the RFC 9162 inclusion proof of event S in the tree of the first \
+            N events (--tree-size; default the head); with --consistency M [N], the consistency \
+            proof from the tree of the first M events to that of the first N (default the head). \
+            Both print JSON with leafIndex/treeSize/rootHash and the hashes in RFC 9162 order, \
+            which standard verifiers check as they are (docs/AUDITING.md, "Proofs").
             """
     )
 
@@ -23,14 +30,40 @@ struct ProveCommand: ParsableCommand {
     @Option(name: .customLong("as-of"), help: "An RFC 3339 time; default now.") var asOf: String?
     @Option(name: .long, help: ArgumentHelp("Write the bundle here instead of standard output.", valueName: "file"))
     var out: String?
+    @Option(name: .long, help: ArgumentHelp("Prove the inclusion of the event with this seq.", valueName: "seq"))
+    var seq: UInt64?
+    @Option(
+        name: .customLong("tree-size"),
+        help: ArgumentHelp("With --seq: the tree to prove it in (default: the head).", valueName: "n")
+    )
+    var treeSize: UInt64?
+    @Option(
+        name: .long,
+        parsing: .upToNextOption,
+        help: ArgumentHelp("Prove that the tree of N events (default: the head) extends that of M.", valueName: "m [n]")
+    )
+    var consistency: [UInt64] = []
 
     func validate() throws {
-        guard who.isGiven else { throw ValidationError("give --subject or --pseudonym") }
+        let modes = [who.isGiven, seq != nil, !consistency.isEmpty].filter { $0 }.count
+        guard modes == 1 else { throw ValidationError("give one of --subject/--pseudonym, --seq or --consistency") }
+        guard consistency.count <= 2 else { throw ValidationError("--consistency takes M and at most one N") }
+        guard treeSize == nil || seq != nil else { throw ValidationError("--tree-size goes with --seq") }
+        guard asOf == nil || who.isGiven else { throw ValidationError("--as-of goes with --subject or --pseudonym") }
     }
 
     func run() throws {
         try runReporting(json: global.json) {
             let ledger = try global.openLedger()
+            if let seq {
+                try ProveCommand.write(ledger.proveInclusion(seq: seq, treeSize: treeSize).json.serialized, to: out)
+                return
+            }
+            if let from = consistency.first {
+                let proof = try ledger.proveConsistency(from: from, to: consistency.dropFirst().first)
+                try ProveCommand.write(proof.json.serialized, to: out)
+                return
+            }
             let time = try parseTime(asOf, option: "--as-of")
             let pseudonym = try who.resolve(in: ledger) ?? ""
             let bundle = try ProofBundle.subjectState(ledger: ledger, pseudonym: pseudonym, asOf: time)
