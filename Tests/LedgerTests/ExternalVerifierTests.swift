@@ -1,4 +1,5 @@
 import Foundation
+import Projections
 import TestSupport
 import Testing
 
@@ -189,6 +190,105 @@ struct ExternalVerifierTests {
             )
             #expect(invalid.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("INVALID") }, "\(invalid.stdout)")
             #expect(invalid.status == 1)
+        }
+    }
+
+    /// Export records, checkpoints, proof bundles and erasure receipts validate against the JSON
+    /// Schemas `docs/schemas` documents (with `jsonschema`, references between the schemas
+    /// resolved locally), and documents that break them do not.
+    @Test func exportRecordsCheckpointsAndBundlesValidateAgainstTheirSchemas() throws {
+        let directory = TemporaryDirectory()
+        let (ledger, _) = try ledgerWithAnErasure(in: directory)
+        try ledger.ensureSigningKey()
+        var records: [JSONValue] = []
+        try ledger.forEachEvent { event in
+            records.append(event.exportRecord)
+            return true
+        }
+        let asOf = try #require(try ledger.head().recordedAt)
+        let erasure = try #require(records.first { $0["type"]?.stringValue == "erasure.completed" })
+        let bundles: [JSONValue] = [
+            try ProofBundle.subjectState(
+                ledger: ledger,
+                pseudonym: try #require(try ledger.pseudonym(of: "p3@example.no")),
+                asOf: asOf
+            ).json,
+            try ProofBundle.subjectState(
+                ledger: ledger,
+                pseudonym: try #require(erasure["subject"]?.stringValue),
+                asOf: asOf
+            ).json,
+            try ProofBundle.erasureReceipt(ledger: ledger, seq: try #require(erasure["seq"]?.uint64Value)).json,
+        ]
+        let emptyDirectory = TemporaryDirectory()
+        let empty = try Fixture.ledger(in: emptyDirectory)
+        try empty.ensureSigningKey()
+        let cases: [(schema: String, documents: [JSONValue])] = [
+            ("export-record", records),
+            ("checkpoint", [try ledger.checkpoint().json, try empty.checkpoint().json]),
+            ("proof-bundle", bundles),
+        ]
+        for (schema, documents) in cases {
+            let path = VerifierTools.root + "/docs/schemas/\(schema).schema.json"
+            let valid = try VerifierTools.runPython(
+                "validate_schema.py",
+                [path],
+                input: documents.map(\.serialized).joined(separator: "\n")
+            )
+            #expect(valid.status == 0, "\(schema): \(valid.stdout.prefix(800))\(valid.stderr.suffix(800))")
+            #expect(valid.stdout.split(separator: "\n").count == documents.count, "\(schema)")
+            guard let first = documents.first?.objectMembers else { continue }
+            var broken: [JSONValue] = [
+                .object(first + [("extra", .int(1))]),
+                .object(Array(first.dropFirst())),
+                .object(first.map { ($0.0, $0.1.stringValue != nil ? .int(7) : .string("7")) }),
+            ]
+            if schema == "proof-bundle" {
+                // Deeper: the first event's record with a hash in capitals, then its proof's leaf index gone.
+                func withFirstEvent(_ change: ([(String, JSONValue)]) -> [(String, JSONValue)]) -> JSONValue {
+                    .object(
+                        first.map { member in
+                            guard member.0 == "events", var items = member.1.arrayItems,
+                                let event = items.first?.objectMembers
+                            else { return member }
+                            items[0] = .object(change(event))
+                            return (member.0, .array(items))
+                        }
+                    )
+                }
+                broken.append(
+                    withFirstEvent { event in
+                        event.map { part in
+                            guard part.0 == "record", let record = part.1.objectMembers else { return part }
+                            return (
+                                part.0,
+                                .object(
+                                    record.map {
+                                        $0.0 == "hash" ? ($0.0, .string(String(repeating: "A", count: 64))) : $0
+                                    }
+                                )
+                            )
+                        }
+                    }
+                )
+                broken.append(
+                    withFirstEvent { event in
+                        event.map { part in
+                            guard part.0 == "proof", let proof = part.1.objectMembers else { return part }
+                            return (part.0, .object(proof.filter { $0.0 != "leafIndex" }))
+                        }
+                    }
+                )
+            }
+            let invalid = try VerifierTools.runPython(
+                "validate_schema.py",
+                [path],
+                input: broken.map(\.serialized).joined(separator: "\n")
+            )
+            #expect(
+                invalid.stdout.split(separator: "\n").allSatisfy { $0.hasPrefix("INVALID") },
+                "\(schema): \(invalid.stdout)"
+            )
         }
     }
 
