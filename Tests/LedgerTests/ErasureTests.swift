@@ -320,20 +320,39 @@ struct ErasureTests {
         #expect(try ledger.history(pseudonym: again[0].subject).first?.data == #"{"note":"came back"}"#)
         #expect(try ledger.history(pseudonym: pseudonym).allSatisfy(\.erased))
         #expect(try ledger.verify().isValid)
-        // Nothing is left pending: a reopen repairs nothing and the new subject still decrypts.
+        // The old subject's slot number is gone: the key store counts the other subject and the new one.
         #expect(try ledger.keyStore.subjectCount() == 2)
     }
 
-    /// An erasure whose event is in the log but whose key overwrite did not happen (a full disk or
-    /// an I/O error after the event): the same call again finishes it and answers the same event,
-    /// with no second event; once finished, the id is unknown.
-    @Test func aRetriedErasureFinishesOneWhoseOverwriteFailed() throws {
+    /// An erasure whose event is in the log but whose key overwrite did not happen, or stopped
+    /// after the index buckets (a full disk or an I/O error): the subject reads as erased at once,
+    /// and the same call again finishes it and answers the same event, with no second event —
+    /// found through its pending marker when the buckets are gone; once finished, the id is unknown.
+    @Test(arguments: [false, true])
+    func aRetriedErasureFinishesOneWhoseOverwriteFailed(afterTheBuckets: Bool) throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)
         let pseudonym = try populate(ledger)
         let keyRecord = try storedKeyRecord(ledger, pseudonym)
         let recorded = try ledger.recordErasure(subject: Self.external, requestId: nil, actor: "t")
         #expect(try ledger.storedKeyRecord(pseudonym: pseudonym) != nil)
+        #expect(try ledger.history(pseudonym: pseudonym).allSatisfy { $0.erased && $0.data == nil })
+        if afterTheBuckets {
+            // The state an overwrite that failed after its buckets leaves: no bucket names the slot.
+            let raw = try #require(Hex.decode(pseudonym))
+            let slot = try #require(try ledger.keyStore.pseudonymsInSlots().firstIndex(of: raw))
+            let path = directory.ledger + "/keys/index"
+            var index = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            var marked = 0
+            for at in stride(from: 0, to: index.count, by: SubjectSlots.bucketSize)
+            where (0..<4).reduce(UInt32(0), { $0 | UInt32(index[at + $1]) << ($1 * 8) }) == UInt32(slot + 1) {
+                index.replaceSubrange(at..<at + 8, with: [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
+                marked += 1
+            }
+            #expect(marked == 1)
+            try Data(index).write(to: URL(fileURLWithPath: path))
+            #expect(try ledger.pseudonym(of: Self.external) == nil)
+        }
         let retried = try ledger.erase(subject: Self.external, requestId: nil, actor: "t")
         #expect(retried == recorded.result)
         #expect(try ledger.head().seq == recorded.result.seq)
@@ -353,7 +372,9 @@ struct ErasureTests {
         let recorded = try #require(ledger).recordErasure(subject: Self.external, requestId: nil, actor: "t")
         #expect(recorded.result.seq == 4)
         // The "crash": the event is committed, the key is still there.
-        #expect(try #require(ledger).history(pseudonym: pseudonym).first?.erased == false)
+        #expect(try #require(ledger).storedKeyRecord(pseudonym: pseudonym) != nil)
+        // Erased to every reader from its event on, though its key is still there.
+        #expect(try #require(ledger).history(pseudonym: pseudonym).allSatisfy(\.erased))
         ledger = nil
         let reopened = try Ledger(openingAt: directory.ledger, options: options)
         #expect(try reopened.history(pseudonym: pseudonym).allSatisfy(\.erased))

@@ -341,6 +341,24 @@ struct ExternalVerifierTests {
         }
     }
 
+    /// Notes no signer makes are refused when read: too large, too many signatures, a key name
+    /// with Unicode whitespace, control characters in the text, a signature that is not base64.
+    @Test func hostileNotesAreRefused() throws {
+        let line = "\u{2014} k " + Data(repeating: 1, count: 68).base64EncodedString() + "\n"
+        let hostile = [
+            "o\n1\n" + String(repeating: "x", count: 70_000) + "\n\n" + line,
+            "o\n1\nr\n\n" + String(repeating: line, count: 101),
+            "o\n1\nr\n\n\u{2014} k\u{00A0}x " + Data(repeating: 1, count: 68).base64EncodedString() + "\n",
+            "o\n1\u{0085}\nr\n\n" + line,
+            "o\n1\nr\n\n\u{2014} k not-base64!\n",
+            "o\n1\nr\n\n" + line.dropLast(),
+        ]
+        for note in hostile {
+            #expect(throws: LedgerError.self, "\(note.prefix(40))") { try SignedNote(parsing: note) }
+        }
+        #expect(try SignedNote(parsing: "o\n1\nr\n\n" + line).signatures.count == 1)
+    }
+
     /// The proofs' own checks refuse what no RFC 9162 proof can be, with `invalid_field`.
     @Test func impossibleProofsAreRefused() throws {
         let directory = TemporaryDirectory()

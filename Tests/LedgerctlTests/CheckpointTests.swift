@@ -163,7 +163,14 @@ struct CheckpointTests {
         #expect(noteLines[3] == "" && noteLines[4].hasPrefix("\u{2014} consentledger/"))
         let servedNote = try server.call("GET", "/checkpoint")
         #expect(servedNote.status == 200)
-        #expect(servedNote.text == note.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        // The same text and signer (signature bytes are not compared: Ed25519 signing may be
+        // randomised on other platforms).
+        let servedLines = servedNote.text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(Array(servedLines.prefix(4)) == Array(noteLines.prefix(4)))
+        #expect(
+            servedLines.dropFirst(4).first?.split(separator: " ").prefix(2)
+                == noteLines[4].split(separator: " ").prefix(2)
+        )
         let key = try ctl.run(["checkpoint", "--format", "verifier-key"]).stdout
         #expect(key.hasPrefix(String(noteLines[0]) + "+"), "\(key)")
         #expect(try ctl.run(["checkpoint", "--format", "yaml"]).status == 2)

@@ -84,9 +84,11 @@ struct CrashTests {
     }
 
     /// The steps of an erasure: before its event, after it (before the slot), after the index
-    /// bucket is overwritten, after the slot is, after the slot number's deletion commits.
+    /// buckets are overwritten, after the slot is (before the flush), after the flush, after the
+    /// slot number's deletion commits.
     static let erasureSteps = [
-        "erase.beforeEvent", "erase.afterEvent", "slots.afterBucket", "erase.afterSlot", "erase.afterKeyDeletion",
+        "erase.beforeEvent", "erase.afterEvent", "slots.afterBucket", "erase.beforeFlush", "erase.afterSlot",
+        "erase.afterKeyDeletion",
     ]
 
     @Test(arguments: erasureSteps)
@@ -266,8 +268,8 @@ struct CrashTests {
         }
     }
 
-    /// An erasure through the server paused while it overwrites the key (after the index buckets,
-    /// before the slot: a pause point): it is not answered yet, and appends through the socket are
+    /// An erasure through the server paused while it overwrites the key (after its writes, before
+    /// its flush, where it holds no lock: a pause point): it is not answered yet, and appends through the socket are
     /// acknowledged meanwhile — new subjects, and the erased subject's external id as a new subject.
     /// Resumed, the erasure is answered and its key is in no file; killed there instead, the next
     /// open finishes it. Either way every acknowledged subject keeps its key.
@@ -281,7 +283,7 @@ struct CrashTests {
         let server = try TestServer(
             ledger: ctl.ledger,
             socket: pauses + "/run/ledger.sock",
-            environment: ["LEDGER_PAUSEPOINT": "slots.afterBucket", "LEDGER_PAUSEPOINT_DIR": pauses]
+            environment: ["LEDGER_PAUSEPOINT": "erase.beforeFlush", "LEDGER_PAUSEPOINT_DIR": pauses]
         )
         let erasure = Collected()
         let erasing = DispatchGroup()

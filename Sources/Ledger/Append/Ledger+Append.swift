@@ -174,6 +174,22 @@ extension Ledger {
     ) throws
         -> [Result<[AppendResult], LedgerError>]
     {
+        do {
+            return try commitPaired(batches, isolatingBatches: isolatingBatches)
+        } catch {
+            // A commit that failed after its new subjects' slots were flushed (a full disk at that
+            // instant) leaves them past the slots in use: erased now, not at the next open.
+            _ = try? keyStore.clearAbandonedSlots()
+            throw error
+        }
+    }
+
+    private func commitPaired(
+        _ batches: [(events: [PreparedEvent], actor: String)],
+        isolatingBatches: Bool
+    ) throws
+        -> [Result<[AppendResult], LedgerError>]
+    {
         try storage {
             try keyStore.withEnvironment { keys in
                 try events.writePaired(keys: keys, failpoints: Self.appendFailpoints) { txn in

@@ -26,6 +26,10 @@ public struct SignedNote: Sendable, Equatable {
     /// The signature lines, in order.
     public var signatures: [Signature]
 
+    /// The largest note read, and the most signature lines (as Go's `sumdb/note`).
+    static let largestNote = 1 << 16
+    static let mostSignatures = 100
+
     /// The algorithm byte of an Ed25519 signer in C2SP signed notes.
     static let ed25519Algorithm: UInt8 = 0x01
 
@@ -83,6 +87,9 @@ public struct SignedNote: Sendable, Equatable {
     /// Reads a published note.
     /// - Throws: ``LedgerError`` `invalid_field` naming what is malformed.
     public init(parsing note: String) throws {
+        guard note.utf8.count <= Self.largestNote else {
+            throw LedgerError(.payloadTooLarge, "a signed note is at most \(Self.largestNote) bytes")
+        }
         guard let split = note.range(of: "\n\n") else {
             throw LedgerError(.invalidField, "a signed note has a blank line between its text and its signatures")
         }
@@ -91,6 +98,9 @@ public struct SignedNote: Sendable, Equatable {
         let lines = note[split.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.last == "", lines.count >= 2 else {
             throw LedgerError(.invalidField, "a signed note ends with signature lines, each ending in a newline")
+        }
+        guard lines.count - 1 <= Self.mostSignatures else {
+            throw LedgerError(.invalidField, "a signed note has at most \(Self.mostSignatures) signatures")
         }
         var signatures: [Signature] = []
         for line in lines.dropLast() {
@@ -113,7 +123,7 @@ public struct SignedNote: Sendable, Equatable {
 
     private static func checkText(_ text: String) throws {
         guard text.hasSuffix("\n"), !text.contains("\n\n"), !text.hasPrefix("\n"),
-            text.unicodeScalars.allSatisfy({ $0 == "\n" || ($0.value >= 0x20 && $0.value != 0x7F) })
+            text.unicodeScalars.allSatisfy({ $0 == "\n" || $0.properties.generalCategory != .control })
         else {
             throw LedgerError(
                 .invalidField,
@@ -124,7 +134,7 @@ public struct SignedNote: Sendable, Equatable {
 
     private static func checkName(_ name: String) throws {
         guard !name.isEmpty, !name.contains("+"),
-            name.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value != 0x7F })
+            name.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.properties.generalCategory != .control })
         else { throw LedgerError(.invalidField, "a key name is non-empty, with no space or +") }
     }
 }

@@ -55,6 +55,16 @@ extension Ledger {
                         guard
                             let pseudonym = try keyStore.pseudonym(lookupHash: lookup, in: keysTxn, environment: keys)
                         else {
+                            // Its buckets may be gone while its slot is not (an overwrite that
+                            // failed midway): a pending erasure whose slot holds this lookup hash.
+                            if let pending = try pendingErasure(
+                                withLookupHash: lookup,
+                                keys: keys,
+                                keysTxn: keysTxn,
+                                txn: txn
+                            ) {
+                                return pending
+                            }
                             throw LedgerError(
                                 .subjectNotFound,
                                 "no subject has this external id (it may have been erased)"
@@ -109,13 +119,35 @@ extension Ledger {
         try storage {
             try keyStore.withEnvironment { keys in
                 try keys.write { txn in
-                    _ = try keyStore.deleteSubject(pseudonym: erasure.pseudonym, in: txn, environment: keys)
+                    _ = try keyStore.deleteSubject(
+                        pseudonym: erasure.pseudonym,
+                        in: txn,
+                        environment: keys,
+                        overwriting: false
+                    )
                 }
             }
         }
         subjectKeyCache.evict(erasure.pseudonym)
         Failpoint.hit("erase.afterKeyDeletion")
         try clearPendingErasure(erasure.pseudonym)
+    }
+
+    /// The pending erasure whose subject's slot still holds `lookupHash`, if any (pending erasures
+    /// are few: those not finished yet).
+    private func pendingErasure(
+        withLookupHash lookupHash: [UInt8],
+        keys: Environment,
+        keysTxn: borrowing WriteTransaction,
+        txn: borrowing WriteTransaction
+    ) throws -> RecordedErasure? {
+        for pseudonym in try pendingErasures(in: txn) {
+            guard let record = try? keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys),
+                Array(record[60..<92]) == lookupHash
+            else { continue }
+            return try recordedErasure(of: pseudonym, in: txn)
+        }
+        return nil
     }
 
     /// The erasure of `pseudonym` already in the log, while its pending marker says its key may
@@ -196,16 +228,7 @@ extension Ledger {
     /// Finishes erasures that a crash interrupted after their event was committed: overwrites the
     /// slots still present, then clears the markers. Runs at every open.
     func repairInterruptedErasures() throws {
-        let pending: [[UInt8]] = try storage {
-            try events.read { txn in
-                var found: [[UInt8]] = []
-                try txn.forEach(in: events.table(EventsSchema.pendingErasures)) { key, _ in
-                    found.append(Array(key))
-                    return true
-                }
-                return found
-            }
-        }
+        let pending = try storage { try events.read { try pendingErasures(in: $0) } }
         guard !pending.isEmpty else { return }
         try storage {
             try keyStore.withEnvironment { keys in
@@ -214,6 +237,7 @@ extension Ledger {
                         try keyStore.deleteSubject(pseudonym: pseudonym, in: txn, environment: keys)
                         subjectKeyCache.evict(pseudonym)
                     }
+                    try keyStore.commitSlots()
                 }
             }
         }
@@ -239,6 +263,16 @@ extension Ledger {
                 try keys.read { try keyStore.wrappedKey(pseudonym: raw, in: $0, environment: keys) }
             }
         }
+    }
+
+    /// The pseudonyms whose erasures are recorded and not yet finished (their pending markers).
+    func pendingErasures(in txn: borrowing some KeyValueReading & ~Copyable) throws -> [[UInt8]] {
+        var found: [[UInt8]] = []
+        try txn.forEach(in: events.table(EventsSchema.pendingErasures)) { key, _ in
+            found.append(Array(key))
+            return true
+        }
+        return found
     }
 
     /// Whether the erasure of `pseudonym` is in the log, read in `txn`.

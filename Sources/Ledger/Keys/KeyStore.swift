@@ -485,38 +485,63 @@ final class KeyStore: @unchecked Sendable {
         return (made.pseudonym, made.key)
     }
 
-    /// Overwrites the subject's slot and index buckets in place and flushes them, outside any write
-    /// transaction of the key store (appends go on meanwhile); its slot number stays until
-    /// ``deleteSubject(pseudonym:in:environment:)``. Call it only once the erasure is in the log.
-    /// Returns `false` when the subject has no slot number (erased already).
+    /// Overwrites the subject's slot and index buckets in place and flushes them: the writes in a
+    /// write transaction of the key store (its writer lock keeps every other writer out, in any
+    /// process; it changes nothing in LMDB, so its commit writes nothing), the flush after it, with
+    /// no lock held, so appends go on. Its slot number stays until
+    /// ``deleteSubject(pseudonym:in:environment:overwriting:)``. Call it only once the erasure is in
+    /// the log. Returns `false` when the subject has no slot number (erased already).
     @discardableResult
     func shred(pseudonym: [UInt8], environment: Environment) throws -> Bool {
-        let found = try environment.read { txn -> (slot: UInt64, geometry: SubjectSlots.Geometry)? in
-            guard let stored = try txn.get(pseudonym, in: environment.table("subjects")),
-                let slot = Self.slot(stored: stored)
-            else { return nil }
-            return (slot, try geometry(in: txn, environment: environment))
+        let found = try environment.write { txn in
+            try overwriteSlot(of: pseudonym, in: txn, environment: environment)
         }
-        guard let found else { return false }
-        try slots.erase(slot: found.slot, of: pseudonym, in: found.geometry)
+        Failpoint.hit("erase.beforeFlush")
+        try slots.flush()
+        return found
+    }
+
+    /// Overwrites the slot and buckets of the subject `txn` names, if any; the caller flushes.
+    private func overwriteSlot(
+        of pseudonym: [UInt8],
+        in txn: borrowing WriteTransaction,
+        environment: Environment
+    ) throws -> Bool {
+        guard let stored = try txn.get(pseudonym, in: environment.table("subjects")) else { return false }
+        if let slot = Self.slot(stored: stored) {
+            try slots.overwrite(slot: slot, of: pseudonym, in: try geometry(in: txn, environment: environment))
+        }
         return true
     }
 
-    /// Erases the subject's key and lookup entry: overwrites its slot and index buckets in place
-    /// and flushes them (unless ``shred(pseudonym:environment:)`` did), then deletes its slot number
-    /// in `txn`. Call it only once the erasure is in the log. Returns `false` when the subject was
+    /// Erases the subject's key and lookup entry: unless `overwriting` is false (an erasure whose
+    /// ``shred(pseudonym:environment:)`` is done), overwrites its slot and index buckets in place;
+    /// then deletes its slot number in `txn`. Flush the slots (``commitSlots()``) before `txn`
+    /// commits. Call it only once the erasure is in the log. Returns `false` when the subject was
     /// gone already.
     @discardableResult
-    func deleteSubject(pseudonym: [UInt8], in txn: borrowing WriteTransaction, environment: Environment) throws -> Bool
-    {
-        let subjects = environment.table("subjects")
-        guard let stored = try txn.get(pseudonym, in: subjects) else { return false }
-        if let slot = Self.slot(stored: stored) {
-            try slots.erase(slot: slot, of: pseudonym, in: try geometry(in: txn, environment: environment))
+    func deleteSubject(
+        pseudonym: [UInt8],
+        in txn: borrowing WriteTransaction,
+        environment: Environment,
+        overwriting: Bool = true
+    ) throws -> Bool {
+        if overwriting {
+            guard try overwriteSlot(of: pseudonym, in: txn, environment: environment) else { return false }
+        } else {
+            guard try txn.get(pseudonym, in: environment.table("subjects")) != nil else { return false }
         }
-        try txn.delete(pseudonym, in: subjects)
+        try txn.delete(pseudonym, in: environment.table("subjects"))
         try noteChange(of: pseudonym, in: txn, environment: environment)
         return true
+    }
+
+    /// Overwrites, in `txn`, the slots of the subjects whose erasures `pending` lists and flushes
+    /// them: a backup calls it before copying the slots, so no copy holds the key of an erasure
+    /// its log records.
+    func overwriteSlots(of pending: [[UInt8]], in txn: borrowing WriteTransaction, environment: Environment) throws {
+        for pseudonym in pending { _ = try overwriteSlot(of: pseudonym, in: txn, environment: environment) }
+        try slots.flush()
     }
 
     /// Erases what a writer killed after flushing its new subjects' slots (or whose commit then

@@ -24,12 +24,13 @@ import Foundation
 /// The geometry (slots used, levels, the newest level's fill) lives in the key store's LMDB `meta`
 /// and changes in the same transaction as the writes it describes, so every reader sees the files
 /// as of its own transaction: a slot at or past `slotsUsed` belongs to a transaction it cannot
-/// see. New slots and their buckets are written only inside a key-store write transaction (LMDB's
-/// writer lock serialises them across processes) and flushed (``flush()``) before it commits; an
-/// erasure overwrites an existing slot and its buckets outside one (``erase(slot:of:in:)``).
+/// see. Every write — a new slot and its bucket, an erasure's overwrite — happens inside a key-store
+/// write transaction (LMDB's writer lock serialises them across processes); new slots are flushed
+/// (``flush()``) before their transaction commits, an erasure's overwrite once its transaction
+/// ends (``overwrite(slot:of:in:)``).
 final class SubjectSlots: @unchecked Sendable {
     // Invariant: both descriptors are open from init to deinit; `pread`/`pwrite` on them are
-    // thread-safe. `unflushed` and `pending` are only touched under `lock`.
+    // thread-safe. `written`, `flushed` and `pending` are only touched under `lock`.
     private let slotsFile: Int32
     private let indexFile: Int32
     /// Reads go through mappings (a lookup probes several levels: a `pread` each cost an import
@@ -37,10 +38,11 @@ final class SubjectSlots: @unchecked Sendable {
     private let slotsView: GrowingFileView
     private let indexView: GrowingFileView
     private let lock = NSLock()
-    /// Held by an erasure from reading its slot until both files are flushed: erasures run one at
-    /// a time, and a backup copies between them.
-    private let shredding = NSLock()
-    private var unflushed = false
+    /// How many writes were made, and how many of them the last completed flush covered: a flush
+    /// returns only once every write made before it began is on disk, also when another thread's
+    /// flush is under way (an erasure flushes after its transaction, beside an append's commit).
+    private var written: UInt64 = 0
+    private var flushed: UInt64 = 0
     /// What ``add(_:to:)`` wrote since the last ``commitWrites()`` or ``discardWrites(after:)``:
     /// each slot and its bucket.
     private var pending: [(slot: UInt64, bucket: Int)] = []
@@ -316,50 +318,48 @@ final class SubjectSlots: @unchecked Sendable {
         return (slot, next)
     }
 
-    /// Overwrites `slot` and its index buckets with zeros and an erased mark, in place, and
-    /// flushes both files: once this returns, neither file holds the record's bytes. The buckets
-    /// reach the disk before the slot is zeroed, so a slot that is zeros has no bucket naming it.
+    /// Overwrites `slot` with zeros and every index bucket naming it with an erased mark, in
+    /// place; call it inside a key-store write transaction, then ``flush()`` (before it commits, or
+    /// after it ends). Nothing else ever writes an existing slot or a bucket naming it, and the
+    /// writer lock keeps every other writer, in any process, out meanwhile.
     ///
-    /// Needs no key-store write transaction: erasures run one at a time (``shredding``), and
-    /// nothing else writes an existing slot or a bucket naming one (appends write new slots and
-    /// empty or erased buckets). Its writes are flushed here, file by file, not by the next
-    /// commit's ``flush()``, which it leaves alone.
+    /// A slot that is zeros already, or damaged, no longer says where its buckets are (an
+    /// overwrite may have reached the disk only in part before a crash): then every bucket of the
+    /// index is read. The zeros are written again all the same, so the flush that follows covers
+    /// them even if an earlier flush of them failed.
     /// - Throws: ``LedgerError`` `ledger_corrupt` when the slot holds another subject than
     ///   `pseudonym` (the key store's two halves do not belong together; nothing is overwritten).
-    func erase(slot: UInt64, of pseudonym: [UInt8], in geometry: Geometry) throws {
+    func overwrite(slot: UInt64, of pseudonym: [UInt8], in geometry: Geometry) throws {
         guard slot < geometry.slotsUsed else {
             throw LedgerError(.ledgerCorrupt, "the key store names a slot past the slots in use")
         }
-        shredding.lock()
-        defer { shredding.unlock() }
         let buckets: [Int]
         switch try withSlot(slot, { Record.decode($0) }) {
-        case .empty:
-            // Erased already: its buckets were marked before it was zeroed.
-            return
         case .record(let record):
             guard record.pseudonym == pseudonym else {
                 throw LedgerError(.ledgerCorrupt, "the key store's slot of a subject holds another subject")
             }
-            var naming: [Int] = []
-            try forEachCandidate(of: record.lookupHash, in: geometry) { position, candidate in
-                if candidate == slot { naming.append(position) }
-                return true
-            }
-            buckets = naming
-        case .unreadable:
-            // Damaged (or torn by a crash in a copy): without its lookup hash, every bucket is read.
+            buckets = try self.buckets(naming: slot, of: record.lookupHash, in: geometry)
+        case .empty, .unreadable:
             buckets = try bucketsNaming(slot, in: geometry)
         }
-        for bucket in buckets { try markErased(bucket: bucket, leavingFlushToCommit: false) }
-        try sync(indexFile, what: "index")
+        for bucket in buckets { try markErased(bucket: bucket) }
         Failpoint.hit("slots.afterBucket")
-        try zero(slot: slot, leavingFlushToCommit: false)
-        try sync(slotsFile, what: "slots")
+        try zero(slot: slot)
     }
 
-    /// Every bucket of every level that names `slot`, found by reading them all (a damaged slot's
-    /// lookup hash, which says where its buckets are, is lost).
+    /// The buckets naming `slot` among those `lookupHash` probes.
+    private func buckets(naming slot: UInt64, of lookupHash: [UInt8], in geometry: Geometry) throws -> [Int] {
+        var naming: [Int] = []
+        try forEachCandidate(of: lookupHash, in: geometry) { position, candidate in
+            if candidate == slot { naming.append(position) }
+            return true
+        }
+        return naming
+    }
+
+    /// Every bucket of every level that names `slot`, found by reading them all (a damaged or
+    /// zeroed slot's lookup hash, which says where its buckets are, is lost).
     private func bucketsNaming(_ slot: UInt64, in geometry: Geometry) throws -> [Int] {
         let wanted = UInt32(truncatingIfNeeded: slot + 1)
         let total = Self.firstBucket(ofLevel: geometry.levels)
@@ -378,19 +378,28 @@ final class SubjectSlots: @unchecked Sendable {
         return found
     }
 
-    /// Whether slot `geometry.slotsUsed` holds anything: the first slot a killed writer (or a commit
-    /// that failed after its flush) may have left behind (``clearAbandoned(after:)``).
+    /// Whether any slot past `geometry.slotsUsed` holds anything: what a writer killed after
+    /// flushing its new subjects' slots (or whose commit then failed) may have left behind
+    /// (``clearAbandoned(after:)``). Reads to the end of the file, which is past the slots in use
+    /// only after such a failure.
     func hasAbandoned(after geometry: Geometry) throws -> Bool {
-        guard let bytes = try slotBytes(geometry.slotsUsed) else { return false }
-        if case .empty = bytes.withUnsafeBytes(Record.decode) { return false }
-        return true
+        var slot = geometry.slotsUsed
+        while let bytes = try slotBytes(slot) {
+            if case .empty = bytes.withUnsafeBytes(Record.decode) {
+                slot += 1
+                continue
+            }
+            return true
+        }
+        return false
     }
 
-    /// Erases the slots past `geometry.slotsUsed` and their buckets, flushed: what a writer killed
-    /// after flushing its new subjects' slots, or whose commit then failed, left of subjects that
-    /// were never created. Call it holding the key store's writer lock, so no writer is midway
-    /// through its own new slots. Its new slots are contiguous from `slotsUsed`, and its buckets
-    /// may lie in a level it added, so every level the index file holds is probed.
+    /// Erases every slot past `geometry.slotsUsed` and the buckets naming it, and flushes them:
+    /// the records of subjects that were never created. Call it holding the key store's writer
+    /// lock, so no writer is midway through its own new slots. Their buckets may lie in a level
+    /// the failed writer added, so every level the index file holds is probed; the buckets reach
+    /// the disk before the slots are zeroed, so a crash between leaves no bucket a later call
+    /// cannot find.
     /// - Returns: How many slots it erased.
     func clearAbandoned(after geometry: Geometry) throws -> Int {
         var scan = geometry
@@ -401,37 +410,24 @@ final class SubjectSlots: @unchecked Sendable {
         ) {
             scan.levels += 1
         }
+        var abandoned: [UInt64] = []
         var slot = geometry.slotsUsed
-        var cleared = 0
-        shredding.lock()
-        defer { shredding.unlock() }
         while let bytes = try slotBytes(slot) {
+            defer { slot += 1 }
             let buckets: [Int]
             switch bytes.withUnsafeBytes(Record.decode) {
-            case .empty: return try finishClearing(cleared)
-            case .record(let record):
-                var naming: [Int] = []
-                try forEachCandidate(of: record.lookupHash, in: scan) { position, candidate in
-                    if candidate == slot { naming.append(position) }
-                    return true
-                }
-                buckets = naming
+            case .empty: continue
+            case .record(let record): buckets = try self.buckets(naming: slot, of: record.lookupHash, in: scan)
             case .unreadable: buckets = try bucketsNaming(slot, in: scan)
             }
-            for bucket in buckets { try markErased(bucket: bucket, leavingFlushToCommit: false) }
-            try zero(slot: slot, leavingFlushToCommit: false)
-            cleared += 1
-            slot += 1
+            for bucket in buckets { try markErased(bucket: bucket) }
+            abandoned.append(slot)
         }
-        return try finishClearing(cleared)
-    }
-
-    private func finishClearing(_ cleared: Int) throws -> Int {
-        if cleared > 0 {
-            try sync(indexFile, what: "index")
-            try sync(slotsFile, what: "slots")
-        }
-        return cleared
+        guard !abandoned.isEmpty else { return 0 }
+        try sync(indexFile, what: "index")
+        for slot in abandoned { try zero(slot: slot) }
+        try flush()
+        return abandoned.count
     }
 
     /// A copy of the 128 bytes of `slot`, or `nil` when the file ends before it.
@@ -439,14 +435,6 @@ final class SubjectSlots: @unchecked Sendable {
         try slotsView.withBytes(at: off_t(slot) * off_t(Self.recordSize), count: Self.recordSize) { bytes, inFile in
             inFile == Self.recordSize ? [UInt8](bytes) : nil
         }
-    }
-
-    /// Waits for an erasure in progress and runs `body` with none beginning meanwhile (a backup
-    /// copies the files so, never with a slot half overwritten).
-    func withoutErasures<T>(_ body: () throws -> T) rethrows -> T {
-        shredding.lock()
-        defer { shredding.unlock() }
-        return try body()
     }
 
     /// Before the transaction that wrote them commits: flushes them, so a committed slot is always
@@ -485,40 +473,39 @@ final class SubjectSlots: @unchecked Sendable {
     }
 
     /// Overwrites `slot` with zeros.
-    private func zero(slot: UInt64, leavingFlushToCommit: Bool = true) throws {
+    private func zero(slot: UInt64) throws {
         try write(
             [UInt8](repeating: 0, count: Self.recordSize),
             to: slotsFile,
             at: off_t(slot) * off_t(Self.recordSize),
-            what: "slots",
-            leavingFlushToCommit: leavingFlushToCommit
+            what: "slots"
         )
     }
 
     /// Overwrites `bucket` with the erased mark (no slot, no tag).
-    private func markErased(bucket: Int, leavingFlushToCommit: Bool = true) throws {
+    private func markErased(bucket: Int) throws {
         try write(
             Self.bucket(slotPlusOne: Self.erasedBucket, tag: 0),
             to: indexFile,
             at: off_t(bucket) * off_t(Self.bucketSize),
-            what: "index",
-            leavingFlushToCommit: leavingFlushToCommit
+            what: "index"
         )
     }
 
-    /// Flushes what was written since the last flush (`fdatasync` of each file).
+    /// Flushes (`fdatasync` of each file) every write made before this call, unless a flush
+    /// that began after the last of them has completed.
     func flush() throws {
         lock.lock()
-        let unflushedNow = unflushed
-        unflushed = false
+        let target = written
+        let done = flushed >= target
         lock.unlock()
-        guard unflushedNow else { return }
+        guard !done else { return }
         guard fdatasync(slotsFile) == 0, fdatasync(indexFile) == 0 else {
-            lock.lock()
-            unflushed = true
-            lock.unlock()
             throw LedgerError(.ioError, "cannot flush the key store's slots: \(String(cString: strerror(errno)))")
         }
+        lock.lock()
+        flushed = max(flushed, target)
+        lock.unlock()
     }
 
     /// `fdatasync`s one of the two files.
@@ -536,18 +523,13 @@ final class SubjectSlots: @unchecked Sendable {
             throw LedgerError(.ioError, "cannot empty the key store's slots")
         }
         lock.lock()
-        unflushed = true
+        written += 1
         lock.unlock()
     }
 
     /// Copies the first `geometry.slotsUsed` slots and the whole index into `directory` (a
-    /// backup), flushed. Run inside the key store's writer lock, so no slot is added meanwhile, and
-    /// with no erasure in progress (``withoutErasures(_:)``), so none is half overwritten.
+    /// backup), flushed. Run inside the key store's writer lock, so neither file changes meanwhile.
     func copy(_ geometry: Geometry, to directory: String) throws {
-        try withoutErasures { try copyFiles(geometry, to: directory) }
-    }
-
-    private func copyFiles(_ geometry: Geometry, to directory: String) throws {
         let target = try SubjectSlots(directory: directory, creating: true)
         try Self.copyBytes(
             from: slotsFile,
@@ -587,25 +569,19 @@ final class SubjectSlots: @unchecked Sendable {
         }
     }
 
-    /// `pwrite`s `bytes`; unless `leavingFlushToCommit` is false, notes them for the next ``flush()``.
-    private func write(
-        _ bytes: [UInt8],
-        to file: Int32,
-        at offset: off_t,
-        what: String,
-        leavingFlushToCommit: Bool = true
-    ) throws {
-        if leavingFlushToCommit {
-            lock.lock()
-            unflushed = true
-            lock.unlock()
-        }
-        let written = bytes.withUnsafeBytes { pwrite(file, $0.baseAddress, $0.count, offset) }
-        guard written == bytes.count else {
-            if errno == ENOSPC {
+    /// `pwrite`s `bytes`, counted for the next ``flush()`` once written (a flush that began before
+    /// the count may have missed the bytes, and does not count them as flushed).
+    private func write(_ bytes: [UInt8], to file: Int32, at offset: off_t, what: String) throws {
+        let count = bytes.withUnsafeBytes { pwrite(file, $0.baseAddress, $0.count, offset) }
+        let failure = errno
+        lock.lock()
+        written += 1
+        lock.unlock()
+        guard count == bytes.count else {
+            if failure == ENOSPC {
                 throw LedgerError(.ledgerFull, "the disk is full: cannot write the key store's \(what)")
             }
-            throw LedgerError(.ioError, "cannot write the key store's \(what): \(String(cString: strerror(errno)))")
+            throw LedgerError(.ioError, "cannot write the key store's \(what): \(String(cString: strerror(failure)))")
         }
     }
 

@@ -88,11 +88,15 @@ extension Ledger {
         guard let raw = Hex.decode(pseudonym), raw.count == 16 else {
             throw LedgerError(.invalidField, "pseudonym must be 32 hexadecimal characters")
         }
-        let key = try storage {
-            try keyStore.withEnvironment { keys in
-                try keys.read { txn in try keyStore.subjectKey(pseudonym: raw, in: txn, environment: keys) }
+        // Erased from its erasure event on, also while its key is still being overwritten.
+        let key =
+            try isErased(pseudonym: pseudonym)
+            ? nil
+            : try storage {
+                try keyStore.withEnvironment { keys in
+                    try keys.read { txn in try keyStore.subjectKey(pseudonym: raw, in: txn, environment: keys) }
+                }
             }
-        }
         let stored = try subjectEvents(pseudonym: pseudonym, asOf: asOf)
         return stored.map { event in
             guard let key else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: true) }

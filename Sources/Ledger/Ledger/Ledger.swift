@@ -188,7 +188,8 @@ public final class Ledger: @unchecked Sendable {
         }
         try checkKeyStoreMatchesLog()
         Failpoint.hit("open.beforeRepair")
-        if keyStore.hasMasterKey { try repairInterruptedErasures() }
+        // No key is needed to finish an erasure: its slot is overwritten, not read.
+        try repairInterruptedErasures()
         let abandoned = try storage { try keyStore.clearAbandonedSlots() }
         if abandoned > 0 { logger.info("erased slots of subjects never created", metadata: ["count": "\(abandoned)"]) }
         try backfillMerkleTree()

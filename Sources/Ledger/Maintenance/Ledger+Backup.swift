@@ -24,9 +24,9 @@ extension Ledger {
     /// its writer lock, which an erasure holds while its event commits (it overwrites the key only
     /// after): if an erasure committed after the events were copied, the events are copied again
     /// under that lock, so an erased subject's key is never missing from a copy whose log lacks the
-    /// erasure. The slots are copied with no erasure midway through its overwrite; an erasure whose
-    /// key is still whole in the copy has its pending marker in the copied log, and the copy's
-    /// first open finishes it. The signing key is copied; the master key is copied only when
+    /// erasure. An erasure the log records whose key is not overwritten yet (the server overwrites
+    /// it beside the writer) is overwritten before the slots are copied, so no copy holds its key.
+    /// The signing key is copied; the master key is copied only when
     /// `includingMasterKey` is set — it belongs elsewhere.
     ///
     /// A backup cut short (killed, out of disk) is recognisable: it first writes
@@ -89,6 +89,11 @@ extension Ledger {
                         try FileManager.default.removeItem(atPath: target + "/events")
                         try Backup.place("events", in: target) { try events.copyCompacted(to: $0) }
                     }
+                    // An erasure recorded but not yet overwritten (the server's shredder runs beside
+                    // this): its overwrite is done here first, so no copy holds the key of an
+                    // erasure its log records.
+                    let pending = try events.read { try pendingErasures(in: $0) }
+                    try keyStore.overwriteSlots(of: pending, in: txn, environment: keys)
                     try Backup.place("keys", in: target) {
                         try keyStore.writeBackupCopy(of: keys, in: txn, to: $0)
                     }
