@@ -100,9 +100,9 @@ extension Ledger {
     }
 
     /// An erasure's second step, once its event is in the log: overwrites the subject's slot and
-    /// lookup buckets in place and flushes them, holding no writer lock (appends, and the reads
-    /// of other subjects, go on). Once it returns, no file of the key store holds the subject's
-    /// key or lookup hash.
+    /// lookup buckets in place, holding the key store's writer lock only for those few writes, and
+    /// flushes them holding no lock (appends, and the reads of other subjects, go on). Once it
+    /// returns, no file of the key store holds the subject's key or lookup hash.
     package func shredKey(of erasure: RecordedErasure) throws {
         try storage {
             try keyStore.withEnvironment { keys in
