@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `ledgerctl checkpoint` and `verify --checkpoint` (SPEC §4, §8).
@@ -174,6 +175,93 @@ struct CheckpointTests {
         let key = try ctl.run(["checkpoint", "--format", "verifier-key"]).stdout
         #expect(key.hasPrefix(String(noteLines[0]) + "+"), "\(key)")
         #expect(try ctl.run(["checkpoint", "--format", "yaml"]).status == 2)
+        #expect(server.stop() == 0)
+    }
+
+    /// A witness (Go's `tlogcheck -keygen` / `-cosign`) listed in the catalogue cosigns a checkpoint;
+    /// `witnesses add-cosignatures` and `POST /v1/checkpoint/cosignatures` store it, the note of
+    /// that size carries it (command and `GET /checkpoint?treeSize=`), and `verify --checkpoint`
+    /// requires it with `--cosignatures`.
+    @Test func witnessCosignaturesThroughTheCommandAndTheServer() throws {
+        let scratch = Scratch()
+        let built = try VerifierTools.buildTlogcheck(into: scratch.path)
+        try #require(built.status == 0, "tlogcheck did not build (scripts/install-test-deps): \(built.stderr)")
+        let tlogcheck = scratch.path + "/tlogcheck"
+        func witness(_ name: String) throws -> (vkey: String, seed: String) {
+            let lines = try VerifierTools.run(tlogcheck, ["-keygen", name]).stdout.split(separator: "\n")
+            try #require(lines.count == 2)
+            return (String(lines[0]), String(lines[1]))
+        }
+        let (first, second) = (try witness("w1.example/witness"), try witness("w2.example/witness"))
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        #expect(try ctl.run(["init"]).status == 0)
+        try appendMany(ctl, "a", 6, scratch: scratch)
+        #expect(try ctl.run(["witnesses"]).stdout.contains("lists no witnesses"))
+        let catalogue = scratch.path + "/catalogue.yaml"
+        try (try ctl.run(["catalogue"]).stdout + "\nwitnesses:\n  - \(first.vkey)\n  - \(second.vkey)\n")
+            .write(toFile: catalogue, atomically: true, encoding: .utf8)
+        #expect(try ctl.run(["init", "--policy", catalogue]).status == 0)
+        let logKey = try ctl.run(["checkpoint", "--format", "verifier-key"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let note = try ctl.run(["checkpoint", "--format", "note"]).stdout
+        func cosign(_ note: String, by witness: (vkey: String, seed: String)) throws -> String {
+            let name = String(witness.vkey.prefix { $0 != "+" })
+            let time = String(UInt64(Date().timeIntervalSince1970))
+            let signed = try VerifierTools.run(tlogcheck, ["-cosign", name, witness.seed, logKey, time], input: note)
+            try #require(signed.status == 0, "\(signed.stdout)")
+            return signed.stdout
+        }
+        let byFirst = try cosign(note, by: first)
+        let notePath = scratch.path + "/cosigned.txt"
+        try byFirst.write(toFile: notePath, atomically: true, encoding: .utf8)
+        let plainPath = scratch.path + "/plain.txt"
+        try note.write(toFile: plainPath, atomically: true, encoding: .utf8)
+
+        let added = try ctl.run(["witnesses", "add-cosignatures", notePath, "--json"])
+        #expect(added.status == 0)
+        #expect(jsonObject(added.stdout)?["stored"] as? [String] == ["w1.example/witness"], "\(added.stdout)")
+        let listed = try ctl.run(["witnesses", "list", "--json"]).stdout
+        #expect(listed.contains(#""latestTreeSize":6"#) && listed.contains(#""latestTreeSize":null"#), "\(listed)")
+        // Refused input changes nothing and exits 2: the plain note (no witness), a forged line.
+        #expect(try ctl.run(["witnesses", "add-cosignatures", plainPath]).status == 2)
+        let forgedPath = scratch.path + "/forged.txt"
+        try byFirst.replacingOccurrences(of: "\u{2014} w1.example/witness ", with: "\u{2014} w1.example/witness A")
+            .write(toFile: forgedPath, atomically: true, encoding: .utf8)
+        #expect(try ctl.run(["witnesses", "add-cosignatures", forgedPath]).status == 2)
+
+        #expect(try ctl.run(["verify", "--checkpoint", notePath, "--cosignatures", "1"]).status == 0)
+        let twoRequired = try ctl.run(["verify", "--checkpoint", notePath, "--cosignatures", "2", "--json"])
+        #expect(twoRequired.status == 1 && twoRequired.stdout.contains("checkpoint_mismatch"), "\(twoRequired.stdout)")
+        #expect(try ctl.run(["verify", "--checkpoint", plainPath, "--cosignatures", "1"]).status == 1)
+        #expect(try ctl.run(["verify", "--checkpoint", plainPath]).status == 0)
+        let ownKeys = ["--witness-key", second.vkey]
+        #expect(try ctl.run(["verify", "--checkpoint", notePath, "--cosignatures", "1"] + ownKeys).status == 1)
+        #expect(try ctl.run(["verify", "--cosignatures", "1"]).status == 2)
+
+        try appendMany(ctl, "b", 3, scratch: scratch)
+        let server = try TestServer(ledger: ctl.ledger, socket: scratch.path + "/ledger.sock")
+        let bySecond = try cosign(note, by: second)
+        let posted = try server.call("POST", "/v1/checkpoint/cosignatures", bySecond, contentType: "text/plain")
+        #expect(posted.status == 200, "\(posted.text)")
+        #expect(posted.json?["stored"] as? [String] == ["w2.example/witness"])
+        for hostile in ["", "\u{0}\u{1}", note, String(repeating: "x\n", count: 40_000)] {
+            let refused = try server.call("POST", "/v1/checkpoint/cosignatures", hostile, contentType: "text/plain")
+            #expect((400..<500).contains(refused.status), "\(refused.status) \(refused.text)")
+        }
+        let atSix = try server.call("GET", "/checkpoint?treeSize=6")
+        #expect(atSix.status == 200)
+        let opened = try VerifierTools.run(
+            tlogcheck,
+            ["-cosigned", logKey, first.vkey, second.vkey],
+            input: atSix.text + "\n"
+        )
+        #expect(opened.status == 0 && opened.stdout.hasSuffix(" 2\n"), "\(opened.stdout)")
+        #expect(try server.call("GET", "/checkpoint?treeSize=10").status == 404)
+        #expect(try server.call("GET", "/checkpoint?treeSize=x").status == 400)
+        let latest = try ctl.run(["checkpoint", "--format", "note", "--latest-cosigned"]).stdout
+        #expect(latest.split(separator: "\n").count == 6 && latest.contains("\n6\n"), "\(latest)")
+        try latest.write(toFile: notePath, atomically: true, encoding: .utf8)
+        #expect(try ctl.run(["verify", "--checkpoint", notePath, "--cosignatures", "2"]).status == 0)
         #expect(server.stop() == 0)
     }
 }

@@ -89,6 +89,9 @@ public struct Catalogue: Sendable {
     public var extensionLimitDays: Int
     /// The socket's clients; `nil` when the catalogue has no `clients` section.
     public var clients: [Client]?
+    /// The witnesses whose cosignatures on checkpoints the ledger accepts and shows
+    /// (docs/AUDITING.md, "Witness cosignatures"); empty when the catalogue lists none.
+    public var witnesses: [WitnessKey] = []
     /// The file the catalogue was read from, kept so the ledger can store and show it verbatim.
     public var source: String
 

@@ -66,6 +66,7 @@ private struct CatalogueReader {
             "the catalogue",
             allowed: [
                 "version", "controller", "requestDeadlineDays", "extensionLimitDays", "purposes", "clients",
+                "witnesses",
             ]
         )
         if let version = top["version"] {
@@ -89,17 +90,18 @@ private struct CatalogueReader {
             }
             purposes.append(purpose)
         }
-        let clients = try top["clients"].map { node in
-            try sequence(node, "clients").map { try readClient($0, purposes) }
-        }
-        if let clients {
+        var clients: [Catalogue.Client]?
+        if let clientsNode = top["clients"] {
             var names = Set<String>()
-            for (client, node) in zip(clients, try sequence(top["clients"]!, "clients"))
-            where !names.insert(client.name).inserted {
-                throw fault(node, "client \(client.name) is named twice")
+            clients = try sequence(clientsNode, "clients").map { node in
+                let client = try readClient(node, purposes)
+                guard names.insert(client.name).inserted else {
+                    throw fault(node, "client \(client.name) is named twice")
+                }
+                return client
             }
         }
-        return Catalogue(
+        var catalogue = Catalogue(
             controller: controller,
             purposes: purposes,
             requestDeadlineDays: deadline,
@@ -107,6 +109,26 @@ private struct CatalogueReader {
             clients: clients,
             source: source
         )
+        if let witnessesNode = top["witnesses"] { catalogue.witnesses = try readWitnesses(witnessesNode) }
+        return catalogue
+    }
+
+    /// `witnesses:`, a list of tlog-cosignature/v1 verifier keys, no name or key twice.
+    private func readWitnesses(_ node: Node) throws -> [WitnessKey] {
+        var witnesses: [WitnessKey] = []
+        for item in try sequence(node, "witnesses") {
+            let witness: WitnessKey
+            do {
+                witness = try WitnessKey(verifierKey: try string(item, "a witness key"))
+            } catch let error as LedgerError {
+                throw fault(item, error.message)
+            }
+            guard !witnesses.contains(where: { $0.name == witness.name || $0.publicKey == witness.publicKey }) else {
+                throw fault(item, "witness \(witness.name) or its key is named twice")
+            }
+            witnesses.append(witness)
+        }
+        return witnesses
     }
 
     private func readPurpose(_ node: Node) throws -> Catalogue.Purpose {

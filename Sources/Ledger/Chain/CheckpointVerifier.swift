@@ -43,21 +43,102 @@ public enum CheckpointVerifier {
                 )
             }
         }
+        return try extensionFailure(
+            treeSize: checkpoint.treeSize,
+            rootHash: checkpoint.rootHash,
+            of: ledger,
+            full: full
+        )
+    }
+
+    /// Why the log does not extend the checkpoint `note` (C2SP tlog-checkpoint, as `ledgerctl
+    /// checkpoint --format note` prints it), or `nil` when it does and at least
+    /// `requiredCosignatures` of `witnesses` cosigned it (C2SP tlog-cosignature/v1).
+    /// - Parameters:
+    ///   - note: The checkpoint as a signed note, with any cosignatures.
+    ///   - ledger: The ledger whose log must extend it.
+    ///   - full: Also verify the whole chain and recompute the checkpoint's root from the log.
+    ///   - witnesses: The witnesses whose cosignatures count (distinct witnesses, each once).
+    ///   - requiredCosignatures: How many of them must have cosigned it.
+    /// - Returns: The failure: code `checkpoint_mismatch`, or a chain failure's code with `full`.
+    /// - Throws: ``LedgerError`` `invalid_field` when the note's text is not a checkpoint; when
+    ///   the ledger cannot be read.
+    public static func failure(
+        ofNote note: SignedNote,
+        against ledger: Ledger,
+        full: Bool = false,
+        witnesses: [WitnessKey],
+        requiredCosignatures: Int
+    ) throws -> VerificationReport.Failure? {
+        let body = try CheckpointNoteBody(parsing: note.text)
+        func mismatch(_ reason: String) -> VerificationReport.Failure {
+            .init(seq: body.treeSize, code: .checkpointMismatch, reason: reason)
+        }
+        let origin = Checkpoint.origin(ledgerId: ledger.ledgerId)
+        guard body.origin == origin else {
+            return mismatch("the checkpoint is of another log (\(body.origin))")
+        }
+        guard note.isSigned(by: origin, publicKey: try ledger.signingPublicKey()) else {
+            return mismatch("the note carries no valid signature of this ledger's key (forged or altered)")
+        }
+        var cosigned: [String] = []
+        for witness in witnesses {
+            for line in note.signatures {
+                guard let cosignature = try? Cosignature(line: line, of: witness) else {
+                    if line.name == witness.name, line.keyHash == witness.keyID {
+                        return mismatch("witness \(witness.name)'s cosignature is malformed")
+                    }
+                    continue
+                }
+                guard cosignature.isValid(for: note.text) else {
+                    return mismatch("witness \(witness.name)'s cosignature does not verify (forged or altered)")
+                }
+                if !cosigned.contains(witness.name) { cosigned.append(witness.name) }
+            }
+        }
+        guard cosigned.count >= requiredCosignatures else {
+            return mismatch(
+                "\(cosigned.count) of the \(requiredCosignatures) witness cosignatures required are on the checkpoint"
+                    + (witnesses.isEmpty ? " (no witness is listed)" : "")
+            )
+        }
+        let head = try ledger.head()
+        guard body.treeSize <= head.seq else {
+            return mismatch(
+                "the log was truncated: the checkpoint covers \(body.treeSize) events, the log holds \(head.seq)"
+            )
+        }
+        return try extensionFailure(treeSize: body.treeSize, rootHash: body.rootHash, of: ledger, full: full)
+    }
+
+    /// Why the log does not extend the tree of `treeSize` leaves with root `rootHash`: with
+    /// `full`, a broken chain or a root the log's hashes do not give; then a consistency proof
+    /// from that tree to the log's now that does not verify.
+    private static func extensionFailure(
+        treeSize: UInt64,
+        rootHash: [UInt8],
+        of ledger: Ledger,
+        full: Bool
+    ) throws -> VerificationReport.Failure? {
+        func mismatch(_ reason: String) -> VerificationReport.Failure {
+            .init(seq: treeSize, code: .checkpointMismatch, reason: reason)
+        }
         if full {
             if let broken = try ledger.verify().failure { return broken }
-            guard try rootFromLog(of: ledger, size: checkpoint.treeSize) == checkpoint.rootHash else {
+            guard try rootFromLog(of: ledger, size: treeSize) == rootHash else {
                 return mismatch(
-                    "the Merkle root of the log's first \(checkpoint.treeSize) events is not the checkpoint's: the log was rewritten"
+                    "the Merkle root of the log's first \(treeSize) events is not the checkpoint's: the log was rewritten"
                 )
             }
         }
+        let head = try ledger.head()
         let root = try ledger.merkleRoot(size: head.seq)
-        let proof = try ledger.consistencyProof(from: checkpoint.treeSize, to: head.seq)
+        let proof = try ledger.consistencyProof(from: treeSize, to: head.seq)
         guard
             MerkleTree.verifyConsistency(
-                oldSize: checkpoint.treeSize,
+                oldSize: treeSize,
                 newSize: head.seq,
-                oldRoot: checkpoint.rootHash,
+                oldRoot: rootHash,
                 newRoot: root,
                 path: proof
             )

@@ -25,7 +25,7 @@ extension Ledger {
         return Hex.encode(try signingKey().publicKey.rawRepresentation)
     }
 
-    private func signingKey() throws -> Curve25519.Signing.PrivateKey {
+    func signingKey() throws -> Curve25519.Signing.PrivateKey {
         let path = Ledger.signingKeyPath(for: directory)
         var info = stat()
         guard stat(path, &info) == 0 else {
@@ -71,10 +71,10 @@ extension Ledger {
 
     /// A checkpoint of the log as committed now, as a C2SP tlog-checkpoint signed note (origin
     /// `consentledger/<ledgerId>`, tree size, base64 root), signed with the ledger's Ed25519 key
-    /// under the origin as key name (docs/AUDITING.md, "Checkpoints as signed notes").
+    /// under the origin as key name, with the stored witness cosignatures on it
+    /// (``checkpointNote(treeSize:)``; docs/AUDITING.md, "Checkpoints as signed notes").
     public func checkpointNote() throws -> SignedNote {
-        let checkpoint = try checkpoint()
-        return try SignedNote.sign(checkpoint.noteText, name: checkpoint.origin, with: try signingKey())
+        try checkpointNote(treeSize: nil)
     }
 
     /// The RFC 9162 root of the first `size` events.
@@ -82,7 +82,7 @@ extension Ledger {
         try storage { try events.read { try merkleRoot(size: size, in: $0) } }
     }
 
-    private func merkleRoot(size: UInt64, in txn: borrowing ReadTransaction) throws -> [UInt8] {
+    func merkleRoot(size: UInt64, in txn: borrowing some KeyValueReading & ~Copyable) throws -> [UInt8] {
         try MerkleTree.rangeHash(start: 0, count: size) { level, index in
             try MerkleStore.node(level, index, in: txn, events: events)
         }

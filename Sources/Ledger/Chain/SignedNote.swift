@@ -132,7 +132,7 @@ public struct SignedNote: Sendable, Equatable {
         }
     }
 
-    private static func checkName(_ name: String) throws {
+    static func checkName(_ name: String) throws {
         guard !name.isEmpty, !name.contains("+"),
             name.unicodeScalars.allSatisfy({ !$0.properties.isWhitespace && $0.properties.generalCategory != .control })
         else { throw LedgerError(.invalidField, "a key name is non-empty, with no space or +") }
@@ -142,7 +142,10 @@ public struct SignedNote: Sendable, Equatable {
 extension Checkpoint {
     /// The checkpoint's origin line (C2SP tlog-checkpoint), and the name of the ledger's note key:
     /// `consentledger/<ledgerId>`.
-    public var origin: String { "consentledger/" + ledgerId }
+    public var origin: String { Self.origin(ledgerId: ledgerId) }
+
+    /// The origin of the checkpoints of ledger `ledgerId`.
+    public static func origin(ledgerId: String) -> String { "consentledger/" + ledgerId }
 
     /// The C2SP tlog-checkpoint text: origin, tree size, base64 root hash.
     public var noteText: String {

@@ -10,6 +10,8 @@
 ///   chunks with a manifest (``SnapshotStore``)
 /// - `merkle`: u64 index of the last leaf covered ‖ level(1) → the hash of that perfect subtree of
 ///   the RFC 9162 tree (``MerkleStore/key(_:_:)``)
+/// - `cosignatures`: u64 tree size ‖ witness key ID ‖ witness name → u64 time ‖ Ed25519 signature
+///   (a witness's tlog-cosignature/v1 on the checkpoint of that size, ``Ledger/addCosignatures(_:)``)
 /// - `notices`: purpose id ‖ 0x00 ‖ version → SHA-256 of the notice text (every version ever loaded)
 /// - `meta`: see ``MetaKey``
 enum EventsSchema {
@@ -23,11 +25,12 @@ enum EventsSchema {
     static let notices = "notices"
     static let snapshots = "snapshots"
     static let merkle = "merkle"
+    static let cosignatures = "cosignatures"
     static let meta = "meta"
 
     static let tableNames = [
         log, eventIds, subjectEvents, recentSubjectEvents, requests, erased, pendingErasures, notices, snapshots,
-        merkle, meta,
+        merkle, cosignatures, meta,
     ]
 
     /// The on-disk format this code writes and reads. 2: Merkle nodes keyed by their last leaf.

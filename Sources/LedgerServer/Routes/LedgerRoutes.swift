@@ -34,6 +34,7 @@ struct LedgerRoutes: Sendable {
         route(router, "/v1/head", .get) { try await head($0, $1) }
         route(router, "/v1/checkpoint", .get) { try await checkpoint($0, $1) }
         route(router, "/checkpoint", .get) { try await checkpointNote($0, $1) }
+        route(router, "/v1/checkpoint/cosignatures", .post) { try await addCosignatures($0, $1) }
         route(router, "/v1/log", .get) { try await log($0, $1) }
         route(router, "/v1/proofs/inclusion", .get) { try await inclusionProof($0, $1) }
         route(router, "/v1/proofs/consistency", .get) { try await consistencyProof($0, $1) }
@@ -300,16 +301,30 @@ struct LedgerRoutes: Sendable {
         return JSONResponse.make(try await blocking { try ledger.proveConsistency(from: from, to: to).json })
     }
 
-    /// `GET /checkpoint`: the checkpoint as a C2SP tlog-checkpoint signed note, at the path
+    /// `GET /checkpoint[?treeSize=N]`: the checkpoint of the head (or of the first N events) as a
+    /// C2SP tlog-checkpoint signed note with the witness cosignatures stored on it, at the path
     /// tlog-tiles clients and witnesses ask for it.
     private func checkpointNote(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await requireAuditOrRead(context)
-        let note = try await blocking { try ledger.checkpointNote().serialized }
+        let treeSize = try QueryNumber.optionalSeq(request.uri.queryParameters.get("treeSize"), name: "treeSize")
+        let note = try await blocking { try ledger.checkpointNote(treeSize: treeSize).serialized }
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: note))
         )
+    }
+
+    /// `POST /v1/checkpoint/cosignatures`: a checkpoint note (text) carrying witness cosignatures;
+    /// those of the catalogue's witnesses are checked and stored (``Ledger/addCosignatures(_:)``).
+    private func addCosignatures(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.audit)
+        let bytes = try await body(request)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw LedgerError(.invalidField, "a signed note is UTF-8 text")
+        }
+        let note = try SignedNote(parsing: text)
+        return JSONResponse.make(try await blocking { try ledger.addCosignatures(note).json })
     }
 
     private func log(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {

@@ -18,8 +18,10 @@ struct VerifyCommand: ParsableCommand {
             `ledgerctl erase --receipt`) offline: no ledger needed.
 
             With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by \
-            `ledgerctl checkpoint` (signature, ledger, size, head, RFC 9162 consistency proof); \
-            add --full to recompute the whole chain as well.
+            `ledgerctl checkpoint`, as JSON or as a signed note (signature, ledger, size, head, \
+            RFC 9162 consistency proof); add --full to recompute the whole chain as well. With \
+            --cosignatures N the note must carry valid cosignatures of N distinct witnesses: those \
+            the catalogue lists, or those given with --witness-key (which replace the catalogue's).
 
             Exits 0 when everything verifies, 1 when anything does not.
             """
@@ -34,6 +36,25 @@ struct VerifyCommand: ParsableCommand {
     var checkpoint: String?
 
     @Flag(name: .long, help: "With --checkpoint: also recompute the whole chain.") var full = false
+
+    @Option(name: .long, help: "With --checkpoint: the witness cosignatures the note must carry.")
+    var cosignatures: Int = 0
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --cosignatures: a witness's verifier key (repeat; default: the catalogue's).",
+            valueName: "vkey"
+        )
+    )
+    var witnessKey: [String] = []
+
+    func validate() throws {
+        guard cosignatures >= 0, cosignatures <= 100 else { throw ValidationError("--cosignatures is 0 to 100") }
+        guard checkpoint != nil || (cosignatures == 0 && witnessKey.isEmpty) else {
+            throw ValidationError("--cosignatures and --witness-key go with --checkpoint")
+        }
+    }
 
     @Option(name: .long, help: ArgumentHelp("A proof bundle or erasure receipt to check offline.", valueName: "file"))
     var proof: String?
@@ -76,14 +97,43 @@ struct VerifyCommand: ParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw LedgerError(.unreadableInput, "cannot read the checkpoint file \(path)")
         }
-        let checkpoint = try Checkpoint(json: Array(data))
         let ledger = try global.openLedger(checkingPages: full)
-        let failed = try CheckpointVerifier.failure(of: checkpoint, against: ledger, full: full)
+        let failed: VerificationReport.Failure?
+        let treeSize: UInt64
+        if data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "{") {
+            let checkpoint = try Checkpoint(json: Array(data))
+            treeSize = checkpoint.treeSize
+            failed =
+                cosignatures > 0
+                ? VerificationReport.Failure(
+                    seq: checkpoint.treeSize,
+                    code: .checkpointMismatch,
+                    reason:
+                        "a JSON checkpoint carries no cosignatures: give the signed note (`checkpoint --format note`)"
+                )
+                : try CheckpointVerifier.failure(of: checkpoint, against: ledger, full: full)
+        } else {
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw LedgerError(.invalidField, "a checkpoint is JSON or a signed note (UTF-8 text)")
+            }
+            let note = try SignedNote(parsing: text)
+            treeSize = try CheckpointNoteBody(parsing: note.text).treeSize
+            let witnesses =
+                witnessKey.isEmpty
+                ? try ledger.catalogue().witnesses : try witnessKey.map(WitnessKey.init(verifierKey:))
+            failed = try CheckpointVerifier.failure(
+                ofNote: note,
+                against: ledger,
+                full: full,
+                witnesses: witnesses,
+                requiredCosignatures: cosignatures
+            )
+        }
         // A chain failure names its seq; a checkpoint's own names the checkpoint.
         let failure = failed.map { $0.code == .checkpointMismatch ? $0.reason : "seq \($0.seq): \($0.reason)" }
         if global.json {
             var pairs: [(String, JSONValue)] = [
-                ("ok", .bool(failure == nil)), ("treeSize", .int(Int64(checkpoint.treeSize))),
+                ("ok", .bool(failure == nil)), ("treeSize", .int(Int64(treeSize))),
             ]
             if let failed { pairs.append(("code", .string(failed.code.rawValue))) }
             if let failure { pairs.append(("reason", .string(failure))) }
@@ -92,7 +142,8 @@ struct VerifyCommand: ParsableCommand {
             Output.line("FAILED: \(failure)")
         } else {
             Output.line(
-                "OK: the log extends the checkpoint of \(checkpoint.treeSize) events (consistency proof verified)"
+                "OK: the log extends the checkpoint of \(treeSize) events (consistency proof verified"
+                    + (cosignatures > 0 ? "; \(cosignatures) or more witnesses cosigned it)" : ")")
             )
         }
         if failure != nil { throw CommandFailure(exitCode: 1) }

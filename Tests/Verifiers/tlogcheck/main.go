@@ -152,6 +152,9 @@ func openCheckpoint(key string, text []byte) (string, error) {
 }
 
 func main() {
+	if runWitnessMode(os.Args) {
+		return
+	}
 	if len(os.Args) == 3 && os.Args[1] == "-note" {
 		text, err := io.ReadAll(os.Stdin)
 		if err == nil {
