@@ -360,6 +360,33 @@ struct ExternalVerifierTests {
     }
 
     /// The proofs' own checks refuse what no RFC 9162 proof can be, with `invalid_field`.
+    /// A proof asked for by leaf hash is the proof of the event with that leaf, at every tree size
+    /// that holds it (across the erasure), and Go checks them; a leaf outside the tree, an event
+    /// hash given as a leaf hash and a malformed one are refused.
+    @Test func proofsByLeafHashAreTheProofsOfThoseEvents() throws {
+        let directory = TemporaryDirectory()
+        let (ledger, hashes) = try ledgerWithAnErasure(in: directory)
+        var byLeaf: [JSONValue] = []
+        for (index, hash) in hashes.enumerated() {
+            let seq = UInt64(index + 1)
+            let leaf = MerkleTree.leafHash(try #require(Hex.decode(hash)))
+            for size in [seq, max(seq, 151), 300] {
+                let proof = try ledger.proveInclusion(leafHash: leaf, treeSize: size)
+                #expect(proof == (try ledger.proveInclusion(seq: seq, treeSize: size)), "seq \(seq) size \(size)")
+                byLeaf.append(proof.json)
+            }
+            #expect(try ledger.proveInclusion(leafHash: leaf).treeSize == 300)
+        }
+        let (go, _) = try verify(byLeaf, leaves: nil)
+        #expect(go.allSatisfy { $0 == "OK" } && go.count == byLeaf.count)
+        let late = MerkleTree.leafHash(try #require(Hex.decode(hashes[199])))
+        #expect(errorCode { _ = try ledger.proveInclusion(leafHash: late, treeSize: 199) } == .notFound)
+        #expect(errorCode { _ = try ledger.proveInclusion(leafHash: late, treeSize: 301) } == .invalidField)
+        let eventHash = try #require(Hex.decode(hashes[10]))
+        #expect(errorCode { _ = try ledger.proveInclusion(leafHash: eventHash) } == .notFound)
+        #expect(errorCode { _ = try ledger.proveInclusion(leafHash: Array(eventHash.prefix(31))) } == .invalidField)
+    }
+
     @Test func impossibleProofsAreRefused() throws {
         let directory = TemporaryDirectory()
         let (ledger, _) = try ledgerWithAnErasure(in: directory)

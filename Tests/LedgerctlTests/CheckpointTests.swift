@@ -146,6 +146,9 @@ struct CheckpointTests {
             ("/v1/proofs/inclusion?seq=99999999999999999999", "invalid_field"),
             ("/v1/proofs/consistency?to=3", "missing_field"), ("/v1/proofs/consistency?from=5&to=4", "invalid_field"),
             ("/v1/proofs/consistency?from=1&to=11", "invalid_field"),
+            ("/v1/proofs/inclusion?leafHash=00", "invalid_field"),
+            ("/v1/proofs/inclusion?leafHash=" + String(repeating: "zz", count: 32), "invalid_field"),
+            ("/v1/proofs/inclusion?seq=1&leafHash=" + String(repeating: "00", count: 32), "invalid_field"),
         ]
         for (path, code) in refusals {
             let reply = try server.call("GET", path)
@@ -153,6 +156,18 @@ struct CheckpointTests {
             #expect(errorCode(reply.json) == code, "\(path): \(reply.text)")
         }
         #expect(try server.call("POST", "/v1/proofs/inclusion?seq=1", "{}").status == 405)
+        // By leaf hash (SHA-256 of 0x00 and the event hash): the same proof as by seq, from the
+        // command and the server; a leaf no event of the tree has is 404 / exit 2.
+        let third = try #require(jsonObject(inclusion.stdout))
+        let eventHash = try #require(third["eventHash"] as? String)
+        let leafHash = try #require(third["leafHash"] as? String)
+        let byLeaf = try ctl.run(["prove", "--leaf-hash", leafHash, "--tree-size", "7"])
+        #expect(byLeaf.status == 0 && byLeaf.stdout == inclusion.stdout, "\(byLeaf.stdout)")
+        let servedByLeaf = try server.call("GET", "/v1/proofs/inclusion?leafHash=\(leafHash)&treeSize=7")
+        #expect(servedByLeaf.status == 200)
+        #expect(servedByLeaf.text == inclusion.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(try server.call("GET", "/v1/proofs/inclusion?leafHash=\(leafHash)&treeSize=2").status == 404)
+        #expect(try ctl.run(["prove", "--leaf-hash", eventHash]).status == 2)
         // The checkpoint as a signed note: the same from the command and from GET /checkpoint
         // (Ed25519 signatures are deterministic), with the JSON checkpoint's size and root.
         let note = try ctl.run(["checkpoint", "--format", "note"])

@@ -194,6 +194,45 @@ extension Ledger {
         }
     }
 
+    /// Event S's inclusion proof, S being the event whose RFC 9162 leaf hash
+    /// (`SHA-256(0x00 ‖ event hash)`) is `leafHash`, in the tree of the first `treeSize` events
+    /// (the head's when `nil`), as CT's get-proof-by-hash gives it.
+    ///
+    /// No index maps leaf hashes to seqs (it would add a random-key write to every append): the
+    /// log is read in seq order and each event's leaf hash computed, about a second per ten
+    /// million events (docs/AUDITING.md, "Proofs on demand").
+    /// - Throws: ``LedgerError`` `invalid_field` when `leafHash` is not 32 bytes or the tree is
+    ///   larger than the log; `not_found` when no event of the tree has that leaf hash.
+    public func proveInclusion(leafHash: [UInt8], treeSize: UInt64? = nil) throws -> InclusionProof {
+        guard let target = InlineHash(leafHash) else {
+            throw LedgerError(.invalidField, "a leaf hash is 32 bytes (64 hexadecimal characters)")
+        }
+        let seq: UInt64? = try storage {
+            try events.read { txn in
+                let head = try readHead(in: txn).seq
+                let size = treeSize ?? head
+                guard size <= head else {
+                    throw LedgerError(.invalidField, "need treeSize ≤ \(head) (the head); got \(size)")
+                }
+                var found: UInt64?
+                try txn.forEach(in: events.table(EventsSchema.log)) { key, value in
+                    guard let seq = EventsSchema.seq(fromKey: key), seq <= size else { return false }
+                    guard value.count >= 32 else { throw LedgerError(.ledgerCorrupt, "event \(seq) is malformed") }
+                    if MerkleTree.leafDigest(UnsafeRawBufferPointer(rebasing: value[0..<32])) == target {
+                        found = seq
+                        return false
+                    }
+                    return true
+                }
+                return found
+            }
+        }
+        guard let seq else {
+            throw LedgerError(.notFound, "no event of the tree has leaf hash \(Hex.encode(leafHash))")
+        }
+        return try proveInclusion(seq: seq, treeSize: treeSize)
+    }
+
     /// The consistency proof from the tree of the first `old` events to that of the first `new`
     /// (the head's when `nil`), read in one transaction with both roots.
     /// - Throws: ``LedgerError`` `invalid_field` unless 1 ≤ old ≤ new ≤ the head.

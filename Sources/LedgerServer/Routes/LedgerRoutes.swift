@@ -281,14 +281,37 @@ struct LedgerRoutes: Sendable {
         return JSONResponse.make(try await blocking { try ledger.checkpoint().json })
     }
 
-    /// `GET /v1/proofs/inclusion?seq=S&treeSize=N`: event S's RFC 9162 inclusion proof in the tree
-    /// of the first N events (the head's without `treeSize`).
+    /// `GET /v1/proofs/inclusion?seq=S&treeSize=N` (or `leafHash=H` instead of `seq`): event S's
+    /// RFC 9162 inclusion proof in the tree of the first N events (the head's without `treeSize`).
     private func inclusionProof(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await requireAuditOrRead(context)
         let parameters = request.uri.queryParameters
-        let seq = try QueryNumber.requiredSeq(parameters.get("seq"), name: "seq")
         let treeSize = try QueryNumber.optionalSeq(parameters.get("treeSize"), name: "treeSize")
+        if let leafHashText = parameters.get("leafHash") {
+            guard parameters.get("seq") == nil else {
+                throw LedgerError(.invalidField, "give seq or leafHash, not both")
+            }
+            guard leafHashText.utf8.count == 64, let leafHash = Hex.decode(leafHashText) else {
+                throw LedgerError(.invalidField, "leafHash is 64 hexadecimal characters")
+            }
+            return JSONResponse.make(
+                try await Self.searchingTheLog {
+                    try ledger.proveInclusion(leafHash: leafHash, treeSize: treeSize).json
+                }
+            )
+        }
+        let seq = try QueryNumber.requiredSeq(parameters.get("seq"), name: "seq")
         return JSONResponse.make(try await blocking { try ledger.proveInclusion(seq: seq, treeSize: treeSize).json })
+    }
+
+    /// Searches that read the whole log (a proof by leaf hash) run one at a time on a queue of
+    /// their own, so however many arrive they never hold the threads the other reads share.
+    private static let logSearches = DispatchQueue(label: "ledger-log-search")
+
+    private static func searchingTheLog<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            logSearches.async { continuation.resume(with: Result { try body() }) }
+        }
     }
 
     /// `GET /v1/proofs/consistency?from=M&to=N`: the RFC 9162 consistency proof from the tree of the

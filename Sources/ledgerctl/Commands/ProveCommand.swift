@@ -18,7 +18,8 @@ struct ProveCommand: ParsableCommand {
             the subject exists: compare its checkpoint with one published independently.
 
             With --seq S, prints the RFC 9162 inclusion proof of event S in the tree of the first \
-            N events (--tree-size; default the head); with --consistency M [N], the consistency \
+            N events (--tree-size; default the head); --leaf-hash H finds the event by its RFC \
+            9162 leaf hash (SHA-256 of 0x00 and the event hash; it reads the log); with --consistency M [N], the consistency \
             proof from the tree of the first M events to that of the first N (default the head). \
             Both print JSON with leafIndex/treeSize/rootHash and the hashes in RFC 9162 order, \
             which standard verifiers check as they are (docs/AUDITING.md, "Proofs").
@@ -33,8 +34,13 @@ struct ProveCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Prove the inclusion of the event with this seq.", valueName: "seq"))
     var seq: UInt64?
     @Option(
+        name: .customLong("leaf-hash"),
+        help: ArgumentHelp("Prove the inclusion of the event with this RFC 9162 leaf hash (hex).", valueName: "hash")
+    )
+    var leafHash: String?
+    @Option(
         name: .customLong("tree-size"),
-        help: ArgumentHelp("With --seq: the tree to prove it in (default: the head).", valueName: "n")
+        help: ArgumentHelp("With --seq or --leaf-hash: the tree to prove it in (default: the head).", valueName: "n")
     )
     var treeSize: UInt64?
     @Option(
@@ -45,10 +51,14 @@ struct ProveCommand: ParsableCommand {
     var consistency: [UInt64] = []
 
     func validate() throws {
-        let modes = [who.isGiven, seq != nil, !consistency.isEmpty].filter { $0 }.count
-        guard modes == 1 else { throw ValidationError("give one of --subject/--pseudonym, --seq or --consistency") }
+        let modes = [who.isGiven, seq != nil, leafHash != nil, !consistency.isEmpty].filter { $0 }.count
+        guard modes == 1 else {
+            throw ValidationError("give one of --subject/--pseudonym, --seq, --leaf-hash or --consistency")
+        }
         guard consistency.count <= 2 else { throw ValidationError("--consistency takes M and at most one N") }
-        guard treeSize == nil || seq != nil else { throw ValidationError("--tree-size goes with --seq") }
+        guard treeSize == nil || seq != nil || leafHash != nil else {
+            throw ValidationError("--tree-size goes with --seq or --leaf-hash")
+        }
         guard asOf == nil || who.isGiven else { throw ValidationError("--as-of goes with --subject or --pseudonym") }
     }
 
@@ -57,6 +67,16 @@ struct ProveCommand: ParsableCommand {
             let ledger = try global.openLedger()
             if let seq {
                 try ProveCommand.write(ledger.proveInclusion(seq: seq, treeSize: treeSize).json.serialized, to: out)
+                return
+            }
+            if let leafHash {
+                guard let bytes = Hex.decode(leafHash) else {
+                    throw LedgerError(.invalidField, "a leaf hash is 64 hexadecimal characters")
+                }
+                try ProveCommand.write(
+                    ledger.proveInclusion(leafHash: bytes, treeSize: treeSize).json.serialized,
+                    to: out
+                )
                 return
             }
             if let from = consistency.first {
