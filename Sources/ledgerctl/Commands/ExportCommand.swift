@@ -16,14 +16,15 @@ struct ExportCommand: ParsableCommand {
             server can publish: DIR/checkpoint (the signed note of that tree, as `checkpoint \
             --format note` prints it), hash tiles DIR/tile/<L>/<N>[.p/<W>] and entry bundles \
             DIR/tile/entries/<N>[.p/<W>]. Each entry is the event's export record, the bytes \
-            this command prints for it without the newline: pseudonyms and ciphertext only. The \
-            leaf of entry i is SHA-256(0x00 ‖ the record's `hash` field, hex-decoded), not a hash \
-            of the entry's bytes; `ledgerctl verify --export` recomputes that hash from the \
-            record. An erasure changes no tile: tiles of the same tree size are byte-identical \
-            before and after it. A DIR an earlier export wrote is brought up to the new tree: \
-            full tiles there are checked and kept, partial ones written; a DIR holding another \
-            log, a larger tree or a differing tile is refused and left as it is. Files are \
-            written under temporary names and renamed, the checkpoint last (docs/AUDITING.md, \
+            this command prints for it without the newline: pseudonyms and ciphertext only, \
+            never an external id or plaintext. The leaf of entry i is SHA-256(0x00 ‖ the \
+            record's `hash` field, hex-decoded), not a hash of the entry's bytes; `ledgerctl \
+            verify --export` recomputes that hash from the record. An erasure changes no tile: \
+            tiles of the same tree size are byte-identical before and after it. A DIR an earlier \
+            export wrote is brought up to the new tree: full tiles there are checked and kept, \
+            partial ones written; a DIR holding another log, a larger tree or a differing tile \
+            is refused and left as it is. Files are written under temporary names and renamed, \
+            the checkpoint last (docs/AUDITING.md, \
             "The log as static tiles").
             """
     )
