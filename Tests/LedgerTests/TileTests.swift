@@ -364,6 +364,18 @@ struct TileTests {
         }
         #expect(beyond.code == .invalidField)
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/beyond"))
+        // The ledger's own directory; a directory another export is writing.
+        for inside in [directory.ledger, directory.ledger + "/tiles", directory.path + "/ledger/../ledger/x"] {
+            let error = try #require(throws: LedgerError.self) { try ledger.exportTiles(to: inside) }
+            #expect(error.code == .invalidField && error.message.contains("inside the ledger directory"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.ledger + "/tiles"))
+        let busy = open(ours, O_RDONLY | O_DIRECTORY)
+        #expect(busy >= 0 && flock(busy, LOCK_EX | LOCK_NB) == 0)
+        let locked = try #require(throws: LedgerError.self) { try ledger.exportTiles(to: ours) }
+        #expect(locked.code == .ledgerLocked)
+        close(busy)
+        try ledger.exportTiles(to: ours)
         // Another history of this log: a copy of the ledger that went its own way after 600 events.
         let fork = directory.path + "/fork"
         try ledger.backup(to: fork, includingMasterKey: true)

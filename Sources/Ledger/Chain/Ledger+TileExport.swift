@@ -38,10 +38,10 @@ extension Ledger {
     /// - Parameter progress: Called with the number of tiles checked or written so far, out of
     ///   ``LogTile/count(ofTreeOf:)``.
     /// - Throws: ``LedgerError`` `invalid_field`, changing nothing, when `treeSize` is beyond the
-    ///   head, or `directory` is not a directory, or holds the checkpoint of another log, of a
-    ///   larger tree, or of another history of this log, or a full tile whose bytes differ from
-    ///   this log's; `ledger_locked` when another export is writing it; `io_error` when a file
-    ///   cannot be written.
+    ///   head, or `directory` is not a directory, or is inside the ledger's, or holds the
+    ///   checkpoint of another log, of a larger tree or of another history of this log, or a full
+    ///   tile whose bytes differ from this log's; `ledger_locked` when another export is writing
+    ///   it; `io_error` when a file cannot be written.
     @discardableResult
     public func exportTiles(
         to directory: String,
@@ -50,6 +50,9 @@ extension Ledger {
     ) throws -> TileExportSummary {
         let checkpoint = try checkpoint(treeSize: treeSize)
         let note = try checkpointNote(treeSize: checkpoint.treeSize)
+        guard !isInside(directory) else {
+            throw LedgerError(.invalidField, "\(directory) is inside the ledger directory; give one outside it")
+        }
         let target = try TileDirectory(creatingAt: directory)
         if let earlier = try target.earlierCheckpoint() {
             try check(earlier, of: target, against: checkpoint)
@@ -69,7 +72,7 @@ extension Ledger {
         }
         let kept = done
         for tile in LogTile.tiles(ofTreeOf: checkpoint.treeSize) {
-            if tile.isFull, try target.contents(of: tile.path) != nil { continue }
+            if tile.isFull, target.holds(tile.path) { continue }
             try target.write(try tileData(tile), as: tile.path)
             done += 1
             progress(done)
@@ -84,6 +87,14 @@ extension Ledger {
             written: done - kept,
             kept: kept
         )
+    }
+
+    /// Whether `path` is the ledger's directory or below it, symbolic links resolved.
+    private func isInside(_ path: String) -> Bool {
+        func resolved(_ path: String) -> String {
+            URL(fileURLWithPath: path).resolvingSymlinksInPath().standardized.path + "/"
+        }
+        return resolved(path).hasPrefix(resolved(directory))
     }
 
     /// Refuses a directory whose checkpoint is not of an earlier tree of this log.
@@ -194,6 +205,12 @@ final class TileDirectory {
             throw LedgerError(.ioError, "cannot read \(file)")
         }
         return Array(data)
+    }
+
+    /// Whether something is at `relative` (checked by ``contents(of:atMost:)`` before).
+    func holds(_ relative: String) -> Bool {
+        var info = stat()
+        return lstat(path + "/" + relative, &info) == 0
     }
 
     /// Writes `bytes` as the file `relative`: to a temporary name beside it, fsynced, then
