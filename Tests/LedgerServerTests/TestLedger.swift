@@ -52,7 +52,11 @@ final class TestLedger: Sendable {
 struct Reply: Sendable {
     let status: Int
     let headers: HTTPFields
-    let text: String
+    /// The body's bytes.
+    let bytes: [UInt8]
+
+    /// The body as text.
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 
     /// The body as a JSON object; `nil` when it is not one.
     var json: [String: Any]? {
@@ -82,7 +86,11 @@ extension TestClientProtocol {
             headers: headers,
             body: body.map { ByteBuffer(string: $0) }
         )
-        return Reply(status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+        return Reply(
+            status: Int(response.status.code),
+            headers: response.headers,
+            bytes: Array(response.body.readableBytesView)
+        )
     }
 }
 

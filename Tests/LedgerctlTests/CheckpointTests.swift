@@ -271,7 +271,7 @@ struct CheckpointTests {
             input: atSix.text + "\n"
         )
         #expect(opened.status == 0 && opened.stdout.hasSuffix(" 2\n"), "\(opened.stdout)")
-        #expect(try server.call("GET", "/checkpoint?treeSize=10").status == 404)
+        #expect(try server.call("GET", "/checkpoint?treeSize=10").status == 400)
         #expect(try server.call("GET", "/checkpoint?treeSize=x").status == 400)
         let latest = try ctl.run(["checkpoint", "--format", "note", "--latest-cosigned"]).stdout
         #expect(latest.split(separator: "\n").count == 6 && latest.contains("\n6\n"), "\(latest)")

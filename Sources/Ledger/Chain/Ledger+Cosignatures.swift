@@ -182,24 +182,13 @@ extension Ledger {
 
     /// The checkpoint of the first `treeSize` events (the head's without) as a C2SP signed note:
     /// the ledger's Ed25519 note signature, then the stored cosignatures on it of the witnesses
-    /// the catalogue lists (docs/AUDITING.md, "Checkpoints as signed notes").
-    /// - Throws: ``LedgerError`` `not_found` when the log holds fewer than `treeSize` events.
+    /// the catalogue lists (docs/AUDITING.md, "Checkpoints as signed notes"). Ed25519 signatures
+    /// are deterministic: the same tree size and cosignatures give the same note.
+    /// - Throws: ``LedgerError`` `invalid_field` when the log holds fewer than `treeSize` events.
     public func checkpointNote(treeSize: UInt64?) throws -> SignedNote {
-        let key = try signingKey()
-        let (size, root) = try storage {
-            try events.read { txn in
-                let head = try readHead(in: txn).seq
-                let size = treeSize ?? head
-                guard size <= head else {
-                    throw LedgerError(.notFound, "the log holds \(head) events, fewer than \(size)")
-                }
-                return (size, try merkleRoot(size: size, in: txn))
-            }
-        }
-        let origin = Checkpoint.origin(ledgerId: ledgerId)
-        let text = origin + "\n" + String(size) + "\n" + Data(root).base64EncodedString() + "\n"
-        var note = try SignedNote.sign(text, name: origin, with: key)
-        note.signatures += try cosignatures(treeSize: size).map(\.line)
+        let checkpoint = try checkpoint(treeSize: treeSize)
+        var note = try SignedNote.sign(checkpoint.noteText, name: checkpoint.origin, with: try signingKey())
+        note.signatures += try cosignatures(treeSize: checkpoint.treeSize).map(\.line)
         return note
     }
 

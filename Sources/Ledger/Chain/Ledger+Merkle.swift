@@ -47,13 +47,19 @@ extension Ledger {
     /// The public key that checks this ledger's checkpoints, when it has a signing key.
     public func signingPublicKey() throws -> [UInt8] { Array(try signingKey().publicKey.rawRepresentation) }
 
-    /// A signed checkpoint of the log as committed now.
-    public func checkpoint() throws -> Checkpoint {
+    /// A signed checkpoint of the tree of the first `treeSize` events (the head's when `nil`):
+    /// its root, and the hash and time of event `treeSize`.
+    /// - Throws: ``LedgerError`` `invalid_field` when `treeSize` is beyond the head.
+    public func checkpoint(treeSize: UInt64? = nil) throws -> Checkpoint {
         let key = try signingKey()
         let (head, root) = try storage {
             try events.read { txn in
                 let head = try readHead(in: txn)
-                return (head, try merkleRoot(size: head.seq, in: txn))
+                let size = treeSize ?? head.seq
+                guard size <= head.seq else {
+                    throw LedgerError(.invalidField, "need treeSize ≤ \(head.seq) (the head); got \(size)")
+                }
+                return (try readHead(ofTreeOf: size, head: head, in: txn), try merkleRoot(size: size, in: txn))
             }
         }
         var checkpoint = Checkpoint(
@@ -67,6 +73,21 @@ extension Ledger {
         )
         checkpoint.signature = Array(try key.signature(for: checkpoint.signedBytes))
         return checkpoint
+    }
+
+    /// The last event of the tree of the first `size` events: `head` itself, or event `size`.
+    private func readHead(
+        ofTreeOf size: UInt64,
+        head: ChainHead,
+        in txn: borrowing ReadTransaction
+    ) throws -> ChainHead {
+        guard size != head.seq else { return head }
+        guard size > 0 else { return .empty }
+        guard
+            let event = try txn.get(EventsSchema.seqKey(size), in: events.table(EventsSchema.log))
+                .flatMap({ raw in raw.withUnsafeBytes { StoredEvent(record: $0) } })
+        else { throw LedgerError(.ledgerCorrupt, "the log has no event \(size)") }
+        return ChainHead(seq: size, hash: event.hash, recordedAt: event.recordedAt)
     }
 
     /// A checkpoint of the log as committed now, as a C2SP tlog-checkpoint signed note (origin

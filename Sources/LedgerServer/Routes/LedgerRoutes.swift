@@ -35,6 +35,7 @@ struct LedgerRoutes: Sendable {
         route(router, "/v1/checkpoint", .get) { try await checkpoint($0, $1) }
         route(router, "/checkpoint", .get) { try await checkpointNote($0, $1) }
         route(router, "/v1/checkpoint/cosignatures", .post) { try await addCosignatures($0, $1) }
+        route(router, "/tile/**", .get) { try await tile($0, $1) }
         route(router, "/v1/log", .get) { try await log($0, $1) }
         route(router, "/v1/proofs/inclusion", .get) { try await inclusionProof($0, $1) }
         route(router, "/v1/proofs/consistency", .get) { try await consistencyProof($0, $1) }
@@ -349,6 +350,25 @@ struct LedgerRoutes: Sendable {
         let note = try SignedNote(parsing: text)
         return JSONResponse.make(try await blocking { try ledger.addCosignatures(note).json })
     }
+
+    /// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`: the log as C2SP
+    /// tlog-tiles, computed from the ledger, the same bytes `ledgerctl export --tiles` writes. A
+    /// tile's bytes never change once the log holds its events (its width is in its path), so
+    /// every tile may be cached for good; one the log does not hold yet is 404 `not_found`, a
+    /// malformed path 400 `invalid_field`.
+    private func tile(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await requireAuditOrRead(context)
+        let tile = try LogTile(path: request.uri.path.dropFirst())
+        let bytes = try await blocking { try ledger.tileData(tile) }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/octet-stream", .cacheControl: Self.immutable],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+
+    /// The caching of a response whose bytes never change.
+    static let immutable = "public, max-age=31536000, immutable"
 
     private func log(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await requireAuditOrRead(context)
