@@ -42,7 +42,10 @@ struct TileRoutesTests {
             #expect(partial.status == 200 && partial.bytes == Array(full.prefix(160)))
             let bundle = try await client.call(.get, "/tile/entries/001.p/1")
             #expect(bundle.status == 200)
-            #expect(bundle.bytes.dropFirst(2) == Array(try store.events()[256].exportRecord.serialized.utf8)[...])
+            #expect(bundle.bytes == [0, 32] + (try store.events()[256].hash))
+            let records = try await client.call(.get, "/records/001.p/1")
+            #expect(records.status == 200)
+            #expect(records.bytes.dropFirst(2) == Array(try store.events()[256].exportRecord.serialized.utf8)[...])
         }
     }
 

@@ -145,7 +145,20 @@ struct CosignatureTests {
                 with: Curve25519.Signing.PrivateKey()
             )
         )
+        // The same values in other bytes: the root's base64 with its unused last bits set.
+        let body = try CheckpointNoteBody(parsing: note.text)
+        var rootText = Array(Data(body.rootHash).base64EncodedString())
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        let last = try #require(alphabet.firstIndex(of: rootText[42]))
+        rootText[42] = alphabet[last | 1]
+        let otherBytes = try SignedNote.sign(
+            "\(body.origin)\n5\n\(String(rootText))\n",
+            name: "x",
+            with: Curve25519.Signing.PrivateKey()
+        )
+        #expect(try CheckpointNoteBody(parsing: otherBytes.text).rootHash == body.rootHash)
         let refusals: [(String, SignedNote)] = [
+            ("the same root in other bytes", try listed.cosign(otherBytes)),
             ("altered", altered),
             ("wrong length", wrongLength),
             ("another log", try listed.cosign(anotherLog)),
@@ -228,6 +241,32 @@ struct CosignatureTests {
         // The log grew: still extended, by the consistency proof.
         _ = try ledger.append([try Fixture.grant("more@example.no")], actor: "t")
         #expect(try failure(both, 2) == nil)
+    }
+
+    /// An Ed25519 cosignature does not sign its witness's name: one key's signature copied under a
+    /// second name counts once.
+    @Test func oneKeyUnderTwoNamesCountsOnce() throws {
+        let witness = try SwiftWitness(name: "w1.example")
+        let alias = try WitnessKey(name: "alias.example", publicKey: witness.witness.publicKey)
+        let directory = TemporaryDirectory()
+        let ledger = try ledger(in: directory, witnesses: [witness.witness.verifierKey])
+        var note = try witness.cosign(try ledger.checkpointNote())
+        let copied = note.signatures[1]
+        note.signatures.append(.init(name: alias.name, keyHash: alias.keyID, bytes: copied.bytes))
+        let failure = try CheckpointVerifier.failure(
+            ofNote: note,
+            against: ledger,
+            witnesses: [witness.witness, alias],
+            requiredCosignatures: 2
+        )
+        #expect(failure?.reason.contains("1 of the 2") == true)
+        #expect(throws: LedgerError.self) {
+            try WitnessKey(name: String(repeating: "w", count: 256), publicKey: witness.witness.publicKey)
+        }
+        #expect(
+            try WitnessKey(name: String(repeating: "w", count: 255), publicKey: witness.witness.publicKey).name.count
+                == 255
+        )
     }
 
     @Test func cataloguesRefuseMalformedWitnessKeys() throws {

@@ -373,6 +373,8 @@ struct ExternalVerifierTests {
             for size in [seq, max(seq, 151), 300] {
                 let proof = try ledger.proveInclusion(leafHash: leaf, treeSize: size)
                 #expect(proof == (try ledger.proveInclusion(seq: seq, treeSize: size)), "seq \(seq) size \(size)")
+                // Read in chunks of 7 events a transaction: the same proof, across every boundary.
+                #expect(proof == (try ledger.proveInclusion(leafHash: leaf, treeSize: size, chunk: 7)))
                 byLeaf.append(proof.json)
             }
             #expect(try ledger.proveInclusion(leafHash: leaf).treeSize == 300)
@@ -381,6 +383,7 @@ struct ExternalVerifierTests {
         #expect(go.allSatisfy { $0 == "OK" } && go.count == byLeaf.count)
         let late = MerkleTree.leafHash(try #require(Hex.decode(hashes[199])))
         #expect(errorCode { _ = try ledger.proveInclusion(leafHash: late, treeSize: 199) } == .notFound)
+        #expect(errorCode { _ = try ledger.proveInclusion(leafHash: late, treeSize: 199, chunk: 7) } == .notFound)
         #expect(errorCode { _ = try ledger.proveInclusion(leafHash: late, treeSize: 301) } == .invalidField)
         let eventHash = try #require(Hex.decode(hashes[10]))
         #expect(errorCode { _ = try ledger.proveInclusion(leafHash: eventHash) } == .notFound)

@@ -56,9 +56,11 @@ struct TileTests {
         #expect(level(1).filter { !$0.isFull }.map(\.width) == [17])
         #expect(level(2).map(\.path) == ["tile/2/000.p/1"])
         #expect(large.filter { $0.kind == .entries }.count == 274)
-        #expect(large.count == 274 + 274 + 2 + 1)
+        #expect(large.filter { $0.kind == .records }.count == 274)
+        #expect(large.count == 274 + 274 + 274 + 2 + 1)
         #expect(
-            Array(LogTile.tiles(ofTreeOf: 256)).map(\.path) == ["tile/entries/000", "tile/0/000", "tile/1/000.p/1"]
+            Array(LogTile.tiles(ofTreeOf: 256)).map(\.path)
+                == ["tile/entries/000", "records/000", "tile/0/000", "tile/1/000.p/1"]
         )
         #expect(Array(LogTile.tiles(ofTreeOf: 0)).isEmpty)
         for size: UInt64 in [0, 1, 2, 255, 256, 257, 511, 512, 513, 65_535, 65_536, 65_537, 70_000, 16_777_217] {
@@ -103,16 +105,20 @@ struct TileTests {
         for hash in hashes[256..<512] { second.append(eventHash: hash) }
         #expect(chunks(upper) == [first.root, second.root])
         #expect(first.root == (try ledger.merkleRoot(size: 256)))
-        // Entry bundles: the export records, each after its big-endian length.
-        #expect(try entries(ledger.tileData(LogTile(kind: .entries, index: 0))) == Array(records[0..<256]))
-        #expect(try entries(ledger.tileData(LogTile(kind: .entries, index: 2, width: 88))) == Array(records[512..<600]))
+        // Entry bundles: the event hashes (the data each leaf hashes), each after its big-endian
+        // length; beside them, the export records.
+        #expect(try entries(ledger.tileData(LogTile(kind: .entries, index: 0))) == Array(hashes[0..<256]))
+        #expect(try entries(ledger.tileData(LogTile(kind: .entries, index: 2, width: 88))) == Array(hashes[512..<600]))
+        #expect(try entries(ledger.tileData(LogTile(kind: .records, index: 0))) == Array(records[0..<256]))
+        #expect(try entries(ledger.tileData(LogTile(kind: .records, index: 2, width: 88))) == Array(records[512..<600]))
         // A partial tile of a smaller tree is the full tile's beginning.
         let full = try ledger.tileData(LogTile(kind: .hashes(level: 0), index: 0))
         #expect(try ledger.tileData(LogTile(kind: .hashes(level: 0), index: 0, width: 7)) == Array(full.prefix(224)))
         // Beyond the log: not_found.
         for tile in [
             LogTile(kind: .hashes(level: 0), index: 2), LogTile(kind: .hashes(level: 0), index: 2, width: 89),
-            LogTile(kind: .entries, index: 3, width: 1), LogTile(kind: .hashes(level: 1), index: 0, width: 3),
+            LogTile(kind: .entries, index: 3, width: 1), LogTile(kind: .records, index: 2, width: 89),
+            LogTile(kind: .hashes(level: 1), index: 0, width: 3),
             LogTile(kind: .hashes(level: 2), index: 0, width: 1), LogTile(kind: .hashes(level: 63), index: 9),
         ] {
             let error = try #require(throws: LedgerError.self) { try ledger.tileData(tile) }
@@ -137,16 +143,21 @@ struct TileTests {
             let outcome = try tlogcheck.check(target, key: key)
             #expect(outcome.status == 0, "size \(size): \(outcome.stdout)\(outcome.stderr)")
             #expect(outcome.stdout.hasPrefix("OK consentledger/"), "size \(size): \(outcome.stdout)")
-            // The checkpoint is the signed note of that tree; the entries are the export's lines.
+            // The checkpoint is the signed note of that tree; the entries are the event hashes and
+            // the records beside them the export's lines.
             let note = try SignedNote(parsing: try text(target + "/checkpoint"))
             #expect(note.text == (try ledger.checkpointNote(treeSize: size)).text)
             #expect(note.isSigned(by: try ledger.checkpoint().origin, publicKey: try ledger.signingPublicKey()))
             let files = try files(under: target)
             #expect(Set(files.keys) == Set(LogTile.tiles(ofTreeOf: size).map(\.path) + ["checkpoint"]))
-            let bundled = LogTile.tiles(ofTreeOf: size).filter { $0.kind == .entries }.flatMap {
+            let bundled = LogTile.tiles(ofTreeOf: size).filter { $0.kind == .records }.flatMap {
                 entries(files[$0.path])
             }
             #expect(bundled == Array(export.prefix(Int(size))), "size \(size)")
+            let hashes = LogTile.tiles(ofTreeOf: size).filter { $0.kind == .entries }.flatMap {
+                entries(files[$0.path])
+            }
+            #expect(hashes.map(MerkleTree.leafHash) == (try leafHashes(of: ledger, size: size)), "size \(size)")
         }
     }
 
@@ -224,7 +235,7 @@ struct TileTests {
         try ledger.exportTiles(to: updated, treeSize: 65_000)
         var reported: [Int] = []
         let summary = try ledger.exportTiles(to: updated) { reported.append($0) }
-        #expect(summary.kept == 506)
+        #expect(summary.kept == 759)  // full entry, record and level-0 tiles: 253 of each
         #expect(reported.last == LogTile.count(ofTreeOf: size) && reported == reported.sorted())
         let fresh = directory.path + "/fresh"
         try ledger.exportTiles(to: fresh)
@@ -253,7 +264,7 @@ struct TileTests {
         let tlogcheck = try Tlogcheck()
         #expect(try tlogcheck.check(original).status == 0)
         // One changed bit anywhere in any hash tile: Go refuses the directory.
-        let hashTiles = LogTile.tiles(ofTreeOf: 600).filter { $0.kind != .entries }
+        let hashTiles = LogTile.tiles(ofTreeOf: 600).filter { $0.kind != .entries && $0.kind != .records }
         #expect(hashTiles.map(\.path) == ["tile/0/000", "tile/0/001", "tile/0/002.p/88", "tile/1/000.p/2"])
         for tile in hashTiles {
             for offset in [0, 31, 32 * (tile.width / 2) + 17, 32 * tile.width - 1] {
@@ -284,13 +295,17 @@ struct TileTests {
             let outcome = try tlogcheck.check(altered)
             #expect(outcome.status == 1 && outcome.stdout.hasPrefix("INVALID"), "\(change): \(outcome.stdout)")
         }
-        // An entry's hash field changed: its leaf is not the tile's. Any other byte of an entry:
-        // the record's hash no longer recomputes (the export check, as `verify --export` does).
-        let bundle = try #require(FileManager.default.contents(atPath: original + "/tile/entries/001"))
+        // An entry changed: its leaf is not the tile's. A record's hash field changed: it is not
+        // its entry. Any other byte of a record: the record's hash no longer recomputes (the
+        // export check, as `verify --export` does).
+        let changedEntry = try copy(original, to: directory.path + "/changed-entry")
+        try flip(changedEntry + "/tile/entries/001", at: 2 + 34 * 7 + 5)
+        #expect(try tlogcheck.check(changedEntry).status == 1)
+        let bundle = try #require(FileManager.default.contents(atPath: original + "/records/001"))
         let hashField = try #require(bundle.range(of: Data(#""hash":""#.utf8)))
         let altered = try copy(original, to: directory.path + "/altered")
         try flip(
-            altered + "/tile/entries/001",
+            altered + "/records/001",
             at: hashField.upperBound + 3,
             to: UInt8(ascii: "0"),
             or: UInt8(ascii: "1")
@@ -298,8 +313,8 @@ struct TileTests {
         #expect(try tlogcheck.check(altered).status == 1)
         let payload = try #require(bundle.range(of: Data(#""payload":""#.utf8)))
         let edited = try copy(original, to: directory.path + "/edited")
-        try flip(edited + "/tile/entries/001", at: payload.upperBound + 2, to: UInt8(ascii: "A"), or: UInt8(ascii: "B"))
-        let records = try LogTile.tiles(ofTreeOf: 600).filter { $0.kind == .entries }.flatMap { tile in
+        try flip(edited + "/records/001", at: payload.upperBound + 2, to: UInt8(ascii: "A"), or: UInt8(ascii: "B"))
+        let records = try LogTile.tiles(ofTreeOf: 600).filter { $0.kind == .records }.flatMap { tile in
             entries(try #require(FileManager.default.contents(atPath: edited + "/" + tile.path)).map { $0 })
         }
         let ndjson = directory.path + "/entries.ndjson"
@@ -475,10 +490,21 @@ struct TileTests {
         try bytes.write(to: URL(fileURLWithPath: file))
     }
 
-    /// Writes the entries of the directory's bundles, one per line, to `ndjson`.
+    /// The leaf hashes of the first `size` events.
+    private func leafHashes(of ledger: Ledger, size: UInt64) throws -> [[UInt8]] {
+        var leaves: [[UInt8]] = []
+        try ledger.forEachEvent { event in
+            guard event.seq <= size else { return false }
+            leaves.append(MerkleTree.leafHash(event.hash))
+            return true
+        }
+        return leaves
+    }
+
+    /// Writes the records of the directory's record bundles, one per line, to `ndjson`.
     private func copyEntries(from root: String, to ndjson: String) throws {
-        let bundles = try files(under: root).filter { $0.key.hasPrefix("tile/entries/") }
-        let paths = LogTile.tiles(ofTreeOf: 600).filter { $0.kind == .entries }.map(\.path)
+        let bundles = try files(under: root).filter { $0.key.hasPrefix("records/") }
+        let paths = LogTile.tiles(ofTreeOf: 600).filter { $0.kind == .records }.map(\.path)
         let records = paths.flatMap { entries(bundles[$0]) }
         try Data(records.map { $0 + [0x0A] }.joined()).write(to: URL(fileURLWithPath: ndjson))
     }

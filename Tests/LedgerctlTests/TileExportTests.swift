@@ -37,11 +37,11 @@ struct TileExportTests {
         let first = try ctl.run(["export", "--tiles", tiles, "--tree-size", "300", "--json"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(jsonObject(first.stdout)?["treeSize"] as? Int == 300)
-        #expect(jsonObject(first.stdout)?["written"] as? Int == 5)
+        #expect(jsonObject(first.stdout)?["written"] as? Int == 7)
         let second = try ctl.run(["export", "--tiles", tiles, "--json"])
         #expect(second.status == 0, "\(second.stderr)")
         let summary = try #require(jsonObject(second.stdout))
-        #expect(summary["treeSize"] as? Int == 700 && summary["kept"] as? Int == 2)
+        #expect(summary["treeSize"] as? Int == 700 && summary["kept"] as? Int == 3)
         let people = try ctl.run(["export", "--tiles", tiles])
         #expect(people.stdout.contains("The tree of 700 events written to \(tiles)"), "\(people.stdout)")
         let checkpoint = try #require(jsonObject(try ctl.run(["checkpoint"]).stdout))
@@ -108,7 +108,10 @@ struct TileExportTests {
         }
         let help = try ctl.run(["export", "--help"], withLedger: false)
         let helpText = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-        #expect(helpText.contains("SHA-256(0x00 ‖ the record's `hash` field, hex-decoded)"), "\(help.stdout)")
+        #expect(
+            helpText.contains("each entry the event's 32-byte hash, whose leaf is SHA-256(0x00 ‖ entry)"),
+            "\(help.stdout)"
+        )
         #expect(helpText.contains("never an external id or plaintext"), "\(help.stdout)")
         #expect(help.stdout.contains("--tiles <dir>") && help.stdout.contains("--tree-size <n>"))
     }

@@ -81,7 +81,9 @@ public enum CheckpointVerifier {
         guard note.isSigned(by: origin, publicKey: try ledger.signingPublicKey()) else {
             return mismatch("the note carries no valid signature of this ledger's key (forged or altered)")
         }
-        var cosigned: [String] = []
+        // Counted by key, not by name: an Ed25519 cosignature does not sign its witness's name, so
+        // one key's signature copied under a second name must not count twice.
+        var cosigned: [[UInt8]] = []
         for witness in witnesses {
             for line in note.signatures {
                 guard let cosignature = try? Cosignature(line: line, of: witness) else {
@@ -93,7 +95,7 @@ public enum CheckpointVerifier {
                 guard cosignature.isValid(for: note.text) else {
                     return mismatch("witness \(witness.name)'s cosignature does not verify (forged or altered)")
                 }
-                if !cosigned.contains(witness.name) { cosigned.append(witness.name) }
+                if !cosigned.contains(witness.publicKey) { cosigned.append(witness.publicKey) }
             }
         }
         guard cosigned.count >= requiredCosignatures else {

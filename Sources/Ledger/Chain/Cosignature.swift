@@ -15,6 +15,8 @@ public struct WitnessKey: Sendable, Equatable {
 
     /// The algorithm byte of an Ed25519 cosigner (tlog-cosignature/v1).
     static let algorithm: UInt8 = 0x04
+    /// The longest witness name (its bytes are part of a storage key).
+    public static let longestName = 255
 
     /// The key ID its signature lines start with: `SHA-256(name ‖ "\n" ‖ 0x04 ‖ public key)[:4]`.
     public var keyID: [UInt8] {
@@ -30,6 +32,9 @@ public struct WitnessKey: Sendable, Equatable {
     /// - Throws: ``LedgerError`` `invalid_field` when the name is not a key name or the key not 32 bytes.
     public init(name: String, publicKey: [UInt8]) throws {
         try SignedNote.checkName(name)
+        guard name.utf8.count <= Self.longestName else {
+            throw LedgerError(.invalidField, "a witness's name is at most \(Self.longestName) bytes")
+        }
         guard publicKey.count == 32 else {
             throw LedgerError(.invalidField, "a witness's Ed25519 public key is 32 bytes")
         }

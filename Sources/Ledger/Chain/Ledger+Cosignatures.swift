@@ -70,12 +70,19 @@ extension Ledger {
         let table = events.table(EventsSchema.cosignatures)
         return try storage {
             try events.write { txn in
+                // The note's text must be, byte for byte, the one this ledger signs for that tree:
+                // the cosignatures are shown on that text, and a witness signs bytes, not values.
                 guard body.treeSize <= (try readHead(in: txn)).seq,
-                    try merkleRoot(size: body.treeSize, in: txn) == body.rootHash
+                    note.text
+                        == Checkpoint.noteText(
+                            origin: origin,
+                            treeSize: body.treeSize,
+                            rootHash: try merkleRoot(size: body.treeSize, in: txn)
+                        )
                 else {
                     throw LedgerError(
                         .invalidField,
-                        "the note's root hash is not this log's at tree size \(body.treeSize)"
+                        "the note is not this log's checkpoint at tree size \(body.treeSize) (another root, or other text)"
                     )
                 }
                 var stored: [String] = []

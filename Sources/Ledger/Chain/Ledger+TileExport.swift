@@ -25,7 +25,8 @@ public struct TileExportSummary: Sendable, Equatable {
 
 extension Ledger {
     /// Writes the tree of the first `treeSize` events (the head's when `nil`) into `directory`
-    /// as a C2SP tlog-tiles log (``LogTile``): its hash tiles and entry bundles, then
+    /// as a C2SP tlog-tiles log (``LogTile``): its hash tiles, entry bundles and the bundles of
+    /// export records beside them, then
     /// `checkpoint`, the signed note of that tree (``checkpointNote(treeSize:)``). Each file is
     /// written under a temporary name, fsynced and renamed, so a reader never sees half a file;
     /// the checkpoint is written last, once every tile it needs is on disk.
@@ -224,7 +225,10 @@ final class TileDirectory {
             throw LedgerError(.ioError, "cannot create the directory \(folder)")
         }
         let temporary = folder + "/." + (file as NSString).lastPathComponent + ".\(getpid()).partial"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // A leftover of a killed export is removed (a symbolic link planted there too: unlink
+        // removes the link, never its target); the file is then made anew, never followed.
+        unlink(temporary)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw LedgerError(.ioError, "cannot write \(temporary)") }
         let written = Self.writeAll(bytes, to: fd)
         let synced = fsync(fd) == 0

@@ -1,8 +1,9 @@
 extension Ledger {
     /// The bytes of `tile` (C2SP tlog-tiles, ``LogTile``), read in one transaction: a hash tile's
-    /// hashes from the Merkle store (level 0: the leaves, `SHA-256(0x00 ‖ event hash)`), or an
-    /// entry bundle of export records, each the bytes `ledgerctl export` prints for the event,
-    /// without the newline, after its length as a big-endian `uint16`.
+    /// hashes from the Merkle store (level 0: the leaves, `SHA-256(0x00 ‖ event hash)`), an entry
+    /// bundle of the events' hashes (the data each leaf hashes), or a bundle of their export
+    /// records, each the bytes `ledgerctl export` prints for the event, without the newline; in a
+    /// bundle each entry follows its length as a big-endian `uint16`.
     ///
     /// The bytes depend only on the events the tile covers, which never change (an erasure
     /// destroys a key, not an event), so a tile is the same whenever it is read.
@@ -16,6 +17,7 @@ extension Ledger {
                 }
                 switch tile.kind {
                 case .entries: return try entryBundle(tile, in: txn)
+                case .records: return try recordBundle(tile, in: txn)
                 case .hashes(level: 0): return try leafTile(tile, in: txn)
                 case .hashes: return try storedHashTile(tile, in: txn)
                 }
@@ -44,8 +46,19 @@ extension Ledger {
         return bytes
     }
 
-    /// An entry bundle: each event's export record after its length.
+    /// An entry bundle: each event's hash after its length (32).
     private func entryBundle(_ tile: LogTile, in txn: borrowing ReadTransaction) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(tile.width * (2 + LogTile.hashSize))
+        try forEachRecord(of: tile, in: txn) { _, record in
+            bytes += [0, UInt8(LogTile.hashSize)]
+            bytes += record[0..<LogTile.hashSize]
+        }
+        return bytes
+    }
+
+    /// A bundle of export records: each event's export record after its length.
+    private func recordBundle(_ tile: LogTile, in txn: borrowing ReadTransaction) throws -> [UInt8] {
         var bytes: [UInt8] = []
         try forEachRecord(of: tile, in: txn) { seq, record in
             guard let event = StoredEvent(record: record) else {

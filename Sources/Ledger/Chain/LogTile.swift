@@ -1,5 +1,8 @@
 /// One resource of the log as C2SP tlog-tiles publishes it (https://c2sp.org/tlog-tiles): a tile
-/// of Merkle tree hashes, `tile/<L>/<N>[.p/<W>]`, or an entry bundle, `tile/entries/<N>[.p/<W>]`.
+/// of Merkle tree hashes, `tile/<L>/<N>[.p/<W>]`, an entry bundle, `tile/entries/<N>[.p/<W>]`
+/// (each entry an event's 32-byte hash, the data its leaf hashes: `SHA-256(0x00 ‖ entry)`), or —
+/// beside them, at a URL of its own as the spec asks of another format — a bundle of the same
+/// events' export records, `records/<N>[.p/<W>]`.
 ///
 /// Tiles have height 8. The tile `N` of level `L` lists the hashes of the perfect subtrees of
 /// 256^L leaves numbered `N·256 … N·256 + W − 1`: leaf hashes at level 0, at level 1 and above
@@ -11,8 +14,10 @@ public struct LogTile: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: Hashable, Sendable {
         /// Merkle tree hashes: at tile level `level`, the roots of subtrees of 256^level leaves.
         case hashes(level: UInt8)
-        /// The log's entries.
+        /// The log's entries: each event's hash.
         case entries
+        /// The events' export records (not a tlog-tiles resource: the ledger's own, beside them).
+        case records
     }
 
     /// The tile height: each level of tiles is eight levels of the tree.
@@ -46,7 +51,7 @@ public struct LogTile: Hashable, Sendable, CustomStringConvertible {
     public var level: UInt8 {
         switch kind {
         case .hashes(let level): return level
-        case .entries: return 0
+        case .entries, .records: return 0
         }
     }
 
@@ -70,14 +75,15 @@ public struct LogTile: Hashable, Sendable, CustomStringConvertible {
         leavesNeeded.map { $0 <= size } ?? false
     }
 
-    /// The path below the log's prefix: `tile/0/x001/234`, `tile/entries/000.p/7`.
+    /// The path below the log's prefix: `tile/0/x001/234`, `tile/entries/000.p/7`, `records/000`.
     public var path: String {
-        let levelName: String
+        let folder: String
         switch kind {
-        case .hashes(let level): levelName = String(level)
-        case .entries: levelName = "entries"
+        case .hashes(let level): folder = "tile/" + String(level)
+        case .entries: folder = "tile/entries"
+        case .records: folder = "records"
         }
-        return "tile/" + levelName + "/" + Self.encodedIndex(index) + (isFull ? "" : ".p/" + String(width))
+        return folder + "/" + Self.encodedIndex(index) + (isFull ? "" : ".p/" + String(width))
     }
 
     /// The path.
@@ -110,26 +116,36 @@ extension LogTile {
     /// The longest tile path: `tile/entries/x018/x446/x744/x073/x709/x551/615.p/255` is 50 bytes.
     private static let longestPath = 64
 
-    /// Reads a tile path, `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`, exactly as C2SP
-    /// tlog-tiles writes it: no other spelling of the same tile is taken.
+    /// Reads a tile path, `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]` or
+    /// `records/<N>[.p/<W>]`, exactly as C2SP tlog-tiles writes it: no other spelling of the same
+    /// tile is taken.
     /// - Throws: ``LedgerError`` `invalid_field` naming what is malformed (never echoing the path).
     public init(path: some StringProtocol) throws {
         var parts = String(path.prefix(Self.longestPath + 1)).split(separator: "/", omittingEmptySubsequences: false)
-        guard path.utf8.count <= Self.longestPath, parts.count >= 3, parts.count <= Self.mostPathParts,
-            parts[0] == "tile"
+        guard path.utf8.count <= Self.longestPath, parts.count >= 2, parts.count <= Self.mostPathParts,
+            parts[0] == "tile" && parts.count >= 3 || parts[0] == "records"
         else {
-            throw LedgerError(.invalidField, "a tile path is tile/<level>/<index>[.p/<width>]")
+            throw LedgerError(
+                .invalidField,
+                "a tile path is tile/<level>/<index>[.p/<width>] or records/<index>[.p/<width>]"
+            )
         }
         let kind: Kind
-        if parts[1] == "entries" {
+        let indexStart: Int
+        if parts[0] == "records" {
+            kind = .records
+            indexStart = 1
+        } else if parts[1] == "entries" {
             kind = .entries
+            indexStart = 2
         } else if let level = Self.decimal(parts[1], atMost: UInt64(Self.highestLevel)) {
             kind = .hashes(level: UInt8(level))
+            indexStart = 2
         } else {
             throw LedgerError(.invalidField, "a tile level is entries or a number from 0 to 63, with no leading zero")
         }
         var width = Self.fullWidth
-        if let last = parts.last, parts.count >= 4, parts[parts.count - 2].hasSuffix(".p") {
+        if let last = parts.last, parts.count >= indexStart + 2, parts[parts.count - 2].hasSuffix(".p") {
             guard let partial = Self.decimal(last, atMost: UInt64(Self.fullWidth - 1)), partial >= 1 else {
                 throw LedgerError(
                     .invalidField,
@@ -140,7 +156,7 @@ extension LogTile {
             parts.removeLast()
             parts[parts.count - 1] = parts[parts.count - 1].dropLast(2)
         }
-        self.init(kind: kind, index: try Self.decodedIndex(parts[2...]), width: width)
+        self.init(kind: kind, index: try Self.decodedIndex(parts[indexStart...]), width: width)
     }
 
     /// The index from its groups: `x` and three digits, then three digits; no group of zeros first.
@@ -181,8 +197,9 @@ extension LogTile {
 
 extension LogTile {
     /// The tiles that publish the tree of the first `size` leaves, as C2SP tlog-tiles lists
-    /// them: its entry bundles, then each level's tiles from level 0 up; at each level the full
-    /// tiles, then the partial one when `⌊size / 256^L⌋ mod 256` is not 0.
+    /// them: its entry bundles, the bundles of export records beside them, then each level's
+    /// tiles from level 0 up; at each level the full tiles, then the partial one when
+    /// `⌊size / 256^L⌋ mod 256` is not 0.
     public static func tiles(ofTreeOf size: UInt64) -> TreeTiles { TreeTiles(size: size) }
 
     /// How many tiles ``tiles(ofTreeOf:)`` lists.
@@ -194,7 +211,7 @@ extension LogTile {
             hashes /= UInt64(fullWidth)
         }
         let bundles = Int(size / UInt64(fullWidth)) + (size % UInt64(fullWidth) == 0 ? 0 : 1)
-        return count + bundles
+        return count + 2 * bundles
     }
 }
 
@@ -233,11 +250,14 @@ public struct TreeTiles: Sequence, IteratorProtocol, Sendable {
         return next()
     }
 
-    /// Moves to the level after `kind`'s: level 0 after the entries, then up while hashes remain.
+    /// Moves to the level after `kind`'s: the records after the entries, level 0 after them, then
+    /// up while hashes remain.
     private mutating func advance(from kind: LogTile.Kind) {
         nextIndex = 0
         switch kind {
         case .entries:
+            self.kind = .records
+        case .records:
             self.kind = .hashes(level: 0)
         case .hashes(let level):
             hashes /= UInt64(LogTile.fullWidth)

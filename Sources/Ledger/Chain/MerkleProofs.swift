@@ -194,6 +194,9 @@ extension Ledger {
         }
     }
 
+    /// How many events a search by leaf hash reads in one read transaction.
+    static let leafSearchChunk: UInt64 = 100_000
+
     /// Event S's inclusion proof, S being the event whose RFC 9162 leaf hash
     /// (`SHA-256(0x00 ‖ event hash)`) is `leafHash`, in the tree of the first `treeSize` events
     /// (the head's when `nil`), as CT's get-proof-by-hash gives it.
@@ -204,28 +207,44 @@ extension Ledger {
     /// - Throws: ``LedgerError`` `invalid_field` when `leafHash` is not 32 bytes or the tree is
     ///   larger than the log; `not_found` when no event of the tree has that leaf hash.
     public func proveInclusion(leafHash: [UInt8], treeSize: UInt64? = nil) throws -> InclusionProof {
+        try proveInclusion(leafHash: leafHash, treeSize: treeSize, chunk: Self.leafSearchChunk)
+    }
+
+    /// ``proveInclusion(leafHash:treeSize:)`` reading `chunk` events a read transaction.
+    func proveInclusion(leafHash: [UInt8], treeSize: UInt64?, chunk: UInt64) throws -> InclusionProof {
         guard let target = InlineHash(leafHash) else {
             throw LedgerError(.invalidField, "a leaf hash is 32 bytes (64 hexadecimal characters)")
         }
-        let seq: UInt64? = try storage {
-            try events.read { txn in
-                let head = try readHead(in: txn).seq
-                let size = treeSize ?? head
-                guard size <= head else {
-                    throw LedgerError(.invalidField, "need treeSize ≤ \(head) (the head); got \(size)")
-                }
-                var found: UInt64?
-                try txn.forEach(in: events.table(EventsSchema.log)) { key, value in
-                    guard let seq = EventsSchema.seq(fromKey: key), seq <= size else { return false }
-                    guard value.count >= 32 else { throw LedgerError(.ledgerCorrupt, "event \(seq) is malformed") }
-                    if MerkleTree.leafDigest(UnsafeRawBufferPointer(rebasing: value[0..<32])) == target {
-                        found = seq
-                        return false
+        let head = try head().seq
+        let size = treeSize ?? head
+        guard size <= head else {
+            throw LedgerError(.invalidField, "need treeSize ≤ \(head) (the head); got \(size)")
+        }
+        // In chunks, a read transaction each: a long one would keep LMDB from reusing the pages
+        // appends free meanwhile. The events never change, so the chunks see one log.
+        var seq: UInt64?
+        var after: UInt64 = 0
+        while seq == nil, after < size {
+            let last = min(size, after + max(chunk, 1))
+            seq = try storage {
+                try events.read { txn in
+                    var found: UInt64?
+                    let log = events.table(EventsSchema.log)
+                    try txn.forEach(in: log, from: EventsSchema.seqKey(after + 1)) { key, value in
+                        guard let seq = EventsSchema.seq(fromKey: key), seq <= last else { return false }
+                        guard value.count >= 32 else {
+                            throw LedgerError(.ledgerCorrupt, "event \(seq) is malformed")
+                        }
+                        if MerkleTree.leafDigest(UnsafeRawBufferPointer(rebasing: value[0..<32])) == target {
+                            found = seq
+                            return false
+                        }
+                        return true
                     }
-                    return true
+                    return found
                 }
-                return found
             }
+            after = last
         }
         guard let seq else {
             throw LedgerError(.notFound, "no event of the tree has leaf hash \(Hex.encode(leafHash))")

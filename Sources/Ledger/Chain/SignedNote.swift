@@ -148,7 +148,10 @@ extension Checkpoint {
     public static func origin(ledgerId: String) -> String { "consentledger/" + ledgerId }
 
     /// The C2SP tlog-checkpoint text: origin, tree size, base64 root hash.
-    public var noteText: String {
+    public var noteText: String { Self.noteText(origin: origin, treeSize: treeSize, rootHash: rootHash) }
+
+    /// The C2SP tlog-checkpoint text of the tree of `treeSize` leaves with `rootHash`.
+    public static func noteText(origin: String, treeSize: UInt64, rootHash: [UInt8]) -> String {
         origin + "\n" + String(treeSize) + "\n" + Data(rootHash).base64EncodedString() + "\n"
     }
 

@@ -36,6 +36,7 @@ struct LedgerRoutes: Sendable {
         route(router, "/checkpoint", .get) { try await checkpointNote($0, $1) }
         route(router, "/v1/checkpoint/cosignatures", .post) { try await addCosignatures($0, $1) }
         route(router, "/tile/**", .get) { try await tile($0, $1) }
+        route(router, "/records/**", .get) { try await tile($0, $1) }
         route(router, "/v1/log", .get) { try await log($0, $1) }
         route(router, "/v1/proofs/inclusion", .get) { try await inclusionProof($0, $1) }
         route(router, "/v1/proofs/consistency", .get) { try await consistencyProof($0, $1) }
@@ -295,6 +296,11 @@ struct LedgerRoutes: Sendable {
             guard leafHashText.utf8.count == 64, let leafHash = Hex.decode(leafHashText) else {
                 throw LedgerError(.invalidField, "leafHash is 64 hexadecimal characters")
             }
+            // A tree the log does not hold is refused before the search waits its turn.
+            let head = try await blocking { try ledger.head().seq }
+            if let treeSize, treeSize > head {
+                throw LedgerError(.invalidField, "need treeSize ≤ \(head) (the head); got \(treeSize)")
+            }
             return JSONResponse.make(
                 try await Self.searchingTheLog {
                     try ledger.proveInclusion(leafHash: leafHash, treeSize: treeSize).json
@@ -305,14 +311,11 @@ struct LedgerRoutes: Sendable {
         return JSONResponse.make(try await blocking { try ledger.proveInclusion(seq: seq, treeSize: treeSize).json })
     }
 
-    /// Searches that read the whole log (a proof by leaf hash) run one at a time on a queue of
-    /// their own, so however many arrive they never hold the threads the other reads share.
-    private static let logSearches = DispatchQueue(label: "ledger-log-search")
+    /// Searches that read the whole log (a proof by leaf hash).
+    private static let logSearches = LogSearchQueue()
 
     private static func searchingTheLog<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            logSearches.async { continuation.resume(with: Result { try body() }) }
-        }
+        try await logSearches.run(body)
     }
 
     /// `GET /v1/proofs/consistency?from=M&to=N`: the RFC 9162 consistency proof from the tree of the
@@ -351,8 +354,8 @@ struct LedgerRoutes: Sendable {
         return JSONResponse.make(try await blocking { try ledger.addCosignatures(note).json })
     }
 
-    /// `GET /tile/<L>/<N>[.p/<W>]` and `GET /tile/entries/<N>[.p/<W>]`: the log as C2SP
-    /// tlog-tiles, computed from the ledger, the same bytes `ledgerctl export --tiles` writes. A
+    /// `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/entries/<N>[.p/<W>]` and `GET /records/<N>[.p/<W>]`:
+    /// the log as C2SP tlog-tiles and its export records beside them, computed from the ledger, the same bytes `ledgerctl export --tiles` writes. A
     /// tile's bytes never change once the log holds its events (its width is in its path), so
     /// every tile may be cached for good; one the log does not hold yet is 404 `not_found`, a
     /// malformed path 400 `invalid_field`.

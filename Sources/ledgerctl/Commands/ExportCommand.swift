@@ -14,12 +14,12 @@ struct ExportCommand: ParsableCommand {
             With --tiles DIR, writes the tree of the first N events (--tree-size; default the \
             head) as a C2SP tlog-tiles log (https://c2sp.org/tlog-tiles) that any static file \
             server can publish: DIR/checkpoint (the signed note of that tree, as `checkpoint \
-            --format note` prints it), hash tiles DIR/tile/<L>/<N>[.p/<W>] and entry bundles \
-            DIR/tile/entries/<N>[.p/<W>]. Each entry is the event's export record, the bytes \
-            this command prints for it without the newline: pseudonyms and ciphertext only, \
-            never an external id or plaintext. The leaf of entry i is SHA-256(0x00 ‖ the \
-            record's `hash` field, hex-decoded), not a hash of the entry's bytes; `ledgerctl \
-            verify --export` recomputes that hash from the record. An erasure changes no tile: \
+            --format note` prints it), hash tiles DIR/tile/<L>/<N>[.p/<W>], entry bundles \
+            DIR/tile/entries/<N>[.p/<W>] — each entry the event's 32-byte hash, whose leaf is \
+            SHA-256(0x00 ‖ entry) — and beside them DIR/records/<N>[.p/<W>], the same events' \
+            export records, the bytes this command prints without the newline: pseudonyms and \
+            ciphertext only, never an external id or plaintext; `ledgerctl verify --export` \
+            recomputes each record's hash. An erasure changes no tile: \
             tiles of the same tree size are byte-identical before and after it. A DIR an earlier \
             export wrote is brought up to the new tree: full tiles there are checked and kept, \
             partial ones written; a DIR holding another log, a larger tree or a differing tile \

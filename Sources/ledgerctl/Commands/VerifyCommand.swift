@@ -121,6 +121,9 @@ struct VerifyCommand: ParsableCommand {
             let witnesses =
                 witnessKey.isEmpty
                 ? try ledger.catalogue().witnesses : try witnessKey.map(WitnessKey.init(verifierKey:))
+            guard Set(witnesses.map(\.publicKey)).count == witnesses.count else {
+                throw LedgerError(.invalidField, "--witness-key gives one key twice: each witness counts once")
+            }
             failed = try CheckpointVerifier.failure(
                 ofNote: note,
                 against: ledger,

@@ -12,9 +12,10 @@
 // -note VERIFIERKEY is given too, else its text read unchecked), reads the tiles through
 // tlog.TileHashReader, which authenticates every tile it reads against the checkpoint's root,
 // recomputes the root with tlog.TreeHash, checks every entry bundle (the number of entries, and
-// that each entry's leaf, tlog.RecordHash of its export record's hex-decoded "hash" field, is the
-// level-0 tile's hash, and that its "seq" is its index + 1), and proves a few entries with
-// tlog.ProveRecord and tlog.CheckRecord. It prints "OK <origin> <tree size> <root hash, hex>" or
+// that each entry's leaf, tlog.RecordHash(entry), is the level-0 tile's hash — the standard rule;
+// each entry is an event's 32-byte hash) and every bundle of export records the ledger publishes
+// beside them at records/<N>[.p/<W>] (each record's "hash" is its entry, its "seq" its index + 1),
+// and proves a few entries with tlog.ProveRecord and tlog.CheckRecord. It prints "OK <origin> <tree size> <root hash, hex>" or
 // INVALID: why, and exits 1 then. The tile paths are C2SP's: Go's Tile.Path() without the
 // height element, "entries" for Go's "data".
 //
@@ -198,6 +199,13 @@ func (d tileDir) path(t tlog.Tile) string {
 	return filepath.Join(d.dir, "tile", filepath.FromSlash(rest))
 }
 
+// recordsPath is where the ledger keeps the export records of entry bundle t, beside the tiles.
+func (d tileDir) recordsPath(t tlog.Tile) string {
+	entries := d.path(t)
+	rel, _ := filepath.Rel(filepath.Join(d.dir, "tile", "entries"), entries)
+	return filepath.Join(d.dir, "records", rel)
+}
+
 func (d tileDir) Height() int { return 8 }
 
 func (d tileDir) ReadTiles(tiles []tlog.Tile) ([][]byte, error) {
@@ -273,16 +281,28 @@ func checkTiles(dir, key string) (checkpoint, error) {
 		if width > 256 {
 			width = 256
 		}
-		bundle, err := os.ReadFile(tiles.path(tlog.Tile{H: 8, L: -1, N: n, W: int(width)}))
+		tile := tlog.Tile{H: 8, L: -1, N: n, W: int(width)}
+		bundle, err := os.ReadFile(tiles.path(tile))
 		if err != nil {
 			return c, err
 		}
-		records, err := entries(bundle)
+		hashesOfEvents, err := entries(bundle)
 		if err != nil {
 			return c, fmt.Errorf("entry bundle %d: %v", n, err)
 		}
+		if int64(len(hashesOfEvents)) != width {
+			return c, fmt.Errorf("entry bundle %d holds %d entries, not %d", n, len(hashesOfEvents), width)
+		}
+		recordBundle, err := os.ReadFile(tiles.recordsPath(tile))
+		if err != nil {
+			return c, err
+		}
+		records, err := entries(recordBundle)
+		if err != nil {
+			return c, fmt.Errorf("record bundle %d: %v", n, err)
+		}
 		if int64(len(records)) != width {
-			return c, fmt.Errorf("entry bundle %d holds %d entries, not %d", n, len(records), width)
+			return c, fmt.Errorf("record bundle %d holds %d records, not %d", n, len(records), width)
 		}
 		indexes := make([]int64, width)
 		for i := range indexes {
@@ -292,24 +312,24 @@ func checkTiles(dir, key string) (checkpoint, error) {
 		if err != nil {
 			return c, fmt.Errorf("the leaves of entry bundle %d: %v", n, err)
 		}
-		for i, record := range records {
+		for i, entry := range hashesOfEvents {
+			// The standard rule: an entry's leaf is RecordHash(entry), the level-0 tile's hash.
+			leaves[first+int64(i)] = tlog.RecordHash(entry)
+			if leaves[first+int64(i)] != stored[i] {
+				return c, fmt.Errorf("entry %d's leaf is not the level-0 tile's hash", first+int64(i))
+			}
 			var fields struct {
 				Seq  int64  `json:"seq"`
 				Hash string `json:"hash"`
 			}
-			if err := json.Unmarshal(record, &fields); err != nil {
-				return c, fmt.Errorf("entry %d is not an export record: %v", first+int64(i), err)
+			if err := json.Unmarshal(records[i], &fields); err != nil {
+				return c, fmt.Errorf("record %d is not an export record: %v", first+int64(i), err)
 			}
 			if fields.Seq != first+int64(i)+1 {
-				return c, fmt.Errorf("entry %d has seq %d", first+int64(i), fields.Seq)
+				return c, fmt.Errorf("record %d has seq %d", first+int64(i), fields.Seq)
 			}
-			event, err := hash("hash", fields.Hash)
-			if err != nil {
-				return c, fmt.Errorf("entry %d: %v", first+int64(i), err)
-			}
-			leaves[first+int64(i)] = tlog.RecordHash(event[:])
-			if leaves[first+int64(i)] != stored[i] {
-				return c, fmt.Errorf("entry %d's leaf is not the level-0 tile's hash", first+int64(i))
+			if fields.Hash != hex.EncodeToString(entry) {
+				return c, fmt.Errorf("record %d's hash is not entry %d", first+int64(i), first+int64(i))
 			}
 		}
 	}
