@@ -202,8 +202,8 @@ extension Ledger {
     /// (the head's when `nil`), as CT's get-proof-by-hash gives it.
     ///
     /// No index maps leaf hashes to seqs (it would add a random-key write to every append): the
-    /// log is read in seq order and each event's leaf hash computed, about a second per ten
-    /// million events (docs/AUDITING.md, "Proofs on demand").
+    /// log is read in seq order and each event's leaf hash computed: a cursor read and one
+    /// SHA-256 of 33 bytes per event (docs/AUDITING.md, "Proofs on demand").
     /// - Throws: ``LedgerError`` `invalid_field` when `leafHash` is not 32 bytes or the tree is
     ///   larger than the log; `not_found` when no event of the tree has that leaf hash.
     public func proveInclusion(leafHash: [UInt8], treeSize: UInt64? = nil) throws -> InclusionProof {
