@@ -160,6 +160,29 @@ public struct ConsentRecord: Sendable {
         )
     }
 
+    /// The record of each consent purpose of `catalogue` the subject granted or withdrew by
+    /// `asOf` (``deciding(purpose:controller:events:asOf:)``), in catalogue order.
+    /// - Parameter events: The subject's events, in log order.
+    public static func all(catalogue: Catalogue, events: [StoredEvent], asOf: Timestamp) throws -> [ConsentRecord] {
+        let purposes = Set(events.map(\.purpose))
+        return try catalogue.purposes.filter { purposes.contains($0.id) }.compactMap { purpose in
+            do {
+                return try deciding(purpose: purpose, controller: catalogue.controller, events: events, asOf: asOf)
+            } catch let error as LedgerError where error.code == .notFound {
+                return nil
+            }
+        }
+    }
+
+    /// Records as one JSON-LD document (`ledgerctl state --format dpv`): `asOf` and the records
+    /// under `record`, with the receipts' inline DPV context (``ConsentReceipt/jsonLDContext``).
+    public static func jsonLD(_ records: [ConsentRecord], asOf: Timestamp) -> JSONValue {
+        .object([
+            ("@context", ConsentReceipt.jsonLDContext), ("asOf", .string(asOf.rfc3339)),
+            ("record", .array(records.map(\.json))),
+        ])
+    }
+
     /// Why the record's event-derived fields do not match `event`, or `nil` when they do:
     /// `record_id`, `pii_principal_id`, `purpose.id`, `event.event_time`, `event.event_type`, and an
     /// `event.event_state` that fits the event type.

@@ -111,6 +111,27 @@ struct ReceiptTests {
         let lines = statuses.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         #expect(lines.map { $0.first ?? "" } == linkedFiles.map { "https://w3id.org/dpv#" + $0.1 })
         #expect(lines.map { $0.last ?? "" } == linkedFiles.map(\.2))
+        // `state --format dpv`: each subject's records in one JSON-LD document, read by rdflib.
+        var stateFiles: [String] = []
+        var expected: [String] = []
+        for (subject, state) in Self.states {
+            let stateFile = scratch.path + "/state-\(subject).jsonld"
+            let output = try ctl.run(["state", "--subject", "\(subject)@example.no", "--format", "dpv"])
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(!output.stdout.contains("@example.no") && !output.stdout.contains(Self.secret))
+            try output.stdout.write(toFile: stateFile, atomically: true, encoding: .utf8)
+            stateFiles.append(stateFile)
+            expected += Self.purposes.sorted().map { "https://w3id.org/dpv#\(state) \($0)" }
+        }
+        let stateStatuses = try VerifierTools.runPython("dpv_status.py", stateFiles)
+        #expect(stateStatuses.status == 0, "\(stateStatuses.stdout)\(stateStatuses.stderr.suffix(800))")
+        #expect(
+            stateStatuses.stdout.split(separator: "\n").map { line in
+                let words = line.split(separator: " ")
+                return "\(words.first ?? "") \(words.last ?? "")"
+            } == expected
+        )
+
         let schema = VerifierTools.root + "/docs/schemas/consent-receipt.schema.json"
         let valid = try VerifierTools.runPython(
             "validate_schema.py",
