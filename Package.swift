@@ -98,6 +98,7 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "Ledger",
+                "Projections",
                 "LedgerServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

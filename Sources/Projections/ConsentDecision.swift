@@ -17,3 +17,17 @@ public struct ConsentDecision: Sendable, Equatable {
         (other.occurredAt, other.seq) > (occurredAt, seq)
     }
 }
+
+extension ConsentDecision {
+    /// The decision a `consent.granted` or `consent.withdrawn` event makes (a grant's own
+    /// `expiresAt` kept, a withdrawal's ignored); `nil` for every other type.
+    init?(_ event: EventSummary) {
+        guard event.type == .consentGranted || event.type == .consentWithdrawn else { return nil }
+        self.init(
+            granted: event.type == .consentGranted,
+            occurredAt: event.occurredAt,
+            seq: event.seq,
+            expiresAt: event.type == .consentGranted ? event.expiresAt : nil
+        )
+    }
+}

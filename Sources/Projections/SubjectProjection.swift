@@ -21,12 +21,7 @@ public struct SubjectProjection: Sendable, Equatable {
     mutating func apply(_ event: EventSummary) {
         switch event.type {
         case .consentGranted, .consentWithdrawn:
-            let decision = ConsentDecision(
-                granted: event.type == .consentGranted,
-                occurredAt: event.occurredAt,
-                seq: event.seq,
-                expiresAt: event.type == .consentGranted ? event.expiresAt : nil
-            )
+            guard let decision = ConsentDecision(event) else { return }
             if let current = consents[event.purpose], !current.isSuperseded(by: decision) { return }
             consents[event.purpose] = decision
         case .erasureCompleted:

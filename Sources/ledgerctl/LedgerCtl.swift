@@ -21,7 +21,7 @@ struct LedgerCtl: AsyncParsableCommand {
             EraseCommand.self, KeysCommand.self, CatalogueCommand.self, StateCommand.self, RequestsCommand.self,
             PurposesCommand.self, HistoryCommand.self, ReplayCommand.self, RebuildCommand.self, ServeCommand.self,
             CheckpointCommand.self, BackupCommand.self, LogCommand.self, StatsCommand.self, ProveCommand.self,
-            WitnessesCommand.self,
+            WitnessesCommand.self, ReceiptCommand.self,
         ]
     )
 

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import Ledger
+import Projections
 import Testing
 
 @testable import LedgerServer
@@ -250,6 +251,39 @@ struct LedgerRoutesTests {
             #expect(consents.map { $0["purpose"] as? String } == ["newsletter", "surveys"])
             #expect(consents.map { $0["status"] as? String } == [status(lastNewsletter), status(lastSurveys)])
             #expect(consents.map { $0["seq"] as? Int } == [lastNewsletter + 1, lastSurveys + 1])
+        }
+    }
+
+    @Test func aReceiptIsAnsweredToReadersAndBadRequestsGetStableCodes() async throws {
+        let store = try TestLedger()
+        try store.ledger.ensureSigningKey()
+        try await store.server().makeApplication().test(.router) { client in
+            #expect(try await client.call(.post, "/v1/events", Events.grant("rita@example.com")).status == 201)
+            let reply = try await client.call(
+                .post,
+                "/v1/receipts",
+                #"{"subject":"rita@example.com","purpose":"newsletter"}"#
+            )
+            #expect(reply.status == 200)
+            #expect(reply.json?["kind"] as? String == "consent-receipt")
+            #expect(!reply.text.contains("rita@example.com"))
+            #expect(ConsentReceipt.failure(ofJSON: Array(reply.text.utf8)) == nil)
+            let record = reply.json?["record"] as? [String: Any]
+            #expect((record?["event"] as? [String: Any])?["event_state"] as? String == "ConsentGiven")
+            let refused: [(String, String)] = [
+                (#"{"subject":"nobody@example.com","purpose":"newsletter"}"#, "subject_not_found"),
+                (#"{"subject":"rita@example.com","purpose":"no-such"}"#, "unknown_purpose"),
+                (#"{"subject":"rita@example.com","purpose":"surveys"}"#, "not_found"),
+                (#"{"subject":"rita@example.com","purpose":"newsletter","asOf":"soon"}"#, "invalid_field"),
+                (#"{"subject":"rita@example.com"}"#, "missing_field"),
+                (#"{"purpose":"newsletter"}"#, "missing_field"),
+                (#"{"subject":"rita@example.com","purpose":"newsletter","extra":1}"#, "unknown_field"),
+            ]
+            for (body, code) in refused {
+                let answer = try await client.call(.post, "/v1/receipts", body)
+                #expect(answer.errorCode == code, "\(body): \(answer.text)")
+                #expect(!answer.text.contains("@example.com"))
+            }
         }
     }
 

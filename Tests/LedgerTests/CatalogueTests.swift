@@ -78,6 +78,43 @@ struct CatalogueTests {
         #expect(error?.message.hasPrefix("line 5:") == true)
     }
 
+    @Test func controllerRecordFieldsAreParsedAndOptional() throws {
+        let bundled = try Catalogue.bundled().controller
+        #expect(bundled.jurisdiction == "NO")
+        #expect(bundled.language == "nb")
+        #expect(bundled.withdrawalMethod.contains("post@activepeople.no"))
+        #expect(bundled.storageLocations.count == 2)
+        let bare = try Catalogue.parse("controller: {name: X}\npurposes: []\n").controller
+        #expect(bare.jurisdiction.isEmpty && bare.language.isEmpty && bare.withdrawalMethod.isEmpty)
+        #expect(bare.storageLocations.isEmpty)
+        let full = try Catalogue.parse(
+            """
+            controller:
+              name: X
+              jurisdiction: SE
+              language: sv-SE
+              withdrawalMethod: "Write to us"
+              storageLocations: ["Stockholm", "Oslo"]
+            purposes: []
+            """
+        ).controller
+        #expect(full.jurisdiction == "SE" && full.language == "sv-SE" && full.withdrawalMethod == "Write to us")
+        #expect(full.storageLocations == ["Stockholm", "Oslo"])
+    }
+
+    @Test(arguments: [
+        ("controller:\n  name: X\n  jurisdiction: Norway\npurposes: []\n", "line 3:"),
+        ("controller:\n  name: X\n  language: \"n b\"\npurposes: []\n", "line 3:"),
+        ("controller:\n  name: X\n  storageLocations: here\npurposes: []\n", "line 3:"),
+        ("controller:\n  name: X\n  withdrawalMethod: [a]\npurposes: []\n", "line 3:"),
+        ("controller:\n  name: X\n  storage: [a]\npurposes: []\n", "line 3:"),
+    ])
+    func badControllerRecordFieldsAreRefusedWithTheirLine(text: String, line: String) {
+        let error = #expect(throws: LedgerError.self) { try Catalogue.parse(text) }
+        #expect(error?.code == .invalidCatalogue)
+        #expect(error?.message.hasPrefix(line) == true, "\(error?.message ?? "")")
+    }
+
     @Test func clientsSectionIsParsed() throws {
         let text = """
             controller: {name: X}

@@ -13,6 +13,12 @@ extension Catalogue {
         controller:
           name: "Activepeople AS og Activepeople Norway AS"
           contact: "post@activepeople.no, +47 48245000, Bark Silas’ vei 5, 4876 Grimstad"
+          jurisdiction: NO
+          language: nb
+          withdrawalMethod: "Bruk avmeldingslenken i nyhetsbrevet, eller skriv til post@activepeople.no; skriftlige krav besvares kostnadsfritt innen 30 dager. / Use the unsubscribe link in the newsletter, or write to post@activepeople.no; written requests are answered free of charge within 30 days."
+          storageLocations:
+            - "Egne servere driftet av nettsideleverandøren (Responspartner AS), med kryptert backup i datasenteret der serveren står og i en speilet server i et annet datasenter. / The website supplier's own servers (Responspartner AS), with encrypted backups in the server's data centre and on a mirrored server in another data centre."
+            - "E-posttjenester, IT-tjenester og lagring av data hos Østereng IT AS. / E-mail, IT services and data storage at Østereng IT AS."
         requestDeadlineDays: 30
         extensionLimitDays: 60
         purposes:

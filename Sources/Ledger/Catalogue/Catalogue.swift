@@ -17,6 +17,15 @@ public struct Catalogue: Sendable {
         public var name: String
         /// How to reach the controller.
         public var contact: String
+        /// The country whose law governs the processing, as an ISO 3166-1 alpha-2 code (`NO`); empty
+        /// when the catalogue names none.
+        public var jurisdiction: String = ""
+        /// The language of the notices, as a BCP 47 tag (`nb`); empty when the catalogue names none.
+        public var language: String = ""
+        /// How a person withdraws consent, in words; empty when the catalogue says nothing.
+        public var withdrawalMethod: String = ""
+        /// Where the personal data is stored, in words; empty when the catalogue says nothing.
+        public var storageLocations: [String] = []
     }
 
     /// The exact text a person was shown when asked for consent, by version.

@@ -73,11 +73,7 @@ private struct CatalogueReader {
             guard try integer(version, "version") == 1 else { throw fault(version, "version must be 1") }
         }
         guard let controllerNode = top["controller"] else { throw fault(root, "missing key controller") }
-        let controllerMap = try mapping(controllerNode, "controller", allowed: ["name", "contact"])
-        let controller = Catalogue.Controller(
-            name: try requiredString(controllerMap, "name", in: controllerNode),
-            contact: try controllerMap["contact"].map { try string($0, "contact") } ?? ""
-        )
+        let controller = try readController(controllerNode)
         let deadline = try top["requestDeadlineDays"].map { try integer($0, "requestDeadlineDays", in: 1...365) } ?? 30
         let extensionLimit =
             try top["extensionLimitDays"].map { try integer($0, "extensionLimitDays", in: 0...365) } ?? 60
@@ -111,6 +107,58 @@ private struct CatalogueReader {
         )
         if let witnessesNode = top["witnesses"] { catalogue.witnesses = try readWitnesses(witnessesNode) }
         return catalogue
+    }
+
+    /// `controller:`: its name and contact, and the optional jurisdiction (ISO 3166-1 alpha-2),
+    /// language (BCP 47), withdrawal method and storage locations of a consent record.
+    private func readController(_ node: Node) throws -> Catalogue.Controller {
+        let map = try mapping(
+            node,
+            "controller",
+            allowed: ["name", "contact", "jurisdiction", "language", "withdrawalMethod", "storageLocations"]
+        )
+        var controller = Catalogue.Controller(
+            name: try requiredString(map, "name", in: node),
+            contact: try map["contact"].map { try string($0, "contact") } ?? ""
+        )
+        if let jurisdictionNode = map["jurisdiction"] {
+            let code = try string(jurisdictionNode, "jurisdiction")
+            guard code.utf8.count == 2, code.utf8.allSatisfy({ (65...90).contains($0) }) else {
+                throw fault(jurisdictionNode, "jurisdiction must be an ISO 3166-1 alpha-2 code such as NO")
+            }
+            controller.jurisdiction = code
+        }
+        if let languageNode = map["language"] {
+            let tag = try string(languageNode, "language")
+            guard isLanguageTag(tag) else {
+                throw fault(languageNode, "language must be a BCP 47 tag such as nb or en-GB")
+            }
+            controller.language = tag
+        }
+        if let methodNode = map["withdrawalMethod"] {
+            controller.withdrawalMethod = try string(methodNode, "withdrawalMethod")
+        }
+        if let locationsNode = map["storageLocations"] {
+            controller.storageLocations = try sequence(locationsNode, "storageLocations").map {
+                try string($0, "a storage location")
+            }
+        }
+        return controller
+    }
+
+    /// Whether `tag` has the shape of a BCP 47 tag: subtags of 1–8 letters or digits joined by `-`,
+    /// the first of 2–8 letters.
+    private func isLanguageTag(_ tag: String) -> Bool {
+        let subtags = tag.split(separator: "-", omittingEmptySubsequences: false)
+        guard let first = subtags.first, (2...8).contains(first.utf8.count),
+            first.utf8.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) })
+        else { return false }
+        return subtags.dropFirst().allSatisfy { subtag in
+            (1...8).contains(subtag.utf8.count)
+                && subtag.utf8.allSatisfy {
+                    (65...90).contains($0) || (97...122).contains($0) || (48...57).contains($0)
+                }
+        }
     }
 
     /// `witnesses:`, a list of tlog-cosignature/v1 verifier keys, no name or key twice.

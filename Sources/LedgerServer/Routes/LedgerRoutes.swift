@@ -27,6 +27,7 @@ struct LedgerRoutes: Sendable {
         route(router, "/v1/events", .post) { try await appendEvents($0, $1) }
         route(router, "/v1/consents/query", .post) { try await queryConsents($0, $1) }
         route(router, "/v1/subjects/history", .post) { try await history($0, $1) }
+        route(router, "/v1/receipts", .post) { try await receipt($0, $1) }
         route(router, "/v1/subjects/erase", .post) { try await erase($0, $1) }
         route(router, "/v1/keys/compact", .post) { try await compact($0, $1) }
         route(router, "/v1/requests", .get) { try await requests($0, $1) }
@@ -199,9 +200,8 @@ struct LedgerRoutes: Sendable {
         )
     }
 
-    private func history(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
-        try await caller(context).require(.read)
-        let input = try await object(request, allowed: ["subject", "pseudonym", "asOf"])
+    /// The `subject` or `pseudonym` of a body that must give exactly one of them.
+    private func subjectOrPseudonym(_ input: JSONValue) throws -> (subject: String?, pseudonym: String?) {
         let subject = try string(input, "subject")
         let pseudonym = try string(input, "pseudonym")
         guard (subject == nil) != (pseudonym == nil) else {
@@ -211,20 +211,50 @@ struct LedgerRoutes: Sendable {
             )
         }
         if let subject { try ClientEvent.checkExternalId(subject) }
+        return (subject, pseudonym)
+    }
+
+    /// The pseudonym `who` names: the pseudonym as given, or the subject's, resolved in the ledger.
+    /// Blocking: call it inside ``blocking(_:)``.
+    /// - Throws: `subject_not_found` when the external id does not resolve (or was erased).
+    private func resolve(_ who: (subject: String?, pseudonym: String?)) throws -> String {
+        guard let subject = who.subject else { return who.pseudonym ?? "" }
+        guard let found = try ledger.pseudonym(of: subject) else {
+            throw LedgerError(.subjectNotFound, "no subject has this external id")
+        }
+        return found
+    }
+
+    private func history(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        let input = try await object(request, allowed: ["subject", "pseudonym", "asOf"])
+        let who = try subjectOrPseudonym(input)
         let asOf = try string(input, "asOf").map { try time($0, "asOf") }
         return try await blocking {
-            let resolved: String
-            if let subject {
-                guard let found = try ledger.pseudonym(of: subject) else {
-                    throw LedgerError(.subjectNotFound, "no subject has this external id")
-                }
-                resolved = found
-            } else {
-                resolved = pseudonym ?? ""
-            }
-            let events = try ledger.history(pseudonym: resolved, asOf: asOf)
+            let events = try ledger.history(pseudonym: try resolve(who), asOf: asOf)
             guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of this pseudonym") }
             return JSONResponse.make(.object([("events", .array(events.map(\.json)))]))
+        }
+    }
+
+    /// `POST /v1/receipts {"subject" or "pseudonym", "purpose", "asOf"?}`: a consent receipt
+    /// (``ConsentReceipt``; docs/RECEIPTS.md).
+    private func receipt(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        let input = try await object(request, allowed: ["subject", "pseudonym", "purpose", "asOf"])
+        let who = try subjectOrPseudonym(input)
+        guard let purpose = try string(input, "purpose") else {
+            throw LedgerError(.missingField, "purpose is required")
+        }
+        let asOf = try time(try string(input, "asOf"), "asOf")
+        return try await blocking {
+            let receipt = try ConsentReceipt.make(
+                ledger: ledger,
+                pseudonym: try resolve(who),
+                purposeId: purpose,
+                asOf: asOf
+            )
+            return JSONResponse.make(receipt.json)
         }
     }
 

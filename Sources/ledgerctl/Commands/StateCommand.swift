@@ -2,7 +2,8 @@ import ArgumentParser
 import Ledger
 import Projections
 
-/// `ledgerctl state [--as-of T] [--subject S | --pseudonym P] [--purpose P] [--export FILE]`.
+/// `ledgerctl state [--as-of T] [--subject S | --pseudonym P] [--purpose P] [--export FILE]
+/// [--format dpv]`.
 struct StateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "state",
@@ -16,6 +17,11 @@ struct StateCommand: ParsableCommand {
 
             With --export FILE, the state comes from an export file alone — no ledger, no key — \
             verifying the chain on the way; --policy names the catalogue (default: bundled).
+
+            With --format dpv and --subject or --pseudonym, the subject's deciding grant or \
+            withdrawal of each purpose as ISO/IEC TS 27560 records in JSON-LD, with the inline \
+            DPV context of consent receipts (docs/RECEIPTS.md); unsigned and without proofs: use \
+            `ledgerctl receipt` for those.
             """
     )
 
@@ -24,8 +30,15 @@ struct StateCommand: ParsableCommand {
     @OptionGroup var who: SubjectOptions
     @Option(name: .long, help: "Only this purpose.") var purpose: String?
     @OptionGroup var source: ExportSourceOptions
+    @Option(name: .long, help: "dpv: one subject's consent records as JSON-LD (DPV).") var format: String?
 
     func validate() throws {
+        if let format {
+            guard format == "dpv" else { throw ValidationError("--format takes dpv") }
+            guard who.isGiven, source.export == nil else {
+                throw ValidationError("--format dpv goes with --subject or --pseudonym, on the ledger")
+            }
+        }
         if source.export != nil, who.subject != nil {
             throw ValidationError("an export holds pseudonyms only: use --pseudonym")
         }
@@ -62,6 +75,10 @@ struct StateCommand: ParsableCommand {
                 catalogue = try opened.catalogue()
                 try checkPurpose(in: catalogue)
                 if let resolved = try who.resolve(in: opened) {
+                    if format != nil {
+                        try printRecords(of: resolved, in: opened, catalogue: catalogue, at: time)
+                        return
+                    }
                     let projection = try opened.subjectProjection(pseudonym: resolved, asOf: time)
                     printConsents(
                         projection.consents(at: time, rules: ProjectionRules(catalogue: catalogue)),
@@ -92,6 +109,17 @@ struct StateCommand: ParsableCommand {
             }
             printWhole(projection, catalogue: catalogue, at: time)
         }
+    }
+
+    /// `--format dpv`: the subject's consent records as one JSON-LD document.
+    private func printRecords(of pseudonym: String, in ledger: Ledger, catalogue: Catalogue, at time: Timestamp) throws
+    {
+        let events = try ledger.subjectEvents(pseudonym: pseudonym)
+        guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of this pseudonym") }
+        let records = try ConsentRecord.all(catalogue: catalogue, events: events, asOf: time).filter {
+            purpose == nil || $0.purpose.id == purpose
+        }
+        Output.line(ConsentRecord.jsonLD(records, asOf: time).serialized)
     }
 
     /// A `--purpose` the catalogue does not name would silently list nothing: refuse it instead.

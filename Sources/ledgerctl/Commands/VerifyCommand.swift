@@ -17,6 +17,10 @@ struct VerifyCommand: ParsableCommand {
             With --proof FILE, checks a proof bundle or erasure receipt (`ledgerctl prove`, \
             `ledgerctl erase --receipt`) offline: no ledger needed.
 
+            With --receipt FILE, checks a consent receipt (`ledgerctl receipt`) offline: the \
+            checkpoint's signature, the export record's hash, the inclusion proof, the receipt \
+            signature, and that the record's event fields match the event.
+
             With --checkpoint FILE, proves that the log extends a checkpoint printed earlier by \
             `ledgerctl checkpoint`, as JSON or as a signed note (signature, ledger, size, head, \
             RFC 9162 consistency proof); add --full to recompute the whole chain as well. With \
@@ -59,11 +63,24 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A proof bundle or erasure receipt to check offline.", valueName: "file"))
     var proof: String?
 
-    @Option(name: .long, help: ArgumentHelp("With --proof: the catalogue (default: bundled).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "With --proof: the catalogue (default: bundled); with --receipt: check the record's notice against it.",
+            valueName: "file"
+        )
+    )
     var policy: String?
+
+    @Option(name: .long, help: ArgumentHelp("A consent receipt to check offline.", valueName: "file"))
+    var receipt: String?
 
     func run() throws {
         try runReporting(json: global.json) {
+            if let receipt {
+                try verifyReceipt(at: receipt)
+                return
+            }
             if let checkpoint {
                 try verifyCheckpoint(at: checkpoint)
                 return
@@ -148,6 +165,31 @@ struct VerifyCommand: ParsableCommand {
                 "OK: the log extends the checkpoint of \(treeSize) events (consistency proof verified"
                     + (cosignatures > 0 ? "; \(cosignatures) or more witnesses cosigned it)" : ")")
             )
+        }
+        if failure != nil { throw CommandFailure(exitCode: 1) }
+    }
+
+    private func verifyReceipt(at path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw LedgerError(.unreadableInput, "cannot read the receipt file \(path)")
+        }
+        let failure = ConsentReceipt.failure(
+            ofJSON: Array(data),
+            catalogue: try policy.map { try loadCatalogue($0) }
+        )
+        let checkpoint = JSONValue.parse(Array(data))?["checkpoint"]
+        if global.json {
+            var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil))]
+            if let failure { pairs.append(("reason", .string(failure))) }
+            Output.line(JSONValue.object(pairs).serialized)
+        } else if let failure {
+            Output.line("FAILED: \(failure)")
+        } else {
+            Output.line("OK: the event is in the log of the checkpoint and the signed record describes it")
+            Output.line(
+                "  ledger \(checkpoint?["ledgerId"]?.stringValue ?? "?"), signing key \(checkpoint?["publicKey"]?.stringValue ?? "?")"
+            )
+            Output.line("  compare the key with the one the ledger's operator publishes")
         }
         if failure != nil { throw CommandFailure(exitCode: 1) }
     }
