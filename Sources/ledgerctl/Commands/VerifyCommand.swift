@@ -177,21 +177,11 @@ struct VerifyCommand: ParsableCommand {
             ofJSON: Array(data),
             catalogue: try policy.map { try loadCatalogue($0) }
         )
-        let checkpoint = JSONValue.parse(Array(data))?["checkpoint"]
-        if global.json {
-            var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil))]
-            if let failure { pairs.append(("reason", .string(failure))) }
-            Output.line(JSONValue.object(pairs).serialized)
-        } else if let failure {
-            Output.line("FAILED: \(failure)")
-        } else {
-            Output.line("OK: the event is in the log of the checkpoint and the signed record describes it")
-            Output.line(
-                "  ledger \(checkpoint?["ledgerId"]?.stringValue ?? "?"), signing key \(checkpoint?["publicKey"]?.stringValue ?? "?")"
-            )
-            Output.line("  compare the key with the one the ledger's operator publishes")
-        }
-        if failure != nil { throw CommandFailure(exitCode: 1) }
+        try reportOfflineCheck(
+            of: data,
+            failure: failure,
+            success: "OK: the event is in the log of the checkpoint and the signed record describes it"
+        )
     }
 
     private func verifyProof(at path: String) throws {
@@ -199,7 +189,17 @@ struct VerifyCommand: ParsableCommand {
             throw LedgerError(.unreadableInput, "cannot read the proof file \(path)")
         }
         let rules = ProjectionRules(catalogue: try loadCatalogue(policy))
-        let failure = ProofBundle.failure(ofJSON: Array(data), rules: rules)
+        try reportOfflineCheck(
+            of: data,
+            failure: ProofBundle.failure(ofJSON: Array(data), rules: rules),
+            success: "OK: every event is in the log of the checkpoint and the stated result holds"
+        )
+    }
+
+    /// Prints the outcome of checking a file offline (a proof bundle, an erasure or consent
+    /// receipt): `failure`, or `success` with the checkpoint's ledger and key to compare; exit 1
+    /// on a failure.
+    private func reportOfflineCheck(of data: Data, failure: String?, success: String) throws {
         let checkpoint = JSONValue.parse(Array(data))?["checkpoint"]
         if global.json {
             var pairs: [(String, JSONValue)] = [("ok", .bool(failure == nil))]
@@ -208,7 +208,7 @@ struct VerifyCommand: ParsableCommand {
         } else if let failure {
             Output.line("FAILED: \(failure)")
         } else {
-            Output.line("OK: every event is in the log of the checkpoint and the stated result holds")
+            Output.line(success)
             Output.line(
                 "  ledger \(checkpoint?["ledgerId"]?.stringValue ?? "?"), signing key \(checkpoint?["publicKey"]?.stringValue ?? "?")"
             )
