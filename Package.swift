@@ -85,9 +85,16 @@ let package = Package(
         ),
         // What both test targets use (a tmpfs for full-disk tests); not part of the product.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The golden fixture "a year at Activepeople", for every suite that checks figures
+        // against it; not part of the product.
+        .target(
+            name: "GoldenFixture",
+            dependencies: ["Ledger", "Projections", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/GoldenFixture"
+        ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger", "Projections", "TestSupport"],
+            dependencies: ["Ledger", "Projections", "TestSupport", "GoldenFixture"],
             exclude: []
         ),
         .testTarget(
