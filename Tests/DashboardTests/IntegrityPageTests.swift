@@ -1,7 +1,8 @@
 import Dashboard
-import Ledger
 import Projections
 import Testing
+
+@testable import Ledger
 
 /// The integrity page's model: the head and the signed checkpoint of the tree as of a date, the
 /// erasures by then.
@@ -35,5 +36,49 @@ struct IntegrityPageTests {
             try IntegrityPage.load(from: ledger, asOf: DashboardFixture.time("2024-12-31T00:00:00.000Z")).checkpoint
                 .treeSize == 0
         )
+    }
+
+    @Test func aWitnessShowsWhatItHadCosignedByThen() throws {
+        let asOf = try DashboardFixture.time("2025-06-30T23:59:59.999Z")
+        let checkpoint = Checkpoint(
+            ledgerId: "l",
+            treeSize: 1_094,
+            rootHash: [],
+            headHash: [],
+            recordedAt: asOf,
+            publicKey: [],
+            signature: []
+        )
+        let seconds = UInt64(asOf.milliseconds / 1000)
+        let key = [UInt8](repeating: 7, count: 32)
+        let statuses = [
+            Ledger.WitnessStatus(
+                witness: try WitnessKey(name: "early.example/w", publicKey: key),
+                latestTreeSize: 1_000,
+                latestTime: seconds - 3600
+            ),
+            Ledger.WitnessStatus(
+                witness: try WitnessKey(name: "late.example/w", publicKey: key),
+                latestTreeSize: 2_000,
+                latestTime: seconds + 3600
+            ),
+            Ledger.WitnessStatus(
+                witness: try WitnessKey(name: "idle.example/w", publicKey: key),
+                latestTreeSize: nil,
+                latestTime: nil
+            ),
+        ]
+        let page = IntegrityPage(checkpoint: checkpoint, witnesses: statuses, erasures: 0, asOf: asOf)
+        #expect(page.witnesses.map(\.name) == ["early.example/w", "late.example/w", "idle.example/w"])
+        #expect(page.witnesses[0].latestTreeSize == 1_000 && !page.witnesses[0].cosignedLater)
+        #expect(page.witnesses[0].latestTime == Timestamp(milliseconds: Int64(seconds - 3600) * 1000))
+        #expect(page.witnesses[1].latestTreeSize == nil && page.witnesses[1].cosignedLater)
+        #expect(page.witnesses[2].latestTreeSize == nil && !page.witnesses[2].cosignedLater)
+        #expect(page.witnesses[0].verifierKey.hasPrefix("early.example/w+"))
+        #expect(!page.signatureValid, "an unsigned checkpoint")
+        let html = try PageRenderer().integrity(page, asOf: AsOf(now: asOf))
+        #expect(html.contains("<td>early.example/w</td>") && html.contains("tree size 1000, cosigned at 2025-06-30"))
+        #expect(html.contains("none by then") && html.contains("none stored"))
+        #expect(html.contains("does not verify"))
     }
 }

@@ -52,6 +52,7 @@ enum Templates {
         code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 13px; }
         .hash { word-break: break-all; }
         .days { font-weight: 600; white-space: nowrap; }
+        td.nowrap { white-space: nowrap; }
         .days.green { color: var(--green); } .days.amber { color: var(--amber); } .days.red { color: var(--red); }
         .days.overdue { color: #fff; background: var(--overdue); border-radius: 4px; padding: 1px 6px; }
         .badge { display: inline-block; padding: 0 6px; border-radius: 4px; background: #e7ecf5; font-size: 13px; }
@@ -125,7 +126,7 @@ enum Templates {
         <table>
         <thead><tr><th>Request</th><th>Kind</th><th>Pseudonym</th><th>Opened</th><th>Due</th><th>Days left</th><th>Extended</th></tr></thead>
         <tbody>
-        {{#rows}}<tr><td><a class="mono" href="{{href}}">{{requestId}}</a></td><td>{{kind}}</td><td class="mono">{{pseudonym}}</td><td>{{opened}}</td><td>{{due}}</td><td><span class="days {{tone}}">{{daysLeft}}</span></td><td>{{#extended}}<span class="badge">extended</span>{{/extended}}{{^extended}}no{{/extended}}</td></tr>
+        {{#rows}}<tr><td class="nowrap"><a class="mono" href="{{href}}">{{requestId}}</a></td><td>{{kind}}</td><td class="mono">{{pseudonym}}</td><td class="nowrap">{{opened}}</td><td class="nowrap">{{due}}</td><td><span class="days {{tone}}">{{daysLeft}}</span></td><td>{{#extended}}<span class="badge">extended</span>{{/extended}}{{^extended}}no{{/extended}}</td></tr>
         {{/rows}}
         </tbody>
         </table>
@@ -142,7 +143,7 @@ enum Templates {
         <dt>Kind</dt><dd>{{kind}}</dd>
         <dt>Pseudonym</dt><dd class="mono">{{pseudonym}}</dd>
         <dt>Opened</dt><dd>{{opened}}</dd>
-        <dt>Due</dt><dd>{{due}}</dd>
+        <dt>Due</dt><dd>{{due}}{{#extended}} <span class="badge">extended</span>{{/extended}}</dd>
         <dt>Status</dt><dd>{{status}}{{#closed}}, {{.}}{{/closed}}</dd>
         {{#isOpen}}<dt>Days left</dt><dd><span class="days {{tone}}">{{daysLeft}}</span></dd>{{/isOpen}}
         </dl>

@@ -15,6 +15,8 @@ struct TimelineView: Sendable {
     let pseudonym: String
     let opened: String
     let due: String
+    /// Whether a `request.extended` moved the due date (by the page's time).
+    let extended: Bool
     /// `open`, `completed` or `rejected`.
     let status: String
     let isOpen: Bool
@@ -31,6 +33,7 @@ struct TimelineView: Sendable {
         pseudonym = request.pseudonym
         opened = Display.dateTime(request.openedAt)
         due = Display.dateTime(request.dueAt)
+        extended = page.entries.contains { $0.type == .requestExtended }
         status = request.status.rawValue
         isOpen = request.status == .open
         daysLeft = Display.daysLeft(page.daysLeft)
