@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerctlTests",
-            dependencies: ["ledgerctl", "LedgerClient", "TestSupport"]
+            dependencies: ["ledgerctl", "LedgerClient", "TestSupport", "GoldenFixture"]
         ),
         .testTarget(
             name: "LedgerServerTests",

@@ -41,7 +41,7 @@ struct ClockView: Sendable {
                 kind: row.kind.rawValue,
                 pseudonym: row.pseudonym,
                 opened: Display.date(row.openedAt),
-                due: Display.dateTime(row.dueAt),
+                due: Display.minute(row.dueAt),
                 daysLeft: Display.daysLeft(row.daysLeft),
                 tone: row.urgency.rawValue,
                 extended: row.extended

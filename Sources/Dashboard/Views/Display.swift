@@ -7,9 +7,12 @@ enum Display {
     static func date(_ time: Timestamp) -> String { String(time.rfc3339.prefix(10)) }
 
     /// `2025-06-30 09:00 UTC`.
-    static func dateTime(_ time: Timestamp) -> String {
+    static func dateTime(_ time: Timestamp) -> String { minute(time) + " UTC" }
+
+    /// `2025-06-30 09:00` (UTC), for table cells whose heading says UTC.
+    static func minute(_ time: Timestamp) -> String {
         let text = time.rfc3339
-        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5)) + " UTC"
+        return String(text.prefix(10)) + " " + String(text.dropFirst(11).prefix(5))
     }
 
     /// `12 days`, `1 day`, or `overdue by 3 days` for a negative count.

@@ -34,7 +34,7 @@ enum Templates {
         header input, header button { font: inherit; padding: 4px 8px; border-radius: 6px; border: 1px solid #51617f; }
         header button { background: #2e3d62; color: #fff; cursor: pointer; }
         header a.now { color: #cfd8ea; }
-        main { padding: 16px 24px 32px; max-width: 1240px; }
+        main { padding: 16px 24px 32px; }
         h1 { font-size: 22px; margin: 8px 0 4px; }
         h2 { font-size: 17px; margin: 24px 0 8px; }
         .asof { color: var(--muted); margin: 0 0 16px; }
@@ -46,7 +46,7 @@ enum Templates {
         .tile.green { border-color: var(--green); } .tile.amber { border-color: var(--amber); }
         .tile.overdue { border-color: var(--overdue); } .tile.overdue .count { color: var(--overdue); }
         table { border-collapse: collapse; width: 100%; margin: 8px 0; }
-        th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+        th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: middle; }
         th { background: var(--panel); font-weight: 600; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 13px; }
@@ -124,7 +124,7 @@ enum Templates {
         {{#empty}}<p>No request is open.</p>{{/empty}}
         {{^empty}}
         <table>
-        <thead><tr><th>Request</th><th>Kind</th><th>Pseudonym</th><th>Opened</th><th>Due</th><th>Days left</th><th>Extended</th></tr></thead>
+        <thead><tr><th>Request</th><th>Kind</th><th>Pseudonym</th><th>Opened</th><th>Due (UTC)</th><th>Days left</th><th>Extended</th></tr></thead>
         <tbody>
         {{#rows}}<tr><td class="nowrap"><a class="mono" href="{{href}}">{{requestId}}</a></td><td>{{kind}}</td><td class="mono">{{pseudonym}}</td><td class="nowrap">{{opened}}</td><td class="nowrap">{{due}}</td><td><span class="days {{tone}}">{{daysLeft}}</span></td><td>{{#extended}}<span class="badge">extended</span>{{/extended}}{{^extended}}no{{/extended}}</td></tr>
         {{/rows}}
