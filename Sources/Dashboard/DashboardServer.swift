@@ -45,6 +45,11 @@ package struct DashboardServer: Sendable {
         renderer = try PageRenderer()
     }
 
+    /// The session cookie's name: `ledger_dashboard_` and the start of the ledger's id, so that the
+    /// dashboards of two ledgers on one machine (cookies do not tell ports apart) keep their own
+    /// sessions.
+    package var cookieName: String { "ledger_dashboard_" + String(ledger.ledgerId.prefix(8)) }
+
     /// `<ledger>/dashboard.token`: where `ledgerctl serve --dashboard` writes the token.
     package static func tokenPath(ledgerDirectory: String) -> String { ledgerDirectory + "/dashboard.token" }
 
@@ -54,8 +59,15 @@ package struct DashboardServer: Sendable {
     /// Every route behind the gate (``DashboardGate``).
     package func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        DashboardRoutes(ledger: ledger, token: token, sessions: sessions, renderer: renderer, clock: clock)
-            .register(on: router)
+        DashboardRoutes(
+            ledger: ledger,
+            token: token,
+            cookieName: cookieName,
+            sessions: sessions,
+            renderer: renderer,
+            clock: clock
+        )
+        .register(on: router)
         return router
     }
 

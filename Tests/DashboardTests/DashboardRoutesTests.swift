@@ -11,7 +11,8 @@ import Testing
 struct DashboardRoutesTests {
     @Test func withoutASessionEveryPathIsRefused() async throws {
         let fixture = try DashboardFixture()
-        try await fixture.dashboard().makeApplication().test(.router) { client in
+        let dashboard = try fixture.dashboard()
+        try await dashboard.makeApplication().test(.router) { client in
             for path in [
                 "/", "/consent", "/integrity", "/requests.csv", "/consent.csv", "/requests/x", "/nothing-here",
                 "/?asOf=2025-06-30", "/login", "/login?token=", "/login?token=\(String(repeating: "0", count: 64))",
@@ -26,14 +27,19 @@ struct DashboardRoutesTests {
                 Self.expectSecurityHeaders(reply, path)
             }
             // A forged or stale session cookie is no better.
-            let forged = try await client.get("/", cookie: "ledger_dashboard=" + String(repeating: "a", count: 64))
+            let forged = try await client.get(
+                "/",
+                cookie: dashboard.cookieName + "=" + String(repeating: "a", count: 64)
+            )
             #expect(forged.status == 401)
         }
     }
 
     @Test func theTokenLogsInWithAStrictHttpOnlyCookie() async throws {
         let fixture = try DashboardFixture()
-        try await fixture.dashboard().makeApplication().test(.router) { client in
+        let dashboard = try fixture.dashboard()
+        #expect(dashboard.cookieName == "ledger_dashboard_" + fixture.ledger.ledgerId.prefix(8))
+        try await dashboard.makeApplication().test(.router) { client in
             let login = try await client.get("/login?token=\(DashboardFixture.token)")
             #expect(login.status == 303 && login.headers[.location] == "/")
             Self.expectSecurityHeaders(login, "/login")
@@ -43,7 +49,10 @@ struct DashboardRoutesTests {
             )
             #expect(attributes == ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"], "\(setCookie)")
             let cookie = try #require(setCookie.split(separator: ";").first.map(String.init))
-            #expect(cookie.hasPrefix("ledger_dashboard=") && cookie.utf8.count == "ledger_dashboard=".utf8.count + 64)
+            #expect(
+                cookie.hasPrefix(dashboard.cookieName + "=")
+                    && cookie.utf8.count == dashboard.cookieName.utf8.count + 65
+            )
             #expect(!cookie.contains(DashboardFixture.token))
             for path in ["/", "/consent", "/integrity"] {
                 let page = try await client.get(path, cookie: cookie)
@@ -71,6 +80,15 @@ struct DashboardRoutesTests {
             #expect(midYear.text.contains(#"<span class="count">2</span>Overdue"#))
             #expect(yearEnd.text.contains(#"<span class="count">6</span>Overdue"#))
             #expect(now.text.contains(#"<span class="count">6</span>Overdue"#))
+            // The ends of the range RFC 3339 can write: nothing yet, and everything.
+            for date in ["0000-01-01", "9999-12-31"] {
+                for path in ["/", "/consent", "/integrity", "/requests.csv", "/consent.csv"] {
+                    #expect(
+                        try await client.get("\(path)?asOf=\(date)", cookie: cookie).status == 200,
+                        "\(path) \(date)"
+                    )
+                }
+            }
             #expect(midYear.text.contains(#"value="2025-06-30""#) && midYear.text.contains("2025-06-30 23:59 UTC"))
             // Links keep the date.
             #expect(midYear.text.contains(#"href="/consent?asOf=2025-06-30""#))

@@ -11,12 +11,11 @@ import Ledger
 /// - every refusal and failure becomes an error page with its stable code;
 /// - every response, error pages included, carries the security headers (``SecurityHeaders``).
 struct DashboardGate<Context: RequestContext>: RouterMiddleware {
-    /// The session cookie's name.
-    static var cookieName: String { "ledger_dashboard" }
-
     /// Paths served without a session.
     static var openPaths: Set<String> { ["/login", "/logout"] }
 
+    /// The session cookie's name (``DashboardServer/cookieName``).
+    let cookieName: String
     let sessions: SessionStore
     let renderer: PageRenderer
     let clock: any LedgerClock
@@ -32,7 +31,7 @@ struct DashboardGate<Context: RequestContext>: RouterMiddleware {
             if let authority = request.head.authority, !Self.isLoopback(authority: authority) {
                 throw DashboardError(.misdirected, "the dashboard answers only to 127.0.0.1, [::1] or localhost")
             }
-            signedIn = request.cookies[Self.cookieName].map { sessions.isValid($0.value) } ?? false
+            signedIn = request.cookies[cookieName].map { sessions.isValid($0.value) } ?? false
             guard signedIn || Self.openPaths.contains(request.uri.path) else { throw DashboardError.loginRequired }
             response = try await next(request, context)
         } catch {

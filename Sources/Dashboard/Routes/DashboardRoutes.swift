@@ -9,12 +9,16 @@ import NIOPosix
 struct DashboardRoutes: Sendable {
     let ledger: Ledger
     let token: AccessToken
+    /// The session cookie's name (``DashboardServer/cookieName``).
+    let cookieName: String
     let sessions: SessionStore
     let renderer: PageRenderer
     let clock: any LedgerClock
 
     func register(on router: Router<BasicRequestContext>) {
-        router.add(middleware: DashboardGate(sessions: sessions, renderer: renderer, clock: clock))
+        router.add(
+            middleware: DashboardGate(cookieName: cookieName, sessions: sessions, renderer: renderer, clock: clock)
+        )
         route(router, "/login") { request, _ in try login(request) }
         router.post("/logout") { request, _ in logout(request) }
         route(router, "/") { request, _ in
@@ -74,7 +78,7 @@ struct DashboardRoutes: Sendable {
         var response = Response(status: .seeOther, headers: [.location: "/"])
         response.setCookie(
             Cookie(
-                name: DashboardGate<BasicRequestContext>.cookieName,
+                name: cookieName,
                 value: sessions.open(),
                 maxAge: Int(sessions.lifetime / 1000),
                 path: "/",
@@ -87,11 +91,11 @@ struct DashboardRoutes: Sendable {
 
     /// `POST /logout`: ends the session, if any, clears the cookie and goes back to the start.
     private func logout(_ request: Request) -> Response {
-        if let cookie = request.cookies[DashboardGate<BasicRequestContext>.cookieName] { sessions.close(cookie.value) }
+        if let cookie = request.cookies[cookieName] { sessions.close(cookie.value) }
         var response = Response(status: .seeOther, headers: [.location: "/"])
         response.setCookie(
             Cookie(
-                name: DashboardGate<BasicRequestContext>.cookieName,
+                name: cookieName,
                 value: "",
                 maxAge: 0,
                 path: "/",
