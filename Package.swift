@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(
@@ -67,6 +68,22 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // The privacy officer's dashboard: a read-only web listener on loopback TCP beside the
+        // socket server (`ledgerctl serve --dashboard`), with its pages computed from the ledger.
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "Ledger",
+                "Projections",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "ledgerctl",
             dependencies: [
@@ -74,8 +91,10 @@ let package = Package(
                 "Projections",
                 "LedgerClient",
                 "LedgerServer",
+                "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -85,14 +104,21 @@ let package = Package(
         ),
         // What both test targets use (a tmpfs for full-disk tests); not part of the product.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The golden fixture "a year at Activepeople", for every suite that checks figures
+        // against it; not part of the product.
+        .target(
+            name: "GoldenFixture",
+            dependencies: ["Ledger", "Projections", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/GoldenFixture"
+        ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger", "Projections", "TestSupport"],
+            dependencies: ["Ledger", "Projections", "TestSupport", "GoldenFixture"],
             exclude: []
         ),
         .testTarget(
             name: "LedgerctlTests",
-            dependencies: ["ledgerctl", "LedgerClient", "TestSupport"]
+            dependencies: ["ledgerctl", "LedgerClient", "TestSupport", "GoldenFixture"]
         ),
         .testTarget(
             name: "LedgerServerTests",
@@ -100,6 +126,17 @@ let package = Package(
                 "Ledger",
                 "Projections",
                 "LedgerServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: [
+                "Dashboard",
+                "Ledger",
+                "Projections",
+                "GoldenFixture",
+                "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -101,11 +101,18 @@ package struct LedgerServer: Sendable {
     /// Serves on the configuration's socket until SIGTERM or SIGINT: stops accepting, finishes what
     /// is in flight and queued, then removes the socket. The socket is created with mode 0600, or
     /// 0660 and the configuration's group.
-    /// - Parameter onReady: Called once the socket is bound and its mode set.
-    /// - Throws: When the socket cannot be bound.
+    /// - Parameters:
+    ///   - services: Services run beside the socket server in the same service group (the
+    ///     dashboard's listener): they start with it, stop first on SIGTERM or SIGINT, and when one
+    ///     fails the whole group stops.
+    ///   - onReady: Called once the socket is bound and its mode set.
+    /// - Throws: When the socket cannot be bound, or a service beside it fails.
     /// - Warning: Changes the process umask until the socket is bound. Hold a ``ServerGuard`` on
     ///   the ledger for as long as this runs.
-    package func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
+    package func run(
+        alongside services: [any Service] = [],
+        onReady: @escaping @Sendable () -> Void = {}
+    ) async throws {
         let socketPath = configuration.socketPath
         let socketGroup = configuration.socketGroup
         let previousMask = umask(0o177)
@@ -120,9 +127,21 @@ package struct LedgerServer: Sendable {
             onReady()
         }
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // Graceful shutdown runs in reverse order: the services beside the socket stop first.
+            configuration: .init(
+                services: [app] + services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            // A service that failed (a dashboard that cannot listen) stops the group after the
+            // socket was bound: the socket is this server's (``ServerGuard``), so remove it.
+            unlink(socketPath)
+            throw error
+        }
         unlink(socketPath)
         logger.info("stopped; the socket is removed")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GoldenFixture
 import Testing
 
 @testable import Ledger

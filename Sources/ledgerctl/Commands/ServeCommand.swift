@@ -1,8 +1,10 @@
 import ArgumentParser
+import Dashboard
 import Foundation
 import Ledger
 import LedgerServer
 import Logging
+import ServiceLifecycle
 
 /// `ledgerctl serve [--socket PATH]`.
 struct ServeCommand: AsyncParsableCommand {
@@ -15,6 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
             only the server's own user and root are let in. Appends are group-committed: every \
             answer comes after its fsync. SIGTERM or SIGINT stops accepting, finishes what is in \
             flight, closes the ledger and removes the socket.
+
+            --dashboard 127.0.0.1:PORT also serves the privacy officer's read-only web dashboard on \
+            that loopback address (never another): a new login token is written to \
+            <ledger>/dashboard.token (mode 0600) and the login URL is printed once. Port 0 takes a \
+            free port. For remote use, forward the port over SSH.
             """
     )
 
@@ -45,6 +52,14 @@ struct ServeCommand: AsyncParsableCommand {
         )
     )
     var initialMapSize: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also serve the read-only web dashboard on this loopback address and port (127.0.0.1:8080, [::1]:8080).",
+            valueName: "address:port"
+        )
+    )
+    var dashboard: String?
 
     func validate() throws {
         // Upper bounds too: a timeout is multiplied into nanoseconds, which must not overflow.
@@ -60,6 +75,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--initial-map-size must be 1 to 1048576 MiB"
             )
+        }
+        if let dashboard {
+            do {
+                _ = try LoopbackAddress(parsing: dashboard)
+            } catch {
+                throw ValidationError(error.message)
+            }
         }
     }
 
@@ -92,7 +114,15 @@ struct ServeCommand: AsyncParsableCommand {
             requestTimeout: Int64(requestTimeout),
             queueCapacity: queueCapacity
         )
-        try await LedgerServer(ledger: ledger, configuration: configuration, logger: logger).run { [global] in
+        let beside = try dashboard.map { try dashboardService(ledger: ledger, address: $0, logger: logger) }
+        defer {
+            if beside != nil {
+                AccessToken.removeFile(at: DashboardServer.tokenPath(ledgerDirectory: global.directory))
+            }
+        }
+        try await LedgerServer(ledger: ledger, configuration: configuration, logger: logger).run(
+            alongside: beside.map { [$0] } ?? []
+        ) { [global] in
             Output.line("ConsentLedger is serving the ledger in \(global.directory) on \(socketPath)")
             Output.line("  curl --unix-socket \(socketPath) http://localhost/v1/head")
             Output.line("  curl --unix-socket \(socketPath) -H 'Content-Type: application/json' \\")
@@ -103,5 +133,27 @@ struct ServeCommand: AsyncParsableCommand {
             Output.line("Stop with Ctrl-C or SIGTERM.")
         }
         withExtendedLifetime(serverGuard) {}
+    }
+
+    /// The dashboard on `address`: a new token written to `<ledger>/dashboard.token`, and the login
+    /// URL printed once its listener is bound (on standard output only, never in the log).
+    private func dashboardService(ledger: Ledger, address text: String, logger: Logger) throws -> any Service {
+        let address: LoopbackAddress
+        do {
+            address = try LoopbackAddress(parsing: text)
+        } catch {
+            throw LedgerError(.invalidField, error.message)
+        }
+        let token = AccessToken(random: SystemRandomSource())
+        let tokenPath = DashboardServer.tokenPath(ledgerDirectory: global.directory)
+        try token.write(toFile: tokenPath)
+        let dashboard = try DashboardServer(ledger: ledger, address: address, token: token, logger: logger)
+        return dashboard.service { bound in
+            logger.info("the dashboard listens on \(bound) (loopback only)")
+            Output.line(
+                "The dashboard is on http://\(bound)/ (loopback only; the token is in \(tokenPath)). Log in at:"
+            )
+            Output.line("  " + dashboard.loginURL(at: bound))
+        }
     }
 }

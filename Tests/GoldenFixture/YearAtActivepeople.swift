@@ -1,8 +1,8 @@
+import Crypto
 import Foundation
+import Ledger
+import Projections
 import TestSupport
-
-@testable import Ledger
-@testable import Projections
 
 /// The golden fixture: "a year at the seed's company" (issue 3). Deterministic — a seeded random
 /// source, a manual clock and a seeded generator of choices — so the same code always writes the
@@ -13,23 +13,38 @@ import TestSupport
 /// survey consents from course sign-ups, job applicants (personality tests) erased when their
 /// recruitment closes, access and correction requests (some answered late, some extended, some
 /// rejected, some forgotten) about every purpose of the catalogue, and erasure requests.
-struct YearAtActivepeople {
-    let ledger: Ledger
+public struct YearAtActivepeople: Sendable {
+    /// The ledger the year was appended to.
+    public let ledger: Ledger
     /// Pseudonyms of the three subjects the golden files follow, by name.
-    let followed: [String: String]
+    public let followed: [String: String]
+    /// Every external id the year used, erased subjects' included: no page or file meant for
+    /// people without the master key may contain one.
+    public let externalIds: Set<String>
+    /// Every string of the events' `data` (encrypted in the log): personal data no such page or
+    /// file may contain either.
+    public let dataValues: Set<String>
+    /// The actors that appended the year's events (`actor` is stored in clear).
+    public static let actors = ["web-signup", "course-admin", "recruiting", "privacy-office"]
 
-    static let snapshotInterval: UInt64 = 250
-    static let goldenDates = [
+    /// Events between projection snapshots.
+    public static let snapshotInterval: UInt64 = 250
+    /// The dates of the whole-ledger golden files.
+    public static let goldenDates = [
         "2025-03-31T23:59:59.999Z", "2025-06-30T23:59:59.999Z", "2025-09-30T23:59:59.999Z", "2025-12-31T23:59:59.999Z",
     ]
-    static let subjectDates = ["2025-02-15T00:00:00.000Z", "2025-07-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z"]
-    static let overdueDates = ["2025-06-30T23:59:59.999Z", "2025-12-31T23:59:59.999Z"]
+    /// The dates of the followed subjects' golden lines.
+    public static let subjectDates = [
+        "2025-02-15T00:00:00.000Z", "2025-07-01T00:00:00.000Z", "2026-01-01T00:00:00.000Z",
+    ]
+    /// The dates of the overdue requests' golden lines.
+    public static let overdueDates = ["2025-06-30T23:59:59.999Z", "2025-12-31T23:59:59.999Z"]
 
     /// Builds the fixture in `directory`. With `alteringOneEvent`, one unsubscribe in March is a
     /// grant of another purpose instead — the golden output must notice.
-    static func build(in directory: String, alteringOneEvent: Bool = false) throws -> YearAtActivepeople {
-        let clock = ManualClock("2025-01-01T00:00:00.000Z")
-        var options = Ledger.Options(clock: clock, random: SeededRandom(seed: "a year at activepeople"))
+    public static func build(in directory: String, alteringOneEvent: Bool = false) throws -> YearAtActivepeople {
+        let clock = FixtureClock("2025-01-01T00:00:00.000Z")
+        var options = Ledger.Options(clock: clock, random: FixtureRandom(seed: "a year at activepeople"))
         options.observers = [SnapshotObserver()]
         let ledger = try Ledger.create(
             at: directory,
@@ -39,13 +54,18 @@ struct YearAtActivepeople {
         ).ledger
         var world = World(ledger: ledger, clock: clock, alteringOneEvent: alteringOneEvent)
         try world.run()
-        return YearAtActivepeople(ledger: ledger, followed: world.followed)
+        return YearAtActivepeople(
+            ledger: ledger,
+            followed: world.followed,
+            externalIds: world.externalIds,
+            dataValues: world.dataValues
+        )
     }
 }
 
 private struct World {
     let ledger: Ledger
-    let clock: ManualClock
+    let clock: FixtureClock
     let alteringOneEvent: Bool
     var choices = SplitMix64(seed: 2025)
     var next = 1
@@ -58,6 +78,9 @@ private struct World {
     var pendingEvents: [String] = []
     var erasuresToday: [(subject: String, requestId: String?)] = []
     var altered = false
+    /// Every subject named by an appended event, and every string of an appended event's data.
+    var externalIds: Set<String> = []
+    var dataValues: Set<String> = []
 
     enum Planned {
         case close(subject: String, requestId: String, type: String, data: String?)
@@ -77,7 +100,11 @@ private struct World {
             for item in agenda.removeValue(forKey: day) ?? [] { perform(item, at: dayStart) }
             clock.set(dayStart.adding(minutes: 18 * 60).rfc3339)
             if !pendingEvents.isEmpty {
-                let events = try pendingEvents.map { try Fixture.event($0, catalogue: try ledger.catalogue()) }
+                let catalogue = try ledger.catalogue()
+                let events = try pendingEvents.map {
+                    try ClientEvent.decode(json: Array($0.utf8), catalogue: catalogue)
+                }
+                for line in pendingEvents { remember(line) }
                 let results = try ledger.append(events, actor: actor(day))
                 for (line, result) in zip(pendingEvents, results) {
                     for name in ["user1@example.no", "visitor3@example.no", "applicant2@example.no"]
@@ -118,7 +145,20 @@ private struct World {
     mutating func requestId() -> String {
         var raw = [UInt8](repeating: 0, count: 16)
         for i in 0..<16 { raw[i] = UInt8(truncatingIfNeeded: choices.next()) }
-        return UUIDText.random(from: raw)
+        // A version 4 UUID, as the ledger's own `UUIDText.random(from:)` writes one.
+        raw[6] = (raw[6] & 0x0F) | 0x40
+        raw[8] = (raw[8] & 0x3F) | 0x80
+        let hex = Array(Hex.encode(raw))
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(hex[$0]) }.joined(separator: "-")
+    }
+
+    /// Notes the subject and the data strings of one appended event (its JSON line).
+    mutating func remember(_ line: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return }
+        if let subject = object["subject"] as? String { externalIds.insert(subject) }
+        if let data = object["data"] as? [String: Any] {
+            for case let text as String in data.values { dataValues.insert(text) }
+        }
     }
 
     mutating func plan(day: Int, dayStart: Timestamp) throws {
@@ -302,6 +342,46 @@ private struct World {
         case .erase(let subject, let requestId):
             guard everyone.contains(subject), !erasuresToday.contains(where: { $0.subject == subject }) else { return }
             erasuresToday.append((subject, requestId))
+        }
+    }
+}
+
+/// The fixture's clock: set by the year's script, never read from the system.
+private final class FixtureClock: LedgerClock, @unchecked Sendable {
+    // Invariant: `current` is only touched under `lock`.
+    private var current: Timestamp
+    private let lock = NSLock()
+
+    init(_ start: String) { current = Timestamp(rfc3339: start) ?? Timestamp(milliseconds: 0) }
+
+    func now() -> Timestamp { lock.withLock { current } }
+
+    func set(_ text: String) { lock.withLock { current = Timestamp(rfc3339: text) ?? current } }
+}
+
+/// The fixture's random source: SHA-256 of a seed and a counter, so the year's keys, nonces and
+/// event ids are the same in every run.
+private final class FixtureRandom: RandomSource, @unchecked Sendable {
+    // Invariant: `counter` and `pool` are only touched under `lock`.
+    private let seed: [UInt8]
+    private var counter: UInt64 = 0
+    private var pool: [UInt8] = []
+    private let lock = NSLock()
+
+    init(seed: String) { self.seed = Array(seed.utf8) }
+
+    func bytes(_ count: Int) -> [UInt8] {
+        lock.withLock {
+            while pool.count < count {
+                var hasher = SHA256()
+                hasher.update(data: seed)
+                withUnsafeBytes(of: counter.bigEndian) { hasher.update(bufferPointer: $0) }
+                counter += 1
+                pool += Array(hasher.finalize())
+            }
+            let out = Array(pool.prefix(count))
+            pool.removeFirst(count)
+            return out
         }
     }
 }

@@ -1,0 +1,114 @@
+import Hummingbird
+import Ledger
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The privacy officer's dashboard for one opened ledger: a read-only web listener on a loopback
+/// TCP address, run beside the socket server (`ledgerctl serve --dashboard ADDRESS`).
+///
+/// It is opened with a token (``AccessToken``) that `ledgerctl` writes to
+/// `<ledger>/dashboard.token` and prints in a login URL; the login sets a session cookie. Its
+/// pages are computed from the ledger on NIO's thread pool and rendered from templates compiled
+/// into the binary, so it needs no network and no file besides the ledger.
+package struct DashboardServer: Sendable {
+    /// The ledger shown (read only).
+    package let ledger: Ledger
+    /// Where it listens.
+    package let address: LoopbackAddress
+    /// The token the login URL carries.
+    package let token: AccessToken
+    /// The logged-in sessions.
+    package let sessions: SessionStore
+    /// What "now" is, for pages without `asOf` and for sessions.
+    package let clock: any LedgerClock
+    /// Where it logs (never the token, a session id or personal data).
+    package let logger: Logger
+    private let renderer: PageRenderer
+
+    /// A dashboard for `ledger` on `address`, opened by `token`.
+    /// - Throws: When a template does not compile (a fault of the build).
+    package init(
+        ledger: Ledger,
+        address: LoopbackAddress,
+        token: AccessToken,
+        sessions: SessionStore = SessionStore(),
+        clock: any LedgerClock = SystemClock(),
+        logger: Logger
+    ) throws {
+        self.ledger = ledger
+        self.address = address
+        self.token = token
+        self.sessions = sessions
+        self.clock = clock
+        self.logger = logger
+        renderer = try PageRenderer()
+    }
+
+    /// The session cookie's name: `ledger_dashboard_` and the start of the ledger's id, so that the
+    /// dashboards of two ledgers on one machine (cookies do not tell ports apart) keep their own
+    /// sessions.
+    package var cookieName: String { "ledger_dashboard_" + String(ledger.ledgerId.prefix(8)) }
+
+    /// `<ledger>/dashboard.token`: where `ledgerctl serve --dashboard` writes the token.
+    package static func tokenPath(ledgerDirectory: String) -> String { ledgerDirectory + "/dashboard.token" }
+
+    /// The URL that logs in, at `address` (the one listened on, once a port 0 is resolved).
+    package func loginURL(at address: LoopbackAddress) -> String { "http://\(address)/login?token=\(token.hex)" }
+
+    /// Every route behind the gate (``DashboardGate``).
+    package func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        DashboardRoutes(
+            ledger: ledger,
+            token: token,
+            cookieName: cookieName,
+            sessions: sessions,
+            renderer: renderer,
+            clock: clock
+        )
+        .register(on: router)
+        return router
+    }
+
+    /// The application listening on ``address``.
+    /// - Parameter onListening: Called once the listener is bound, with the address it is bound
+    ///   to (the port the system chose for port 0).
+    package func makeApplication(
+        onListening: @escaping @Sendable (LoopbackAddress) async -> Void = { _ in }
+    ) -> Application<RouterResponder<BasicRequestContext>> {
+        let address = address
+        return Application(
+            router: makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .seconds(60))),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "ConsentLedger"),
+            onServerRunning: { channel in
+                await onListening(address.with(port: channel.localAddress?.port ?? address.port))
+            },
+            logger: logger
+        )
+    }
+
+    /// The dashboard as a service to run beside the socket server, in its service group: it stops
+    /// with the group (SIGTERM, SIGINT), and a listener that cannot bind fails the group with
+    /// `io_error` naming the address.
+    package func service(onListening: @escaping @Sendable (LoopbackAddress) async -> Void = { _ in }) -> some Service {
+        DashboardService(application: makeApplication(onListening: onListening), address: address)
+    }
+}
+
+/// Runs the dashboard's application, naming its address when it cannot listen.
+private struct DashboardService<App: ApplicationProtocol>: Service {
+    let application: App
+    let address: LoopbackAddress
+
+    func run() async throws {
+        do {
+            try await application.run()
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw LedgerError(.ioError, "the dashboard cannot listen on \(address): \(error)")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Ledger
+import Projections
+
+/// The statutory clock (`/`): every request open at a time, with the days left before its due
+/// date, from the request projection as of that time, so an extension moves the clock.
+///
+/// Requests are named by id, kind and pseudonym only, never by external id.
+package struct ClockPage: Sendable, Equatable {
+    /// How close an open request is to its due date, as the table colours it.
+    package enum Urgency: String, Sendable, Equatable {
+        /// 10 days or more left.
+        case green
+        /// Fewer than 10 days left.
+        case amber
+        /// Fewer than 5 days left.
+        case red
+        /// Past its due date.
+        case overdue
+
+        /// The urgency of a request with `daysLeft` whole days left (negative once overdue).
+        package init(daysLeft: Int) {
+            if daysLeft < 0 {
+                self = .overdue
+            } else if daysLeft < 5 {
+                self = .red
+            } else {
+                self = daysLeft < 10 ? .amber : .green
+            }
+        }
+    }
+
+    /// One open request.
+    package struct Row: Sendable, Equatable {
+        /// The request's id (its `*.requested` event's id).
+        package var requestId: String
+        /// Access, correction or erasure.
+        package var kind: RequestKind
+        /// The subject's pseudonym.
+        package var pseudonym: String
+        /// When it was made (`occurredAt`).
+        package var openedAt: Timestamp
+        /// When it is due, as extended by then.
+        package var dueAt: Timestamp
+        /// Whole days from the page's time to the due date, rounded down; negative once overdue
+        /// (−1 within the first day past it).
+        package var daysLeft: Int
+        /// Whether a `request.extended` moved its due date by the page's time.
+        package var extended: Bool
+
+        /// Its colour in the table.
+        package var urgency: Urgency { Urgency(daysLeft: daysLeft) }
+    }
+
+    /// Requests with more than this many days left are on time; the others are due soon.
+    package static let dueSoonDays = 5
+
+    /// The time the page shows.
+    package var asOf: Timestamp
+    /// The open requests, most urgent first (by due date, then id).
+    package var rows: [Row]
+
+    /// Open requests with more than five days left.
+    package var onTime: Int { rows.count { $0.daysLeft > Self.dueSoonDays } }
+    /// Open requests with five days or fewer left, not yet overdue.
+    package var dueSoon: Int { rows.count { (0...Self.dueSoonDays).contains($0.daysLeft) } }
+    /// Open requests past their due date.
+    package var overdue: Int { rows.count { $0.daysLeft < 0 } }
+
+    /// The page for `requests` (the projection's, at `asOf`); `stored` tells which ones an extension
+    /// has moved by now, and each one's due date before it.
+    package init(requests: [RequestProjection], stored: [String: StoredRequest], asOf: Timestamp) {
+        self.asOf = asOf
+        rows = requests.filter { $0.status == .open }.map { request in
+            // Extended as of `asOf` when an extension has moved it by now and the due date the
+            // projection gives then is no longer the original one.
+            let original = stored[request.requestId]
+            let extended = original.map { $0.extended && request.dueAt != $0.originalDueAt } ?? false
+            return Row(
+                requestId: request.requestId,
+                kind: request.kind,
+                pseudonym: request.pseudonym,
+                openedAt: request.openedAt,
+                dueAt: request.dueAt,
+                daysLeft: Self.daysLeft(until: request.dueAt, at: asOf),
+                extended: extended
+            )
+        }.sorted { ($0.dueAt, $0.requestId) < ($1.dueAt, $1.requestId) }
+    }
+
+    /// Reads the page from `ledger` as of `asOf`.
+    /// - Warning: Folds the whole projection: call it off the request threads.
+    package static func load(from ledger: Ledger, asOf: Timestamp) throws -> ClockPage {
+        let requests = try ledger.projection(asOf: asOf).requests(at: asOf, filter: .open)
+        return ClockPage(requests: requests, stored: try ledger.storedRequests(), asOf: asOf)
+    }
+
+    /// Whole days from `time` to `due`, rounded down (towards the past once `time` is after `due`).
+    package static func daysLeft(until due: Timestamp, at time: Timestamp) -> Int {
+        let day: Int64 = 86_400_000
+        let difference = due.milliseconds - time.milliseconds
+        let days = difference >= 0 ? difference / day : -((-difference + day - 1) / day)
+        return Int(clamping: days)
+    }
+}

@@ -1,0 +1,53 @@
+import Ledger
+
+/// The statutory clock as the `clock` template draws it: three tiles and the table of open
+/// requests, every value already written out.
+struct ClockView: Sendable {
+    struct Tile: Sendable {
+        let label: String
+        let count: Int
+        /// The CSS class that colours it.
+        let tone: String
+    }
+
+    struct Row: Sendable {
+        let requestId: String
+        let href: String
+        let kind: String
+        let pseudonym: String
+        let opened: String
+        let due: String
+        let daysLeft: String
+        /// `green`, `amber`, `red` or `overdue`.
+        let tone: String
+        let extended: Bool
+    }
+
+    let tiles: [Tile]
+    let rows: [Row]
+    let empty: Bool
+    let csvHref: String
+
+    init(_ page: ClockPage, asOf: AsOf) {
+        tiles = [
+            Tile(label: "On time (more than \(ClockPage.dueSoonDays) days left)", count: page.onTime, tone: "green"),
+            Tile(label: "Due within \(ClockPage.dueSoonDays) days", count: page.dueSoon, tone: "amber"),
+            Tile(label: "Overdue", count: page.overdue, tone: "overdue"),
+        ]
+        rows = page.rows.map { row in
+            Row(
+                requestId: row.requestId,
+                href: "/requests/" + row.requestId + asOf.query,
+                kind: row.kind.rawValue,
+                pseudonym: row.pseudonym,
+                opened: Display.date(row.openedAt),
+                due: Display.minute(row.dueAt),
+                daysLeft: Display.daysLeft(row.daysLeft),
+                tone: row.urgency.rawValue,
+                extended: row.extended
+            )
+        }
+        empty = page.rows.isEmpty
+        csvHref = "/requests.csv" + asOf.query
+    }
+}

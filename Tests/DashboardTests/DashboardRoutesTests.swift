@@ -1,0 +1,240 @@
+import Dashboard
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Ledger
+import Testing
+
+/// The dashboard over HTTP (Hummingbird's router test client): refused without the token or with
+/// a wrong one, logged in with it, the cookie's attributes, the security headers on every answer,
+/// the as-of picker, malformed `asOf`, the CSV downloads.
+struct DashboardRoutesTests {
+    @Test func withoutASessionEveryPathIsRefused() async throws {
+        let fixture = try DashboardFixture()
+        let dashboard = try fixture.dashboard()
+        try await dashboard.makeApplication().test(.router) { client in
+            for path in [
+                "/", "/consent", "/integrity", "/requests.csv", "/consent.csv", "/requests/x", "/nothing-here",
+                "/?asOf=2025-06-30", "/login", "/login?token=", "/login?token=\(String(repeating: "0", count: 64))",
+                "/login?token=\(DashboardFixture.token.uppercased())", "/login?token=\(DashboardFixture.token)x",
+            ] {
+                let reply = try await client.get(path)
+                #expect(reply.status == 401, "\(path)")
+                #expect(reply.headers[.setCookie] == nil, "\(path)")
+                #expect(reply.text.contains("login URL") && reply.text.contains("unauthorized"), "\(path)")
+                #expect(reply.text.contains("dashboard.token"), "\(path)")
+                #expect(!reply.text.contains("<nav>"), "\(path): nothing of the dashboard shows")
+                Self.expectSecurityHeaders(reply, path)
+            }
+            // A forged or stale session cookie is no better.
+            let forged = try await client.get(
+                "/",
+                cookie: dashboard.cookieName + "=" + String(repeating: "a", count: 64)
+            )
+            #expect(forged.status == 401)
+        }
+    }
+
+    @Test func theTokenLogsInWithAStrictHttpOnlyCookie() async throws {
+        let fixture = try DashboardFixture()
+        let dashboard = try fixture.dashboard()
+        #expect(dashboard.cookieName == "ledger_dashboard_" + fixture.ledger.ledgerId.prefix(8))
+        try await dashboard.makeApplication().test(.router) { client in
+            let login = try await client.get("/login?token=\(DashboardFixture.token)")
+            #expect(login.status == 303 && login.headers[.location] == "/")
+            Self.expectSecurityHeaders(login, "/login")
+            let setCookie = try #require(login.headers[.setCookie])
+            let attributes = Set(
+                setCookie.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+            )
+            #expect(attributes == ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"], "\(setCookie)")
+            let cookie = try #require(setCookie.split(separator: ";").first.map(String.init))
+            #expect(
+                cookie.hasPrefix(dashboard.cookieName + "=")
+                    && cookie.utf8.count == dashboard.cookieName.utf8.count + 65
+            )
+            #expect(!cookie.contains(DashboardFixture.token))
+            for path in ["/", "/consent", "/integrity"] {
+                let page = try await client.get(path, cookie: cookie)
+                #expect(page.status == 200, "\(path)")
+                #expect(page.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(page.text.contains("<nav>") && !page.text.lowercased().contains("<script"), "\(path)")
+                #expect(!page.text.contains("http://") && !page.text.contains("https://"), "\(path): nothing to fetch")
+                Self.expectSecurityHeaders(page, path)
+            }
+            // Logging out ends the session.
+            let logout = try await client.execute(uri: "/logout", method: .post, headers: [.cookie: cookie])
+            #expect(logout.status == 303 && (logout.headers[.setCookie] ?? "").contains("Max-Age=0"))
+            #expect(try await client.get("/", cookie: cookie).status == 401)
+        }
+    }
+
+    @Test func theAsOfPickerChangesTheFigures() async throws {
+        let fixture = try DashboardFixture()
+        try await fixture.dashboard().makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            let midYear = try await client.get("/?asOf=2025-06-30", cookie: cookie)
+            let yearEnd = try await client.get("/?asOf=2025-12-31", cookie: cookie)
+            let now = try await client.get("/", cookie: cookie)
+            // The golden overdue counts: 2 at the end of June, 6 at the end of the year (= now).
+            #expect(midYear.text.contains(#"<span class="count">2</span>Overdue"#))
+            #expect(yearEnd.text.contains(#"<span class="count">6</span>Overdue"#))
+            #expect(now.text.contains(#"<span class="count">6</span>Overdue"#))
+            // The ends of the range RFC 3339 can write: nothing yet, and everything.
+            for date in ["0000-01-01", "9999-12-31"] {
+                for path in ["/", "/consent", "/integrity", "/requests.csv", "/consent.csv"] {
+                    #expect(
+                        try await client.get("\(path)?asOf=\(date)", cookie: cookie).status == 200,
+                        "\(path) \(date)"
+                    )
+                }
+            }
+            #expect(midYear.text.contains(#"value="2025-06-30""#) && midYear.text.contains("2025-06-30 23:59 UTC"))
+            // Links keep the date.
+            #expect(midYear.text.contains(#"href="/consent?asOf=2025-06-30""#))
+            #expect(midYear.text.contains(#"href="/requests.csv?asOf=2025-06-30""#))
+            let consentThen = try await client.get("/consent?asOf=2025-06-30", cookie: cookie)
+            let consentNow = try await client.get("/consent", cookie: cookie)
+            #expect(consentThen.text.contains(#"<td class="num">177</td><td class="num">88</td>"#))
+            #expect(consentNow.text.contains(#"<td class="num">376</td><td class="num">177</td>"#))
+            let integrityThen = try await client.get("/integrity?asOf=2025-06-30T23:59:59.999Z", cookie: cookie)
+            #expect(integrityThen.text.contains("<dt>Seq</dt><dd>1094</dd>"))
+            #expect(try await client.get("/integrity", cookie: cookie).text.contains("<dt>Seq</dt><dd>2269</dd>"))
+        }
+    }
+
+    @Test func aMalformedAsOfIs400WithAStableCodeOnEveryPage() async throws {
+        let fixture = try DashboardFixture()
+        try await fixture.dashboard().makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            for path in ["/", "/consent", "/integrity", "/requests.csv", "/consent.csv"] {
+                for value in ["yesterday", "2025-02-30", "%3Cscript%3E"] {
+                    let reply = try await client.get(path + "?asOf=" + value, cookie: cookie)
+                    #expect(reply.status == 400, "\(path) \(value)")
+                    #expect(reply.text.contains("<code>invalid_field</code>"), "\(path) \(value)")
+                    #expect(reply.text.contains(AsOf.malformed.message), "\(path) \(value)")
+                    #expect(!reply.text.contains("<script>") && !reply.text.contains("yesterday"))
+                    Self.expectSecurityHeaders(reply, path)
+                }
+            }
+        }
+    }
+
+    @Test func requestPagesUnknownPathsAndOtherMethods() async throws {
+        let fixture = try DashboardFixture()
+        let open = try ClockPage.load(from: fixture.ledger, asOf: try DashboardFixture.time(DashboardFixture.yearEnd))
+        let row = try #require(open.rows.first)
+        try await fixture.dashboard().makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            let clock = try await client.get("/", cookie: cookie)
+            #expect(clock.text.contains(#"href="/requests/\#(row.requestId)""#))
+            let timeline = try await client.get("/requests/\(row.requestId)", cookie: cookie)
+            #expect(timeline.status == 200 && timeline.text.contains(row.pseudonym))
+            #expect(timeline.text.contains("<code>\(row.kind.rawValue).requested</code>"))
+            for path in ["/requests/00000000-0000-4000-8000-000000000000", "/requests/%2E%2E", "/nothing-here"] {
+                let reply = try await client.get(path, cookie: cookie)
+                #expect(reply.status == 404 && reply.text.contains("<code>not_found</code>"), "\(path)")
+                Self.expectSecurityHeaders(reply, path)
+            }
+            // The request was made after the end of June? Then it was not there yet.
+            if row.openedAt > (try DashboardFixture.time(DashboardFixture.midYear)) {
+                let before = try await client.get("/requests/\(row.requestId)?asOf=2025-06-30", cookie: cookie)
+                #expect(before.status == 404)
+            }
+            for method in [HTTPRequest.Method.post, .put, .delete] {
+                let reply = try await client.execute(uri: "/", method: method, headers: [.cookie: cookie])
+                #expect(reply.status == 405 && reply.text.contains("method_not_allowed"))
+            }
+        }
+    }
+
+    @Test func csvDownloadsHoldEveryRowQuotedAsRFC4180() async throws {
+        let fixture = try DashboardFixture()
+        let asOf = try DashboardFixture.time(DashboardFixture.midYear)
+        let clock = try ClockPage.load(from: fixture.ledger, asOf: asOf)
+        try await fixture.dashboard().makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            let requests = try await client.get("/requests.csv?asOf=2025-06-30", cookie: cookie)
+            #expect(
+                requests.status == 200 && requests.headers[.contentType] == "text/csv; charset=utf-8; header=present"
+            )
+            #expect(requests.headers[.contentDisposition] == #"attachment; filename="open-requests-2025-06-30.csv""#)
+            Self.expectSecurityHeaders(requests, "/requests.csv")
+            let lines = requests.text.components(separatedBy: "\r\n")
+            #expect(lines.first == "requestId,kind,pseudonym,openedAt,dueAt,daysLeft,daysOverdue,urgency,extended,asOf")
+            #expect(lines.count == clock.rows.count + 2 && lines.last == "")
+            #expect(!requests.text.replacing("\r\n", with: "").contains("\n"), "every line ends in CRLF")
+            let overdue = lines.dropFirst().filter { $0.contains(",overdue,") }
+            #expect(overdue.count == 2)
+            #expect(!lines.dropFirst().contains { $0.contains(",-") || $0.contains(",'") })
+            let consent = try await client.get("/consent.csv?asOf=2025-06-30", cookie: cookie)
+            let consentLines = consent.text.components(separatedBy: "\r\n")
+            #expect(consentLines.count == 11 + 2)
+            #expect(
+                consentLines[1]
+                    == "newsletter,Newsletter,consent,177,88,0,0,0.668,\(try Self.weekTotal(fixture, "newsletter", asOf)),2025-06-30T23:59:59.999Z"
+            )
+            #expect(
+                consentLines.contains {
+                    $0.hasPrefix("web-analytics,Web analytics (Google Analytics),consent,91,0,88,0,")
+                }
+            )
+        }
+    }
+
+    /// "grants,withdrawals" of the 12 weeks to `asOf` for `purpose`.
+    static func weekTotal(_ fixture: DashboardFixture, _ purpose: String, _ asOf: Timestamp) throws -> String {
+        let activity = try WeeklyActivity.read(from: fixture.ledger, asOf: asOf)
+        return "\(activity.grants(of: purpose).reduce(0, +)),\(activity.withdrawals(of: purpose).reduce(0, +))"
+    }
+
+    /// Every response carries the policy that lets nothing load or run, and no caching or framing.
+    static func expectSecurityHeaders(_ reply: Reply, _ path: String, sourceLocation: SourceLocation = #_sourceLocation)
+    {
+        let csp = reply.header("Content-Security-Policy") ?? ""
+        #expect(
+            csp.hasPrefix("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+            "\(path)",
+            sourceLocation: sourceLocation
+        )
+        #expect(!csp.contains("script-src"), "\(path)", sourceLocation: sourceLocation)
+        #expect(reply.header("X-Frame-Options") == "DENY", "\(path)", sourceLocation: sourceLocation)
+        #expect(reply.header("Cache-Control") == "no-store", "\(path)", sourceLocation: sourceLocation)
+        #expect(reply.header("X-Content-Type-Options") == "nosniff", "\(path)", sourceLocation: sourceLocation)
+        #expect(reply.header("Referrer-Policy") == "no-referrer", "\(path)", sourceLocation: sourceLocation)
+    }
+}
+
+/// One answer of the dashboard.
+struct Reply: Sendable {
+    let status: Int
+    let headers: HTTPFields
+    let text: String
+
+    /// A header by name.
+    func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
+}
+
+extension TestClientProtocol {
+    /// Sends a request and collects its answer.
+    func execute(uri: String, method: HTTPRequest.Method, headers: HTTPFields = [:]) async throws -> Reply {
+        let response = try await executeRequest(uri: uri, method: method, headers: headers, body: nil)
+        return Reply(
+            status: Int(response.status.code),
+            headers: response.headers,
+            text: String(buffer: response.body)
+        )
+    }
+
+    /// `GET path`, with the session `cookie` when given.
+    func get(_ path: String, cookie: String? = nil) async throws -> Reply {
+        try await execute(uri: path, method: .get, headers: cookie.map { [.cookie: $0] } ?? [:])
+    }
+
+    /// Logs in with the fixture dashboard's token: the cookie to send (`name=value`).
+    func logIn() async throws -> String {
+        let reply = try await get("/login?token=\(DashboardFixture.token)")
+        #expect(reply.status == 303)
+        return try #require(reply.headers[.setCookie]?.split(separator: ";").first.map(String.init))
+    }
+}
