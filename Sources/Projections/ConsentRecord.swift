@@ -174,6 +174,31 @@ public struct ConsentRecord: Sendable {
         }
     }
 
+    /// One subject's records as of `asOf` (``all(catalogue:events:asOf:)``, only `purpose`'s when
+    /// given) as one JSON-LD document (``jsonLD(_:asOf:)``): what `ledgerctl state --format dpv`
+    /// prints and `POST /v1/consents/records` answers.
+    /// - Throws: ``LedgerError`` `subject_not_found` when the pseudonym has no events;
+    ///   `unknown_purpose` when the catalogue does not name `purpose`.
+    public static func jsonLD(
+        ofSubject pseudonym: String,
+        in ledger: Ledger,
+        asOf: Timestamp,
+        purpose: String?
+    )
+        throws -> JSONValue
+    {
+        let catalogue = try ledger.catalogue()
+        if let purpose, catalogue.purpose(purpose) == nil {
+            throw LedgerError(.unknownPurpose, "unknown purpose \(String(purpose.prefix(64)).debugDescription)")
+        }
+        let events = try ledger.subjectEvents(pseudonym: pseudonym)
+        guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of this pseudonym") }
+        let records = try all(catalogue: catalogue, events: events, asOf: asOf).filter {
+            purpose == nil || $0.purpose.id == purpose
+        }
+        return jsonLD(records, asOf: asOf)
+    }
+
     /// Records as one JSON-LD document (`ledgerctl state --format dpv`): `asOf` and the records
     /// under `record`, with the receipts' inline DPV context (``ConsentReceipt/jsonLDContext``).
     public static func jsonLD(_ records: [ConsentRecord], asOf: Timestamp) -> JSONValue {

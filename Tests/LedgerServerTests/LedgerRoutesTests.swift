@@ -287,6 +287,32 @@ struct LedgerRoutesTests {
         }
     }
 
+    /// `POST /v1/consents/records`: the subject's 27560 records as JSON-LD, as `state --format dpv`.
+    @Test func aSubjectsConsentRecordsAreAnsweredAsJSONLD() async throws {
+        let store = try TestLedger()
+        try await store.server().makeApplication().test(.router) { client in
+            #expect(try await client.call(.post, "/v1/events", Events.grant("rita@example.com")).status == 201)
+            let reply = try await client.call(.post, "/v1/consents/records", #"{"subject":"rita@example.com"}"#)
+            #expect(reply.status == 200, "\(reply.text)")
+            #expect(reply.json?["@context"] != nil && !reply.text.contains("rita@example.com"))
+            let records = reply.json?["record"] as? [[String: Any]]
+            #expect(records?.count == 1)
+            #expect((records?.first?["event"] as? [String: Any])?["event_state"] as? String == "ConsentGiven")
+            let refused: [(String, String)] = [
+                (#"{"subject":"nobody@example.com"}"#, "subject_not_found"),
+                (#"{"subject":"rita@example.com","purpose":"no-such"}"#, "unknown_purpose"),
+                (#"{"subject":"rita@example.com","asOf":"soon"}"#, "invalid_field"),
+                (#"{}"#, "missing_field"),
+                (#"{"subject":"rita@example.com","extra":1}"#, "unknown_field"),
+            ]
+            for (body, code) in refused {
+                let answer = try await client.call(.post, "/v1/consents/records", body)
+                #expect(answer.errorCode == code, "\(body): \(answer.text)")
+                #expect(!answer.text.contains("@example.com"))
+            }
+        }
+    }
+
     @Test func anUnknownCallIs404AndAWrongMethod405() async throws {
         let store = try TestLedger()
         try await store.server().makeApplication().test(.router) { client in

@@ -26,6 +26,7 @@ struct LedgerRoutes: Sendable {
         router.add(middleware: ErrorMiddleware(metrics: metrics))
         route(router, "/v1/events", .post) { try await appendEvents($0, $1) }
         route(router, "/v1/consents/query", .post) { try await queryConsents($0, $1) }
+        route(router, "/v1/consents/records", .post) { try await consentRecords($0, $1) }
         route(router, "/v1/subjects/history", .post) { try await history($0, $1) }
         route(router, "/v1/receipts", .post) { try await receipt($0, $1) }
         route(router, "/v1/subjects/erase", .post) { try await erase($0, $1) }
@@ -239,6 +240,25 @@ struct LedgerRoutes: Sendable {
 
     /// `POST /v1/receipts {"subject" or "pseudonym", "purpose", "asOf"?}`: a consent receipt
     /// (``ConsentReceipt``; docs/RECEIPTS.md).
+    /// `POST /v1/consents/records {"subject" | "pseudonym", "purpose"?, "asOf"?}`: the subject's
+    /// ISO/IEC TS 27560 consent records as one JSON-LD document with the DPV context, as
+    /// `ledgerctl state --format dpv` prints it (docs/RECEIPTS.md).
+    private func consentRecords(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
+        try await caller(context).require(.read)
+        let input = try await object(request, allowed: ["subject", "pseudonym", "purpose", "asOf"])
+        let who = try subjectOrPseudonym(input)
+        let purpose = try string(input, "purpose")
+        let asOf = try time(try string(input, "asOf"), "asOf")
+        let document = try await blocking {
+            try ConsentRecord.jsonLD(ofSubject: try resolve(who), in: ledger, asOf: asOf, purpose: purpose)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/ld+json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: document.serialized))
+        )
+    }
+
     private func receipt(_ request: Request, _ context: LedgerRequestContext) async throws -> Response {
         try await caller(context).require(.read)
         let input = try await object(request, allowed: ["subject", "pseudonym", "purpose", "asOf"])

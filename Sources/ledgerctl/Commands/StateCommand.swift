@@ -114,12 +114,7 @@ struct StateCommand: ParsableCommand {
     /// `--format dpv`: the subject's consent records as one JSON-LD document.
     private func printRecords(of pseudonym: String, in ledger: Ledger, catalogue: Catalogue, at time: Timestamp) throws
     {
-        let events = try ledger.subjectEvents(pseudonym: pseudonym)
-        guard !events.isEmpty else { throw LedgerError(.subjectNotFound, "no events of this pseudonym") }
-        let records = try ConsentRecord.all(catalogue: catalogue, events: events, asOf: time).filter {
-            purpose == nil || $0.purpose.id == purpose
-        }
-        Output.line(ConsentRecord.jsonLD(records, asOf: time).serialized)
+        Output.line(try ConsentRecord.jsonLD(ofSubject: pseudonym, in: ledger, asOf: time, purpose: purpose).serialized)
     }
 
     /// A `--purpose` the catalogue does not name would silently list nothing: refuse it instead.
