@@ -7,7 +7,8 @@ only — no ledger, no key, none of the product's code (docs/RECEIPTS.md).
 It checks what `ledgerctl verify --receipt` checks: the checkpoint's Ed25519 signature, the export
 record's hash (SPEC §4, by verify_export.py's code), the RFC 9162 inclusion proof against the
 checkpoint, the receipt's Ed25519 signature over
-"CLrc1" ‖ canonical JSON of the record ‖ event hash ‖ u64 tree size ‖ root, and that the record's
+"CLrc2" ‖ i64 asOf ms ‖ u32 length ‖ canonical JSON of the @context (none in the JSON form) ‖
+canonical JSON of the record ‖ event hash ‖ u64 tree size ‖ root, and that the record's
 event fields match the event. Exit 0 and "OK: …" when all hold; exit 1 and "FAILED: reason".
 
 The standard library has no Ed25519, so this carries the reference verification of RFC 8032 §6
@@ -146,6 +147,20 @@ def checkpoint_bytes(checkpoint):
             + hex32(checkpoint["rootHash"]) + hex32(checkpoint["headHash"]) + struct.pack(">q", recorded))
 
 
+def hex64(text):
+    if not isinstance(text, str) or len(text) != 128 or text != text.lower():
+        raise ValueError("a signature is 128 lowercase hexadecimal characters")
+    return bytes.fromhex(text)
+
+
+def no_duplicates(pairs):
+    """json's object hook: a key given twice is refused (json itself keeps the last)."""
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("an object names a key twice")
+    return dict(pairs)
+
+
 def hex32(text):
     if not isinstance(text, str) or len(text) != 64 or text != text.lower():
         raise ValueError("a hash is 64 lowercase hexadecimal characters")
@@ -177,21 +192,34 @@ STATES = {"consent.granted": {"ConsentGiven", "RenewedConsentGiven", "ConsentExp
           "consent.withdrawn": {"ConsentWithdrawn"}}
 
 
+PARTS = {"@context", "kind", "asOf", "record", "exportRecord", "proof", "checkpoint", "signature"}
+
+
+def whole(value):
+    """A JSON whole number (json reads true as 1 where Python compares: refuse it)."""
+    if type(value) is not int:
+        raise ValueError("a seq or tree size is a whole number")
+    return value
+
+
 def check(receipt):
     """What fails, or None when the receipt verifies."""
     if not isinstance(receipt, dict) or receipt.get("kind") != "consent-receipt":
         return "the receipt is malformed"
+    if not set(receipt) <= PARTS:
+        return "the receipt holds a part no receipt has"
     record, event, proof = receipt.get("record"), receipt.get("exportRecord"), receipt.get("proof")
     checkpoint = receipt.get("checkpoint")
     if not all(isinstance(part, dict) for part in (record, event, proof, checkpoint)):
         return "the receipt is malformed"
     public = hex32(checkpoint["publicKey"])
-    if not ed25519_verify(public, checkpoint_bytes(checkpoint), bytes.fromhex(checkpoint["signature"])):
+    if not ed25519_verify(public, checkpoint_bytes(checkpoint), hex64(checkpoint["signature"])):
         return "the checkpoint's signature is not valid (forged or altered)"
     digest = event_hash(event, hex32(event["prevHash"]))
     if digest.hex() != event["hash"]:
         return "the export record's hash does not match its contents"
-    size, root = checkpoint["treeSize"], hex32(checkpoint["rootHash"])
+    size, root = whole(checkpoint["treeSize"]), hex32(checkpoint["rootHash"])
+    whole(event["seq"])
     leaf = hashlib.sha256(b"\x00" + digest).digest()
     if (proof.get("type") != "inclusion" or proof.get("leafIndex") != event["seq"] - 1
             or proof.get("seq", event["seq"]) != event["seq"] or proof.get("treeSize") != size
@@ -201,9 +229,14 @@ def check(receipt):
     path = [hex32(item) for item in proof["hashes"]]
     if not verify_inclusion(leaf, event["seq"] - 1, size, path, root):
         return "the event is not in the checkpointed log (its inclusion proof fails)"
-    signed = b"CLrc1" + canonical(record).encode("utf-8") + digest + struct.pack(">Q", size) + root
-    if not ed25519_verify(public, signed, bytes.fromhex(receipt["signature"])):
-        return "the receipt signature is not valid for this record, event and checkpoint"
+    as_of = millis(receipt["asOf"])
+    context = canonical(receipt["@context"]).encode("utf-8") if "@context" in receipt else b""
+    signed = (b"CLrc2" + struct.pack(">q", as_of) + struct.pack(">I", len(context)) + context
+              + canonical(record).encode("utf-8") + digest + struct.pack(">Q", size) + root)
+    if not ed25519_verify(public, signed, hex64(receipt["signature"])):
+        return "the receipt signature is not valid for this record, date, context, event and checkpoint"
+    if millis(event["occurredAt"]) > as_of:
+        return "the receipt's asOf lies before its event"
     part = record.get("event") or {}
     for name, got, want in [
         ("schema_version", record.get("schema_version"), "consentledger-27560/1"),
@@ -225,9 +258,9 @@ def main():
         sys.exit("usage: verify_receipt.py RECEIPT.json")
     try:
         with open(sys.argv[1], encoding="utf-8") as handle:
-            receipt = json.load(handle)
+            receipt = json.load(handle, object_pairs_hook=no_duplicates)
         failure = check(receipt)
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
+    except (ValueError, KeyError, TypeError, AttributeError, struct.error) as error:
         failure = f"the receipt cannot be read: {error}"
     if failure:
         print(f"FAILED: {failure}")

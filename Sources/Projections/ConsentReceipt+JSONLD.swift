@@ -38,9 +38,13 @@ extension ConsentReceipt {
         return .object(pairs)
     }
 
-    /// The receipt as JSON-LD: ``json`` with ``jsonLDContext`` as its `@context`.
+    /// The receipt as JSON-LD: ``json`` with ``jsonLDContext`` as its `@context`, and the
+    /// signature that covers the context too (``jsonLDSignature``).
     public var jsonLD: JSONValue {
         guard case .object(let pairs) = json else { return json }
-        return .object([("@context", Self.jsonLDContext)] + pairs)
+        return .object(
+            [("@context", Self.jsonLDContext)]
+                + pairs.map { $0.0 == "signature" ? ($0.0, .string(Hex.encode(jsonLDSignature))) : $0 }
+        )
     }
 }

@@ -19,8 +19,10 @@ public struct ConsentReceipt: Sendable {
     public var checkpoint: Checkpoint
     /// The inclusion proof of the event against the checkpoint.
     public var proof: InclusionProof
-    /// The checkpoint key's signature (``ReceiptSignature``).
+    /// The checkpoint key's signature of the JSON form (``ReceiptSignature``).
     public var signature: [UInt8]
+    /// The checkpoint key's signature of the JSON-LD form, which covers its `@context` too.
+    public var jsonLDSignature: [UInt8]
 
     /// `{"kind","asOf","record","exportRecord","proof","checkpoint","signature"}`.
     public var json: JSONValue {
@@ -35,7 +37,8 @@ public struct ConsentReceipt: Sendable {
     /// (``ConsentRecord/deciding(purpose:controller:events:asOf:)``), against a checkpoint made now.
     /// - Throws: ``LedgerError`` `unknown_purpose` for a purpose the catalogue lacks,
     ///   `subject_not_found` when the pseudonym has no events, `not_found` when it has no grant or
-    ///   withdrawal of the purpose by then.
+    ///   withdrawal of the purpose by then, `invalid_field` for an `asOf` in the future (a receipt
+    ///   states what holds, not what will).
     public static func make(
         ledger: Ledger,
         pseudonym: String,
@@ -46,7 +49,13 @@ public struct ConsentReceipt: Sendable {
     {
         let catalogue = try ledger.catalogue()
         guard let purpose = catalogue.purpose(purposeId) else {
-            throw LedgerError(.unknownPurpose, "the catalogue has no purpose \(purposeId)")
+            throw LedgerError(
+                .unknownPurpose,
+                "the catalogue has no purpose \(String(purposeId.prefix(64)).debugDescription)"
+            )
+        }
+        guard asOf <= SystemClock().now().adding(minutes: Ledger.occurredAtTolerance) else {
+            throw LedgerError(.invalidField, "asOf lies in the future: a receipt states what holds by now")
         }
         let checkpoint = try ledger.checkpoint()
         let events = try ledger.subjectEvents(pseudonym: pseudonym).filter { $0.seq <= checkpoint.treeSize }
@@ -57,17 +66,22 @@ public struct ConsentReceipt: Sendable {
             events: events,
             asOf: asOf
         )
-        let signature = try ledger.signReceipt(
-            record: record.json.canonicalUTF8,
-            eventHash: record.event.hash,
-            checkpoint: checkpoint
-        )
+        func sign(context: [UInt8]) throws -> [UInt8] {
+            try ledger.signReceipt(
+                record: record.json.canonicalUTF8,
+                context: context,
+                asOf: asOf,
+                eventHash: record.event.hash,
+                checkpoint: checkpoint
+            )
+        }
         return ConsentReceipt(
             record: record,
             asOf: asOf,
             checkpoint: checkpoint,
             proof: try ledger.proveInclusion(seq: record.event.seq, treeSize: checkpoint.treeSize),
-            signature: signature
+            signature: try sign(context: []),
+            jsonLDSignature: try sign(context: jsonLDContext.canonicalUTF8)
         )
     }
 
@@ -79,7 +93,14 @@ public struct ConsentReceipt: Sendable {
         guard let object = JSONValue.parse(bytes), object.objectMembers != nil else {
             return "the receipt is not a JSON object"
         }
+        let parts: Set<String> = [
+            "@context", "kind", "asOf", "record", "exportRecord", "proof", "checkpoint", "signature",
+        ]
+        guard object.objectMembers?.allSatisfy({ parts.contains($0.0) }) == true else {
+            return "the receipt holds a part no receipt has"
+        }
         guard object["kind"]?.stringValue == kind, let record = object["record"], record.objectMembers != nil,
+            let asOf = object["asOf"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
             let exportRecord = object["exportRecord"], exportRecord.objectMembers != nil,
             let proofValue = object["proof"], let checkpointValue = object["checkpoint"],
             let checkpoint = try? Checkpoint(json: checkpointValue),
@@ -108,10 +129,13 @@ public struct ConsentReceipt: Sendable {
             ReceiptSignature.isValid(
                 signature,
                 record: record.canonicalUTF8,
+                context: object["@context"]?.canonicalUTF8 ?? [],
+                asOf: asOf,
                 eventHash: event.hash,
                 checkpoint: checkpoint
             )
-        else { return "the receipt signature is not valid for this record, event and checkpoint" }
+        else { return "the receipt signature is not valid for this record, date, context, event and checkpoint" }
+        guard event.occurredAt <= asOf else { return "the receipt's asOf lies before its event" }
         if let mismatch = ConsentRecord.mismatch(of: record, with: event) {
             return "\(mismatch) does not match the event"
         }

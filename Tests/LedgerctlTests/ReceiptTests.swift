@@ -243,6 +243,71 @@ struct ReceiptTests {
         let forged = try offline.run(["verify", "--receipt", edited])
         #expect(forged.status == 1 && forged.stdout.contains("receipt signature"))
         #expect(try pythonExample(edited).status == 1)
+
+        // The date the state is given for is signed: moved, a later or an earlier asOf fails; so
+        // does a part no receipt has.
+        for asOf in ["2099-01-01T00:00:00.000Z", "2000-01-01T00:00:00.000Z"] {
+            var moved = receipt
+            moved["asOf"] = asOf
+            try write(moved)
+            #expect(try offline.run(["verify", "--receipt", edited]).status == 1, "asOf \(asOf)")
+            #expect(try pythonExample(edited).status == 1, "python: asOf \(asOf)")
+        }
+        var extra = receipt
+        extra["note"] = "added"
+        try write(extra)
+        #expect(try offline.run(["verify", "--receipt", edited]).status == 1)
+        #expect(try pythonExample(edited).status == 1)
+        // A key given twice: the Python example refuses it (json would keep the last).
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let doubled = text.replacingOccurrences(
+            of: #""kind":"consent-receipt""#,
+            with: #""kind":"x","kind":"consent-receipt""#
+        )
+        #expect(doubled != text)
+        try doubled.write(toFile: edited, atomically: true, encoding: .utf8)
+        #expect(try pythonExample(edited).status == 1)
+        #expect(try offline.run(["verify", "--receipt", edited]).status == 1)
+        // A receipt for a date to come is refused: it would state what does not hold yet.
+        let future = try ctl.run([
+            "receipt", "--subject", "withdrawn@example.no", "--purpose", "web-analytics", "--as-of",
+            "2099-01-01T00:00:00Z", "--json",
+        ])
+        #expect(future.status == 2 && future.stdout.contains("invalid_field"), "\(future.stdout)")
+    }
+
+    /// The JSON-LD form's signature covers its @context: a context that maps a status to another
+    /// term, or any other change of it, fails both verifiers.
+    @Test func aChangedJSONLDContextFails() throws {
+        let scratch = Scratch()
+        let ctl = LedgerctlRunner(ledger: scratch.path + "/ledger")
+        try seed(ctl)
+        let file = scratch.path + "/receipt.jsonld"
+        #expect(
+            try ctl.run([
+                "receipt", "--subject", "withdrawn@example.no", "--purpose", "web-analytics", "--format", "jsonld",
+                "--out", file,
+            ]).status == 0
+        )
+        let offline = LedgerctlRunner(ledger: scratch.path + "/nowhere")
+        #expect(try offline.run(["verify", "--receipt", file]).status == 0)
+        #expect(try pythonExample(file).status == 0)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let swapped = text.replacingOccurrences(
+            of: #""ConsentWithdrawn":"dpv:ConsentWithdrawn""#,
+            with: #""ConsentWithdrawn":"dpv:ConsentGiven""#
+        )
+        #expect(swapped != text, "the context maps ConsentWithdrawn as expected")
+        let edited = scratch.path + "/edited.jsonld"
+        try swapped.write(toFile: edited, atomically: true, encoding: .utf8)
+        let refused = try offline.run(["verify", "--receipt", edited])
+        #expect(refused.status == 1 && refused.stdout.contains("receipt signature"), "\(refused.stdout)")
+        #expect(try pythonExample(edited).status == 1)
+        // The JSON-LD form's signature is not the JSON form's: the context dropped, it fails too.
+        var object = try #require(jsonObject(text))
+        object.removeValue(forKey: "@context")
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: edited))
+        #expect(try offline.run(["verify", "--receipt", edited]).status == 1)
     }
 
     /// Each string and number leaf of `value` changed in turn: a string's first character replaced
