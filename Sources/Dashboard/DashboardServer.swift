@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Ledger
 import Logging
 import NIOCore
@@ -71,6 +72,9 @@ package struct DashboardServer: Sendable {
         return router
     }
 
+    /// The most connections the dashboard keeps open; more wait in the listen backlog.
+    static let maxConnections = 32
+
     /// The application listening on ``address``.
     /// - Parameter onListening: Called once the listener is bound, with the address it is bound
     ///   to (the port the system chose for port 0).
@@ -81,7 +85,13 @@ package struct DashboardServer: Sendable {
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(idleTimeout: .seconds(60))),
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "ConsentLedger"),
+            // A cap on connections: any local user can reach the port, token or not, and the
+            // process also serves the socket API, so its descriptors are not theirs to take.
+            configuration: .init(
+                address: .hostname(address.host, port: address.port),
+                serverName: "ConsentLedger",
+                availableConnectionsDelegate: MaximumAvailableConnections(Self.maxConnections)
+            ),
             onServerRunning: { channel in
                 await onListening(address.with(port: channel.localAddress?.port ?? address.port))
             },

@@ -35,3 +35,23 @@ struct LoopbackAddressTests {
         }
     }
 }
+
+/// The `Host` a request must name: the loopback, with a numeric port or none; anything else —
+/// no `Host` at all, another name, text after an IPv6 literal — is answered 421 (a rebinding
+/// page's requests name its own host).
+struct DashboardHostTests {
+    @Test func onlyLoopbackHostsWithNumericPortsAreAnswered() {
+        let taken = ["127.0.0.1", "127.0.0.1:8080", "[::1]", "[::1]:8080", "localhost:8080", "127.9.9.9:1"]
+        for authority in taken {
+            #expect(DashboardHostCheck.names(authority: authority), "\(authority)")
+        }
+        let refused = [
+            "", "example.com", "example.com:8080", "[::1]evil", "[::1]:80x", "[::1]:", "127.0.0.1:", "[::1",
+            "127.0.0.1.example.com", "localhost.evil:80",
+        ]
+        for authority in refused {
+            #expect(!DashboardHostCheck.names(authority: authority), "\(authority)")
+        }
+        #expect(!DashboardHostCheck.names(authority: nil))
+    }
+}

@@ -28,7 +28,7 @@ struct DashboardGate<Context: RequestContext>: RouterMiddleware {
         var signedIn = false
         var response: Response
         do {
-            if let authority = request.head.authority, !Self.isLoopback(authority: authority) {
+            guard let authority = request.head.authority, Self.isLoopback(authority: authority) else {
                 throw DashboardError(.misdirected, "the dashboard answers only to 127.0.0.1, [::1] or localhost")
             }
             signedIn = request.cookies[cookieName].map { sessions.isValid($0.value) } ?? false
@@ -81,11 +81,20 @@ struct DashboardGate<Context: RequestContext>: RouterMiddleware {
     /// Whether a `Host` value (`name[:port]`) names the loopback.
     static func isLoopback(authority: String) -> Bool {
         var host = Substring(authority)
-        if host.hasPrefix("["), let end = host.firstIndex(of: "]") {
+        var port: Substring?
+        if host.hasPrefix("[") {
+            guard let end = host.firstIndex(of: "]") else { return false }
+            let rest = host[host.index(after: end)...]
+            if !rest.isEmpty {
+                guard rest.first == ":" else { return false }
+                port = rest.dropFirst()
+            }
             host = host[...end]
         } else if let colon = host.lastIndex(of: ":") {
+            port = host[host.index(after: colon)...]
             host = host[..<colon]
         }
+        if let port, port.isEmpty || !port.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return false }
         return LoopbackAddress.isLoopbackName(String(host))
     }
 }
@@ -134,5 +143,15 @@ enum HTMLResponse {
             ],
             body: ResponseBody(byteBuffer: ByteBuffer(string: table.text))
         )
+    }
+}
+
+/// The dashboard's rule for a request's `Host` (what ``DashboardGate`` applies), for tests.
+package enum DashboardHostCheck {
+    /// Whether a request naming `authority` as its host is answered: a loopback name or address,
+    /// with a numeric port or none; `nil` (no `Host`) is not.
+    package static func names(authority: String?) -> Bool {
+        guard let authority else { return false }
+        return DashboardGate<BasicRequestContext>.isLoopback(authority: authority)
     }
 }
