@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Testing
 
 /// Rules of the architecture that the compiler cannot check inside one module, checked over the
@@ -44,5 +45,13 @@ import Testing
             }
         }
         #expect(offences.isEmpty, "outside Storage: \(offences.joined(separator: "; "))")
+    }
+}
+
+/// The process allocator is jemalloc (``ProcessAllocator``): a change to the link that silently
+/// brought back Glibc's malloc would cost the import about a fifth of its speed.
+@Suite struct ProcessAllocatorTests {
+    @Test func jemallocServesThisProcess() {
+        #expect(ProcessAllocator.name.hasPrefix("jemalloc 5."))
     }
 }
