@@ -291,6 +291,8 @@ struct BatchAppender {
     private var subjectKeys: [Pseudonym: SymmetricKey] = [:]
     /// Stored key records still to unwrap, by pseudonym.
     private var toUnwrap: [Pseudonym: (bytes: [UInt8], record: [UInt8])] = [:]
+    /// The new subjects preparation made that this batch stored.
+    private var storedNew = Set<Pseudonym>()
 
     init(ledger: Ledger, keys: Environment, actor: String, now: Timestamp) {
         self.ledger = ledger
@@ -358,8 +360,6 @@ struct BatchAppender {
         accepted.reserveCapacity(batch.count)
         var outcomes: [Outcome] = []
         var batchEventIds: [String: Int] = [:]  // eventId → index into `accepted`
-        // New subjects preparation made and this batch stored.
-        var storedNew = Set<Pseudonym>()
 
         // Pass 1: validate in order; request records are written as we go so later lines see them.
         for (index, prepared) in batch.enumerated() {
@@ -397,57 +397,11 @@ struct BatchAppender {
                         continue
                     }
                 }
-                var known = try ledger.keyStore.pseudonym(lookupHash: prepared.lookup, in: keysTxn, environment: keys)
-                if let found = known, try isFirstSighting(found), try ledger.isErased(found, in: eventsTxn) {
-                    // An erasure whose key deletion a crash interrupted, not yet repaired: finish
-                    // it here, so the external id becomes a new subject (SPEC §6), never an event
-                    // under a pseudonym whose key is about to go.
-                    try ledger.keyStore.deleteSubject(pseudonym: found, in: keysTxn, environment: keys)
-                    ledger.subjectKeyCache.evict(found)
-                    known = nil
-                }
-                if known == nil, let requestId = event.requestId {
-                    throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
-                }
+                let subject = try resolveSubject(of: prepared, keysTxn: keysTxn, eventsTxn: eventsTxn)
+                let pseudonym = subject.pseudonym
+                let pseudonymKey = subject.key
+                let presealed = subject.presealed
                 let prepSubject = prepared.subject
-                let pseudonym: [UInt8]
-                if let known {
-                    pseudonym = known
-                } else if let made = prepSubject.new, try ledger.keyStore.store(made, in: keysTxn, environment: keys) {
-                    pseudonym = made.pseudonym
-                    createdSubjects += 1
-                    storedNew.insert(prepSubject.key)
-                } else {
-                    pseudonym = try createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
-                }
-                guard let pseudonymKey = Pseudonym(pseudonym) else {
-                    throw LedgerError(.ledgerCorrupt, "the key store holds a malformed pseudonym")
-                }
-                // Preparation's subject is this one when it found the same pseudonym, or made the
-                // one this batch stored. Sound like the cache below: the pseudonym was found in the
-                // lookup table (or stored) inside this transaction, and a pseudonym has one key.
-                let presealed =
-                    pseudonymKey == prepSubject.key && (prepSubject.new == nil || storedNew.contains(pseudonymKey))
-                if presealed, subjectKeys[pseudonymKey] == nil { subjectKeys[pseudonymKey] = prepSubject.subjectKey }
-                if subjectKeys[pseudonymKey] == nil, let cached = ledger.subjectKeyCache.keys(for: pseudonymKey) {
-                    // Sound because the lookup above found the subject in this transaction.
-                    subjectKeys[pseudonymKey] = cached
-                }
-                if subjectKeys[pseudonymKey] == nil, toUnwrap[pseudonymKey] == nil {
-                    guard
-                        let record = try ledger.keyStore.wrappedKey(
-                            pseudonym: pseudonym,
-                            in: keysTxn,
-                            environment: keys
-                        )
-                    else {
-                        throw LedgerError(
-                            .ledgerCorrupt,
-                            "subject \(Hex.encode(pseudonym)) has a lookup entry but no key"
-                        )
-                    }
-                    toUnwrap[pseudonymKey] = (pseudonym, record)
-                }
                 let seq = head.seq + UInt64(accepted.count) + 1
                 let eventId = prepared.eventId
                 let dueAt = try applyRequestRules(
@@ -564,25 +518,93 @@ struct BatchAppender {
 
     // MARK: Subjects and keys
 
-    /// Whether this batch has not met the subject yet (its key is neither resolved nor queued).
-    private func isFirstSighting(_ pseudonym: [UInt8]) throws -> Bool {
-        guard let key = Pseudonym(pseudonym) else {
-            throw LedgerError(.ledgerCorrupt, "the key store holds a malformed pseudonym")
+    /// Who an event's subject is inside the write transaction, and whether the payload
+    /// preparation sealed is its own.
+    private struct ResolvedSubject {
+        let pseudonym: [UInt8]
+        let key: Pseudonym
+        /// Whether the payload sealed at preparation is this event's: its subject is still the
+        /// one preparation found, or the new one preparation made and this batch stored.
+        let presealed: Bool
+    }
+
+    /// Resolves `prepared`'s subject in the key store's transaction — an existing subject, the new
+    /// one preparation made (stored now), or one created now — and makes sure its key will be
+    /// known to the later passes: resolved from preparation or the cache, or queued for pass 2.
+    /// Each subject costs one dictionary lookup after its first event.
+    /// - Throws: ``LedgerError`` `request_not_open` for an event naming a request of a subject
+    ///   the ledger does not know (before anything is created for it).
+    private mutating func resolveSubject(
+        of prepared: PreparedEvent,
+        keysTxn: borrowing WriteTransaction,
+        eventsTxn: borrowing WriteTransaction
+    ) throws -> ResolvedSubject {
+        let keyStore = ledger.keyStore
+        let prepSubject = prepared.subject
+        if let found = try keyStore.pseudonym(lookupHash: prepared.lookup, in: keysTxn, environment: keys) {
+            guard let key = Pseudonym(found) else {
+                throw LedgerError(.ledgerCorrupt, "the key store holds a malformed pseudonym")
+            }
+            // Preparation's subject is this one when it found the same pseudonym, or made the one
+            // this batch stored (sound: the pseudonym was found in this transaction, and a
+            // pseudonym has one key).
+            let presealed = key == prepSubject.key && (prepSubject.new == nil || storedNew.contains(key))
+            if subjectKeys[key] != nil || toUnwrap[key] != nil {
+                return ResolvedSubject(pseudonym: found, key: key, presealed: presealed)
+            }
+            // This batch's first event of an existing subject.
+            if try !ledger.isErased(found, in: eventsTxn) {
+                if presealed {
+                    subjectKeys[key] = prepSubject.subjectKey
+                } else if let cached = ledger.subjectKeyCache.keys(for: key) {
+                    // Sound because the lookup above found the subject in this transaction.
+                    subjectKeys[key] = cached
+                } else {
+                    guard let record = try keyStore.wrappedKey(pseudonym: found, in: keysTxn, environment: keys)
+                    else {
+                        throw LedgerError(.ledgerCorrupt, "subject \(Hex.encode(found)) has a lookup entry but no key")
+                    }
+                    toUnwrap[key] = (found, record)
+                }
+                return ResolvedSubject(pseudonym: found, key: key, presealed: presealed)
+            }
+            // An erasure whose key deletion a crash interrupted, not yet repaired: finish it here,
+            // so the external id becomes a new subject (SPEC §6), never an event under a
+            // pseudonym whose key is about to go.
+            try keyStore.deleteSubject(pseudonym: found, in: keysTxn, environment: keys)
+            ledger.subjectKeyCache.evict(found)
         }
-        return subjectKeys[key] == nil && toUnwrap[key] == nil
+        if let requestId = prepared.event.requestId {
+            // A request can only be one of a subject the ledger knows.
+            throw LedgerError(.requestNotOpen, "request \(requestId) is not an open request of this subject")
+        }
+        if let made = prepSubject.new, try keyStore.store(made, in: keysTxn, environment: keys) {
+            createdSubjects += 1
+            storedNew.insert(prepSubject.key)
+            subjectKeys[prepSubject.key] = prepSubject.subjectKey
+            return ResolvedSubject(pseudonym: made.pseudonym, key: prepSubject.key, presealed: true)
+        }
+        let created = try createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
+        return ResolvedSubject(pseudonym: created.pseudonym, key: created.key, presealed: false)
     }
 
     /// A new subject: fresh pseudonym and key, stored in the key store's transaction.
-    private mutating func createSubject(lookup: [UInt8], keysTxn: borrowing WriteTransaction) throws -> [UInt8] {
+    private mutating func createSubject(
+        lookup: [UInt8],
+        keysTxn: borrowing WriteTransaction
+    ) throws -> (pseudonym: [UInt8], key: Pseudonym) {
         let created = try ledger.keyStore.createSubject(
             lookupHash: lookup,
             random: ledger.options.random,
             in: keysTxn,
             environment: keys
         )
+        guard let key = Pseudonym(created.pseudonym) else {
+            throw LedgerError(.internal, "a new pseudonym is not 16 bytes")
+        }
         createdSubjects += 1
-        if let key = Pseudonym(created.pseudonym) { subjectKeys[key] = created.key }
-        return created.pseudonym
+        subjectKeys[key] = created.key
+        return (created.pseudonym, key)
     }
 
     /// A subject's key, unwrapped now if no pass has yet (the rare path that compares a retry).
