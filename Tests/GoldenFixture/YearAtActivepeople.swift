@@ -44,7 +44,7 @@ public struct YearAtActivepeople: Sendable {
     /// grant of another purpose instead — the golden output must notice.
     public static func build(in directory: String, alteringOneEvent: Bool = false) throws -> YearAtActivepeople {
         let clock = FixtureClock("2025-01-01T00:00:00.000Z")
-        var options = Ledger.Options(clock: clock, random: FixtureRandom(seed: "a year at activepeople"))
+        var options = Ledger.Options(clock: clock, random: SeededRandom(seed: "a year at activepeople"))
         options.observers = [SnapshotObserver()]
         let ledger = try Ledger.create(
             at: directory,
@@ -357,31 +357,4 @@ private final class FixtureClock: LedgerClock, @unchecked Sendable {
     func now() -> Timestamp { lock.withLock { current } }
 
     func set(_ text: String) { lock.withLock { current = Timestamp(rfc3339: text) ?? current } }
-}
-
-/// The fixture's random source: SHA-256 of a seed and a counter, so the year's keys, nonces and
-/// event ids are the same in every run.
-private final class FixtureRandom: RandomSource, @unchecked Sendable {
-    // Invariant: `counter` and `pool` are only touched under `lock`.
-    private let seed: [UInt8]
-    private var counter: UInt64 = 0
-    private var pool: [UInt8] = []
-    private let lock = NSLock()
-
-    init(seed: String) { self.seed = Array(seed.utf8) }
-
-    func bytes(_ count: Int) -> [UInt8] {
-        lock.withLock {
-            while pool.count < count {
-                var hasher = SHA256()
-                hasher.update(data: seed)
-                withUnsafeBytes(of: counter.bigEndian) { hasher.update(bufferPointer: $0) }
-                counter += 1
-                pool += Array(hasher.finalize())
-            }
-            let out = Array(pool.prefix(count))
-            pool.removeFirst(count)
-            return out
-        }
-    }
 }

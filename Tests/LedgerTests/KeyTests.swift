@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GoldenFixture
 import Testing
 
 @testable import Ledger

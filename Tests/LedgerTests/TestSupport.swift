@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GoldenFixture
 import Testing
 
 @testable import Ledger
@@ -17,32 +18,6 @@ final class TemporaryDirectory {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     var ledger: String { path + "/ledger" }
-}
-
-/// A deterministic random source: SHA-256 of a seed and a counter.
-final class SeededRandom: RandomSource, @unchecked Sendable {
-    // Invariant: `counter` and `pool` are only touched under `lock`.
-    private let seed: [UInt8]
-    private var counter: UInt64 = 0
-    private var pool: [UInt8] = []
-    private let lock = NSLock()
-
-    init(seed: String) { self.seed = Array(seed.utf8) }
-
-    func bytes(_ count: Int) -> [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        while pool.count < count {
-            var hasher = SHA256()
-            hasher.update(data: seed)
-            withUnsafeBytes(of: counter.bigEndian) { hasher.update(bufferPointer: $0) }
-            counter += 1
-            pool += Array(hasher.finalize())
-        }
-        let out = Array(pool.prefix(count))
-        pool.removeFirst(count)
-        return out
-    }
 }
 
 /// A clock the test sets; it can step back to check that recordedAt never decreases.

@@ -11,12 +11,13 @@ enum Parallel {
             // Each index is written by exactly one iteration, so iterations never share an element.
             nonisolated(unsafe) let shared = buffer
             nonisolated(unsafe) let input = items
-            let stride = ProcessInfo.processInfo.activeProcessorCount * 4
-            DispatchQueue.concurrentPerform(iterations: stride) { start in
-                var index = start
-                while index < input.count {
+            // Contiguous blocks, a few per core so a preempted thread delays little: neighbouring
+            // results are written by one thread, never two sharing a cache line.
+            let blocks = min(input.count, ProcessInfo.processInfo.activeProcessorCount * 4)
+            DispatchQueue.concurrentPerform(iterations: blocks) { block in
+                let end = input.count * (block + 1) / blocks
+                for index in (input.count * block / blocks)..<end {
                     shared[index] = Result { try transform(input[index]) }
-                    index += stride
                 }
             }
         }
