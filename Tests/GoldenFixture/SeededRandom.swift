@@ -12,8 +12,10 @@ public final class SeededRandom: RandomSource, @unchecked Sendable {
     private var pool: [UInt8] = []
     private let lock = NSLock()
 
+    /// A source whose bytes follow from `seed` alone.
     public init(seed: String) { self.seed = Array(seed.utf8) }
 
+    /// The next `count` bytes of the sequence.
     public func bytes(_ count: Int) -> [UInt8] {
         lock.withLock {
             while pool.count < count {
