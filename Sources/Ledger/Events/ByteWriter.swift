@@ -13,15 +13,11 @@ package struct ByteWriter {
     package mutating func write(u8 value: UInt8) { bytes.append(value) }
 
     package mutating func write(u32 value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
-        }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     package mutating func write(u64 value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-        }
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     package mutating func write(i64 value: Int64) { write(u64: UInt64(bitPattern: value)) }
@@ -92,18 +88,14 @@ package struct ByteReader {
 
     package mutating func readU32() -> UInt32? {
         guard offset + 4 <= bytes.count else { return nil }
-        var value: UInt32 = 0
-        for i in 0..<4 { value = value << 8 | UInt32(bytes[offset + i]) }
-        offset += 4
-        return value
+        defer { offset += 4 }
+        return UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     package mutating func readU64() -> UInt64? {
         guard offset + 8 <= bytes.count else { return nil }
-        var value: UInt64 = 0
-        for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
-        offset += 8
-        return value
+        defer { offset += 8 }
+        return UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     package mutating func readI64() -> Int64? { readU64().map { Int64(bitPattern: $0) } }
