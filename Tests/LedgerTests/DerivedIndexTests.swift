@@ -17,6 +17,8 @@ struct DerivedIndexTests {
         try ledger.events.write { txn in try SubjectIndex.mergeIfFull(in: txn, events: ledger.events, threshold: 1) }
         _ = try ledger.append(try (0..<8).map { try Fixture.grant("d\($0 % 5)", "surveys") }, actor: "t")
         #expect(try ledger.derivedIndexMismatch() == nil)
+        #expect(try ledger.derivedIndexesMatchByDigest())
+        #expect(try ledger.firstDerivedIndexMismatch() == nil)
         #expect(try ledger.rebuildProjections().matches)
         return ledger
     }
@@ -38,7 +40,11 @@ struct DerivedIndexTests {
         naming text: String,
         subjectEventsBefore: [String: [UInt64]]
     ) throws {
+        // The sequential digests see the difference (they are what `rebuild` runs first), and the
+        // entry-by-entry check names it.
+        #expect(try !ledger.derivedIndexesMatchByDigest())
         let mismatch = try #require(try ledger.derivedIndexMismatch())
+        #expect(try ledger.firstDerivedIndexMismatch() == mismatch)
         #expect(mismatch.code == code)
         #expect(mismatch.message.contains(text), "\(mismatch.message)")
         let report = try ledger.rebuildProjections()
@@ -46,6 +52,7 @@ struct DerivedIndexTests {
         #expect(report.difference == mismatch.message)
         #expect(report.json["code"]?.stringValue == code.rawValue)
         #expect(try ledger.rederiveIndexes() == 48)
+        #expect(try ledger.derivedIndexesMatchByDigest())
         #expect(try ledger.derivedIndexMismatch() == nil)
         #expect(try ledger.rebuildProjections().matches)
         #expect(try ledger.verify().isValid)
@@ -134,6 +141,36 @@ struct DerivedIndexTests {
             try txn.put([], forKey: other + EventsSchema.seqKey(3), in: ledger.events.table(EventsSchema.subjectEvents))
         }
         try expectCaughtAndRepaired(ledger, .subjectIndexMismatch, naming: "49 entries", subjectEventsBefore: before)
+    }
+
+    @Test func anEntryInBothLevelsOfTheSubjectIndexIsCaught() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try ledger(directory)
+        let before = try subjectEvents(ledger)
+        // Seq 45 is in the recent level: the same entry in the sorted level too.
+        let pseudonym = try pseudonym(ofSeq: 45, in: ledger)
+        try write(ledger) { txn in
+            try txn.put(
+                [],
+                forKey: pseudonym + EventsSchema.seqKey(45),
+                in: ledger.events.table(EventsSchema.subjectEvents)
+            )
+        }
+        try expectCaughtAndRepaired(ledger, .subjectIndexMismatch, naming: "both levels", subjectEventsBefore: before)
+    }
+
+    @Test func aRecentEntryInAnotherSubjectsBucketIsCaught() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try ledger(directory)
+        let before = try subjectEvents(ledger)
+        let pseudonym = try pseudonym(ofSeq: 45, in: ledger)
+        let bucket = SubjectIndex.bucket(of: pseudonym)
+        try write(ledger) { txn in
+            let recent = ledger.events.table(EventsSchema.recentSubjectEvents)
+            #expect(try txn.delete([bucket] + EventsSchema.seqKey(45), in: recent))
+            try txn.put(pseudonym, forKey: [bucket ^ 1] + EventsSchema.seqKey(45), in: recent)
+        }
+        try expectCaughtAndRepaired(ledger, .subjectIndexMismatch, naming: "seq 45", subjectEventsBefore: before)
     }
 
     @Test func aWrongStoredMerkleNodeIsCaught() throws {

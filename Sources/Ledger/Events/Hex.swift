@@ -57,10 +57,17 @@ enum UUIDText {
 
     /// The 16 bytes of a canonical UUID string.
     static func bytes(_ canonical: String) -> [UInt8] {
+        var copy = canonical
+        return copy.withUTF8 { bytes(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The 16 bytes of a canonical UUID given as its UTF-8 bytes (a stored record's, in place);
+    /// empty when they are not one.
+    static func bytes(utf8: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(16)
         var high: UInt8?
-        for c in canonical.utf8 where c != UInt8(ascii: "-") {
+        for c in utf8 where c != UInt8(ascii: "-") {
             guard let nibble = Hex.nibble(c) else { return [] }
             if let h = high {
                 out.append(h << 4 | nibble)

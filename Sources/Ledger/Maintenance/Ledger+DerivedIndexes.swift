@@ -42,11 +42,84 @@ public struct DerivedStateMismatch: Error, Sendable, Equatable {
 extension Ledger {
     /// Recomputes from the log the structures the append path derives from it — the event-id
     /// index, the per-subject index (both levels) and the stored Merkle nodes with the tree's
-    /// size — and compares them with the stored ones, in one read transaction. Reads every event
-    /// once plus a few point reads per event.
+    /// size — and compares them with the stored ones.
+    ///
+    /// First in one pass over the log and one over each table (``derivedIndexesMatchByDigest()``):
+    /// no point read at all. Only when that finds a difference is the log walked again with a
+    /// point read of each entry it derives, to name the first one that differs.
     /// - Returns: The first difference, or `nil` when every structure matches the log.
     /// - Throws: ``LedgerError`` `ledger_corrupt` when an event of the log cannot be decoded.
     public func derivedIndexMismatch() throws -> DerivedStateMismatch? {
+        if try derivedIndexesMatchByDigest() { return nil }
+        return try firstDerivedIndexMismatch()
+    }
+
+    /// Whether the event-id index, both levels of the subject index and the Merkle nodes hold
+    /// exactly the entries the log gives, compared as order-independent digests (``EntryDigest``)
+    /// of the entries derived from one pass over the log and of one sequential pass over each
+    /// table, in one read transaction. The point reads of ``firstDerivedIndexMismatch()`` — three
+    /// B-tree searches an event, and one a Merkle node — were most of what `rebuild` cost.
+    /// `false` also for anything the exact check reports otherwise (a record that does not
+    /// decode, a missing seq), so that it runs and says what.
+    func derivedIndexesMatchByDigest() throws -> Bool {
+        try storage {
+            try events.read { txn -> Bool in
+                let head = try readHead(in: txn)
+                guard try MerkleStore.size(in: txn, events: events) == head.seq else { return false }
+                var fromLog = (ids: EntryDigest(), subjects: EntryDigest(), nodes: EntryDigest())
+                var tree = MerkleAccumulator()
+                var readable = true
+                try txn.forEach(in: events.table(EventsSchema.log)) { key, value in
+                    guard let seq = EventsSchema.seq(fromKey: key), seq <= head.seq else { return false }
+                    guard seq == tree.size + 1, let event = IndexedFields(record: value) else {
+                        readable = false
+                        return false
+                    }
+                    let seqKey = EventsSchema.seqKey(seq)
+                    fromLog.ids.add(event.eventIdKey, seqKey)
+                    fromLog.subjects.add(event.pseudonym + seqKey, [])
+                    tree.append(eventHash: event.hash) { level, index, hash in
+                        fromLog.nodes.add(MerkleStore.key(level, index), hash.bytes)
+                    }
+                    return true
+                }
+                guard readable, tree.size == head.seq else { return false }
+                var stored = (ids: EntryDigest(), subjects: EntryDigest(), nodes: EntryDigest())
+                try txn.forEach(in: events.table(EventsSchema.eventIds)) { key, value in
+                    stored.ids.add(key, value)
+                    return true
+                }
+                // Both levels of the subject index as the one set of (pseudonym, seq) they hold
+                // together: an entry in both levels counts twice, and differs.
+                try txn.forEach(in: events.table(EventsSchema.subjectEvents)) { key, _ in
+                    stored.subjects.add(key, UnsafeRawBufferPointer(start: nil, count: 0))
+                    return true
+                }
+                var filedRight = true
+                try txn.forEach(in: events.table(EventsSchema.recentSubjectEvents)) { key, value in
+                    let pseudonym = Array(value)
+                    guard key.count == 9, pseudonym.count == 16, key[0] == SubjectIndex.bucket(of: pseudonym) else {
+                        filedRight = false
+                        return false
+                    }
+                    stored.subjects.add(pseudonym + Array(key[1...]), [])
+                    return true
+                }
+                try txn.forEach(in: events.table(EventsSchema.merkle)) { key, value in
+                    stored.nodes.add(key, value)
+                    return true
+                }
+                return filedRight && fromLog.ids == stored.ids && fromLog.subjects == stored.subjects
+                    && fromLog.nodes == stored.nodes
+            }
+        }
+    }
+
+    /// The check of ``derivedIndexMismatch()`` entry by entry, in log order, in one read
+    /// transaction: every event once plus a few point reads per event.
+    /// - Returns: The first difference, or `nil` when every structure matches the log.
+    /// - Throws: ``LedgerError`` `ledger_corrupt` when an event of the log cannot be decoded.
+    func firstDerivedIndexMismatch() throws -> DerivedStateMismatch? {
         try storage {
             try events.read { txn -> DerivedStateMismatch? in
                 let head = try readHead(in: txn)
@@ -68,14 +141,13 @@ extension Ledger {
                 var undecodable: UInt64?
                 try txn.forEach(in: log) { key, value in
                     guard let seq = EventsSchema.seq(fromKey: key), seq <= head.seq else { return false }
-                    guard let event = StoredEvent(record: value), let pseudonym = Hex.decode(event.subject),
-                        pseudonym.count == 16
-                    else {
+                    guard let event = IndexedFields(record: value) else {
                         undecodable = seq
                         return false
                     }
+                    let pseudonym = event.pseudonym
                     let seqKey = EventsSchema.seqKey(seq)
-                    if try txn.get(UUIDText.bytes(event.eventId), in: eventIds) != seqKey {
+                    if try txn.get(event.eventIdKey, in: eventIds) != seqKey {
                         found = .init(
                             .eventIdIndexMismatch,
                             "the event-id index does not map the event of seq \(seq) to it"
@@ -98,11 +170,7 @@ extension Ledger {
                     default:
                         break
                     }
-                    guard let eventHash = InlineHash(event.hash) else {
-                        undecodable = seq
-                        return false
-                    }
-                    try tree.append(eventHash: eventHash) { level, index, hash in
+                    try tree.append(eventHash: event.hash) { level, index, hash in
                         nodes += 1
                         guard found == nil,
                             try txn.get(MerkleStore.key(level, index), in: merkle).flatMap(InlineHash.init) != hash
@@ -213,5 +281,58 @@ extension Ledger {
                 return Int(tree.size)
             }
         }
+    }
+}
+
+/// What the index check needs of a log record — its event-id key, pseudonym and hash — read in
+/// place: decoding every field into strings (``StoredEvent``) was most of the check's cost.
+private struct IndexedFields {
+    let eventIdKey: [UInt8]
+    let pseudonym: [UInt8]
+    let hash: InlineHash
+
+    /// `nil` when the record is too short or its event id or subject is malformed.
+    init?(record: UnsafeRawBufferPointer) {
+        var reader = ByteReader(record)
+        guard reader.skip(count: 72), let eventId = reader.readField(), reader.skipLengthPrefixed(),
+            let subject = reader.readField(), let pseudonym = Pseudonym(hexBytes: subject)
+        else { return nil }
+        let key = UUIDText.bytes(utf8: eventId)
+        guard key.count == 16 else { return nil }
+        eventIdKey = key
+        self.pseudonym = pseudonym.bytes
+        hash = InlineHash(record)  // the record's first 32 bytes: it holds at least 72
+    }
+}
+
+/// An order-independent digest of a set of table entries: their number and two wrapping sums of
+/// 64-bit keyed hashes (SipHash, the standard library's `Hasher`, seeded at random for each
+/// process) of each key and value. Two sets with the same digest are the same set but with a
+/// chance of about 2⁻¹²⁸ per comparison, which no stored content can steer: the seed is drawn
+/// after the files were written. Used to compare the indexes with the log in sequential passes.
+struct EntryDigest: Equatable {
+    private(set) var count = 0
+    private var first: UInt64 = 0
+    private var second: UInt64 = 0
+
+    /// Adds the entry `key` → `value`.
+    mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        count += 1
+        first &+= Self.hash(salt: 1, key, value)
+        second &+= Self.hash(salt: 2, key, value)
+    }
+
+    /// Adds the entry `key` → `value`.
+    mutating func add(_ key: [UInt8], _ value: [UInt8]) {
+        key.withUnsafeBytes { key in value.withUnsafeBytes { value in add(key, value) } }
+    }
+
+    private static func hash(salt: UInt8, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(salt)
+        hasher.combine(key.count)
+        hasher.combine(bytes: key)
+        hasher.combine(bytes: value)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
     }
 }
