@@ -29,6 +29,31 @@ package enum Hex {
         return out
     }
 
+    /// The 64-bit big-endian word the 16 hex digits at `start` of `text` (which holds them)
+    /// write; `nil` when one is not a hex digit. Every pseudonym read from a stored record goes
+    /// through it — twice an event in a rebuild —, so it checks the sixteen digits together
+    /// instead of branching on each.
+    static func word(_ text: UnsafeRawBufferPointer, from start: Int) -> UInt64? {
+        var value: UInt64 = 0
+        var valid = true
+        for offset in start..<(start + 16) {
+            let digit = digitValue(text[offset])
+            valid = valid && digit.valid
+            value = value << 4 | UInt64(digit.value)
+        }
+        return valid ? value : nil
+    }
+
+    /// A hex digit's value without a branch: `'0'`–`'9'` are 0–9, `'a'`–`'f'` and `'A'`–`'F'`
+    /// (bit 6 set, low bits 1–6) 10–15; `valid` is false for any other byte.
+    @inline(__always)
+    static func digitValue(_ c: UInt8) -> (value: UInt8, valid: Bool) {
+        let letter = c >> 6 & 1
+        let lower = c | 0x20
+        let valid = (c >= 0x30 && c <= 0x39) || (lower >= 0x61 && lower <= 0x66)
+        return ((c & 0x0F) &+ 9 &* letter, valid)
+    }
+
     static func nibble(_ c: UInt8) -> UInt8? {
         switch c {
         case 48...57: return c - 48
@@ -64,6 +89,19 @@ enum UUIDText {
     /// The 16 bytes of a canonical UUID given as its UTF-8 bytes (a stored record's, in place);
     /// empty when they are not one.
     static func bytes(utf8: UnsafeRawBufferPointer) -> [UInt8] {
+        if utf8.count == 36, utf8[8] == 0x2D, utf8[13] == 0x2D, utf8[18] == 0x2D, utf8[23] == 0x2D {
+            // The canonical 8-4-4-4-12 form, as every stored event id is: its 32 digits in place.
+            var out = [UInt8](repeating: 0, count: 16)
+            var valid = true
+            var digit = 0
+            for offset in 0..<36 where offset != 8 && offset != 13 && offset != 18 && offset != 23 {
+                let nibble = Hex.digitValue(utf8[offset])
+                valid = valid && nibble.valid
+                out[digit >> 1] |= digit & 1 == 0 ? nibble.value << 4 : nibble.value
+                digit += 1
+            }
+            return valid ? out : []
+        }
         var out = [UInt8]()
         out.reserveCapacity(16)
         var high: UInt8?

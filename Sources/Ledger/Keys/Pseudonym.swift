@@ -43,13 +43,8 @@ public struct Pseudonym: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses 32 hex characters given as bytes; `nil` for anything else.
     init?(hexBytes: UnsafeRawBufferPointer) {
-        guard hexBytes.count == 32 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        for (index, c) in hexBytes.enumerated() {
-            guard let nibble = Hex.nibble(c) else { return nil }
-            if index < 16 { high = high << 4 | UInt64(nibble) } else { low = low << 4 | UInt64(nibble) }
-        }
+        guard hexBytes.count == 32, let high = Hex.word(hexBytes, from: 0), let low = Hex.word(hexBytes, from: 16)
+        else { return nil }
         self.init(high: high, low: low)
     }
 
