@@ -151,6 +151,19 @@ struct ReceiptTests {
         let given = try #require(files["given-newsletter"])
         let withPolicy = try offline.run(["verify", "--receipt", given, "--policy", policy])
         #expect(withPolicy.status == 0, "\(withPolicy.stdout)\(withPolicy.stderr)")
+        // Pinned to the key the operator publishes (`checkpoint --json`'s publicKey), the receipt
+        // holds; a consistent receipt signed with any other key is refused.
+        let published = try #require(
+            jsonObject(try ctl.run(["checkpoint", "--json"]).stdout)?["publicKey"] as? String
+        )
+        let pinned = try offline.run(["verify", "--receipt", given, "--public-key", published.uppercased()])
+        #expect(pinned.status == 0 && pinned.stdout.contains("signed with the public key given"), "\(pinned.stdout)")
+        let otherKey = try offline.run([
+            "verify", "--receipt", given, "--public-key", String(repeating: "ab", count: 32),
+        ])
+        #expect(otherKey.status == 1 && otherKey.stdout.contains("not the public key given"), "\(otherKey.stdout)")
+        #expect(try offline.run(["verify", "--receipt", given, "--public-key", "xyz"]).status == 2)
+        #expect(try offline.run(["verify", "--public-key", published]).status == 2)
         let otherText = try String(contentsOfFile: policy, encoding: .utf8).replacingOccurrences(
             of: "Activepeople sender av og til",
             with: "Activepeople sender ofte"
