@@ -66,7 +66,10 @@ extension Ledger {
             try events.read { txn -> Bool in
                 let head = try readHead(in: txn)
                 guard try MerkleStore.size(in: txn, events: events) == head.seq else { return false }
-                var fromLog = (ids: EntryDigest(), subjects: EntryDigest(), nodes: EntryDigest())
+                let seed = UInt64.random(in: .min ... .max)
+                var fromLog = (
+                    ids: EntryDigest(seed: seed), subjects: EntryDigest(seed: seed), nodes: EntryDigest(seed: seed)
+                )
                 var tree = MerkleAccumulator()
                 var readable = true
                 try txn.forEach(in: events.table(EventsSchema.log)) { key, value in
@@ -84,7 +87,9 @@ extension Ledger {
                     return true
                 }
                 guard readable, tree.size == head.seq else { return false }
-                var stored = (ids: EntryDigest(), subjects: EntryDigest(), nodes: EntryDigest())
+                var stored = (
+                    ids: EntryDigest(seed: seed), subjects: EntryDigest(seed: seed), nodes: EntryDigest(seed: seed)
+                )
                 try txn.forEach(in: events.table(EventsSchema.eventIds)) { key, value in
                     stored.ids.add(key, value)
                     return true
@@ -306,20 +311,26 @@ private struct IndexedFields {
 }
 
 /// An order-independent digest of a set of table entries: their number and two wrapping sums of
-/// 64-bit keyed hashes (SipHash, the standard library's `Hasher`, seeded at random for each
-/// process) of each key and value. Two sets with the same digest are the same set but with a
-/// chance of about 2⁻¹²⁸ per comparison, which no stored content can steer: the seed is drawn
-/// after the files were written. Used to compare the indexes with the log in sequential passes.
+/// 64-bit keyed hashes (SipHash, the standard library's `Hasher`) of each key and value, keyed
+/// also by a `seed` the caller draws at random for each comparison (so even a process run with
+/// `SWIFT_DETERMINISTIC_HASHING` keys it afresh). Two sets with the same digest are the same set
+/// but with a chance of about 2⁻¹²⁸ per comparison, which no stored content can steer: the seed
+/// is drawn after the files were written. Used to compare the indexes with the log in
+/// sequential passes.
 struct EntryDigest: Equatable {
+    private let seed: UInt64
     private(set) var count = 0
     private var first: UInt64 = 0
     private var second: UInt64 = 0
 
+    /// An empty digest; digests compare only when made with the same `seed`.
+    init(seed: UInt64) { self.seed = seed }
+
     /// Adds the entry `key` → `value`.
     mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         count += 1
-        first &+= Self.hash(salt: 1, key, value)
-        second &+= Self.hash(salt: 2, key, value)
+        first &+= hash(salt: 1, key, value)
+        second &+= hash(salt: 2, key, value)
     }
 
     /// Adds the entry `key` → `value`.
@@ -327,8 +338,9 @@ struct EntryDigest: Equatable {
         key.withUnsafeBytes { key in value.withUnsafeBytes { value in add(key, value) } }
     }
 
-    private static func hash(salt: UInt8, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> UInt64 {
+    private func hash(salt: UInt8, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> UInt64 {
         var hasher = Hasher()
+        hasher.combine(seed)
         hasher.combine(salt)
         hasher.combine(key.count)
         hasher.combine(bytes: key)
