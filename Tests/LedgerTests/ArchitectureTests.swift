@@ -1,6 +1,7 @@
 import Foundation
-import Ledger
 import Testing
+
+@testable import Ledger
 
 /// Rules of the architecture that the compiler cannot check inside one module, checked over the
 /// sources: LMDB and its raw handles stay in `Sources/Ledger/Storage`, and every write transaction
@@ -52,6 +53,7 @@ import Testing
 /// brought back Glibc's malloc would cost the import about a fifth of its speed.
 @Suite struct ProcessAllocatorTests {
     @Test func jemallocServesThisProcess() {
-        #expect(ProcessAllocator.name.hasPrefix("jemalloc 5."))
+        #expect(ProcessAllocator.jemallocServesMalloc)
+        #expect(ProcessAllocator.name.hasPrefix("jemalloc 5."), "\(ProcessAllocator.name)")
     }
 }

@@ -173,6 +173,23 @@ struct DerivedIndexTests {
         try expectCaughtAndRepaired(ledger, .subjectIndexMismatch, naming: "seq 45", subjectEventsBefore: before)
     }
 
+    /// A log record that is not one whole event — cut short in its payload, or with bytes after
+    /// it — is `ledger_corrupt` for the check, as for `rebuild --repair`, never a match.
+    @Test(arguments: [-1, 1])
+    func aLogRecordThatIsNotOneWholeEventIsCorrupt(lengthChange: Int) throws {
+        let directory = TemporaryDirectory()
+        let ledger = try ledger(directory)
+        let log = ledger.events.table(EventsSchema.log)
+        try write(ledger) { txn in
+            let record = try #require(try txn.get(EventsSchema.seqKey(7), in: log))
+            let changed = lengthChange < 0 ? Array(record.dropLast()) : record + [0]
+            try txn.put(changed, forKey: EventsSchema.seqKey(7), in: log)
+        }
+        #expect(try !ledger.derivedIndexesMatchByDigest())
+        #expect(throws: LedgerError.self) { try ledger.derivedIndexMismatch() }
+        #expect(throws: LedgerError.self) { try ledger.rederiveIndexes() }
+    }
+
     @Test func aWrongStoredMerkleNodeIsCaught() throws {
         let directory = TemporaryDirectory()
         let ledger = try ledger(directory)

@@ -324,6 +324,31 @@ struct ErasureTests {
         #expect(try ledger.keyStore.subjectCount() == 2)
     }
 
+    /// The same window, entered by a batch whose first line is a retry of one of the subject's
+    /// earlier events (its comparison unwraps the key that is about to go) and whose second is a
+    /// new grant for the same external id: the grant still goes to a new subject.
+    @Test func aRetryBeforeAnAppendInTheErasureWindowStillMakesANewSubject() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let eventId = "0192f1a3-7b4c-4d5e-8f60-a1b2c3d4e5f6"
+        let original = try Fixture.grant(Self.external, extra: #","eventId":"\#(eventId)""#)
+        let first = try ledger.append([original], actor: "t")
+        let pseudonym = first[0].subject
+        let recorded = try ledger.recordErasure(subject: Self.external, requestId: nil, actor: "t")
+        let batch = try ledger.append(
+            [original, try Fixture.grant(Self.external, "surveys", extra: #","data":{"note":"came back"}"#)],
+            actor: "t"
+        )
+        #expect(batch[0].replayed && batch[0].seq == first[0].seq)
+        #expect(batch[1].subject != pseudonym, "the grant went to the subject whose key is about to be destroyed")
+        #expect(try ledger.storedKeyRecord(pseudonym: pseudonym) == nil)
+        try ledger.shredKey(of: recorded)
+        try ledger.finishErasure(recorded)
+        #expect(try ledger.pseudonym(of: Self.external) == batch[1].subject)
+        #expect(try ledger.history(pseudonym: batch[1].subject).first?.data == #"{"note":"came back"}"#)
+        #expect(try ledger.verify().isValid)
+    }
+
     /// An erasure whose event is in the log but whose key overwrite did not happen, or stopped
     /// after the index buckets (a full disk or an I/O error): the subject reads as erased at once,
     /// and the same call again finishes it and answers the same event, with no second event —

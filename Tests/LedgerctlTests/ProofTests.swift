@@ -31,9 +31,21 @@ struct ProofTests {
 
         // Offline: no ledger at all.
         let offline = LedgerctlRunner(ledger: scratch.path + "/nowhere")
+        let published = try #require(
+            jsonObject(try ctl.run(["checkpoint", "--json"]).stdout)?["publicKey"] as? String
+        )
         for file in [proof, receipt] {
             let ok = try offline.run(["verify", "--proof", file])
             #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+            // Pinned to the operator's key it holds; pinned to another, it fails, in JSON too.
+            #expect(try offline.run(["verify", "--proof", file, "--public-key", published]).status == 0)
+            let other = try offline.run([
+                "verify", "--proof", file, "--public-key", String(repeating: "0", count: 64), "--json",
+            ])
+            #expect(other.status == 1, "\(other.stdout)")
+            let answer = try #require(jsonObject(other.stdout))
+            #expect(answer["ok"] as? Bool == false)
+            #expect((answer["reason"] as? String)?.contains("not the public key given") == true, "\(other.stdout)")
         }
         let bundle = try String(contentsOfFile: proof, encoding: .utf8)
         #expect(!bundle.contains("q@example.no") && !bundle.contains("p@example.no"))

@@ -293,6 +293,10 @@ struct BatchAppender {
     private var toUnwrap: [Pseudonym: (bytes: [UInt8], record: [UInt8])] = [:]
     /// The new subjects preparation made that this batch stored.
     private var storedNew = Set<Pseudonym>()
+    /// The subjects ``resolveSubject(of:keysTxn:eventsTxn:)`` has resolved in this batch: the
+    /// erased check runs on each one's first event, even when a retry's comparison (the replay
+    /// path, ``key(for:keysTxn:)``) unwrapped its key before.
+    private var resolved = Set<Pseudonym>()
 
     init(ledger: Ledger, keys: Environment, actor: String, now: Timestamp) {
         self.ledger = ledger
@@ -549,12 +553,15 @@ struct BatchAppender {
             // this batch stored (sound: the pseudonym was found in this transaction, and a
             // pseudonym has one key).
             let presealed = key == prepSubject.key && (prepSubject.new == nil || storedNew.contains(key))
-            if subjectKeys[key] != nil || toUnwrap[key] != nil {
+            if resolved.contains(key) {
                 return ResolvedSubject(pseudonym: found, key: key, presealed: presealed)
             }
             // This batch's first event of an existing subject.
             if try !ledger.isErased(found, in: eventsTxn) {
-                if presealed {
+                resolved.insert(key)
+                if subjectKeys[key] != nil || toUnwrap[key] != nil {
+                    // A retry's comparison unwrapped it already.
+                } else if presealed {
                     subjectKeys[key] = prepSubject.subjectKey
                 } else if let cached = ledger.subjectKeyCache.keys(for: key) {
                     // Sound because the lookup above found the subject in this transaction.
@@ -568,11 +575,13 @@ struct BatchAppender {
                 }
                 return ResolvedSubject(pseudonym: found, key: key, presealed: presealed)
             }
-            // An erasure whose key deletion a crash interrupted, not yet repaired: finish it here,
-            // so the external id becomes a new subject (SPEC §6), never an event under a
-            // pseudonym whose key is about to go.
+            // An erasure whose key deletion has not happened yet (interrupted by a crash, or still
+            // to come on the shredder's queue): finish it here, so the external id becomes a new
+            // subject (SPEC §6), never an event under a pseudonym whose key is about to go.
             try keyStore.deleteSubject(pseudonym: found, in: keysTxn, environment: keys)
             ledger.subjectKeyCache.evict(found)
+            subjectKeys[key] = nil
+            toUnwrap[key] = nil
         }
         if let requestId = prepared.event.requestId {
             // A request can only be one of a subject the ledger knows.
@@ -581,10 +590,12 @@ struct BatchAppender {
         if let made = prepSubject.new, try keyStore.store(made, in: keysTxn, environment: keys) {
             createdSubjects += 1
             storedNew.insert(prepSubject.key)
+            resolved.insert(prepSubject.key)
             subjectKeys[prepSubject.key] = prepSubject.subjectKey
             return ResolvedSubject(pseudonym: made.pseudonym, key: prepSubject.key, presealed: true)
         }
         let created = try createSubject(lookup: prepared.lookup, keysTxn: keysTxn)
+        resolved.insert(created.key)
         return ResolvedSubject(pseudonym: created.pseudonym, key: created.key, presealed: false)
     }
 

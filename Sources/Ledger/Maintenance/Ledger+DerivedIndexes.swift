@@ -296,11 +296,17 @@ private struct IndexedFields {
     let pseudonym: [UInt8]
     let hash: InlineHash
 
-    /// `nil` when the record is too short or its event id or subject is malformed.
+    /// `nil` when the record is not one whole event (every field of ``StoredEvent/record``'s
+    /// layout, a known type, nothing after the payload) or its event id or subject is malformed.
     init?(record: UnsafeRawBufferPointer) {
         var reader = ByteReader(record)
-        guard reader.skip(count: 72), let eventId = reader.readField(), reader.skipLengthPrefixed(),
-            let subject = reader.readField(), let pseudonym = Pseudonym(hexBytes: subject)
+        // hash, prevHash, seq; eventId, type, subject; purpose, notice, requestId; the three
+        // times; actor, payload; and nothing after.
+        guard reader.skip(count: 72), let eventId = reader.readField(), let type = reader.readField(),
+            EventType(utf8: type) != nil, let subject = reader.readField(),
+            let pseudonym = Pseudonym(hexBytes: subject),
+            reader.skipLengthPrefixed(), reader.skipLengthPrefixed(), reader.skipLengthPrefixed(),
+            reader.skip(count: 24), reader.skipLengthPrefixed(), reader.skipLengthPrefixed(), reader.isAtEnd
         else { return nil }
         let key = UUIDText.bytes(utf8: eventId)
         guard key.count == 16 else { return nil }
