@@ -146,7 +146,7 @@ if arguments.projections {
 let pool = try makeEvents(100_000, catalogue: catalogue)
 let sampleRecord = pool[0]
 print(
-    "ConsentLedger core benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessAllocator.name), median of \(arguments.runs) runs"
+    "ConsentLedger core benchmark — \(ProcessInfo.processInfo.activeProcessorCount) cores, median of \(arguments.runs) runs"
 )
 print("event data: \(sampleRecord.data?.count ?? 0) bytes of JSON; every commit durable (fsync)")
 print("")

@@ -1,8 +1,6 @@
 import Foundation
 import Testing
 
-@testable import Ledger
-
 /// Rules of the architecture that the compiler cannot check inside one module, checked over the
 /// sources: LMDB and its raw handles stay in `Sources/Ledger/Storage`, and every write transaction
 /// is begun there, so the order in which the two environments commit is decided in one place
@@ -46,14 +44,5 @@ import Testing
             }
         }
         #expect(offences.isEmpty, "outside Storage: \(offences.joined(separator: "; "))")
-    }
-}
-
-/// The process allocator is jemalloc (``ProcessAllocator``): a change to the link that silently
-/// brought back Glibc's malloc would cost the import about a fifth of its speed.
-@Suite struct ProcessAllocatorTests {
-    @Test func jemallocServesThisProcess() {
-        #expect(ProcessAllocator.jemallocServesMalloc)
-        #expect(ProcessAllocator.name.hasPrefix("jemalloc 5."), "\(ProcessAllocator.name)")
     }
 }

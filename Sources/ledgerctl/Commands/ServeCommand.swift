@@ -98,7 +98,6 @@ struct ServeCommand: AsyncParsableCommand {
         let socketPath = socket ?? global.directory + "/ledger.sock"
         var logger = Logger(label: "consentledger")
         logger.logLevel = .info
-        logger.info("starting", metadata: ["allocator": "\(ProcessAllocator.name)"])
         let serverGuard = try ServerGuard(ledgerDirectory: global.directory, socketPath: socketPath)
         var options = LedgerServer.ledgerOptions(global.ledgerOptions)
         if let initialMapSize { options.initialMapSize = initialMapSize << 20 }
