@@ -10,8 +10,9 @@ import ServiceLifecycle
 ///
 /// It is opened with a token (``AccessToken``) that `ledgerctl` writes to
 /// `<ledger>/dashboard.token` and prints in a login URL; the login sets a session cookie. Its
-/// pages are computed from the ledger on NIO's thread pool and rendered from templates compiled
-/// into the binary, so it needs no network and no file besides the ledger.
+/// pages are computed from the ledger on a queue of its own, from folds it keeps and extends
+/// (``PageCache``), and rendered from templates compiled into the binary, so it needs no network
+/// and no file besides the ledger.
 package struct DashboardServer: Sendable {
     /// The ledger shown (read only).
     package let ledger: Ledger
@@ -25,6 +26,8 @@ package struct DashboardServer: Sendable {
     package let clock: any LedgerClock
     /// Where it logs (never the token, a session id or personal data).
     package let logger: Logger
+    /// Where its pages are computed, and what is kept of them.
+    package let pages: PageCache
     private let renderer: PageRenderer
 
     /// A dashboard for `ledger` on `address`, opened by `token`.
@@ -43,6 +46,7 @@ package struct DashboardServer: Sendable {
         self.sessions = sessions
         self.clock = clock
         self.logger = logger
+        pages = PageCache(ledger: ledger)
         renderer = try PageRenderer()
     }
 
@@ -61,12 +65,12 @@ package struct DashboardServer: Sendable {
     package func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         DashboardRoutes(
-            ledger: ledger,
             token: token,
             cookieName: cookieName,
             sessions: sessions,
             renderer: renderer,
-            clock: clock
+            clock: clock,
+            pages: pages
         )
         .register(on: router)
         return router

@@ -109,7 +109,7 @@ struct DashboardPrivacyTests {
             )
             // The title, defused with a leading quote and quoted by RFC 4180 (inner quotes doubled).
             let expected = "\"'" + hostile.replacing("\"", with: "\"\"") + "\""
-            #expect(newsletter == "newsletter,\(expected),consent,1,0,0,0,1.000,1,0,\(newsletter.suffix(24))")
+            #expect(newsletter == "newsletter,\(expected),consent,1,0,0,0,1.000,1,0,0,\(newsletter.suffix(24))")
             let requests = try await client.get("/requests.csv", cookie: cookie)
             #expect(requests.text.contains(requestId) && !requests.text.contains("eve@example.com"))
         }

@@ -161,7 +161,10 @@ struct DashboardRoutesTests {
             #expect(requests.headers[.contentDisposition] == #"attachment; filename="open-requests-2025-06-30.csv""#)
             Self.expectSecurityHeaders(requests, "/requests.csv")
             let lines = requests.text.components(separatedBy: "\r\n")
-            #expect(lines.first == "requestId,kind,pseudonym,openedAt,dueAt,daysLeft,daysOverdue,urgency,extended,asOf")
+            #expect(
+                lines.first
+                    == "requestId,kind,pseudonym,openedAt,dueAt,daysLeft,daysOverdue,urgency,extended,extendedAt,originalDueAt,asOf"
+            )
             #expect(lines.count == clock.rows.count + 2 && lines.last == "")
             #expect(!requests.text.replacing("\r\n", with: "").contains("\n"), "every line ends in CRLF")
             let overdue = lines.dropFirst().filter { $0.contains(",overdue,") }
@@ -172,7 +175,7 @@ struct DashboardRoutesTests {
             #expect(consentLines.count == 11 + 2)
             #expect(
                 consentLines[1]
-                    == "newsletter,Newsletter,consent,177,88,0,0,0.668,\(try Self.weekTotal(fixture, "newsletter", asOf)),2025-06-30T23:59:59.999Z"
+                    == "newsletter,Newsletter,consent,177,88,0,0,0.668,\(try Self.weekTotal(fixture, "newsletter", asOf)),0,2025-06-30T23:59:59.999Z"
             )
             #expect(
                 consentLines.contains {

@@ -1,19 +1,19 @@
 import HTTPTypes
 import Hummingbird
 import Ledger
-import NIOPosix
 
-/// The dashboard's pages and downloads. Every ledger read runs on NIO's thread pool, in its own
-/// short LMDB read transactions, so a page never holds a request thread and never waits for, or
-/// holds up, the writer. Nothing here writes to the ledger.
+/// The dashboard's pages and downloads. Every page is computed by the ``PageCache``, on the
+/// dashboard's own queue, in short LMDB read transactions, from a fold kept between views: a page
+/// never holds a request thread and never waits for, or holds up, the writer. A page and its CSV
+/// share one model. Nothing here writes to the ledger.
 struct DashboardRoutes: Sendable {
-    let ledger: Ledger
     let token: AccessToken
     /// The session cookie's name (``DashboardServer/cookieName``).
     let cookieName: String
     let sessions: SessionStore
     let renderer: PageRenderer
     let clock: any LedgerClock
+    let pages: PageCache
 
     func register(on router: Router<BasicRequestContext>) {
         router.add(
@@ -23,35 +23,103 @@ struct DashboardRoutes: Sendable {
         router.post("/logout") { request, _ in logout(request) }
         route(router, "/") { request, _ in
             let asOf = try asOf(request)
-            let page = try await blocking { try ClockPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.make(renderer.clock(page, asOf: asOf))
+            return HTMLResponse.make(renderer.clock(try await clockPage(asOf), asOf: asOf))
+        }
+        route(router, "/requests.csv") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.csv(
+                CSVExports.requests(try await clockPage(asOf)),
+                filename: "open-requests-\(asOf.date).csv"
+            )
         }
         route(router, "/requests/:id") { request, context in
             let asOf = try asOf(request)
             let id = context.parameters.get("id") ?? ""
-            guard let page = try await blocking({ try TimelinePage.load(from: ledger, requestId: id, asOf: asOf.time) })
-            else { throw DashboardError(.notFound, "no request with this id had been recorded by then") }
+            let missing = DashboardError(.notFound, "no request with this id had been recorded by then")
+            // Only an id of the form the ledger writes can name one (and a model to keep).
+            guard TimelinePage.isRequestId(id) else { throw missing }
+            guard
+                let page = try await pages.page(
+                    "timeline/" + id,
+                    asOf: asOf.time,
+                    { ledger, fold, _ in
+                        try TimelinePage.load(from: ledger, fold: fold, requestId: id, asOf: asOf.time)
+                    }
+                )
+            else { throw missing }
             return HTMLResponse.make(renderer.timeline(page, asOf: asOf))
         }
         route(router, "/consent") { request, _ in
             let asOf = try asOf(request)
-            let page = try await blocking { try ConsentPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.make(renderer.consent(page, asOf: asOf))
-        }
-        route(router, "/integrity") { request, _ in
-            let asOf = try asOf(request)
-            let page = try await blocking { try IntegrityPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.make(renderer.integrity(page, asOf: asOf))
-        }
-        route(router, "/requests.csv") { request, _ in
-            let asOf = try asOf(request)
-            let page = try await blocking { try ClockPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.csv(CSVExports.requests(page), filename: "open-requests-\(asOf.date).csv")
+            return HTMLResponse.make(renderer.consent(try await consentPage(asOf), asOf: asOf))
         }
         route(router, "/consent.csv") { request, _ in
             let asOf = try asOf(request)
-            let page = try await blocking { try ConsentPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.csv(CSVExports.consent(page), filename: "consent-\(asOf.date).csv")
+            return HTMLResponse.csv(
+                CSVExports.consent(try await consentPage(asOf)),
+                filename: "consent-\(asOf.date).csv"
+            )
+        }
+        route(router, "/consent-notices.csv") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.csv(
+                CSVExports.notices(try await consentPage(asOf)),
+                filename: "consent-by-notice-\(asOf.date).csv"
+            )
+        }
+        route(router, "/expiring.csv") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.csv(
+                CSVExports.expiring(try await consentPage(asOf)),
+                filename: "consents-expiring-\(asOf.date).csv"
+            )
+        }
+        route(router, "/erasures") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.make(renderer.erasures(try await erasuresPage(asOf), asOf: asOf))
+        }
+        route(router, "/erasures.csv") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.csv(
+                CSVExports.erasures(try await erasuresPage(asOf)),
+                filename: "erasures-\(asOf.date).csv"
+            )
+        }
+        route(router, "/integrity") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.make(renderer.integrity(try await integrityPage(asOf), asOf: asOf))
+        }
+        route(router, "/witnesses.csv") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.csv(
+                CSVExports.witnesses(try await integrityPage(asOf)),
+                filename: "witnesses-\(asOf.date).csv"
+            )
+        }
+    }
+
+    private func clockPage(_ asOf: AsOf) async throws -> ClockPage {
+        try await pages.page("clock", asOf: asOf.time) { _, fold, _ in ClockPage(fold: fold, asOf: asOf.time) }
+    }
+
+    private func consentPage(_ asOf: AsOf) async throws -> ConsentPage {
+        try await pages.page("consent", asOf: asOf.time) { ledger, fold, catalogue in
+            ConsentPage(
+                fold: fold,
+                activity: try WeeklyActivity.read(from: ledger, asOf: asOf.time),
+                catalogue: catalogue
+            )
+        }
+    }
+
+    private func erasuresPage(_ asOf: AsOf) async throws -> ErasuresPage {
+        try await pages.page("erasures", asOf: asOf.time) { _, fold, _ in ErasuresPage(fold: fold, asOf: asOf.time) }
+    }
+
+    /// Not kept: the witnesses' cosignatures and the integrity status file change without the log.
+    private func integrityPage(_ asOf: AsOf) async throws -> IntegrityPage {
+        try await pages.page(nil, asOf: asOf.time) { ledger, fold, _ in
+            try IntegrityPage.load(from: ledger, fold: fold, asOf: asOf.time)
         }
     }
 
@@ -109,10 +177,5 @@ struct DashboardRoutes: Sendable {
     /// The request's `asOf`, now when it has none.
     private func asOf(_ request: Request) throws(DashboardError) -> AsOf {
         try AsOf(parsing: request.uri.queryParameters.get("asOf"), now: clock.now())
-    }
-
-    /// Runs blocking ledger reads on NIO's thread pool.
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
     }
 }

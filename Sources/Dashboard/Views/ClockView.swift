@@ -20,7 +20,9 @@ struct ClockView: Sendable {
         let daysLeft: String
         /// `green`, `amber`, `red` or `overdue`.
         let tone: String
-        let extended: Bool
+        /// `on 2025-03-01, from 2025-03-10`: when an extension moved the due date, and from what;
+        /// `nil` when none did.
+        let extensionNote: String?
     }
 
     let tiles: [Tile]
@@ -44,7 +46,9 @@ struct ClockView: Sendable {
                 due: Display.minute(row.dueAt),
                 daysLeft: Display.daysLeft(row.daysLeft),
                 tone: row.urgency.rawValue,
-                extended: row.extended
+                extensionNote: row.dueDateExtension.map {
+                    "on \(Display.date($0.extendedAt)), from \(Display.date($0.originalDueAt))"
+                }
             )
         }
         empty = page.rows.isEmpty

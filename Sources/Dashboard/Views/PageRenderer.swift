@@ -58,6 +58,20 @@ package struct PageRenderer: Sendable {
         )
     }
 
+    /// The erasures page.
+    package func erasures(_ page: ErasuresPage, asOf: AsOf) -> String {
+        render(
+            "erasures",
+            PageFrame(
+                title: "Erasures",
+                path: "/erasures",
+                asOf: asOf,
+                current: "/erasures",
+                content: ErasuresView(page, asOf: asOf)
+            )
+        )
+    }
+
     /// The integrity page.
     package func integrity(_ page: IntegrityPage, asOf: AsOf) -> String {
         render(
@@ -67,7 +81,7 @@ package struct PageRenderer: Sendable {
                 path: "/integrity",
                 asOf: asOf,
                 current: "/integrity",
-                content: IntegrityView(page)
+                content: IntegrityView(page, asOf: asOf)
             )
         )
     }
