@@ -26,7 +26,7 @@ struct DashboardPrivacyTests {
             var pseudonymsSeen = 0
             let cookie = try await client.logIn()
             for query in ["", "?asOf=2025-03-31", "?asOf=2025-06-30", "?asOf=2025-09-30T12:00:00Z"] {
-                var paths = ["/", "/consent", "/integrity", "/requests.csv", "/consent.csv", "/nowhere"]
+                var paths = DashboardRoutesTests.everyPath + ["/nowhere"]
                 paths += requests.map { "/requests/" + $0.requestId }
                 for path in paths {
                     let reply = try await client.get(path + query, cookie: cookie)

@@ -24,6 +24,15 @@ package struct ErasuresPage: Sendable, Equatable {
         /// When that request was made.
         package var requestedAt: Timestamp?
 
+        /// A row from its fields.
+        package init(pseudonym: String, seq: UInt64, erasedAt: Timestamp, requestId: String?, requestedAt: Timestamp?) {
+            self.pseudonym = pseudonym
+            self.seq = seq
+            self.erasedAt = erasedAt
+            self.requestId = requestId
+            self.requestedAt = requestedAt
+        }
+
         /// Milliseconds from the request to the shred, for an erasure that answered one (0 for a
         /// request that said it was made up to the 5 minutes' tolerance after its erasure).
         package var millisecondsToShred: Int64? { requestedAt.map { max(0, erasedAt.milliseconds - $0.milliseconds) } }
