@@ -164,6 +164,38 @@ struct DashboardRoutesTests {
         }
     }
 
+    @Test func theClocksTableSortsByDaysLeftEitherWay() async throws {
+        let fixture = try DashboardFixture()
+        let page = try ClockPage.load(from: fixture.ledger, asOf: try DashboardFixture.time(DashboardFixture.midYear))
+        let ids = page.rows.map(\.requestId)
+        #expect(ids.count > 3)
+        #expect(page.rows.map(\.daysLeft) == page.rows.map(\.daysLeft).sorted())
+        try await fixture.dashboard().makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            func order(_ text: String) -> [String] {
+                ids.compactMap { id in text.range(of: ">\(id)</a>").map { (id, $0.lowerBound) } }
+                    .sorted { $0.1 < $1.1 }.map(\.0)
+            }
+            let fewest = try await client.get("/?asOf=2025-06-30", cookie: cookie)
+            #expect(order(fewest.text) == ids)
+            #expect(fewest.text.contains(#"href="/?sort=-daysLeft&amp;asOf=2025-06-30""#))
+            let most = try await client.get("/?sort=-daysLeft&asOf=2025-06-30", cookie: cookie)
+            #expect(order(most.text) == ids.reversed())
+            #expect(most.text.contains(#"href="/?sort=daysLeft&amp;asOf=2025-06-30""#))
+            #expect(most.text.contains(#"href="/requests.csv?sort=-daysLeft&amp;asOf=2025-06-30""#))
+            // The same tiles either way.
+            #expect(most.text.contains(#"<span class="count">2</span>Overdue"#))
+            let csv = try await client.get("/requests.csv?sort=-daysLeft&asOf=2025-06-30", cookie: cookie)
+            let rows = csv.text.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+            #expect(rows.map { String($0.prefix(36)) } == ids.reversed())
+            for path in ["/?sort=days", "/requests.csv?sort=%3Cb%3E"] {
+                let refused = try await client.get(path, cookie: cookie)
+                #expect(refused.status == 400 && refused.text.contains("<code>invalid_field</code>"), "\(path)")
+                #expect(!refused.text.contains("<b>") && !refused.text.contains("sort=days\""))
+            }
+        }
+    }
+
     @Test func csvDownloadsHoldEveryRowQuotedAsRFC4180() async throws {
         let fixture = try DashboardFixture()
         let asOf = try DashboardFixture.time(DashboardFixture.midYear)

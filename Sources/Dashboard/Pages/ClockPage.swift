@@ -54,6 +54,27 @@ package struct ClockPage: Sendable, Equatable {
         package var urgency: Urgency { Urgency(daysLeft: daysLeft) }
     }
 
+    /// The order of the table, by days left (`?sort=`).
+    package enum Order: String, Sendable, CaseIterable {
+        /// Fewest days left first (the default): by due date, then request id.
+        case fewestDaysLeftFirst = "daysLeft"
+        /// Most days left first: the same order reversed.
+        case mostDaysLeftFirst = "-daysLeft"
+
+        /// The order a `sort` query value names; the default for none or an empty one.
+        /// - Throws: ``DashboardError`` `invalid_field` for any other value (never repeated).
+        package init(parsing text: String?) throws(DashboardError) {
+            guard let text, !text.isEmpty else {
+                self = .fewestDaysLeftFirst
+                return
+            }
+            guard let order = Order(rawValue: text) else {
+                throw DashboardError(.invalidField, "sort must be daysLeft (fewest days left first) or -daysLeft")
+            }
+            self = order
+        }
+    }
+
     /// Requests with more than this many days left are on time; the others are due soon.
     package static let dueSoonDays = 5
 
@@ -89,6 +110,13 @@ package struct ClockPage: Sendable, Equatable {
     /// The page at `asOf` from `fold`, the fold of the events recorded by then.
     package init(fold: LedgerFold, asOf: Timestamp) {
         self.init(requests: fold.projection.requests(at: asOf, filter: .open), extensions: fold.extensions, asOf: asOf)
+    }
+
+    /// The same page with its rows in `order`.
+    package func sorted(_ order: Order) -> ClockPage {
+        var page = self
+        if order == .mostDaysLeftFirst { page.rows.reverse() }
+        return page
     }
 
     /// Reads the page from `ledger` as of `asOf`, folding the log up to then.

@@ -23,12 +23,14 @@ struct DashboardRoutes: Sendable {
         router.post("/logout") { request, _ in logout(request) }
         route(router, "/") { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.make(renderer.clock(try await clockPage(asOf), asOf: asOf))
+            let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
+            return HTMLResponse.make(renderer.clock(try await clockPage(asOf), order: order, asOf: asOf))
         }
         route(router, "/requests.csv") { request, _ in
             let asOf = try asOf(request)
+            let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
             return HTMLResponse.csv(
-                CSVExports.requests(try await clockPage(asOf)),
+                CSVExports.requests(try await clockPage(asOf).sorted(order)),
                 filename: "open-requests-\(asOf.date).csv"
             )
         }

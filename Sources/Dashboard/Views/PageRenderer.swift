@@ -15,8 +15,8 @@ package struct PageRenderer: Sendable {
         self.library = library
     }
 
-    /// The statutory clock page.
-    package func clock(_ page: ClockPage, asOf: AsOf) -> String {
+    /// The statutory clock page, its table in `order`.
+    package func clock(_ page: ClockPage, order: ClockPage.Order = .fewestDaysLeftFirst, asOf: AsOf) -> String {
         render(
             "clock",
             PageFrame(
@@ -24,7 +24,7 @@ package struct PageRenderer: Sendable {
                 path: "/",
                 asOf: asOf,
                 current: "/",
-                content: ClockView(page, asOf: asOf)
+                content: ClockView(page.sorted(order), order: order, asOf: asOf)
             )
         )
     }

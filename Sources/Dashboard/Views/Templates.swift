@@ -123,12 +123,12 @@ enum Templates {
         <section class="tiles" aria-label="Open requests">
         {{#tiles}}<div class="tile {{tone}}"><span class="count">{{count}}</span>{{label}}</div>{{/tiles}}
         </section>
-        <h2>Open requests, most urgent first</h2>
+        <h2>Open requests</h2>
         <a class="download" href="{{csvHref}}">Download as CSV</a>
         {{#empty}}<p>No request is open.</p>{{/empty}}
         {{^empty}}
         <table>
-        <thead><tr><th>Request</th><th>Kind</th><th>Pseudonym</th><th>Opened</th><th>Due (UTC)</th><th>Days left</th><th>Extended</th></tr></thead>
+        <thead><tr><th>Request</th><th>Kind</th><th>Pseudonym</th><th>Opened</th><th>Due (UTC)</th><th><a href="{{sortHref}}" title="Sort: {{sortTitle}}">Days left {{sortMark}}</a></th><th>Extended</th></tr></thead>
         <tbody>
         {{#rows}}<tr><td class="nowrap"><a class="mono" href="{{href}}">{{requestId}}</a></td><td>{{kind}}</td><td class="mono">{{pseudonym}}</td><td class="nowrap">{{opened}}</td><td class="nowrap">{{due}}</td><td><span class="days {{tone}}">{{daysLeft}}</span></td><td>{{#extensionNote}}<span class="badge">extended</span> <span class="note">{{.}}</span>{{/extensionNote}}{{^extensionNote}}no{{/extensionNote}}</td></tr>
         {{/rows}}
