@@ -57,39 +57,45 @@ PY
     login=$(grep -o 'http://127\.0\.0\.1:[0-9]*/login?token=[0-9a-f]*' "$work/serve.log")
     base=${login%%/login*}
     curl -s -c "$work/cookies" -o /dev/null "$login"
-    # The pages: now, and at eight moments during the import (each a different number of events).
+    # The pages, each URL with its own output (curl -o names only the first; a page written
+    # anywhere but /dev/null would put gigabytes of writes beside the appends' flushes): now,
+    # and at eight moments during the import (each a different number of events).
     : >"$work/urls"
     for page in / /consent /erasures /integrity /requests.csv /consent.csv /expiring.csv; do
-        echo "url = \"$base$page\"" >>"$work/urls"
+        printf 'url = "%s"\noutput = "/dev/null"\n' "$base$page" >>"$work/urls"
     done
     for k in 1 2 3 4 5 6 7 8; do
         moment=$(rfc3339 $((import_start + (import_end - import_start) * k / 9)))
-        for page in / /consent /erasures /integrity; do echo "url = \"$base$page?asOf=$moment\"" >>"$work/urls"; done
+        for page in / /consent /erasures /integrity; do
+            printf 'url = "%s"\noutput = "/dev/null"\n' "$base$page?asOf=$moment" >>"$work/urls"
+        done
     done
     sleep 1
     loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
     quiet=$("$work/udsload" -r 500 "$ledger/ledger.sock" 16 4 POST /v1/events "@$work/single.json" | summary)
     rm -f "$work/stop" "$work/pages.txt"
+    loaders=()
     for _ in 1 2; do
         (while [ ! -e "$work/stop" ]; do
-            curl -s -b "$work/cookies" -K "$work/urls" -o /dev/null -w '%{http_code} %{time_total}\n' || true
+            curl -s -b "$work/cookies" -K "$work/urls" -w '%{http_code} %{time_total}\n' || true
         done >>"$work/pages.txt") &
+        loaders+=($!)
     done
     sleep 0.5
     busy=$("$work/udsload" -r 500 "$ledger/ledger.sock" 16 4 POST /v1/events "@$work/single.json" | summary)
     touch "$work/stop"
-    sleep 0.2
     loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
+    # The loaders finish the round they are in before the server stops.
+    wait "${loaders[@]}"
     kill -TERM "$server"
     wait "$server" || true
-    wait
     pages=$(wc -l <"$work/pages.txt")
-    not_ok=$(grep -vc '^200 ' "$work/pages.txt" || true)
+    not_ok=$(grep -v '^200 ' "$work/pages.txt" | cut -d' ' -f1 | sort | uniq -c | tr -s ' \n' ' ' || true)
     mean=$(awk '{ s += $2 } END { if (NR) printf "%.0f", s / NR * 1000 }' "$work/pages.txt")
     echo "$n subjects ($(grep -c . "$work/subjects.ndjson") events imported):"
     echo "  appends without page loads: $quiet"
     echo "  appends beside page loads:  $busy"
-    echo "  pages loaded meanwhile: $pages (not 200: $not_ok), mean $mean ms each"
+    echo "  pages loaded meanwhile: $pages (not 200:${not_ok:- none}), mean $mean ms each"
     echo "  load average: $loadavg_before before, $loadavg_after after"
     rm -rf "$ledger"
 done

@@ -10,7 +10,7 @@ import ServiceLifecycle
 ///
 /// It is opened with a token (``AccessToken``) that `ledgerctl` writes to
 /// `<ledger>/dashboard.token` and prints in a login URL; the login sets a session cookie. Its
-/// pages are computed from the ledger on a queue of its own, from folds it keeps and extends
+/// pages are computed from the ledger on a thread of its own, at a lower priority, from folds it keeps and extends
 /// (``PageCache``), and rendered from templates compiled into the binary, so it needs no network
 /// and no file besides the ledger.
 package struct DashboardServer: Sendable {

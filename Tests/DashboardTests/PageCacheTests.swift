@@ -104,12 +104,13 @@ struct PageCacheTests {
         #expect(cache.statistics.eventsFolded == 2_269 && cache.statistics.models == 1)
     }
 
-    @Test func pagesAreComputedOneAtATime() async throws {
+    @Test func pagesAreComputedOneAtATimeOnAThreadOfLowerPriority() async throws {
         let fixture = try DashboardFixture()
         let cache = PageCache(ledger: fixture.ledger)
         let start = try DashboardFixture.time("2025-03-01T00:00:00Z")
         let running = Locked(0)
         let most = Locked(0)
+        let niceness = Locked<Set<Int32>>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for day in 0..<12 {
                 group.addTask {
@@ -119,6 +120,7 @@ struct PageCacheTests {
                             return count
                         }
                         most.withLock { $0 = max($0, now) }
+                        niceness.withLock { _ = $0.insert(PageCache.callersNiceness) }
                         usleep(5_000)
                         running.withLock { $0 -= 1 }
                         return fold.throughSeq
@@ -129,5 +131,8 @@ struct PageCacheTests {
         }
         #expect(most.withLock { $0 } == 1)
         #expect(cache.statistics.models == 12)
+        // On the dashboard's own thread, behind the others; the rest of the process is untouched.
+        #expect(niceness.withLock { $0 } == [PageCache.niceness])
+        #expect(PageCache.callersNiceness == 0)
     }
 }

@@ -1,14 +1,18 @@
-import Dispatch
+import Foundation
 import Ledger
+import NIOPosix
 import Projections
 
 /// Where the dashboard's pages are computed, and what it keeps of them, so that what a view costs
 /// does not grow with every view.
 ///
-/// **One queue of its own.** Every page is computed on a serial dispatch queue that belongs to
-/// the dashboard, one at a time: never on NIO's event loops or thread pool, the cooperative pool
-/// or the writer's thread, which the socket API needs. However many pages are asked for at once,
-/// the dashboard takes at most one core; the others wait their turn in this queue.
+/// **One thread of its own, behind the others.** Every page is computed on one thread that
+/// belongs to the dashboard, one at a time: never on NIO's event loops or thread pool, the
+/// cooperative pool or the writer's thread, which the socket API needs. However many pages are
+/// asked for at once, the dashboard takes at most one core; the others wait their turn. The thread
+/// runs at nice ``niceness`` (on Linux the nice value is a thread's own), so when the cores are
+/// busy the scheduler gives the writer and the socket API's threads about ten times its share:
+/// pages slow down rather than appends.
 ///
 /// **Folds extended, never refolded.** It keeps the ``foldCapacity`` most recently used folds
 /// (``LedgerFold``), each of the first N events of the log. A page at a moment needs the fold of
@@ -28,24 +32,30 @@ package final class PageCache: Sendable {
     package static let foldCapacity = 2
     /// How many page models are kept.
     package static let modelCapacity = 32
+    /// The nice value of the dashboard's thread (0 is the default, 19 the lowest priority).
+    package static let niceness: Int32 = 10
 
     private let ledger: Ledger
-    private let queue = DispatchQueue(label: "ledger-dashboard", qos: .utility)
-    /// Taken only by jobs of `queue`, one at a time, so it is never contended; it is there so that
-    /// the state's thread rule is checked by the compiler rather than stated.
+    /// The dashboard's one thread, started at the first page.
+    private let worker = NIOThreadPool(numberOfThreads: 1)
+    private let started = Locked(false)
+    /// Taken only by jobs of `worker`, one at a time, so it is never contended; it is there so
+    /// that the state's thread rule is checked by the compiler rather than stated.
     private let state = Locked(State())
 
-    /// The cache of `ledger`'s pages, empty.
+    /// The cache of `ledger`'s pages, empty; its thread starts with the first page.
     package init(ledger: Ledger) { self.ledger = ledger }
 
+    deinit { if started.withLock({ $0 }) { worker.shutdownGracefully { _ in } } }
+
     /// The model of the page named `name` at `asOf`, kept or computed by `build` from the fold of
-    /// the events recorded by then, on the dashboard's queue.
+    /// the events recorded by then, on the dashboard's thread.
     /// - Parameters:
     ///   - name: The page and whatever else its model depends on besides the moment
     ///     (`"timeline/<id>"`); `nil` for a page that must be computed afresh each time (one that
     ///     shows files the log does not hold), whose fold is still kept.
     ///   - build: Makes the model from the ledger, the fold and the catalogue. It runs on the
-    ///     dashboard's queue and must only read.
+    ///     dashboard's thread and must only read.
     /// - Throws: What `build` throws, and ``LedgerError`` when the ledger cannot be read.
     package func page<Model: Sendable>(
         _ name: String?,
@@ -76,11 +86,22 @@ package final class PageCache: Sendable {
         state.withLock { ($0.folds.map(\.throughSeq), $0.models.count, $0.eventsFolded) }
     }
 
-    /// Runs `body` on the dashboard's queue.
+    /// The nice value of the thread that calls it (Linux: a thread's own), for tests.
+    package static var callersNiceness: Int32 {
+        errno = 0
+        return getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+    }
+
+    /// Runs `body` on the dashboard's thread, starting it (at nice ``niceness``) the first time.
     private func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body() }) }
+        started.withLock { started in
+            guard !started else { return }
+            started = true
+            worker.start()
+            // The thread's first job, before any page: lower its own priority.
+            worker.submit { _ in _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness) }
         }
+        return try await worker.runIfActive(body)
     }
 }
 

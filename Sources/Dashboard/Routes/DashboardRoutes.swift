@@ -3,7 +3,7 @@ import Hummingbird
 import Ledger
 
 /// The dashboard's pages and downloads. Every page is computed by the ``PageCache``, on the
-/// dashboard's own queue, in short LMDB read transactions, from a fold kept between views: a page
+/// dashboard's own thread, in short LMDB read transactions, from a fold kept between views: a page
 /// never holds a request thread and never waits for, or holds up, the writer. A page and its CSV
 /// share one model. Nothing here writes to the ledger.
 struct DashboardRoutes: Sendable {
