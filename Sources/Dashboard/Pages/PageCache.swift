@@ -62,11 +62,23 @@ package final class PageCache: Sendable {
         asOf: Timestamp,
         _ build: @escaping @Sendable (Ledger, LedgerFold, Catalogue) throws -> Model
     ) async throws -> Model {
+        try await page(name, asOf: asOf, build, present: { $0 })
+    }
+
+    /// The page named `name` at `asOf` as `present` makes it from its model (``page(_:asOf:_:)``):
+    /// HTML or CSV, made on the dashboard's thread too, so that not even rendering a large table
+    /// takes a thread the socket API shares.
+    package func page<Model: Sendable, Output: Sendable>(
+        _ name: String?,
+        asOf: Timestamp,
+        _ build: @escaping @Sendable (Ledger, LedgerFold, Catalogue) throws -> Model,
+        present: @escaping @Sendable (Model) throws -> Output
+    ) async throws -> Output {
         let ledger = ledger
         return try await run { [state] in
             let catalogue = try ledger.catalogue()
             let length = try ledger.prefixLength(asOf: asOf)
-            return try state.withLock { state in
+            let model = try state.withLock { state in
                 if state.catalogueSource != catalogue.source { state = State(catalogueSource: catalogue.source) }
                 let key = name.map { ModelKey(page: $0, length: length, asOf: asOf) }
                 // Unwrapped before the cast: a missing model cast to an optional `Model` would be
@@ -77,6 +89,7 @@ package final class PageCache: Sendable {
                 if let key { state.keep(model, as: key) }
                 return model
             }
+            return try present(model)
         }
     }
 

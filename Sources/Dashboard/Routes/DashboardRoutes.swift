@@ -24,13 +24,13 @@ struct DashboardRoutes: Sendable {
         route(router, "/") { request, _ in
             let asOf = try asOf(request)
             let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
-            return HTMLResponse.make(renderer.clock(try await clockPage(asOf), order: order, asOf: asOf))
+            return HTMLResponse.make(try await clockPage(asOf) { renderer.clock($0, order: order, asOf: asOf) })
         }
         route(router, "/requests.csv") { request, _ in
             let asOf = try asOf(request)
             let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
             return HTMLResponse.csv(
-                CSVExports.requests(try await clockPage(asOf).sorted(order)),
+                try await clockPage(asOf) { CSVExports.requests($0.sorted(order)).text },
                 filename: "open-requests-\(asOf.date).csv"
             )
         }
@@ -40,89 +40,102 @@ struct DashboardRoutes: Sendable {
             let missing = DashboardError(.notFound, "no request with this id had been recorded by then")
             // Only an id of the form the ledger writes can name one (and a model to keep).
             guard TimelinePage.isRequestId(id) else { throw missing }
-            guard
-                let page = try await pages.page(
-                    "timeline/" + id,
-                    asOf: asOf.time,
-                    { ledger, fold, _ in
-                        try TimelinePage.load(from: ledger, fold: fold, requestId: id, asOf: asOf.time)
-                    }
-                )
-            else { throw missing }
-            return HTMLResponse.make(renderer.timeline(page, asOf: asOf))
+            let html = try await pages.page(
+                "timeline/" + id,
+                asOf: asOf.time,
+                { ledger, fold, _ in try TimelinePage.load(from: ledger, fold: fold, requestId: id, asOf: asOf.time) },
+                present: { page in page.map { renderer.timeline($0, asOf: asOf) } }
+            )
+            guard let html else { throw missing }
+            return HTMLResponse.make(html)
         }
         route(router, "/consent") { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.make(renderer.consent(try await consentPage(asOf), asOf: asOf))
+            return HTMLResponse.make(try await consentPage(asOf) { renderer.consent($0, asOf: asOf) })
         }
-        route(router, "/consent.csv") { request, _ in
-            let asOf = try asOf(request)
-            return HTMLResponse.csv(
-                CSVExports.consent(try await consentPage(asOf)),
-                filename: "consent-\(asOf.date).csv"
-            )
-        }
-        route(router, "/consent-notices.csv") { request, _ in
-            let asOf = try asOf(request)
-            return HTMLResponse.csv(
-                CSVExports.notices(try await consentPage(asOf)),
-                filename: "consent-by-notice-\(asOf.date).csv"
-            )
-        }
-        route(router, "/expiring.csv") { request, _ in
-            let asOf = try asOf(request)
-            return HTMLResponse.csv(
-                CSVExports.expiring(try await consentPage(asOf)),
-                filename: "consents-expiring-\(asOf.date).csv"
-            )
-        }
+        csv(router, "/consent.csv", "consent", consentPage) { CSVExports.consent($0) }
+        csv(router, "/consent-notices.csv", "consent-by-notice", consentPage) { CSVExports.notices($0) }
+        csv(router, "/expiring.csv", "consents-expiring", consentPage) { CSVExports.expiring($0) }
         route(router, "/erasures") { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.make(renderer.erasures(try await erasuresPage(asOf), asOf: asOf))
+            return HTMLResponse.make(try await erasuresPage(asOf) { renderer.erasures($0, asOf: asOf) })
         }
-        route(router, "/erasures.csv") { request, _ in
-            let asOf = try asOf(request)
-            return HTMLResponse.csv(
-                CSVExports.erasures(try await erasuresPage(asOf)),
-                filename: "erasures-\(asOf.date).csv"
-            )
-        }
+        csv(router, "/erasures.csv", "erasures", erasuresPage) { CSVExports.erasures($0) }
         route(router, "/integrity") { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.make(renderer.integrity(try await integrityPage(asOf), asOf: asOf))
+            return HTMLResponse.make(try await integrityPage(asOf) { renderer.integrity($0, asOf: asOf) })
         }
-        route(router, "/witnesses.csv") { request, _ in
+        csv(router, "/witnesses.csv", "witnesses", integrityPage) { CSVExports.witnesses($0) }
+    }
+
+    /// Registers the CSV download `path`: the table `table` makes of the page `page` computes,
+    /// written on the dashboard's thread, named `<name>-<date>.csv`.
+    private func csv<Page: Sendable>(
+        _ router: Router<BasicRequestContext>,
+        _ path: RouterPath,
+        _ name: String,
+        _ page: @escaping @Sendable (AsOf, @escaping @Sendable (Page) -> String) async throws -> String,
+        _ table: @escaping @Sendable (Page) -> CSVTable
+    ) {
+        route(router, path) { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.csv(
-                CSVExports.witnesses(try await integrityPage(asOf)),
-                filename: "witnesses-\(asOf.date).csv"
-            )
+            return HTMLResponse.csv(try await page(asOf) { table($0).text }, filename: "\(name)-\(asOf.date).csv")
         }
     }
 
-    private func clockPage(_ asOf: AsOf) async throws -> ClockPage {
-        try await pages.page("clock", asOf: asOf.time) { _, fold, _ in ClockPage(fold: fold, asOf: asOf.time) }
+    private func clockPage<Output: Sendable>(
+        _ asOf: AsOf,
+        _ present: @escaping @Sendable (ClockPage) -> Output
+    ) async throws -> Output {
+        try await pages.page(
+            "clock",
+            asOf: asOf.time,
+            { _, fold, _ in ClockPage(fold: fold, asOf: asOf.time) },
+            present: present
+        )
     }
 
-    private func consentPage(_ asOf: AsOf) async throws -> ConsentPage {
-        try await pages.page("consent", asOf: asOf.time) { ledger, fold, catalogue in
-            ConsentPage(
-                fold: fold,
-                activity: try WeeklyActivity.read(from: ledger, asOf: asOf.time),
-                catalogue: catalogue
-            )
-        }
+    private func consentPage<Output: Sendable>(
+        _ asOf: AsOf,
+        _ present: @escaping @Sendable (ConsentPage) -> Output
+    ) async throws -> Output {
+        try await pages.page(
+            "consent",
+            asOf: asOf.time,
+            { ledger, fold, catalogue in
+                ConsentPage(
+                    fold: fold,
+                    activity: try WeeklyActivity.read(from: ledger, asOf: asOf.time),
+                    catalogue: catalogue
+                )
+            },
+            present: present
+        )
     }
 
-    private func erasuresPage(_ asOf: AsOf) async throws -> ErasuresPage {
-        try await pages.page("erasures", asOf: asOf.time) { _, fold, _ in ErasuresPage(fold: fold, asOf: asOf.time) }
+    private func erasuresPage<Output: Sendable>(
+        _ asOf: AsOf,
+        _ present: @escaping @Sendable (ErasuresPage) -> Output
+    ) async throws -> Output {
+        try await pages.page(
+            "erasures",
+            asOf: asOf.time,
+            { _, fold, _ in ErasuresPage(fold: fold, asOf: asOf.time) },
+            present: present
+        )
     }
 
     /// Not kept: the witnesses' cosignatures and the integrity status file change without the log.
-    private func integrityPage(_ asOf: AsOf) async throws -> IntegrityPage {
-        try await pages.page(nil, asOf: asOf.time) { ledger, fold, _ in
-            try IntegrityPage.load(from: ledger, fold: fold, asOf: asOf.time)
-        }
+    private func integrityPage<Output: Sendable>(
+        _ asOf: AsOf,
+        _ present: @escaping @Sendable (IntegrityPage) -> Output
+    ) async throws -> Output {
+        try await pages.page(
+            nil,
+            asOf: asOf.time,
+            { ledger, fold, _ in try IntegrityPage.load(from: ledger, fold: fold, asOf: asOf.time) },
+            present: present
+        )
     }
 
     /// Registers `handler` for GET, and 405 for the methods that would change something.
