@@ -4,11 +4,11 @@
 # `ledgerctl import` (newsletter grants, a tenth also cookie consents that lapse, some
 # withdrawals and access requests), served with `--dashboard 127.0.0.1:0`; 500 single appends/s
 # offered over 16 connections for 4 s with no page loads, then for 4 s while two clients load
-# pages without pause: every page and download "now" (whose fold the appends keep moving) and at
-# eight moments during the import, visited in a cycle so that each is computed again: from the
-# fold of the moment before, or, wrapping round, from the start of the log. Latency counts from
-# when each append was due (open loop, no coordinated omission: udsload.c of
-# Benchmarks/erasure-beside-server).
+# pages one after another without pause: every page and download "now" (whose fold the appends
+# keep moving) and at eight moments during the import, visited in a cycle so that each is
+# computed again: from the fold of the moment before, or, wrapping round, from the start of the
+# log. Latency counts from when each append was due (open loop, no coordinated omission:
+# udsload.c of Benchmarks/erasure-beside-server).
 #
 #   Benchmarks/dashboard-beside-appends/run.sh LEDGERCTL [N ...]     (default N: 100000)
 #
@@ -57,38 +57,48 @@ PY
     login=$(grep -o 'http://127\.0\.0\.1:[0-9]*/login?token=[0-9a-f]*' "$work/serve.log")
     base=${login%%/login*}
     curl -s -c "$work/cookies" -o /dev/null "$login"
-    # The pages, each URL with its own output (curl -o names only the first; a page written
-    # anywhere but /dev/null would put gigabytes of writes beside the appends' flushes): now,
-    # and at eight moments during the import (each a different number of events).
-    : >"$work/urls"
-    for page in / /consent /erasures /integrity /requests.csv /consent.csv /expiring.csv; do
-        printf 'url = "%s"\noutput = "/dev/null"\n' "$base$page" >>"$work/urls"
-    done
+    # The pages: now, and at eight moments during the import (each a different number of events).
+    urls=()
+    for page in / /consent /erasures /integrity /requests.csv /consent.csv /expiring.csv; do urls+=("$base$page"); done
     for k in 1 2 3 4 5 6 7 8; do
         moment=$(rfc3339 $((import_start + (import_end - import_start) * k / 9)))
-        for page in / /consent /erasures /integrity; do
-            printf 'url = "%s"\noutput = "/dev/null"\n' "$base$page?asOf=$moment" >>"$work/urls"
-        done
+        for page in / /consent /erasures /integrity; do urls+=("$base$page?asOf=$moment"); done
     done
     sleep 1
     loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
     quiet=$("$work/udsload" -r 500 "$ledger/ledger.sock" 16 4 POST /v1/events "@$work/single.json" | summary)
-    rm -f "$work/stop" "$work/pages.txt"
+    rm -f "$work/stop" "$work"/pages.*
     loaders=()
-    for _ in 1 2; do
+    # Two loaders, each one curl at a time over a kept-alive connection through the whole cycle
+    # of pages (the second starting half way), again and again; when the appends end, each curl
+    # is stopped, so the pages counted are those loaded beside the appends. (A curl process per
+    # page costs the two cores more than the pages do.)
+    for start in 0 $((${#urls[@]} / 2)); do
+        config="$work/urls.$start"
+        : >"$config"
+        for ((j = 0; j < ${#urls[@]}; j++)); do
+            printf 'url = "%s"\noutput = "/dev/null"\n' "${urls[(start + j) % ${#urls[@]}]}" >>"$config"
+        done
+        # The write-out goes to standard error, which is not buffered: a curl stopped half way
+        # has reported every page it finished.
         (while [ ! -e "$work/stop" ]; do
-            curl -s -b "$work/cookies" -K "$work/urls" -w '%{http_code} %{time_total}\n' || true
-        done >>"$work/pages.txt") &
+            curl -s -b "$work/cookies" -K "$config" -w '%{stderr}%{http_code} %{time_total}\n' &
+            echo $! >"$work/curl.$start"
+            wait $! || true
+        done 2>>"$work/pages.$start") &
         loaders+=($!)
     done
     sleep 0.5
     busy=$("$work/udsload" -r 500 "$ledger/ledger.sock" 16 4 POST /v1/events "@$work/single.json" | summary)
     touch "$work/stop"
     loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)
-    # The loaders finish the round they are in before the server stops.
+    for pidfile in "$work"/curl.*; do kill "$(cat "$pidfile")" 2>/dev/null || true; done
     wait "${loaders[@]}"
+    rm -f "$work"/curl.*
     kill -TERM "$server"
     wait "$server" || true
+    # Whole lines only: the write-out of a curl stopped while writing it is cut.
+    cat "$work"/pages.* | grep -E '^[0-9]{3} [0-9.]+$' >"$work/pages.txt" || true
     pages=$(wc -l <"$work/pages.txt")
     not_ok=$(grep -v '^200 ' "$work/pages.txt" | cut -d' ' -f1 | sort | uniq -c | tr -s ' \n' ' ' || true)
     mean=$(awk '{ s += $2 } END { if (NR) printf "%.0f", s / NR * 1000 }' "$work/pages.txt")
