@@ -15,16 +15,7 @@
 # Prints, per N: p50/p99/max of the appends without and with page loads, the pages loaded
 # meanwhile (all must be 200) and their mean time, and the load average before and after. Run it
 # on a quiet machine; the figures drift by hour, so compare runs made in one session.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-ledgerctl=$(realpath "$1")
-shift
-counts=("${@:-100000}")
-work=$(mktemp -d /tmp/dashboard-beside-appends.XXXX)
-trap 'touch "$work/stop"; kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-gcc -O2 -Wall -o "$work/udsload" "$here/../erasure-beside-server/udsload.c"
-echo '{"type":"consent.granted","subject":"load@example.org","purpose":"newsletter","notice":"policy-v1","data":{"source":"web"}}' >"$work/single.json"
-summary() { grep -o 'ok=[0-9]*\|p50_us=[0-9.]*\|p99_us=[0-9.]*\|max_us=[0-9.]*' | tr '\n' ' '; }
+. "$(dirname "$0")/../lib/beside-server.sh" dashboard-beside-appends "100000" "$@"
 now_ms() { date -u +%s%3N; }
 rfc3339() { date -u -d "@$(($1 / 1000)).$(printf '%03d' $(($1 % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ; }
 for n in ${counts[*]}; do

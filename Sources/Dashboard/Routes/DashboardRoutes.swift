@@ -24,13 +24,13 @@ struct DashboardRoutes: Sendable {
         route(router, "/") { request, _ in
             let asOf = try asOf(request)
             let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
-            return HTMLResponse.make(try await clockPage(asOf) { renderer.clock($0, order: order, asOf: asOf) })
+            return HTMLResponse.make(try await show(.clock, asOf) { renderer.clock($0, order: order, asOf: asOf) })
         }
         route(router, "/requests.csv") { request, _ in
             let asOf = try asOf(request)
             let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
             return HTMLResponse.csv(
-                try await clockPage(asOf) { CSVExports.requests($0.sorted(order)).text },
+                try await show(.clock, asOf) { CSVExports.requests($0.sorted(order)).text },
                 filename: "open-requests-\(asOf.date).csv"
             )
         }
@@ -51,91 +51,45 @@ struct DashboardRoutes: Sendable {
         }
         route(router, "/consent") { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.make(try await consentPage(asOf) { renderer.consent($0, asOf: asOf) })
+            return HTMLResponse.make(try await show(.consent, asOf) { renderer.consent($0, asOf: asOf) })
         }
-        csv(router, "/consent.csv", "consent", consentPage) { CSVExports.consent($0) }
-        csv(router, "/consent-notices.csv", "consent-by-notice", consentPage) { CSVExports.notices($0) }
-        csv(router, "/expiring.csv", "consents-expiring", consentPage) { CSVExports.expiring($0) }
+        csv(router, "/consent.csv", "consent", .consent) { CSVExports.consent($0) }
+        csv(router, "/consent-notices.csv", "consent-by-notice", .consent) { CSVExports.notices($0) }
+        csv(router, "/expiring.csv", "consents-expiring", .consent) { CSVExports.expiring($0) }
         route(router, "/erasures") { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.make(try await erasuresPage(asOf) { renderer.erasures($0, asOf: asOf) })
+            return HTMLResponse.make(try await show(.erasures, asOf) { renderer.erasures($0, asOf: asOf) })
         }
-        csv(router, "/erasures.csv", "erasures", erasuresPage) { CSVExports.erasures($0) }
+        csv(router, "/erasures.csv", "erasures", .erasures) { CSVExports.erasures($0) }
         route(router, "/integrity") { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.make(try await integrityPage(asOf) { renderer.integrity($0, asOf: asOf) })
+            return HTMLResponse.make(try await show(.integrity, asOf) { renderer.integrity($0, asOf: asOf) })
         }
-        csv(router, "/witnesses.csv", "witnesses", integrityPage) { CSVExports.witnesses($0) }
+        csv(router, "/witnesses.csv", "witnesses", .integrity) { CSVExports.witnesses($0) }
     }
 
-    /// Registers the CSV download `path`: the table `table` makes of the page `page` computes,
-    /// written on the dashboard's thread, named `<name>-<date>.csv`.
-    private func csv<Page: Sendable>(
+    /// Registers the CSV download `path`: the table `table` makes of `kind`'s page, written on the
+    /// dashboard's thread, named `<name>-<date>.csv`.
+    private func csv<Model: Sendable>(
         _ router: Router<BasicRequestContext>,
         _ path: RouterPath,
         _ name: String,
-        _ page: @escaping @Sendable (AsOf, @escaping @Sendable (Page) -> String) async throws -> String,
-        _ table: @escaping @Sendable (Page) -> CSVTable
+        _ kind: PageKind<Model>,
+        _ table: @escaping @Sendable (Model) -> CSVTable
     ) {
         route(router, path) { request, _ in
             let asOf = try asOf(request)
-            return HTMLResponse.csv(try await page(asOf) { table($0).text }, filename: "\(name)-\(asOf.date).csv")
+            return HTMLResponse.csv(try await show(kind, asOf) { table($0).text }, filename: "\(name)-\(asOf.date).csv")
         }
     }
 
-    private func clockPage<Output: Sendable>(
+    /// Shows `kind`'s page at `asOf` as `present` makes it, on the dashboard's thread.
+    private func show<Model: Sendable, Output: Sendable>(
+        _ kind: PageKind<Model>,
         _ asOf: AsOf,
-        _ present: @escaping @Sendable (ClockPage) -> Output
+        _ present: @escaping @Sendable (Model) throws -> Output
     ) async throws -> Output {
-        try await pages.page(
-            "clock",
-            asOf: asOf.time,
-            { _, fold, _ in ClockPage(fold: fold, asOf: asOf.time) },
-            present: present
-        )
-    }
-
-    private func consentPage<Output: Sendable>(
-        _ asOf: AsOf,
-        _ present: @escaping @Sendable (ConsentPage) -> Output
-    ) async throws -> Output {
-        try await pages.page(
-            "consent",
-            asOf: asOf.time,
-            { ledger, fold, catalogue in
-                ConsentPage(
-                    fold: fold,
-                    activity: try WeeklyActivity.read(from: ledger, asOf: asOf.time),
-                    catalogue: catalogue
-                )
-            },
-            present: present
-        )
-    }
-
-    private func erasuresPage<Output: Sendable>(
-        _ asOf: AsOf,
-        _ present: @escaping @Sendable (ErasuresPage) -> Output
-    ) async throws -> Output {
-        try await pages.page(
-            "erasures",
-            asOf: asOf.time,
-            { _, fold, _ in ErasuresPage(fold: fold, asOf: asOf.time) },
-            present: present
-        )
-    }
-
-    /// Not kept: the witnesses' cosignatures and the integrity status file change without the log.
-    private func integrityPage<Output: Sendable>(
-        _ asOf: AsOf,
-        _ present: @escaping @Sendable (IntegrityPage) -> Output
-    ) async throws -> Output {
-        try await pages.page(
-            nil,
-            asOf: asOf.time,
-            { ledger, fold, _ in try IntegrityPage.load(from: ledger, fold: fold, asOf: asOf.time) },
-            present: present
-        )
+        try await pages.page(kind.name, asOf: asOf.time, kind.build(asOf.time), present: present)
     }
 
     /// Registers `handler` for GET, and 405 for the methods that would change something.
@@ -192,5 +146,41 @@ struct DashboardRoutes: Sendable {
     /// The request's `asOf`, now when it has none.
     private func asOf(_ request: Request) throws(DashboardError) -> AsOf {
         try AsOf(parsing: request.uri.queryParameters.get("asOf"), now: clock.now())
+    }
+}
+
+/// A page the dashboard keeps by name: how its model is made at a moment from the ledger, the
+/// fold of the events recorded by then and the catalogue (``PageCache/page(_:asOf:_:present:)``).
+struct PageKind<Model: Sendable>: Sendable {
+    /// The name its models are kept under; `nil` for a page made afresh each time.
+    let name: String?
+    /// The model's maker at a moment.
+    let build: @Sendable (Timestamp) -> @Sendable (Ledger, LedgerFold, Catalogue) throws -> Model
+
+    static var clock: PageKind<ClockPage> {
+        PageKind<ClockPage>(name: "clock") { asOf in { _, fold, _ in ClockPage(fold: fold, asOf: asOf) } }
+    }
+
+    static var consent: PageKind<ConsentPage> {
+        PageKind<ConsentPage>(name: "consent") { asOf in
+            { ledger, fold, catalogue in
+                ConsentPage(
+                    fold: fold,
+                    activity: try WeeklyActivity.read(from: ledger, asOf: asOf),
+                    catalogue: catalogue
+                )
+            }
+        }
+    }
+
+    static var erasures: PageKind<ErasuresPage> {
+        PageKind<ErasuresPage>(name: "erasures") { asOf in { _, fold, _ in ErasuresPage(fold: fold, asOf: asOf) } }
+    }
+
+    /// Not kept: the witnesses' cosignatures and the integrity status file change without the log.
+    static var integrity: PageKind<IntegrityPage> {
+        PageKind<IntegrityPage>(name: nil) { asOf in
+            { ledger, fold, _ in try IntegrityPage.load(from: ledger, fold: fold, asOf: asOf) }
+        }
     }
 }
