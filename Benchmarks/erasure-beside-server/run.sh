@@ -16,16 +16,7 @@
 # Prints, per N: the three erasures' wall times (the `ledgerctl erase` process, socket round trip
 # included), then p50/p99/max of the appends without and during the erasures. Run it on a quiet
 # machine; compare builds by interleaving them in one session (absolute figures drift by hour).
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-ledgerctl=$(realpath "$1")
-shift
-counts=("${@:-1000 100000 1000000}")
-work=$(mktemp -d /tmp/erasure-beside-server.XXXX)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-gcc -O2 -Wall -o "$work/udsload" "$here/udsload.c"
-echo '{"type":"consent.granted","subject":"load@example.org","purpose":"newsletter","notice":"policy-v1","data":{"source":"web"}}' >"$work/single.json"
-summary() { grep -o 'ok=[0-9]*\|p50_us=[0-9.]*\|p99_us=[0-9.]*\|max_us=[0-9.]*' | tr '\n' ' '; }
+. "$(dirname "$0")/../lib/beside-server.sh" erasure-beside-server "1000 100000 1000000" "$@"
 for n in ${counts[*]}; do
     ledger="$work/ledger-$n"
     python3 - "$n" >"$work/subjects.ndjson" <<'PY'

@@ -17,7 +17,7 @@ package struct DashboardError: Error, Sendable, Equatable {
 
         /// 401: no valid session, or a wrong or missing login token.
         package static let unauthorized = Code(rawValue: "unauthorized")
-        /// 400: a query parameter is malformed (`asOf`).
+        /// 400: a query parameter is malformed (`asOf`, the clock's `sort`).
         package static let invalidField = Code(rawValue: "invalid_field")
         /// 404: no such page or request.
         package static let notFound = Code(rawValue: "not_found")

@@ -3,6 +3,7 @@ import HummingbirdCore
 import Ledger
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The privacy officer's dashboard for one opened ledger: a read-only web listener on a loopback
@@ -10,8 +11,9 @@ import ServiceLifecycle
 ///
 /// It is opened with a token (``AccessToken``) that `ledgerctl` writes to
 /// `<ledger>/dashboard.token` and prints in a login URL; the login sets a session cookie. Its
-/// pages are computed from the ledger on NIO's thread pool and rendered from templates compiled
-/// into the binary, so it needs no network and no file besides the ledger.
+/// pages are computed from the ledger on a thread of its own, at a lower priority, from folds it keeps and extends
+/// (``PageCache``), and rendered from templates compiled into the binary, so it needs no network
+/// and no file besides the ledger.
 package struct DashboardServer: Sendable {
     /// The ledger shown (read only).
     package let ledger: Ledger
@@ -25,6 +27,8 @@ package struct DashboardServer: Sendable {
     package let clock: any LedgerClock
     /// Where it logs (never the token, a session id or personal data).
     package let logger: Logger
+    /// Where its pages are computed, and what is kept of them.
+    package let pages: PageCache
     private let renderer: PageRenderer
 
     /// A dashboard for `ledger` on `address`, opened by `token`.
@@ -43,6 +47,7 @@ package struct DashboardServer: Sendable {
         self.sessions = sessions
         self.clock = clock
         self.logger = logger
+        pages = PageCache(ledger: ledger)
         renderer = try PageRenderer()
     }
 
@@ -61,12 +66,12 @@ package struct DashboardServer: Sendable {
     package func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         DashboardRoutes(
-            ledger: ledger,
             token: token,
             cookieName: cookieName,
             sessions: sessions,
             renderer: renderer,
-            clock: clock
+            clock: clock,
+            pages: pages
         )
         .register(on: router)
         return router
@@ -76,9 +81,12 @@ package struct DashboardServer: Sendable {
     static let maxConnections = 32
 
     /// The application listening on ``address``.
-    /// - Parameter onListening: Called once the listener is bound, with the address it is bound
-    ///   to (the port the system chose for port 0).
+    /// - Parameters:
+    ///   - eventLoopGroup: Where its connections' I/O runs; NIO's shared group when `nil`.
+    ///   - onListening: Called once the listener is bound, with the address it is bound to (the
+    ///     port the system chose for port 0).
     package func makeApplication(
+        eventLoopGroup: (any EventLoopGroup)? = nil,
         onListening: @escaping @Sendable (LoopbackAddress) async -> Void = { _ in }
     ) -> Application<RouterResponder<BasicRequestContext>> {
         let address = address
@@ -95,30 +103,38 @@ package struct DashboardServer: Sendable {
             onServerRunning: { channel in
                 await onListening(address.with(port: channel.localAddress?.port ?? address.port))
             },
+            eventLoopGroupProvider: eventLoopGroup.map { .shared($0) } ?? .singleton,
             logger: logger
         )
     }
 
     /// The dashboard as a service to run beside the socket server, in its service group: it stops
     /// with the group (SIGTERM, SIGINT), and a listener that cannot bind fails the group with
-    /// `io_error` naming the address.
+    /// `io_error` naming the address. Its connections' I/O runs on an event loop of its own, so
+    /// that sending a large page never holds up the socket API's event loops.
     package func service(onListening: @escaping @Sendable (LoopbackAddress) async -> Void = { _ in }) -> some Service {
-        DashboardService(application: makeApplication(onListening: onListening), address: address)
+        DashboardService(dashboard: self, onListening: onListening)
     }
 }
 
-/// Runs the dashboard's application, naming its address when it cannot listen.
-private struct DashboardService<App: ApplicationProtocol>: Service {
-    let application: App
-    let address: LoopbackAddress
+/// Runs the dashboard's application on an event loop of its own, naming its address when it
+/// cannot listen.
+private struct DashboardService: Service {
+    let dashboard: DashboardServer
+    let onListening: @Sendable (LoopbackAddress) async -> Void
 
     func run() async throws {
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let application = dashboard.makeApplication(eventLoopGroup: loop, onListening: onListening)
         do {
             try await application.run()
+            try await loop.shutdownGracefully()
         } catch is CancellationError {
+            try? await loop.shutdownGracefully()
             throw CancellationError()
         } catch {
-            throw LedgerError(.ioError, "the dashboard cannot listen on \(address): \(error)")
+            try? await loop.shutdownGracefully()
+            throw LedgerError(.ioError, "the dashboard cannot listen on \(dashboard.address): \(error)")
         }
     }
 }

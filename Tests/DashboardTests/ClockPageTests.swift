@@ -57,6 +57,9 @@ struct ClockPageTests {
             let rowAfter = try #require(after.rows.first { $0.requestId == stored.requestId })
             #expect(!rowBefore.extended && rowBefore.dueAt == stored.originalDueAt)
             #expect(rowAfter.extended && rowAfter.dueAt == stored.dueAt)
+            // The table says when it was extended and from which due date.
+            #expect(rowAfter.dueDateExtension?.originalDueAt == stored.originalDueAt)
+            #expect(rowAfter.dueDateExtension?.extendedAt == extension_.occurredAt)
             #expect(rowAfter.daysLeft > rowBefore.daysLeft)
             checked += 1
         }
@@ -90,7 +93,7 @@ struct ClockPageTests {
                 closedAt: nil
             )
         }
-        let page = ClockPage(requests: requests, stored: [:], asOf: asOf)
+        let page = ClockPage(requests: requests, extensions: [:], asOf: asOf)
         #expect((page.onTime, page.dueSoon, page.overdue) == (2, 2, 1))
         #expect(page.rows.map(\.requestId) == ["r0", "r1", "r2", "r3", "r4"])
     }

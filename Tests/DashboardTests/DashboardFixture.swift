@@ -118,6 +118,11 @@ final class DashboardFixture: Sendable {
         return ids
     }
 
+    /// The number of subjects erased by `date` (`state-<date>.ndjson`'s subject lines).
+    static func goldenErasedCount(_ date: String) throws -> Int {
+        try golden("state-\(date.prefix(10)).ndjson").count { $0["pseudonym"] != nil && $0["erased"] as? Bool == true }
+    }
+
     /// The number of events recorded by `date` (`state-<date>.ndjson`'s first line).
     static func goldenSeq(_ date: String) throws -> Int {
         try #require(try golden("state-\(date.prefix(10)).ndjson").first?["seq"] as? Int)

@@ -14,7 +14,8 @@ struct DashboardRoutesTests {
         let dashboard = try fixture.dashboard()
         try await dashboard.makeApplication().test(.router) { client in
             for path in [
-                "/", "/consent", "/integrity", "/requests.csv", "/consent.csv", "/requests/x", "/nothing-here",
+                "/", "/consent", "/integrity", "/erasures", "/requests.csv", "/consent.csv", "/consent-notices.csv",
+                "/expiring.csv", "/erasures.csv", "/witnesses.csv", "/requests/x", "/nothing-here",
                 "/?asOf=2025-06-30", "/login", "/login?token=", "/login?token=\(String(repeating: "0", count: 64))",
                 "/login?token=\(DashboardFixture.token.uppercased())", "/login?token=\(DashboardFixture.token)x",
             ] {
@@ -54,7 +55,7 @@ struct DashboardRoutesTests {
                     && cookie.utf8.count == dashboard.cookieName.utf8.count + 65
             )
             #expect(!cookie.contains(DashboardFixture.token))
-            for path in ["/", "/consent", "/integrity"] {
+            for path in ["/", "/consent", "/erasures", "/integrity"] {
                 let page = try await client.get(path, cookie: cookie)
                 #expect(page.status == 200, "\(path)")
                 #expect(page.headers[.contentType] == "text/html; charset=utf-8")
@@ -82,7 +83,7 @@ struct DashboardRoutesTests {
             #expect(now.text.contains(#"<span class="count">6</span>Overdue"#))
             // The ends of the range RFC 3339 can write: nothing yet, and everything.
             for date in ["0000-01-01", "9999-12-31"] {
-                for path in ["/", "/consent", "/integrity", "/requests.csv", "/consent.csv"] {
+                for path in Self.everyPath {
                     #expect(
                         try await client.get("\(path)?asOf=\(date)", cookie: cookie).status == 200,
                         "\(path) \(date)"
@@ -97,6 +98,21 @@ struct DashboardRoutesTests {
             let consentNow = try await client.get("/consent", cookie: cookie)
             #expect(consentThen.text.contains(#"<td class="num">177</td><td class="num">88</td>"#))
             #expect(consentNow.text.contains(#"<td class="num">376</td><td class="num">177</td>"#))
+            // The erasures and the consents expiring within 30 days, as the golden files have them.
+            for date in [DashboardFixture.midYear, DashboardFixture.yearEnd] {
+                let day = String(date.prefix(10))
+                let erased = try DashboardFixture.goldenErasedCount(date)
+                let erasures = try await client.get("/erasures?asOf=\(day)", cookie: cookie)
+                #expect(
+                    erasures.text.contains(#"<span class="count">\#(erased)</span>Erasures (keys shredded)"#),
+                    "\(day)"
+                )
+                let expiring = try ConsentPage.load(from: fixture.ledger, asOf: try DashboardFixture.time(date))
+                    .expiring
+                let consent = try await client.get("/consent?asOf=\(day)", cookie: cookie)
+                #expect(consent.text.contains("Expiring in the next 30 days (\(expiring.count), to"), "\(day)")
+                #expect(expiring.allSatisfy { consent.text.contains(#"<td class="mono">\#($0.pseudonym)</td>"#) })
+            }
             let integrityThen = try await client.get("/integrity?asOf=2025-06-30T23:59:59.999Z", cookie: cookie)
             #expect(integrityThen.text.contains("<dt>Seq</dt><dd>1094</dd>"))
             #expect(try await client.get("/integrity", cookie: cookie).text.contains("<dt>Seq</dt><dd>2269</dd>"))
@@ -107,7 +123,7 @@ struct DashboardRoutesTests {
         let fixture = try DashboardFixture()
         try await fixture.dashboard().makeApplication().test(.router) { client in
             let cookie = try await client.logIn()
-            for path in ["/", "/consent", "/integrity", "/requests.csv", "/consent.csv"] {
+            for path in Self.everyPath {
                 for value in ["yesterday", "2025-02-30", "%3Cscript%3E"] {
                     let reply = try await client.get(path + "?asOf=" + value, cookie: cookie)
                     #expect(reply.status == 400, "\(path) \(value)")
@@ -148,6 +164,38 @@ struct DashboardRoutesTests {
         }
     }
 
+    @Test func theClocksTableSortsByDaysLeftEitherWay() async throws {
+        let fixture = try DashboardFixture()
+        let page = try ClockPage.load(from: fixture.ledger, asOf: try DashboardFixture.time(DashboardFixture.midYear))
+        let ids = page.rows.map(\.requestId)
+        #expect(ids.count > 3)
+        #expect(page.rows.map(\.daysLeft) == page.rows.map(\.daysLeft).sorted())
+        try await fixture.dashboard().makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            func order(_ text: String) -> [String] {
+                ids.compactMap { id in text.range(of: ">\(id)</a>").map { (id, $0.lowerBound) } }
+                    .sorted { $0.1 < $1.1 }.map(\.0)
+            }
+            let fewest = try await client.get("/?asOf=2025-06-30", cookie: cookie)
+            #expect(order(fewest.text) == ids)
+            #expect(fewest.text.contains(#"href="/?sort=-daysLeft&amp;asOf=2025-06-30""#))
+            let most = try await client.get("/?sort=-daysLeft&asOf=2025-06-30", cookie: cookie)
+            #expect(order(most.text) == ids.reversed())
+            #expect(most.text.contains(#"href="/?sort=daysLeft&amp;asOf=2025-06-30""#))
+            #expect(most.text.contains(#"href="/requests.csv?sort=-daysLeft&amp;asOf=2025-06-30""#))
+            // The same tiles either way.
+            #expect(most.text.contains(#"<span class="count">2</span>Overdue"#))
+            let csv = try await client.get("/requests.csv?sort=-daysLeft&asOf=2025-06-30", cookie: cookie)
+            let rows = csv.text.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+            #expect(rows.map { String($0.prefix(36)) } == ids.reversed())
+            for path in ["/?sort=days", "/requests.csv?sort=%3Cb%3E"] {
+                let refused = try await client.get(path, cookie: cookie)
+                #expect(refused.status == 400 && refused.text.contains("<code>invalid_field</code>"), "\(path)")
+                #expect(!refused.text.contains("<b>") && !refused.text.contains("sort=days\""))
+            }
+        }
+    }
+
     @Test func csvDownloadsHoldEveryRowQuotedAsRFC4180() async throws {
         let fixture = try DashboardFixture()
         let asOf = try DashboardFixture.time(DashboardFixture.midYear)
@@ -161,7 +209,10 @@ struct DashboardRoutesTests {
             #expect(requests.headers[.contentDisposition] == #"attachment; filename="open-requests-2025-06-30.csv""#)
             Self.expectSecurityHeaders(requests, "/requests.csv")
             let lines = requests.text.components(separatedBy: "\r\n")
-            #expect(lines.first == "requestId,kind,pseudonym,openedAt,dueAt,daysLeft,daysOverdue,urgency,extended,asOf")
+            #expect(
+                lines.first
+                    == "requestId,kind,pseudonym,openedAt,dueAt,daysLeft,daysOverdue,urgency,extended,extendedAt,originalDueAt,asOf"
+            )
             #expect(lines.count == clock.rows.count + 2 && lines.last == "")
             #expect(!requests.text.replacing("\r\n", with: "").contains("\n"), "every line ends in CRLF")
             let overdue = lines.dropFirst().filter { $0.contains(",overdue,") }
@@ -172,15 +223,50 @@ struct DashboardRoutesTests {
             #expect(consentLines.count == 11 + 2)
             #expect(
                 consentLines[1]
-                    == "newsletter,Newsletter,consent,177,88,0,0,0.668,\(try Self.weekTotal(fixture, "newsletter", asOf)),2025-06-30T23:59:59.999Z"
+                    == "newsletter,Newsletter,consent,177,88,0,0,0.668,\(try Self.weekTotal(fixture, "newsletter", asOf)),0,2025-06-30T23:59:59.999Z"
             )
             #expect(
                 consentLines.contains {
                     $0.hasPrefix("web-analytics,Web analytics (Google Analytics),consent,91,0,88,0,")
                 }
             )
+            let consentPage = try ConsentPage.load(from: fixture.ledger, asOf: asOf)
+            let notices = try await client.get("/consent-notices.csv?asOf=2025-06-30", cookie: cookie)
+            let noticeLines = notices.text.components(separatedBy: "\r\n")
+            #expect(noticeLines.first == "purpose,notice,granted,withdrawn,expired,optInRate,asOf")
+            #expect(noticeLines.contains("newsletter,policy-v1,177,88,0,0.668,2025-06-30T23:59:59.999Z"))
+            #expect(noticeLines.count == consentPage.purposes.reduce(0) { $0 + $1.notices.count } + 2)
+            let expiring = try await client.get("/expiring.csv?asOf=2025-06-30", cookie: cookie)
+            let expiringLines = expiring.text.components(separatedBy: "\r\n")
+            #expect(expiringLines.first == "pseudonym,purpose,notice,grantedAt,expiresAt,daysLeft,asOf")
+            #expect(expiringLines.count == consentPage.expiring.count + 2 && consentPage.expiring.count > 10)
+            let first = try #require(consentPage.expiring.first)
+            #expect(
+                expiringLines[1]
+                    == "\(first.pseudonym),\(first.purpose),policy-v1,\(first.grantedAt.rfc3339),\(first.expiresAt.rfc3339),\(first.daysLeft),2025-06-30T23:59:59.999Z"
+            )
+            let erasuresPage = try ErasuresPage.load(from: fixture.ledger, asOf: asOf)
+            let erasures = try await client.get("/erasures.csv?asOf=2025-06-30", cookie: cookie)
+            let erasureLines = erasures.text.components(separatedBy: "\r\n")
+            #expect(erasureLines.first == "pseudonym,seq,erasedAt,requestId,requestedAt,daysToShred,asOf")
+            #expect(erasureLines.count == erasuresPage.erasures + 2)
+            let answered = try #require(erasuresPage.rows.first { $0.requestId != nil })
+            let line = try #require(erasureLines.first { $0.hasPrefix(answered.pseudonym + ",") })
+            let days = Double(try #require(answered.millisecondsToShred)) / 86_400_000
+            #expect(
+                line.contains(",\(try #require(answered.requestId)),") && line.contains(String(format: ",%.3f,", days))
+            )
+            let witnesses = try await client.get("/witnesses.csv?asOf=2025-06-30", cookie: cookie)
+            #expect(witnesses.text == "witness,verifierKey,latestTreeSize,latestCosignedAt,cosignedLater,asOf\r\n")
+            #expect(witnesses.headers[.contentDisposition] == #"attachment; filename="witnesses-2025-06-30.csv""#)
         }
     }
+
+    /// Every page and download but the timelines.
+    static let everyPath = [
+        "/", "/consent", "/erasures", "/integrity", "/requests.csv", "/consent.csv", "/consent-notices.csv",
+        "/expiring.csv", "/erasures.csv", "/witnesses.csv",
+    ]
 
     /// "grants,withdrawals" of the 12 weeks to `asOf` for `purpose`.
     static func weekTotal(_ fixture: DashboardFixture, _ purpose: String, _ asOf: Timestamp) throws -> String {

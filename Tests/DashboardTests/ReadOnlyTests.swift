@@ -13,7 +13,7 @@ struct ReadOnlyTests {
         [
             "append(", "appendGroup(", "erase(", "loadCatalogue(", "addCosignatures(", "compactKeyStore(", "repair",
             "backup(", "ensureSigningKey(", "exportTiles(", "import",
-        ].map { "ledger." + $0 } + ["Ledger.create(", "Ledger(openingAt"]
+        ].map { "ledger." + $0 } + ["Ledger.create(", "Ledger(openingAt", "recordIntegrityRun("]
 
     @Test func theDashboardsSourcesCallNoWritingAPI() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -42,9 +42,7 @@ struct ReadOnlyTests {
         try await fixture.dashboard().makeApplication().test(.router) { client in
             let cookie = try await client.logIn()
             for query in ["", "?asOf=2025-06-30"] {
-                for path in ["/", "/consent", "/integrity", "/requests.csv", "/consent.csv"]
-                    + requests.map({ "/requests/" + $0 })
-                {
+                for path in DashboardRoutesTests.everyPath + requests.map({ "/requests/" + $0 }) {
                     #expect(try await client.get(path + query, cookie: cookie).status == 200, "\(path)\(query)")
                 }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import GoldenFixture
 import Testing
 
 /// `ledgerctl serve --dashboard ADDRESS`, the real process: loopback addresses only; the token
@@ -84,6 +85,72 @@ struct DashboardServeTests {
         withExtendedLifetime(taken) {}
     }
 
+    @Test func appendsAtASteadyRateBesidePageLoadsAreAllAcknowledged() throws {
+        let scratch = Scratch()
+        let year = try YearAtActivepeople.build(in: scratch.path + "/ledger")
+        let head = Int(try year.ledger.head().seq)
+        let server = try TestServer(
+            ledger: scratch.path + "/ledger",
+            socket: scratch.path + "/ledger.sock",
+            extraArguments: ["--dashboard", "127.0.0.1:0"]
+        )
+        let url = try Self.loginURL(in: scratch.path + "/ledger.serve.log")
+        let port = try #require(Int(url.split(separator: ":")[2].prefix { $0.isNumber }))
+        let loginPath = try #require(url.range(of: "/login")).lowerBound
+        let login = try TCPHTTP.get(port: port, String(url[loginPath...]))
+        let cookie = try #require(login.header("set-cookie")?.split(separator: ";").first.map(String.init))
+
+        // Two loaders fetch every page and download, now and at past dates (each a fold of its
+        // own), until the appends are done.
+        let pages = ["/", "/consent", "/erasures", "/integrity", "/requests.csv", "/consent.csv", "/expiring.csv"]
+        let dates = ["", "?asOf=2025-03-31", "?asOf=2025-06-30", "?asOf=2025-09-30", "?asOf=2025-11-15"]
+        let loads = LoadRecord()
+        let loaders = DispatchGroup()
+        for offset in 0..<2 {
+            DispatchQueue.global().async(group: loaders) {
+                var round = offset
+                while !loads.stopped {
+                    for page in pages {
+                        let status =
+                            (try? TCPHTTP.get(
+                                port: port,
+                                page + dates[round % dates.count],
+                                headers: ["Cookie": cookie]
+                            ))?.status
+                        loads.note(status ?? 0)
+                    }
+                    round += 1
+                }
+            }
+        }
+        // 150 appends, one every 20 ms over the socket API, each waiting for its answer.
+        var replies: [(status: Int, seq: Int?)] = []
+        let start = Date()
+        for index in 0..<150 {
+            let due = start.addingTimeInterval(Double(index) * 0.02)
+            if due > Date() { Thread.sleep(until: due) }
+            let body =
+                #"{"type":"consent.granted","subject":"steady\#(index)@example.org","purpose":"newsletter","notice":"policy-v1"}"#
+            let reply = try server.call("POST", "/v1/events", body)
+            replies.append((reply.status, reply.json?["seq"] as? Int))
+        }
+        loads.stop()
+        loaders.wait()
+
+        // Every append acknowledged, in order, none lost; every page answered meanwhile.
+        #expect(replies.allSatisfy { $0.status == 201 })
+        #expect(replies.map(\.seq) == (head + 1...head + 150).map { $0 })
+        #expect(loads.statuses.count >= pages.count, "at least one round of pages")
+        #expect(loads.statuses.allSatisfy { $0 == 200 }, "\(Set(loads.statuses))")
+        // The page "now" shows them: its fold was extended with the new events.
+        let integrity = try TCPHTTP.get(port: port, "/integrity", headers: ["Cookie": cookie])
+        #expect(integrity.body.contains("<dt>Seq</dt><dd>\(head + 150)</dd>"))
+        let consent = try TCPHTTP.get(port: port, "/consent.csv", headers: ["Cookie": cookie])
+        #expect(consent.body.contains("\r\nnewsletter,Newsletter,consent,\(376 + 150),177,"))
+        #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == head + 150)
+        #expect(server.stop(SIGTERM) == 0)
+    }
+
     /// The login URL the server printed to `log`, waiting for it.
     static func loginURL(in log: String) throws -> String {
         let deadline = Date().addingTimeInterval(30)
@@ -96,6 +163,20 @@ struct DashboardServeTests {
         }
         throw TCPHTTP.Failure(description: "no login URL printed")
     }
+}
+
+/// The statuses of the pages loaded beside the appends, and when to stop loading them.
+final class LoadRecord: @unchecked Sendable {
+    // Invariant: `statuses` and `stopping` are only touched under `lock`.
+    private var recorded: [Int] = []
+    private var stopping = false
+    private let lock = NSLock()
+
+    var stopped: Bool { lock.withLock { stopping } }
+    var statuses: [Int] { lock.withLock { recorded } }
+
+    func note(_ status: Int) { lock.withLock { recorded.append(status) } }
+    func stop() { lock.withLock { stopping = true } }
 }
 
 /// A minimal HTTP/1.1 client over TCP to 127.0.0.1, one request a connection.

@@ -133,15 +133,15 @@ enum HTMLResponse {
         )
     }
 
-    /// `table` as a CSV download named `filename`.
-    static func csv(_ table: CSVTable, filename: String) -> Response {
+    /// A CSV table's `text` as a download named `filename`.
+    static func csv(_ text: String, filename: String) -> Response {
         Response(
             status: .ok,
             headers: [
                 .contentType: "text/csv; charset=utf-8; header=present",
                 .contentDisposition: "attachment; filename=\"\(filename)\"",
             ],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: table.text))
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
         )
     }
 }

@@ -44,11 +44,35 @@ package struct ClockPage: Sendable, Equatable {
         /// Whole days from the page's time to the due date, rounded down; negative once overdue
         /// (−1 within the first day past it).
         package var daysLeft: Int
-        /// Whether a `request.extended` moved its due date by the page's time.
-        package var extended: Bool
+        /// The extension that moved its due date by the page's time, if one did.
+        package var dueDateExtension: LedgerFold.Extension?
+
+        /// Whether an extension moved its due date by the page's time.
+        package var extended: Bool { dueDateExtension != nil }
 
         /// Its colour in the table.
         package var urgency: Urgency { Urgency(daysLeft: daysLeft) }
+    }
+
+    /// The order of the table, by days left (`?sort=`).
+    package enum Order: String, Sendable, CaseIterable {
+        /// Fewest days left first (the default): by due date, then request id.
+        case fewestDaysLeftFirst = "daysLeft"
+        /// Most days left first: the same order reversed.
+        case mostDaysLeftFirst = "-daysLeft"
+
+        /// The order a `sort` query value names; the default for none or an empty one.
+        /// - Throws: ``DashboardError`` `invalid_field` for any other value (never repeated).
+        package init(parsing text: String?) throws(DashboardError) {
+            guard let text, !text.isEmpty else {
+                self = .fewestDaysLeftFirst
+                return
+            }
+            guard let order = Order(rawValue: text) else {
+                throw DashboardError(.invalidField, "sort must be daysLeft (fewest days left first) or -daysLeft")
+            }
+            self = order
+        }
     }
 
     /// Requests with more than this many days left are on time; the others are due soon.
@@ -66,32 +90,40 @@ package struct ClockPage: Sendable, Equatable {
     /// Open requests past their due date.
     package var overdue: Int { rows.count { $0.daysLeft < 0 } }
 
-    /// The page for `requests` (the projection's, at `asOf`); `stored` tells which ones an extension
-    /// has moved by now, and each one's due date before it.
-    package init(requests: [RequestProjection], stored: [String: StoredRequest], asOf: Timestamp) {
+    /// The page for `requests` (the projection's, at `asOf`); `extensions` are those the fold of
+    /// the same events holds, by request id.
+    package init(requests: [RequestProjection], extensions: [String: LedgerFold.Extension], asOf: Timestamp) {
         self.asOf = asOf
         rows = requests.filter { $0.status == .open }.map { request in
-            // Extended as of `asOf` when an extension has moved it by now and the due date the
-            // projection gives then is no longer the original one.
-            let original = stored[request.requestId]
-            let extended = original.map { $0.extended && request.dueAt != $0.originalDueAt } ?? false
-            return Row(
+            Row(
                 requestId: request.requestId,
                 kind: request.kind,
                 pseudonym: request.pseudonym,
                 openedAt: request.openedAt,
                 dueAt: request.dueAt,
                 daysLeft: Self.daysLeft(until: request.dueAt, at: asOf),
-                extended: extended
+                dueDateExtension: extensions[request.requestId]
             )
         }.sorted { ($0.dueAt, $0.requestId) < ($1.dueAt, $1.requestId) }
     }
 
-    /// Reads the page from `ledger` as of `asOf`.
-    /// - Warning: Folds the whole projection: call it off the request threads.
+    /// The page at `asOf` from `fold`, the fold of the events recorded by then.
+    package init(fold: LedgerFold, asOf: Timestamp) {
+        self.init(requests: fold.projection.requests(at: asOf, filter: .open), extensions: fold.extensions, asOf: asOf)
+    }
+
+    /// The same page with its rows in `order`.
+    package func sorted(_ order: Order) -> ClockPage {
+        var page = self
+        if order == .mostDaysLeftFirst { page.rows.reverse() }
+        return page
+    }
+
+    /// Reads the page from `ledger` as of `asOf`, folding the log up to then.
+    /// - Warning: Folds the log: call it off the request threads (the dashboard's routes use
+    ///   ``PageCache``, which keeps the fold).
     package static func load(from ledger: Ledger, asOf: Timestamp) throws -> ClockPage {
-        let requests = try ledger.projection(asOf: asOf).requests(at: asOf, filter: .open)
-        return ClockPage(requests: requests, stored: try ledger.storedRequests(), asOf: asOf)
+        ClockPage(fold: try LedgerFold.read(from: ledger, asOf: asOf), asOf: asOf)
     }
 
     /// Whole days from `time` to `due`, rounded down (towards the past once `time` is after `due`).

@@ -29,15 +29,28 @@ package struct TimelinePage: Sendable, Equatable {
     /// closed it, in log order.
     package var entries: [Entry]
 
-    /// Reads the request `requestId` from `ledger` as of `asOf`.
+    /// Reads the request `requestId` as of `asOf` from `ledger`, whose fold of the events recorded
+    /// by then is `fold`: its subject's events through the per-subject index.
     /// - Returns: `nil` when no such request had been recorded by then.
     /// - Throws: ``LedgerError`` when the ledger cannot be read.
-    package static func load(from ledger: Ledger, requestId: String, asOf: Timestamp) throws -> TimelinePage? {
-        guard Self.isRequestId(requestId), let stored = try ledger.storedRequests()[requestId] else { return nil }
-        let events = try ledger.subjectEvents(pseudonym: stored.pseudonym, asOf: asOf).filter {
+    package static func load(
+        from ledger: Ledger,
+        fold: LedgerFold,
+        requestId: String,
+        asOf: Timestamp
+    ) throws -> TimelinePage? {
+        guard Self.isRequestId(requestId), let request = fold.projection.requests[requestId] else { return nil }
+        let events = try ledger.subjectEvents(pseudonym: request.pseudonym, asOf: asOf).filter {
             $0.eventId == requestId || $0.requestId == requestId
         }
-        return TimelinePage(events: events, requestId: requestId, rules: try ledger.projectionRules(), asOf: asOf)
+        return TimelinePage(events: events, requestId: requestId, rules: fold.rules, asOf: asOf)
+    }
+
+    /// Reads the request `requestId` from `ledger` as of `asOf`, folding the log up to then.
+    /// - Returns: `nil` when no such request had been recorded by then.
+    /// - Warning: Folds the log: call it off the request threads.
+    package static func load(from ledger: Ledger, requestId: String, asOf: Timestamp) throws -> TimelinePage? {
+        try load(from: ledger, fold: try LedgerFold.read(from: ledger, asOf: asOf), requestId: requestId, asOf: asOf)
     }
 
     /// The page for a request's `events`, folded with the projections' own rules.

@@ -1,7 +1,10 @@
 import Ledger
 
-/// Consent grants and withdrawals per purpose in each of the 12 weeks before a time, counted by
-/// when they happened (`occurredAt`) among the events the ledger had recorded by then.
+/// Consent grants, withdrawals and expiries per purpose in each of the 12 weeks before a time.
+/// Grants and withdrawals are the events that happened in the week (`occurredAt`) among those the
+/// ledger had recorded by then; expiries are the (subject, purpose) pairs expired at the time,
+/// counted in the week their grant lapsed (its `expiresAt`, or its purpose's TTL after it), so
+/// that over all weeks they add up to the purpose's expired count.
 ///
 /// Week 11 is the 7 days that end at the time, week 10 the 7 days before, and so on: week `i`
 /// holds the events with `occurredAt` in (time − (12 − i)·7 days, time − (11 − i)·7 days].
@@ -16,6 +19,8 @@ package struct WeeklyActivity: Sendable, Equatable {
     package private(set) var grants: [String: [Int]] = [:]
     /// Withdrawals per week (oldest first), by purpose id.
     package private(set) var withdrawals: [String: [Int]] = [:]
+    /// Expiries per week (oldest first), by purpose id.
+    package private(set) var expiries: [String: [Int]] = [:]
 
     /// No events counted yet, in the 12 weeks up to `asOf`.
     package init(asOf: Timestamp) { self.asOf = asOf }
@@ -43,6 +48,12 @@ package struct WeeklyActivity: Sendable, Equatable {
         }
     }
 
+    /// Counts a pair of `purpose` whose grant lapsed at `time`, if that is in one of the weeks.
+    package mutating func countExpiry(of purpose: String, at time: Timestamp) {
+        guard let week = week(of: time) else { return }
+        expiries[purpose, default: Array(repeating: 0, count: Self.weeks)][week] += 1
+    }
+
     /// The 12 weeks' grants of `purpose` (zeros when it had none).
     package func grants(of purpose: String) -> [Int] { grants[purpose] ?? Array(repeating: 0, count: Self.weeks) }
 
@@ -51,7 +62,10 @@ package struct WeeklyActivity: Sendable, Equatable {
         withdrawals[purpose] ?? Array(repeating: 0, count: Self.weeks)
     }
 
-    /// Counts the weeks before `asOf` from `ledger`, reading only the events recorded from the
+    /// The 12 weeks' expiries of `purpose` (zeros when it had none).
+    package func expiries(of purpose: String) -> [Int] { expiries[purpose] ?? Array(repeating: 0, count: Self.weeks) }
+
+    /// Counts the grants and withdrawals of the weeks before `asOf` from `ledger`, reading only the events recorded from the
     /// first week's start on (an event cannot have happened more than the ledger's tolerance
     /// after it was recorded), up to the last recorded by `asOf`.
     /// - Warning: Reads the log: call it off the request threads.

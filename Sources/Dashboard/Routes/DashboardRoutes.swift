@@ -1,19 +1,19 @@
 import HTTPTypes
 import Hummingbird
 import Ledger
-import NIOPosix
 
-/// The dashboard's pages and downloads. Every ledger read runs on NIO's thread pool, in its own
-/// short LMDB read transactions, so a page never holds a request thread and never waits for, or
-/// holds up, the writer. Nothing here writes to the ledger.
+/// The dashboard's pages and downloads. Every page is computed by the ``PageCache``, on the
+/// dashboard's own thread, in short LMDB read transactions, from a fold kept between views: a page
+/// never holds a request thread and never waits for, or holds up, the writer. A page and its CSV
+/// share one model. Nothing here writes to the ledger.
 struct DashboardRoutes: Sendable {
-    let ledger: Ledger
     let token: AccessToken
     /// The session cookie's name (``DashboardServer/cookieName``).
     let cookieName: String
     let sessions: SessionStore
     let renderer: PageRenderer
     let clock: any LedgerClock
+    let pages: PageCache
 
     func register(on router: Router<BasicRequestContext>) {
         router.add(
@@ -23,36 +23,73 @@ struct DashboardRoutes: Sendable {
         router.post("/logout") { request, _ in logout(request) }
         route(router, "/") { request, _ in
             let asOf = try asOf(request)
-            let page = try await blocking { try ClockPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.make(renderer.clock(page, asOf: asOf))
+            let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
+            return HTMLResponse.make(try await show(.clock, asOf) { renderer.clock($0, order: order, asOf: asOf) })
+        }
+        route(router, "/requests.csv") { request, _ in
+            let asOf = try asOf(request)
+            let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
+            return HTMLResponse.csv(
+                try await show(.clock, asOf) { CSVExports.requests($0.sorted(order)).text },
+                filename: "open-requests-\(asOf.date).csv"
+            )
         }
         route(router, "/requests/:id") { request, context in
             let asOf = try asOf(request)
             let id = context.parameters.get("id") ?? ""
-            guard let page = try await blocking({ try TimelinePage.load(from: ledger, requestId: id, asOf: asOf.time) })
-            else { throw DashboardError(.notFound, "no request with this id had been recorded by then") }
-            return HTMLResponse.make(renderer.timeline(page, asOf: asOf))
+            let missing = DashboardError(.notFound, "no request with this id had been recorded by then")
+            // Only an id of the form the ledger writes can name one (and a model to keep).
+            guard TimelinePage.isRequestId(id) else { throw missing }
+            let html = try await pages.page(
+                "timeline/" + id,
+                asOf: asOf.time,
+                { ledger, fold, _ in try TimelinePage.load(from: ledger, fold: fold, requestId: id, asOf: asOf.time) },
+                present: { page in page.map { renderer.timeline($0, asOf: asOf) } }
+            )
+            guard let html else { throw missing }
+            return HTMLResponse.make(html)
         }
         route(router, "/consent") { request, _ in
             let asOf = try asOf(request)
-            let page = try await blocking { try ConsentPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.make(renderer.consent(page, asOf: asOf))
+            return HTMLResponse.make(try await show(.consent, asOf) { renderer.consent($0, asOf: asOf) })
         }
+        csv(router, "/consent.csv", "consent", .consent) { CSVExports.consent($0) }
+        csv(router, "/consent-notices.csv", "consent-by-notice", .consent) { CSVExports.notices($0) }
+        csv(router, "/expiring.csv", "consents-expiring", .consent) { CSVExports.expiring($0) }
+        route(router, "/erasures") { request, _ in
+            let asOf = try asOf(request)
+            return HTMLResponse.make(try await show(.erasures, asOf) { renderer.erasures($0, asOf: asOf) })
+        }
+        csv(router, "/erasures.csv", "erasures", .erasures) { CSVExports.erasures($0) }
         route(router, "/integrity") { request, _ in
             let asOf = try asOf(request)
-            let page = try await blocking { try IntegrityPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.make(renderer.integrity(page, asOf: asOf))
+            return HTMLResponse.make(try await show(.integrity, asOf) { renderer.integrity($0, asOf: asOf) })
         }
-        route(router, "/requests.csv") { request, _ in
+        csv(router, "/witnesses.csv", "witnesses", .integrity) { CSVExports.witnesses($0) }
+    }
+
+    /// Registers the CSV download `path`: the table `table` makes of `kind`'s page, written on the
+    /// dashboard's thread, named `<name>-<date>.csv`.
+    private func csv<Model: Sendable>(
+        _ router: Router<BasicRequestContext>,
+        _ path: RouterPath,
+        _ name: String,
+        _ kind: PageKind<Model>,
+        _ table: @escaping @Sendable (Model) -> CSVTable
+    ) {
+        route(router, path) { request, _ in
             let asOf = try asOf(request)
-            let page = try await blocking { try ClockPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.csv(CSVExports.requests(page), filename: "open-requests-\(asOf.date).csv")
+            return HTMLResponse.csv(try await show(kind, asOf) { table($0).text }, filename: "\(name)-\(asOf.date).csv")
         }
-        route(router, "/consent.csv") { request, _ in
-            let asOf = try asOf(request)
-            let page = try await blocking { try ConsentPage.load(from: ledger, asOf: asOf.time) }
-            return HTMLResponse.csv(CSVExports.consent(page), filename: "consent-\(asOf.date).csv")
-        }
+    }
+
+    /// Shows `kind`'s page at `asOf` as `present` makes it, on the dashboard's thread.
+    private func show<Model: Sendable, Output: Sendable>(
+        _ kind: PageKind<Model>,
+        _ asOf: AsOf,
+        _ present: @escaping @Sendable (Model) throws -> Output
+    ) async throws -> Output {
+        try await pages.page(kind.name, asOf: asOf.time, kind.build(asOf.time), present: present)
     }
 
     /// Registers `handler` for GET, and 405 for the methods that would change something.
@@ -110,9 +147,40 @@ struct DashboardRoutes: Sendable {
     private func asOf(_ request: Request) throws(DashboardError) -> AsOf {
         try AsOf(parsing: request.uri.queryParameters.get("asOf"), now: clock.now())
     }
+}
 
-    /// Runs blocking ledger reads on NIO's thread pool.
-    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
+/// A page the dashboard keeps by name: how its model is made at a moment from the ledger, the
+/// fold of the events recorded by then and the catalogue (``PageCache/page(_:asOf:_:present:)``).
+struct PageKind<Model: Sendable>: Sendable {
+    /// The name its models are kept under; `nil` for a page made afresh each time.
+    let name: String?
+    /// The model's maker at a moment.
+    let build: @Sendable (Timestamp) -> @Sendable (Ledger, LedgerFold, Catalogue) throws -> Model
+
+    static var clock: PageKind<ClockPage> {
+        PageKind<ClockPage>(name: "clock") { asOf in { _, fold, _ in ClockPage(fold: fold, asOf: asOf) } }
+    }
+
+    static var consent: PageKind<ConsentPage> {
+        PageKind<ConsentPage>(name: "consent") { asOf in
+            { ledger, fold, catalogue in
+                ConsentPage(
+                    fold: fold,
+                    activity: try WeeklyActivity.read(from: ledger, asOf: asOf),
+                    catalogue: catalogue
+                )
+            }
+        }
+    }
+
+    static var erasures: PageKind<ErasuresPage> {
+        PageKind<ErasuresPage>(name: "erasures") { asOf in { _, fold, _ in ErasuresPage(fold: fold, asOf: asOf) } }
+    }
+
+    /// Not kept: the witnesses' cosignatures and the integrity status file change without the log.
+    static var integrity: PageKind<IntegrityPage> {
+        PageKind<IntegrityPage>(name: nil) { asOf in
+            { ledger, fold, _ in try IntegrityPage.load(from: ledger, fold: fold, asOf: asOf) }
+        }
     }
 }

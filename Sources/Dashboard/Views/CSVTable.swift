@@ -14,6 +14,12 @@ package struct CSVTable: Sendable, Equatable {
     /// An empty table with these columns.
     package init(header: [String]) { self.header = header }
 
+    /// A table with these columns and rows.
+    package init(header: [String], rows: [[String]]) {
+        self.header = header
+        self.rows = rows
+    }
+
     /// Adds a row.
     package mutating func append(_ row: [String]) { rows.append(row) }
 

@@ -20,15 +20,24 @@ struct ClockView: Sendable {
         let daysLeft: String
         /// `green`, `amber`, `red` or `overdue`.
         let tone: String
-        let extended: Bool
+        /// `on 2025-03-01, from 2025-03-10`: when an extension moved the due date, and from what;
+        /// `nil` when none did.
+        let extensionNote: String?
     }
 
     let tiles: [Tile]
     let rows: [Row]
     let empty: Bool
     let csvHref: String
+    /// The link that sorts the table the other way round by days left.
+    let sortHref: String
+    /// `↑` for fewest days left first, `↓` for most.
+    let sortMark: String
+    /// What following ``sortHref`` does, for its title.
+    let sortTitle: String
 
-    init(_ page: ClockPage, asOf: AsOf) {
+    /// The clock of `page`, its rows already in `order`.
+    init(_ page: ClockPage, order: ClockPage.Order, asOf: AsOf) {
         tiles = [
             Tile(label: "On time (more than \(ClockPage.dueSoonDays) days left)", count: page.onTime, tone: "green"),
             Tile(label: "Due within \(ClockPage.dueSoonDays) days", count: page.dueSoon, tone: "amber"),
@@ -44,10 +53,23 @@ struct ClockView: Sendable {
                 due: Display.minute(row.dueAt),
                 daysLeft: Display.daysLeft(row.daysLeft),
                 tone: row.urgency.rawValue,
-                extended: row.extended
+                extensionNote: row.dueDateExtension.map {
+                    "on \(Display.date($0.extendedAt)), from \(Display.date($0.originalDueAt))"
+                }
             )
         }
         empty = page.rows.isEmpty
-        csvHref = "/requests.csv" + asOf.query
+        let sortQuery = order == .fewestDaysLeftFirst ? "" : "sort=" + order.rawValue
+        csvHref = "/requests.csv" + Self.query(sortQuery, asOf)
+        let other: ClockPage.Order = order == .fewestDaysLeftFirst ? .mostDaysLeftFirst : .fewestDaysLeftFirst
+        sortHref = "/" + Self.query("sort=" + other.rawValue, asOf)
+        sortMark = order == .fewestDaysLeftFirst ? "↑" : "↓"
+        sortTitle = other == .mostDaysLeftFirst ? "most days left first" : "fewest days left first"
+    }
+
+    /// `?sort=…&asOf=…`, with what is given.
+    private static func query(_ sort: String, _ asOf: AsOf) -> String {
+        let parts = [sort, asOf.queryValue.map { "asOf=" + $0 } ?? ""].filter { !$0.isEmpty }
+        return parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
     }
 }

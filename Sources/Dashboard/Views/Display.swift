@@ -32,9 +32,23 @@ enum Display {
         return "\(tenths / 10).\(tenths % 10) %"
     }
 
-    /// `0.725`, or `""` when there is no rate: a rate as a CSV cell.
+    /// `2.4 days`: a span of milliseconds (not negative) in days, to a tenth.
+    static func days(milliseconds: Int64) -> String {
+        let tenths = Int((Double(milliseconds) / 8_640_000).rounded())
+        return "\(tenths / 10).\(tenths % 10) days"
+    }
+
+    /// `850 ms`, `12.3 s`, `4 min 12 s`: how long something took.
+    static func duration(milliseconds: Int64) -> String {
+        if milliseconds < 1000 { return "\(max(0, milliseconds)) ms" }
+        if milliseconds < 60_000 { return "\(milliseconds / 1000).\(milliseconds % 1000 / 100) s" }
+        return "\(milliseconds / 60_000) min \(milliseconds % 60_000 / 1000) s"
+    }
+
+    /// `0.725`, or `""` when there is none: a non-negative number (a rate, days) to three decimals,
+    /// as a CSV cell.
     static func fraction(_ rate: Double?) -> String {
-        guard let rate, rate.isFinite else { return "" }
+        guard let rate, rate.isFinite, rate >= 0 else { return "" }
         let thousandths = Int((rate * 1000).rounded())
         let digits = String(thousandths % 1000)
         return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - digits.count) + digits

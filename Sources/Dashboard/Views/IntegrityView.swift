@@ -16,12 +16,26 @@ struct IntegrityView: Sendable {
     let rootHash: String
     let publicKey: String
     let noteVerifierKey: String
-    let signatureValid: Bool
     let witnesses: [Witness]
     let noWitnesses: Bool
+    let witnessesCSVHref: String
     let erasures: Int
+    let erasuresHref: String
+    let checks: [Check]
 
-    init(_ page: IntegrityPage) {
+    /// The last run of `verify` or `rebuild` by the page's time.
+    struct Check: Sendable {
+        /// `ledgerctl verify`.
+        let command: String
+        /// `OK`, `FAILED: hash_mismatch at seq 12`, or why there is none.
+        let result: String
+        /// `ok`, `bad` or `none`: the CSS class of the result.
+        let tone: String
+        /// `head seq 2269; started 2025-06-30 12:00 UTC, took 1.2 s`; `nil` without a run.
+        let details: String?
+    }
+
+    init(_ page: IntegrityPage, asOf: AsOf) {
         let checkpoint = page.checkpoint
         ledgerId = checkpoint.ledgerId
         treeSize = checkpoint.treeSize
@@ -30,7 +44,6 @@ struct IntegrityView: Sendable {
         rootHash = Hex.encode(checkpoint.rootHash)
         publicKey = Hex.encode(checkpoint.publicKey)
         noteVerifierKey = checkpoint.noteVerifierKey
-        signatureValid = page.signatureValid
         witnesses = page.witnesses.map { witness in
             let latest: String
             if let size = witness.latestTreeSize, let time = witness.latestTime {
@@ -43,6 +56,32 @@ struct IntegrityView: Sendable {
             return Witness(name: witness.name, verifierKey: witness.verifierKey, latest: latest)
         }
         noWitnesses = page.witnesses.isEmpty
+        witnessesCSVHref = "/witnesses.csv" + asOf.query
         erasures = page.erasures
+        erasuresHref = "/erasures" + asOf.query
+        checks = page.checks.map(Self.check)
+    }
+
+    private static func check(_ check: IntegrityPage.Check) -> Check {
+        let command = "ledgerctl " + check.check.rawValue
+        if let code = check.unreadable {
+            return Check(
+                command: command,
+                result: "the status file could not be read (\(code))",
+                tone: "bad",
+                details: nil
+            )
+        }
+        guard let run = check.last else {
+            let why = check.ranLater ? "none by then (the runs recorded are later)" : "none recorded"
+            return Check(command: command, result: why, tone: "none", details: nil)
+        }
+        var result = run.ok ? "OK" : "FAILED: " + (run.code ?? "mismatch")
+        if let seq = run.failedSeq { result += " at seq \(seq)" }
+        if run.repaired { result += " (after --repair)" }
+        let details =
+            "head seq \(run.headSeq); started \(Display.dateTime(run.startedAt)), took "
+            + Display.duration(milliseconds: run.milliseconds)
+        return Check(command: command, result: result, tone: run.ok ? "ok" : "bad", details: details)
     }
 }

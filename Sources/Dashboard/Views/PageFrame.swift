@@ -27,7 +27,10 @@ struct PageFrame<Content: Sendable>: Sendable {
         self.title = title
         self.path = path
         signedIn = true
-        nav = [("/", "Statutory clock"), ("/consent", "Consent"), ("/integrity", "Integrity")].map {
+        nav = [
+            ("/", "Statutory clock"), ("/consent", "Consent"), ("/erasures", "Erasures"), ("/integrity", "Integrity"),
+        ]
+        .map {
             NavLink(href: $0.0 + asOf.query, label: $0.1, current: $0.0 == current)
         }
         asOfDate = asOf.queryValue == nil ? "" : asOf.date

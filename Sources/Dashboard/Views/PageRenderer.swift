@@ -15,8 +15,8 @@ package struct PageRenderer: Sendable {
         self.library = library
     }
 
-    /// The statutory clock page.
-    package func clock(_ page: ClockPage, asOf: AsOf) -> String {
+    /// The statutory clock page, its table in `order`.
+    package func clock(_ page: ClockPage, order: ClockPage.Order = .fewestDaysLeftFirst, asOf: AsOf) -> String {
         render(
             "clock",
             PageFrame(
@@ -24,7 +24,7 @@ package struct PageRenderer: Sendable {
                 path: "/",
                 asOf: asOf,
                 current: "/",
-                content: ClockView(page, asOf: asOf)
+                content: ClockView(page.sorted(order), order: order, asOf: asOf)
             )
         )
     }
@@ -58,6 +58,20 @@ package struct PageRenderer: Sendable {
         )
     }
 
+    /// The erasures page.
+    package func erasures(_ page: ErasuresPage, asOf: AsOf) -> String {
+        render(
+            "erasures",
+            PageFrame(
+                title: "Erasures",
+                path: "/erasures",
+                asOf: asOf,
+                current: "/erasures",
+                content: ErasuresView(page, asOf: asOf)
+            )
+        )
+    }
+
     /// The integrity page.
     package func integrity(_ page: IntegrityPage, asOf: AsOf) -> String {
         render(
@@ -67,7 +81,7 @@ package struct PageRenderer: Sendable {
                 path: "/integrity",
                 asOf: asOf,
                 current: "/integrity",
-                content: IntegrityView(page)
+                content: IntegrityView(page, asOf: asOf)
             )
         )
     }

@@ -7,7 +7,7 @@ enum Templates {
     /// Every template by name.
     static let all: [String: String] = [
         "layout": layout, "chart": chart, "error": error, "clock": clock, "timeline": timeline, "consent": consent,
-        "integrity": integrity,
+        "erasures": erasures, "integrity": integrity,
     ]
 
     static let layout = #"""
@@ -43,6 +43,7 @@ enum Templates {
         .tile { min-width: 220px; padding: 14px 18px; border-radius: 10px; background: var(--panel);
           border-left: 6px solid var(--line); }
         .tile .count { display: block; font-size: 34px; font-weight: 700; }
+        .tiles.small .tile { min-width: 180px; } .tiles.small .tile .count { font-size: 26px; }
         .tile.green { border-color: var(--green); } .tile.amber { border-color: var(--amber); }
         .tile.overdue { border-color: var(--overdue); } .tile.overdue .count { color: var(--overdue); }
         table { border-collapse: collapse; width: 100%; margin: 8px 0; }
@@ -57,14 +58,17 @@ enum Templates {
         .days.overdue { color: #fff; background: var(--overdue); border-radius: 4px; padding: 1px 6px; }
         .badge { display: inline-block; padding: 0 6px; border-radius: 4px; background: #e7ecf5; font-size: 13px; }
         .ok { color: var(--green); font-weight: 600; } .bad { color: var(--red); font-weight: 600; }
+        .none { color: var(--muted); }
         .note { color: var(--muted); font-size: 13px; }
         .download { display: inline-block; margin: 4px 0 12px; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 6px 18px; margin: 8px 0; }
         dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
         svg.chart rect.grant { fill: var(--green); } svg.chart rect.withdrawal { fill: #9aa3b2; }
+        svg.chart rect.expiry { fill: var(--amber); }
         svg.chart line { stroke: var(--line); } svg.chart text { font-size: 11px; fill: var(--muted); }
         .legend span { display: inline-block; width: 10px; height: 10px; margin: 0 4px 0 12px; }
         .legend .grant { background: var(--green); } .legend .withdrawal { background: #9aa3b2; }
+        .legend .expiry { background: var(--amber); }
         .error { padding: 16px 20px; border-radius: 10px; background: #fdf1f1; border-left: 6px solid var(--red); }
         footer { padding: 12px 24px; color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); }
         </style>
@@ -119,19 +123,19 @@ enum Templates {
         <section class="tiles" aria-label="Open requests">
         {{#tiles}}<div class="tile {{tone}}"><span class="count">{{count}}</span>{{label}}</div>{{/tiles}}
         </section>
-        <h2>Open requests, most urgent first</h2>
+        <h2>Open requests</h2>
         <a class="download" href="{{csvHref}}">Download as CSV</a>
         {{#empty}}<p>No request is open.</p>{{/empty}}
         {{^empty}}
         <table>
-        <thead><tr><th>Request</th><th>Kind</th><th>Pseudonym</th><th>Opened</th><th>Due (UTC)</th><th>Days left</th><th>Extended</th></tr></thead>
+        <thead><tr><th>Request</th><th>Kind</th><th>Pseudonym</th><th>Opened</th><th>Due (UTC)</th><th><a href="{{sortHref}}" title="Sort: {{sortTitle}}">Days left {{sortMark}}</a></th><th>Extended</th></tr></thead>
         <tbody>
-        {{#rows}}<tr><td class="nowrap"><a class="mono" href="{{href}}">{{requestId}}</a></td><td>{{kind}}</td><td class="mono">{{pseudonym}}</td><td class="nowrap">{{opened}}</td><td class="nowrap">{{due}}</td><td><span class="days {{tone}}">{{daysLeft}}</span></td><td>{{#extended}}<span class="badge">extended</span>{{/extended}}{{^extended}}no{{/extended}}</td></tr>
+        {{#rows}}<tr><td class="nowrap"><a class="mono" href="{{href}}">{{requestId}}</a></td><td>{{kind}}</td><td class="mono">{{pseudonym}}</td><td class="nowrap">{{opened}}</td><td class="nowrap">{{due}}</td><td><span class="days {{tone}}">{{daysLeft}}</span></td><td>{{#extensionNote}}<span class="badge">extended</span> <span class="note">{{.}}</span>{{/extensionNote}}{{^extensionNote}}no{{/extensionNote}}</td></tr>
         {{/rows}}
         </tbody>
         </table>
         {{/empty}}
-        <p class="note">Days left are whole days to the due date; green: 10 or more, amber: fewer than 10, red: fewer than 5.</p>
+        <p class="note">Days left are whole days to the due date; green: 10 or more, amber: fewer than 10, red: fewer than 5. An extended request shows when it was extended and its due date before; the extension's reason is in its encrypted data, which the dashboard never reads.</p>
         {{/content}}{{/content}}{{/layout}}
         """#
 
@@ -161,8 +165,8 @@ enum Templates {
 
     static let consent = #"""
         {{<layout}}{{$content}}{{#content}}
-        <h2>Grants and withdrawals per week, every purpose ({{window}})</h2>
-        <p class="legend"><span class="grant"></span>grants<span class="withdrawal"></span>withdrawals</p>
+        <h2>Grants, withdrawals and expiries per week, every purpose ({{window}})</h2>
+        <p class="legend"><span class="grant"></span>grants<span class="withdrawal"></span>withdrawals<span class="expiry"></span>expiries</p>
         {{#chart}}{{>chart}}{{/chart}}
         <h2>By purpose</h2>
         <a class="download" href="{{csvHref}}">Download as CSV</a>
@@ -173,7 +177,50 @@ enum Templates {
         {{/rows}}
         </tbody>
         </table>
-        <p class="note">Counts are (person, purpose) pairs by their status at the time shown. Opt-in rate: granted ÷ (granted + withdrawn + expired); erased people no longer count. Weeks count grants and withdrawals by when they happened, among the events recorded by then.</p>
+        <p class="note">Counts are (person, purpose) pairs by their status at the time shown. Opt-in rate: granted ÷ (granted + withdrawn + expired); erased people no longer count. Weeks count grants and withdrawals by when they happened, among the events recorded by then, and expiries (the pairs expired at the time shown) by when their grant lapsed.</p>
+        <h2 id="notices">Opt-in rate by notice version</h2>
+        <a class="download" href="{{noticesCSVHref}}">Download as CSV</a>
+        <table>
+        <thead><tr><th>Purpose</th><th>Notice version</th><th class="num">Granted</th><th class="num">Withdrawn</th><th class="num">Expired</th><th class="num">Opt-in rate</th></tr></thead>
+        <tbody>
+        {{#notices}}<tr><td>{{title}}</td><td><code>{{version}}</code></td><td class="num">{{granted}}</td><td class="num">{{withdrawn}}</td><td class="num">{{expired}}</td><td class="num">{{rate}}</td></tr>
+        {{/notices}}
+        </tbody>
+        </table>
+        <p class="note">Each pair counts under the notice version its deciding decision was made under: a grant's own, a withdrawal's that of the grant it withdrew. A purpose's versions add up to its counts above.</p>
+        <h2 id="expiring">Expiring in the next 30 days ({{expiringCount}}, to {{horizon}})</h2>
+        <a class="download" href="{{expiringCSVHref}}">Download as CSV</a>
+        {{#noneExpiring}}<p>No consent lapses in the next 30 days.</p>{{/noneExpiring}}
+        {{^noneExpiring}}
+        <table>
+        <thead><tr><th>Pseudonym</th><th>Purpose</th><th>Notice</th><th>Granted</th><th>Expires (UTC)</th><th>Days left</th></tr></thead>
+        <tbody>
+        {{#expiring}}<tr><td class="mono">{{pseudonym}}</td><td><code>{{purpose}}</code></td><td><code>{{notice}}</code></td><td class="nowrap">{{granted}}</td><td class="nowrap">{{expires}}</td><td class="nowrap">{{daysLeft}}</td></tr>
+        {{/expiring}}
+        </tbody>
+        </table>
+        {{/noneExpiring}}
+        {{/content}}{{/content}}{{/layout}}
+        """#
+
+    static let erasures = #"""
+        {{<layout}}{{$content}}{{#content}}
+        <section class="tiles small" aria-label="Erasures">
+        {{#tiles}}<div class="tile"><span class="count">{{value}}</span>{{label}}</div>{{/tiles}}
+        </section>
+        <h2>Erased people, in the order of their erasures</h2>
+        <a class="download" href="{{csvHref}}">Download as CSV</a>
+        {{#empty}}<p>No one had been erased.</p>{{/empty}}
+        {{^empty}}
+        <table>
+        <thead><tr><th>Pseudonym</th><th class="num">Seq</th><th>Shredded (UTC)</th><th>Erasure request</th><th>Requested (UTC)</th><th class="num">Request to shred</th></tr></thead>
+        <tbody>
+        {{#rows}}<tr><td class="mono">{{pseudonym}}</td><td class="num">{{seq}}</td><td class="nowrap">{{erased}}</td><td class="nowrap">{{#requestHref}}<a class="mono" href="{{.}}">{{requestId}}</a>{{/requestHref}}{{^requestHref}}none{{/requestHref}}</td><td class="nowrap">{{requested}}</td><td class="num nowrap">{{toShred}}</td></tr>
+        {{/rows}}
+        </tbody>
+        </table>
+        {{/empty}}
+        <p class="note">An erasure destroys the person's key (crypto-shredding); their events stay in the chain, unreadable. The shred's time is its <code>erasure.completed</code> event's, which the ledger appends just before it overwrites the key; the request's is when the person asked. Erasures without a request followed a retention rule. Median and longest count only erasures that answered a request.</p>
         {{/content}}{{/content}}{{/layout}}
         """#
 
@@ -192,11 +239,17 @@ enum Templates {
         <dt>Root (RFC 9162)</dt><dd class="mono hash">{{rootHash}}</dd>
         <dt>Signing key (Ed25519)</dt><dd class="mono hash">{{publicKey}}</dd>
         <dt>Note verifier key</dt><dd class="mono hash">{{noteVerifierKey}}</dd>
-        <dt>Signature</dt><dd>{{#signatureValid}}<span class="ok">valid</span>{{/signatureValid}}{{^signatureValid}}<span class="bad">does not verify</span>{{/signatureValid}}</dd>
+        <dt>Signature</dt><dd>made just now by this server with the ledger's key, for this page: it proves nothing by itself. Compare the note verifier key with the one the ledger's operator published; an auditor checks the log against a checkpoint they kept with <code>ledgerctl verify --checkpoint</code>.</dd>
+        </dl>
+        <h2>Checks</h2>
+        <dl class="facts">
+        {{#checks}}<dt><code>{{command}}</code></dt><dd><span class="{{tone}}">{{result}}</span>{{#details}}<br><span class="note">{{.}}</span>{{/details}}</dd>
+        {{/checks}}
         </dl>
         <h2>Witnesses</h2>
         {{#noWitnesses}}<p>The catalogue lists no witness.</p>{{/noWitnesses}}
         {{^noWitnesses}}
+        <a class="download" href="{{witnessesCSVHref}}">Download as CSV</a>
         <table>
         <thead><tr><th>Witness</th><th>Verifier key</th><th>Latest cosigned</th></tr></thead>
         <tbody>
@@ -206,8 +259,8 @@ enum Templates {
         </table>
         {{/noWitnesses}}
         <h2>Erasures</h2>
-        <p><strong>{{erasures}}</strong> people erased (their keys destroyed; their events stay in the chain).</p>
-        <p class="note"><code>ledgerctl verify</code> checks every hash and link; <code>ledgerctl checkpoint --format note</code> prints the checkpoint for auditors.</p>
+        <p><strong>{{erasures}}</strong> people erased (their keys destroyed; their events stay in the chain): <a href="{{erasuresHref}}">the erasures</a>.</p>
+        <p class="note"><code>ledgerctl verify</code> recomputes every hash and link; <code>ledgerctl rebuild</code> compares every index, snapshot and request record with the log; each records its outcome in <code>integrity-status.json</code> in the ledger's directory, which this page reads. <code>ledgerctl checkpoint --format note</code> prints the checkpoint for auditors.</p>
         {{/content}}{{/content}}{{/layout}}
         """#
 }

@@ -17,6 +17,9 @@ struct RebuildCommand: ParsableCommand {
             Merkle nodes, every snapshot and every request record again from the log (the log \
             itself is never changed), then checks again: exit 0 when the repaired ledger \
             matches. Stop the server before --repair.
+
+            The outcome (result, head, time, duration; codes only) is recorded in \
+            <ledger>/integrity-status.json, which the dashboard's integrity page shows.
             """
     )
 
@@ -31,24 +34,30 @@ struct RebuildCommand: ParsableCommand {
     func run() throws {
         try runReporting(json: global.json) {
             let progress = Progress(label: "rebuild")
-            let ledger = try global.openLedger(checkingPages: true)
-            let report: RebuildReport
-            var repaired: (snapshots: Int, requests: Int, indexed: Int)?
-            if repair {
-                // No server may append or write snapshots while derived records are rewritten.
-                let guardian = try ServerGuard(
-                    ledgerDirectory: global.directory,
-                    socketPath: global.directory + "/ledger.sock"
-                )
-                let outcome = try withExtendedLifetime(guardian) {
-                    try ledger.repairProjections { progress.update($0) }
+            let recorder = IntegrityRecorder(.rebuild, directory: global.directory)
+            let (report, repaired): (RebuildReport, (snapshots: Int, requests: Int, indexed: Int)?) =
+                try recorder.recordingFailure {
+                    let ledger = try global.openLedger(checkingPages: true)
+                    guard repair else {
+                        return (try ledger.rebuildProjections { progress.update($0) }, nil)
+                    }
+                    // No server may append or write snapshots while derived records are rewritten.
+                    let guardian = try ServerGuard(
+                        ledgerDirectory: global.directory,
+                        socketPath: global.directory + "/ledger.sock"
+                    )
+                    let outcome = try withExtendedLifetime(guardian) {
+                        try ledger.repairProjections { progress.update($0) }
+                    }
+                    return (outcome.report, (outcome.snapshots, outcome.requests, outcome.indexed))
                 }
-                report = outcome.report
-                repaired = (outcome.snapshots, outcome.requests, outcome.indexed)
-            } else {
-                report = try ledger.rebuildProjections { progress.update($0) }
-            }
             progress.finish()
+            recorder.record(
+                ok: report.matches,
+                code: report.code?.rawValue ?? (report.matches ? nil : "mismatch"),
+                headSeq: report.events,
+                repaired: repaired != nil
+            )
             if global.json {
                 var json = report.json
                 if let repaired, case .object(var pairs) = json {

@@ -27,6 +27,9 @@ struct VerifyCommand: ParsableCommand {
             --cosignatures N the note must carry valid cosignatures of N distinct witnesses: those \
             the catalogue lists, or those given with --witness-key (which replace the catalogue's).
 
+            Verifying the ledger's log records the outcome (result, head, time, duration; codes \
+            only) in <ledger>/integrity-status.json, which the dashboard's integrity page shows.
+
             Exits 0 when everything verifies, 1 when anything does not.
             """
     )
@@ -110,10 +113,21 @@ struct VerifyCommand: ParsableCommand {
             if let export {
                 report = try ExportVerifier.verify(path: export)
             } else {
-                let ledger = try global.openLedger(checkingPages: true)
-                let progress = Progress(label: "verify", total: try ledger.head().seq)
-                report = try ledger.verify { progress.update($0) }
-                progress.finish()
+                // The ledger's own chain: its outcome is recorded for the dashboard.
+                let recorder = IntegrityRecorder(.verify, directory: global.directory)
+                report = try recorder.recordingFailure {
+                    let ledger = try global.openLedger(checkingPages: true)
+                    let progress = Progress(label: "verify", total: try ledger.head().seq)
+                    let report = try ledger.verify { progress.update($0) }
+                    progress.finish()
+                    return report
+                }
+                recorder.record(
+                    ok: report.isValid,
+                    code: report.failure?.code.rawValue,
+                    failedSeq: report.failure?.seq,
+                    headSeq: report.headSeq
+                )
             }
             if global.json {
                 Output.line(report.json.serialized)
