@@ -18,7 +18,7 @@ final class TestServer: @unchecked Sendable {
         self.socket = socket
         client = UnixHTTPClient(path: socket)
         output = ledger + ".serve.log"
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         process.executableURL = URL(fileURLWithPath: LedgerctlRunner.binary)
         process.arguments = ["serve", "--ledger", ledger, "--socket", socket] + extraArguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
