@@ -8,6 +8,23 @@ import Testing
 /// requests are the golden files', its tiles count every open request once, and an extension
 /// moves a request's clock from the moment it was recorded.
 struct ClockPageTests {
+    /// Days left round down (towards the past once the due date has gone by), and a damaged
+    /// record's time at either end of the range gives a clamped figure, never a trap.
+    @Test func daysLeftRoundDownAndNeverTrap() {
+        let day: Int64 = 86_400_000
+        let due = Timestamp(milliseconds: 100 * day)
+        let expected: [(Int64, Int)] = [
+            (0, 0), (1, -1), (day - 1, -1), (day, -1), (day + 1, -2), (-1, 0), (-day, 1), (-day - 1, 1),
+        ]
+        for (offset, days) in expected {
+            let time = Timestamp(milliseconds: due.milliseconds + offset)
+            #expect(ClockPage.daysLeft(until: due, at: time) == days, "\(offset)")
+        }
+        let far = ClockPage.daysLeft(until: Timestamp(milliseconds: .max), at: Timestamp(milliseconds: .min))
+        let past = ClockPage.daysLeft(until: Timestamp(milliseconds: .min), at: Timestamp(milliseconds: .max))
+        #expect(far > 0 && past < 0)
+    }
+
     @Test func theOverdueRequestsAreTheGoldenOnesAtBothDates() throws {
         let fixture = try DashboardFixture()
         var overdueCounts: [Int] = []

@@ -70,6 +70,23 @@ struct DashboardRoutesTests {
         }
     }
 
+    /// A view of now is made afresh each time (its moment has passed by the next view); a past
+    /// date's model is kept and served again.
+    @Test func onlyPastDatesModelsAreKept() async throws {
+        let fixture = try DashboardFixture()
+        let dashboard = try fixture.dashboard()
+        try await dashboard.makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            for path in ["/", "/consent", "/erasures", "/requests.csv"] {
+                #expect(try await client.get(path, cookie: cookie).status == 200, "\(path)")
+            }
+            #expect(dashboard.pages.statistics.models == 0)
+            #expect(try await client.get("/?asOf=2025-06-30", cookie: cookie).status == 200)
+            #expect(try await client.get("/requests.csv?asOf=2025-06-30", cookie: cookie).status == 200)
+            #expect(dashboard.pages.statistics.models == 1)
+        }
+    }
+
     @Test func theAsOfPickerChangesTheFigures() async throws {
         let fixture = try DashboardFixture()
         try await fixture.dashboard().makeApplication().test(.router) { client in

@@ -87,4 +87,30 @@ struct IntegrityRunTests {
             #expect(error.code == .ioError && error.message.contains("the integrity status file"))
         }
     }
+
+    /// What a hostile ledger directory can put where the file is: a link is not followed, a FIFO
+    /// is not waited on, a huge file is not read; each is an I/O error, never a hang.
+    @Test func aLinkAFifoOrAHugeFileIsRefusedUnread() throws {
+        let directory = TemporaryDirectory()
+        let path = Ledger.integrityStatusPath(for: directory.path)
+        let target = directory.path + "/elsewhere.json"
+        try Ledger.recordIntegrityRun(Self.run(.verify, 1), inLedgerAt: directory.path)
+        try FileManager.default.moveItem(atPath: path, toPath: target)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: target)
+        #expect(throws: LedgerError.self) { try Ledger.integrityRuns(inLedgerAt: directory.path) }
+        try FileManager.default.removeItem(atPath: path)
+        #expect(mkfifo(path, 0o600) == 0)
+        #expect(throws: LedgerError.self) { try Ledger.integrityRuns(inLedgerAt: directory.path) }
+        try FileManager.default.removeItem(atPath: path)
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x20, count: (1 << 20) + 1)))
+        do {
+            _ = try Ledger.integrityRuns(inLedgerAt: directory.path)
+            Issue.record("a file over the limit was read")
+        } catch let error as LedgerError {
+            #expect(error.code == .ioError)
+        }
+        // Recording replaces whatever was there with a good file.
+        try Ledger.recordIntegrityRun(Self.run(.rebuild, 2), inLedgerAt: directory.path)
+        #expect(try Ledger.integrityRuns(inLedgerAt: directory.path) == [Self.run(.rebuild, 2)])
+    }
 }

@@ -51,6 +51,20 @@ struct IntegrityStatusTests {
         #expect(mode[.posixPermissions] as? Int == 0o600)
     }
 
+    /// A repair refused because a server holds the ledger ran no check: nothing is recorded, and
+    /// the last real run is still the one the dashboard shows.
+    @Test func aRepairRefusedBesideAServerIsNotRecorded() throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch)
+        #expect(try ctl.run(["rebuild"]).status == 0)
+        let server = try TestServer(ledger: ctl.ledger, socket: ctl.ledger + "/ledger.sock")
+        let refused = try ctl.run(["rebuild", "--repair"])
+        #expect(refused.status == 3 && refused.stderr.contains("ledger_locked"), "\(refused.stderr)")
+        #expect(server.stop() == 0)
+        let recorded = try runs(ctl.ledger)
+        #expect(recorded.count == 1 && recorded.first?["ok"] as? Bool == true)
+    }
+
     @Test func aFailedVerifyIsRecordedWithItsCodeAndSeq() throws {
         let scratch = Scratch()
         let ctl = try ledger(scratch)

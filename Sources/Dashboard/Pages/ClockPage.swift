@@ -129,8 +129,9 @@ package struct ClockPage: Sendable, Equatable {
     /// Whole days from `time` to `due`, rounded down (towards the past once `time` is after `due`).
     package static func daysLeft(until due: Timestamp, at time: Timestamp) -> Int {
         let day: Int64 = 86_400_000
-        let difference = due.milliseconds - time.milliseconds
-        let days = difference >= 0 ? difference / day : -((-difference + day - 1) / day)
+        // Saturating: a damaged record's time must not trap the server.
+        let difference = due.milliseconds(since: time)
+        let days = difference >= 0 ? difference / day : (difference + 1) / day - 1
         return Int(clamping: days)
     }
 }

@@ -35,7 +35,7 @@ package struct ErasuresPage: Sendable, Equatable {
 
         /// Milliseconds from the request to the shred, for an erasure that answered one (0 for a
         /// request that said it was made up to the 5 minutes' tolerance after its erasure).
-        package var millisecondsToShred: Int64? { requestedAt.map { max(0, erasedAt.milliseconds - $0.milliseconds) } }
+        package var millisecondsToShred: Int64? { requestedAt.map { max(0, erasedAt.milliseconds(since: $0)) } }
     }
 
     /// The time the page shows.

@@ -32,7 +32,7 @@ package struct WeeklyActivity: Sendable, Equatable {
 
     /// The week `time` falls in, if it is one of the 12.
     package func week(of time: Timestamp) -> Int? {
-        let before = asOf.milliseconds - time.milliseconds
+        let before = asOf.milliseconds(since: time)
         guard before >= 0 else { return nil }
         let weeksBack = before / Self.weekMilliseconds
         return weeksBack < Int64(Self.weeks) ? Self.weeks - 1 - Int(weeksBack) : nil

@@ -41,7 +41,7 @@ struct DashboardRoutes: Sendable {
             // Only an id of the form the ledger writes can name one (and a model to keep).
             guard TimelinePage.isRequestId(id) else { throw missing }
             let html = try await pages.page(
-                "timeline/" + id,
+                asOf.queryValue == nil ? nil : "timeline/" + id,
                 asOf: asOf.time,
                 { ledger, fold, _ in try TimelinePage.load(from: ledger, fold: fold, requestId: id, asOf: asOf.time) },
                 present: { page in page.map { renderer.timeline($0, asOf: asOf) } }
@@ -89,7 +89,14 @@ struct DashboardRoutes: Sendable {
         _ asOf: AsOf,
         _ present: @escaping @Sendable (Model) throws -> Output
     ) async throws -> Output {
-        try await pages.page(kind.name, asOf: asOf.time, kind.build(asOf.time), present: present)
+        // A view of now is never asked for again (its moment has passed by the next), so only a
+        // past date's model is kept.
+        try await pages.page(
+            asOf.queryValue == nil ? nil : kind.name,
+            asOf: asOf.time,
+            kind.build(asOf.time),
+            present: present
+        )
     }
 
     /// Registers `handler` for GET, and 405 for the methods that would change something.

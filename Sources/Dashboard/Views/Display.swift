@@ -54,3 +54,13 @@ enum Display {
         return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - digits.count) + digits
     }
 }
+
+extension Timestamp {
+    /// Milliseconds from `earlier` to this time, saturating at the bounds of `Int64`: the times
+    /// the pages subtract come from stored records, and a damaged one must not trap the server.
+    func milliseconds(since earlier: Timestamp) -> Int64 {
+        let (difference, overflow) = milliseconds.subtractingReportingOverflow(earlier.milliseconds)
+        guard overflow else { return difference }
+        return earlier.milliseconds < 0 ? .max : .min
+    }
+}

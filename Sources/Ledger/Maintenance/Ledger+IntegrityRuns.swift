@@ -39,11 +39,11 @@ extension Ledger {
     /// (``integrityRuns()``).
     package static func integrityRuns(inLedgerAt directory: String) throws -> [IntegrityRun] {
         let path = integrityStatusPath(for: directory)
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LedgerError(.ioError, "cannot read the integrity status file \(path)")
+        // Never a link followed, a FIFO waited on or a huge file read: the real one is a few KB.
+        guard let data = try AtomicFile.read(path, atMost: 1 << 20, name: "the integrity status file") else {
+            return []
         }
-        guard let file = JSONValue.parse(Array(data)), file["format"]?.uint64Value == 1,
+        guard let file = JSONValue.parse(data), file["format"]?.uint64Value == 1,
             let items = file["runs"]?.arrayItems
         else {
             throw LedgerError(

@@ -63,6 +63,7 @@ extension Ledger {
 
     /// Reads `recordedAt` from a log record without decoding the rest.
     static func recordedAtMilliseconds(ofRecord record: UnsafeRawBufferPointer) -> Int64? {
+        guard record.count >= 72 else { return nil }  // hash, prevHash, seq: a damaged record is shorter
         var reader = ByteReader(UnsafeRawBufferPointer(rebasing: record[72...]))
         for _ in 0..<6 {  // eventId, type, subject, purpose, notice, requestId
             guard let length = reader.readU32(), reader.read(count: Int(length)) != nil else { return nil }

@@ -32,6 +32,39 @@ package enum AtomicFile {
         close(directory)
     }
 
+    /// The bytes of the regular file at `path`, read without following a symbolic link there and
+    /// without waiting on a FIFO; `nil` when there is no file.
+    /// - Throws: ``LedgerError`` `io_error` naming the file when something other than a regular
+    ///   file of at most `limit` bytes is there (a link, a FIFO, a device, a file grown past what
+    ///   ``replace(_:with:mode:name:)`` writes), or it cannot be read.
+    package static func read(_ path: String, atMost limit: Int, name: String) throws -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            if errno == ENOENT { return nil }
+            throw failure("open", name, path)
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size <= limit else {
+            throw LedgerError(.ioError, "\(name) \(path) is not a regular file of at most \(limit) bytes")
+        }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        var count = 0
+        while count <= limit {
+            let read = bytes.withUnsafeMutableBytes { buffer in
+                buffer.baseAddress.map { Foundation.read(descriptor, $0 + count, limit + 1 - count) } ?? -1
+            }
+            if read < 0, errno == EINTR { continue }
+            guard read >= 0 else { throw failure("read", name, path) }
+            if read == 0 { break }
+            count += read
+        }
+        guard count <= limit else {
+            throw LedgerError(.ioError, "\(name) \(path) is not a regular file of at most \(limit) bytes")
+        }
+        return Array(bytes[..<count])
+    }
+
     private static func failure(_ what: String, _ name: String, _ path: String) -> LedgerError {
         LedgerError(.ioError, "cannot \(what) \(name) \(path): \(String(cString: strerror(errno)))")
     }

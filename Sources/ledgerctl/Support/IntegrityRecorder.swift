@@ -42,13 +42,16 @@ struct IntegrityRecorder {
     }
 
     /// Runs `body` (the check), recording the ``LedgerError`` that stops it as a failed run with
-    /// its code, then rethrowing it. An error saying there is no ledger there is not recorded: no
-    /// status file is made in a directory that holds no ledger.
+    /// its code, then rethrowing it. Two errors are not recorded, because no check ran: no ledger
+    /// there (no status file is made in a directory that holds none), and `ledger_locked` (a
+    /// server or another repair holds the ledger; recording it would hide the last real run).
     func recordingFailure<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as LedgerError {
-            if error.code != .ledgerMissing { record(ok: false, code: error.code.rawValue, headSeq: 0) }
+            if error.code != .ledgerMissing, error.code != .ledgerLocked {
+                record(ok: false, code: error.code.rawValue, headSeq: 0)
+            }
             throw error
         }
     }
