@@ -72,9 +72,15 @@ package struct WeeklyActivity: Sendable, Equatable {
     package static func read(from ledger: Ledger, asOf: Timestamp) throws -> WeeklyActivity {
         var activity = WeeklyActivity(asOf: asOf)
         let earliest = activity.start(ofWeek: 0).adding(minutes: -Ledger.occurredAtTolerance - 1)
-        let first = try ledger.prefixLength(asOf: earliest) + 1
+        var next = try ledger.prefixLength(asOf: earliest) + 1
         let last = try ledger.prefixLength(asOf: asOf)
-        try ledger.forEachSummary(from: first, through: last) { activity.count($0) }
+        // In read transactions of at most ``LedgerFold/eventsPerRead`` events, as the fold reads:
+        // a long one would hold back a writer that must grow a full map.
+        while next <= last {
+            let end = min(last, next + LedgerFold.eventsPerRead - 1)
+            try ledger.forEachSummary(from: next, through: end) { activity.count($0) }
+            next = end + 1
+        }
         return activity
     }
 }
