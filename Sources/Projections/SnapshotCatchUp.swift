@@ -1,31 +1,51 @@
 import Ledger
 
 /// Writes the projection snapshots a ledger is missing up to its head, outside any append: the
-/// fold reads in a read transaction, and each snapshot is stored in a short write transaction of
+/// fold reads in a read transaction, and each snapshot is stored in short write transactions of
 /// its own. The server runs this in the background after commit rounds that cross an interval,
 /// so no append waits for a fold (``SnapshotObserver`` does the same inside the append, for
 /// one-shot `ledgerctl` processes).
 package enum SnapshotCatchUp {
     /// Brings the snapshots up to the head; returns how many were written.
+    /// - Parameter continuation: What the last run kept (the server keeps one for its lifetime),
+    ///   so the next goes on from its fold and stores deltas of the last snapshot stored whole.
     @discardableResult
-    package static func run(_ ledger: Ledger) throws -> Int {
+    package static func run(_ ledger: Ledger, continuation: SnapshotContinuation = SnapshotContinuation()) throws -> Int
+    {
         let head = try ledger.head().seq
-        // The seq and the bytes from one read (the server runs this when a boundary is due, a
-        // rebuild once), so a `rebuild --repair` removing snapshots meanwhile cannot make them
-        // disagree.
-        let latest = try ledger.snapshot(atOrBefore: head)
-        var noCache: SnapshotSplicer?
+        // The bytes are read only when nothing is kept for the latest snapshot, and then at
+        // exactly its seq: a `rebuild --repair` removing snapshots meanwhile makes this run fail
+        // (the next one starts again), never fold on from another snapshot's bytes.
+        let latestSeq = try ledger.snapshotSeq(atOrBefore: head)
+        var cached: (fold: SnapshotSplicer, stored: SnapshotDelta)?
+        if let latestSeq, let manifest = try ledger.snapshotManifest(at: latestSeq) {
+            cached = try continuation.take(seq: latestSeq, manifest: manifest) { try ledger.snapshotManifest(at: $0) }
+        }
         let missing = try SnapshotFolding.missing(
-            latestSeq: latest?.seq,
-            read: { _ in latest?.bytes },
-            cached: &noCache,
+            latestSeq: latestSeq,
+            read: { try ledger.storedSnapshot(at: $0) },
+            cached: &cached,
             head: head,
             interval: try ledger.snapshotInterval(),
             rules: { try ledger.projectionRules() },
             forEachSummary: { try ledger.forEachSummary(from: $0, through: $1, $2) }
         )
         var written = 0
-        for (seq, bytes) in missing.snapshots where try ledger.storeSnapshot(bytes, at: seq) { written += 1 }
+        var allStored = true
+        for snapshot in missing.snapshots {
+            if try ledger.storeSnapshot(snapshot.bytes, at: snapshot.seq, delta: snapshot.delta) {
+                written += 1
+            } else {
+                // Another writer stored it, in a form of its own: a delta must not count on it.
+                allStored = false
+            }
+        }
+        if allStored, let last = missing.snapshots.last, let (fold, stored) = missing.continuation, let stored,
+            let manifest = try ledger.snapshotManifest(at: last.seq),
+            let baseManifest = try ledger.snapshotManifest(at: stored.baseSeq)
+        {
+            continuation.keep(fold, stored: stored, seq: last.seq, manifest: manifest, baseManifest: baseManifest)
+        }
         return written
     }
 }

@@ -1,8 +1,16 @@
 import Ledger
 
 /// The fold both snapshot writers share: from the latest stored snapshot, fold the events up to
-/// the last interval boundary at or below the head, and produce a snapshot at each boundary.
+/// the last interval boundary at or below the head, and produce a snapshot at each boundary,
+/// each with the form to store it in (whole, or a ``SnapshotDelta`` of an earlier one).
 enum SnapshotFolding {
+    /// A snapshot the fold produced, and how to store it: `delta` is `nil` to store it whole.
+    struct Folded {
+        var seq: UInt64
+        var bytes: [UInt8]
+        var delta: SnapshotDelta?
+    }
+
     /// The first interval boundary after the snapshot at `latestSeq` (after seq 0 when none).
     static func nextBoundary(after latestSeq: UInt64?, interval: UInt64) -> UInt64 {
         let interval = max(1, interval)
@@ -14,32 +22,40 @@ enum SnapshotFolding {
         nextBoundary(after: latestSeq, interval: interval) <= head
     }
 
-    /// The snapshots missing after the one at `latestSeq`, as `(seq, bytes)`, and the fold at the
-    /// last of them (to continue from at the next boundary); no snapshots when none is due. The
+    /// The snapshots missing after the one at `latestSeq`, and the fold at the last of them with
+    /// its stored form (to continue from at the next boundary); no snapshots when none is due. The
     /// latest snapshot is read (`read`) only when one is due and no `cached` fold stands for it:
     /// at a million subjects it is tens of megabytes, and every append transaction asks.
+    ///
+    /// A snapshot is a delta of the last one stored whole while the bytes of its own (what no
+    /// range of that one gives) stay within a quarter of its length; otherwise it is stored
+    /// whole and the next ones are deltas of it. Without a `cached` form (the latest snapshot was
+    /// read, not kept), the first is stored whole.
     /// - Parameters:
     ///   - latestSeq: The seq of the latest stored snapshot at or before `head`, if any.
     ///   - read: Reads the snapshot stored at a seq, checked against its manifest.
-    ///   - cached: The fold at the snapshot at `latestSeq`, when the caller holds it. It is moved
-    ///     out (left `nil`), so the fold goes on from it without copying the snapshot's bytes.
+    ///   - cached: The fold at the snapshot at `latestSeq` and how that snapshot is stored, when
+    ///     the caller holds them. They are moved out (left `nil`), so the fold goes on from them
+    ///     without copying the snapshot's bytes.
     ///   - forEachSummary: Walks the events `from` … `through` in order.
     static func missing(
         latestSeq: UInt64?,
         read: (UInt64) throws -> [UInt8]?,
-        cached: inout SnapshotSplicer?,
+        cached: inout (fold: SnapshotSplicer, stored: SnapshotDelta)?,
         head: UInt64,
         interval: UInt64,
         rules: () throws -> ProjectionRules,
         forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void
-    ) throws -> (snapshots: [(seq: UInt64, bytes: [UInt8])], fold: SnapshotSplicer?) {
+    ) throws -> (snapshots: [Folded], continuation: (fold: SnapshotSplicer, stored: SnapshotDelta?)?) {
         let interval = max(1, interval)
         let base = latestSeq ?? 0
         var boundary = nextBoundary(after: latestSeq, interval: interval)
         guard boundary <= head else { return ([], nil) }
         var fold = SnapshotSplicer()
+        var stored: SnapshotDelta?
         if latestSeq != nil, let taken = cached.take() {
-            fold = consume taken
+            fold = taken.fold
+            stored = taken.stored
         } else if let latestSeq {
             guard let bytes = try read(latestSeq), let continued = SnapshotSplicer(snapshot: bytes),
                 continued.throughSeq == latestSeq
@@ -49,14 +65,86 @@ enum SnapshotFolding {
             fold = continued
         }
         let rules = try rules()
-        var pending: [(seq: UInt64, bytes: [UInt8])] = []
+        var pending: [Folded] = []
         try forEachSummary(base + 1, head / interval * interval) { event in
             try fold.apply(event, rules: rules)
             if event.seq == boundary {
-                pending.append((boundary, fold.snapshot()))
+                let bytes = fold.snapshot()
+                let delta = stored.flatMap { Self.delta(continuing: $0, by: fold.piecesOfLastSnapshot, of: bytes) }
+                pending.append(Folded(seq: boundary, bytes: bytes, delta: delta))
+                stored = delta ?? .whole(at: boundary, length: bytes.count)
                 boundary += interval
             }
         }
-        return (pending, fold)
+        return (pending, (fold, stored))
     }
+
+    /// The snapshot `bytes`, made by `pieces` from the one stored as `previous`, as a delta of
+    /// `previous`'s base; `nil` (store it whole) when its own bytes and pieces would take more
+    /// than a quarter of its length.
+    private static func delta(
+        continuing previous: SnapshotDelta,
+        by pieces: [SnapshotDelta.Piece],
+        of bytes: [UInt8]
+    ) -> SnapshotDelta? {
+        guard let delta = previous.continued(by: pieces), delta.length == bytes.count,
+            delta.ownBytes + delta.pieces.count * 17 <= bytes.count / 4
+        else { return nil }
+        return delta
+    }
+}
+
+/// What a snapshot writer keeps between the boundaries it crosses: the fold at the last snapshot
+/// it stored, with that snapshot's seq, manifest and stored form. It is used only while the stored
+/// latest snapshot is that one (same seq and manifest: the length and SHA-256 of its bytes, and
+/// its base) and its base still has the manifest it had; a transaction that aborted after writing
+/// it, another process that wrote snapshots since, or a `rebuild --repair` leaves a different
+/// latest snapshot, and the writer reads it and stores the next one whole.
+package final class SnapshotContinuation: Sendable {
+    private struct Kept {
+        var seq: UInt64
+        var manifest: [UInt8]
+        var baseManifest: [UInt8]
+        var fold: SnapshotSplicer
+        var stored: SnapshotDelta
+    }
+
+    private let kept = Locked<Kept?>(nil)
+
+    package init() {}
+
+    /// The kept fold and stored form when they are those of the snapshot at `seq` with
+    /// `manifest`, whose base has `baseManifest`; given up either way, so the caller folds on from
+    /// a copy no one else holds.
+    func take(
+        seq: UInt64,
+        manifest: [UInt8],
+        baseManifest: (UInt64) throws -> [UInt8]?
+    ) rethrows -> (fold: SnapshotSplicer, stored: SnapshotDelta)? {
+        let taken = kept.withLock { value in
+            defer { value = nil }
+            return value
+        }
+        guard let taken, taken.seq == seq, taken.manifest == manifest,
+            try baseManifest(taken.stored.baseSeq) == taken.baseManifest
+        else { return nil }
+        return (taken.fold, taken.stored)
+    }
+
+    /// Keeps the fold at the snapshot stored at `seq` with `manifest`, in the form `stored`, whose
+    /// base has `baseManifest`.
+    func keep(
+        _ fold: SnapshotSplicer,
+        stored: SnapshotDelta,
+        seq: UInt64,
+        manifest: [UInt8],
+        baseManifest: [UInt8]
+    ) {
+        kept.withLock {
+            $0 = Kept(seq: seq, manifest: manifest, baseManifest: baseManifest, fold: fold, stored: stored)
+        }
+    }
+
+    /// Forgets what is kept (a snapshot was not stored as the fold expected).
+    func forget() { kept.withLock { $0 = nil } }
 }

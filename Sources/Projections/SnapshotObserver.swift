@@ -9,16 +9,15 @@ import Ledger
 /// append made with it.
 ///
 /// Each snapshot is folded on from the previous one's bytes (``SnapshotSplicer``): only the
-/// subjects the interval touched are decoded and encoded again. The fold at the last snapshot it
-/// wrote is kept, so the next boundary in the same process (an `import` crosses many) goes on from
-/// it instead of reading the stored snapshot again and checking its SHA-256. It is used only
-/// while the stored latest snapshot is the one it wrote: same seq and same manifest (length and
-/// SHA-256 of the bytes). A transaction that aborted after writing it, or another process that
-/// wrote the snapshots since, leaves a different latest snapshot, and it is read as before.
+/// subjects the interval touched are decoded and encoded again, and the snapshot is stored as a
+/// ``SnapshotDelta`` of the last one stored whole while that keeps it small
+/// (``SnapshotFolding``). The fold at the last snapshot it wrote is kept
+/// (``SnapshotContinuation``), so the next boundary in the same process (an `import` crosses
+/// many) goes on from it instead of reading the stored snapshot again and checking its SHA-256.
 /// (So damage to the chunks of a snapshot this process wrote, under an intact manifest, is found
 /// by `rebuild` and by the next process's boundary, not by this process's next boundary.)
 package struct SnapshotObserver: LogObserver {
-    private let lastWritten = LastWrittenProjection()
+    private let continuation = SnapshotContinuation()
 
     package init() {}
 
@@ -26,9 +25,9 @@ package struct SnapshotObserver: LogObserver {
         let latestSeq = try context.latestSnapshotSeq(atOrBefore: context.head)
         let interval = try context.snapshotInterval()
         guard SnapshotFolding.isDue(latestSeq: latestSeq, head: context.head, interval: interval) else { return }
-        var cached: SnapshotSplicer?
+        var cached: (fold: SnapshotSplicer, stored: SnapshotDelta)?
         if let latestSeq, let manifest = try context.snapshotManifest(at: latestSeq) {
-            cached = lastWritten.take(seq: latestSeq, manifest: manifest)
+            cached = try continuation.take(seq: latestSeq, manifest: manifest) { try context.snapshotManifest(at: $0) }
         }
         let folded = try SnapshotFolding.missing(
             latestSeq: latestSeq,
@@ -40,31 +39,13 @@ package struct SnapshotObserver: LogObserver {
             forEachSummary: { try context.forEachSummary(from: $0, through: $1, $2) }
         )
         var last: (seq: UInt64, manifest: [UInt8])?
-        for (seq, bytes) in folded.snapshots { last = (seq, try context.storeSnapshot(bytes, at: seq)) }
-        if let last, let fold = folded.fold {
-            lastWritten.keep(fold, seq: last.seq, manifest: last.manifest)
+        for snapshot in folded.snapshots {
+            last = (snapshot.seq, try context.storeSnapshot(snapshot.bytes, at: snapshot.seq, delta: snapshot.delta))
         }
-    }
-}
-
-/// The fold at the last snapshot a ``SnapshotObserver`` wrote, with that snapshot's seq and
-/// manifest. Appends are serial (one write transaction at a time), so it is taken and kept by
-/// one caller at a time; the lock makes that safe whatever the caller.
-private final class LastWrittenProjection: Sendable {
-    private let kept = Locked<(seq: UInt64, manifest: [UInt8], fold: SnapshotSplicer)?>(nil)
-
-    /// The kept fold when it is that of the snapshot at `seq` with `manifest`; it is given up
-    /// either way, so the caller folds on from a copy no one else holds.
-    func take(seq: UInt64, manifest: [UInt8]) -> SnapshotSplicer? {
-        let taken = kept.withLock { value in
-            defer { value = nil }
-            return value
+        if let last, let (fold, stored) = folded.continuation, let stored,
+            let baseManifest = try context.snapshotManifest(at: stored.baseSeq)
+        {
+            continuation.keep(fold, stored: stored, seq: last.seq, manifest: last.manifest, baseManifest: baseManifest)
         }
-        guard let taken, taken.seq == seq, taken.manifest == manifest else { return nil }
-        return taken.fold
-    }
-
-    func keep(_ fold: SnapshotSplicer, seq: UInt64, manifest: [UInt8]) {
-        kept.withLock { $0 = (seq, manifest, fold) }
     }
 }

@@ -24,6 +24,9 @@ struct SnapshotSplicer: Sendable {
     private var offsets: [Int]
     /// The subjects touched since `previous` (as they stand now), every request, and the seq.
     private var projection = LedgerProjection()
+    /// How the snapshot ``snapshot()`` made last is made of the one before it: the runs of records
+    /// it copied and the bytes it wrote (empty before the first).
+    private(set) var piecesOfLastSnapshot: [SnapshotDelta.Piece] = []
 
     /// Continues from the stored snapshot `bytes`; `nil` when they are not a snapshot.
     init?(snapshot bytes: [UInt8]) {
@@ -103,6 +106,7 @@ struct SnapshotSplicer: Sendable {
         var newOffsets: [Int] = []
         newIds.reserveCapacity(count)
         newOffsets.reserveCapacity(count + 1)
+        var pieces: [SnapshotDelta.Piece] = [.own(count: writer.bytes.count)]
         previous.withUnsafeBytes { old in
             var next = touched.startIndex  // the first touched subject not yet written
             /// The untouched records of `previous` not yet copied start here.
@@ -116,13 +120,16 @@ struct SnapshotSplicer: Sendable {
                     newOffsets.append(offsets[index] + base)
                 }
                 writer.write(UnsafeRawBufferPointer(rebasing: old[offsets[copyFrom]..<offsets[end]]))
+                pieces.append(.earlier(offset: offsets[copyFrom], count: offsets[end] - offsets[copyFrom]))
                 copyFrom = end
             }
             func writeTouched(_ id: Pseudonym) {
                 guard let subject = projection.subjects[id] else { return }
                 newIds.append(id)
-                newOffsets.append(writer.bytes.count)
+                let start = writer.bytes.count
+                newOffsets.append(start)
                 LedgerProjection.write(subject: id, subject, into: &writer)
+                pieces.append(.own(count: writer.bytes.count - start))
             }
             while next < touched.endIndex {
                 let id = touched[next]
@@ -139,8 +146,11 @@ struct SnapshotSplicer: Sendable {
             }
             copyUntouched(through: ids.count)
         }
-        newOffsets.append(writer.bytes.count)
+        let requestsStart = writer.bytes.count
+        newOffsets.append(requestsStart)
         LedgerProjection.write(requests: projection.requests, into: &writer)
+        pieces.append(.own(count: writer.bytes.count - requestsStart))
+        piecesOfLastSnapshot = pieces
         previous = writer.bytes
         ids = newIds
         offsets = newOffsets

@@ -65,7 +65,9 @@ struct SnapshotModelTests {
         return try events.prefix(count).map { try $0.decoded() }
     }
 
-    func run(seed: UInt64, interval: UInt64, subjects: Int, rounds: Int) throws {
+    /// Runs the model; returns how many of the stored snapshots are deltas.
+    @discardableResult
+    func run(seed: UInt64, interval: UInt64, subjects: Int, rounds: Int, preloaded: Int = 0) throws -> Int {
         let directory = TemporaryDirectory()
         let clock = ManualClock()
         func options(observing: Bool) -> Ledger.Options {
@@ -80,10 +82,22 @@ struct SnapshotModelTests {
             options: options(observing: true)
         ).ledger
         var observing = true
+        // The background writer's kept fold, for the lifetime of one "server" (until a reopen).
+        var continuation = SnapshotContinuation()
         var random = SplitMix64(seed: seed)
         var log = Log()
         var covered: UInt64 = 0  // the model: a snapshot at every multiple of `interval` up to here
         var live: [String] = []
+        if preloaded > 0, let current = ledger {
+            // Subjects no later event touches: snapshots large beside what an interval changes,
+            // so they are stored as deltas.
+            _ = try current.append(
+                try (0..<preloaded).map { try Fixture.grant("quiet-\($0)@example.no") },
+                actor: "snapshots"
+            )
+            try log.catchUp(current)
+            covered = UInt64(preloaded)
+        }
         for round in 0..<rounds {
             let context = "seed \(seed), interval \(interval), round \(round)"
             let current = try #require(ledger)
@@ -92,11 +106,12 @@ struct SnapshotModelTests {
             if op < 8 {
                 // Reopen, with or without the observer (a stretch of one-shot processes without it).
                 observing = random.chance(60)
+                continuation = SnapshotContinuation()
                 ledger = nil
                 ledger = try Ledger(openingAt: directory.ledger, options: options(observing: observing))
             } else if op < 12, !observing {
                 // The server's background writer.
-                try SnapshotCatchUp.run(current)
+                try SnapshotCatchUp.run(current, continuation: continuation)
                 covered = UInt64(log.events.count)
             } else if op < 18, let subject = random.pick(live) {
                 _ = try current.erase(subject: subject, requestId: nil, actor: "privacy-office")
@@ -153,6 +168,8 @@ struct SnapshotModelTests {
             }
         }
         #expect(log.events.count > 3 * Int(interval), "seed \(seed): the run crossed several intervals")
+        let current = try #require(ledger)
+        return try current.snapshotSeqs().count { try current.snapshotIsDelta(at: $0) == true }
     }
 
     @Test(arguments: ModelSeeds.all)
@@ -162,8 +179,11 @@ struct SnapshotModelTests {
 
     @Test(arguments: ModelSeeds.all)
     func smallIntervalsOfManySubjectsMatchTheModel(seed: UInt64) throws {
+        var deltas = 0
         for interval: UInt64 in [3, 16] {
             try run(seed: seed, interval: interval, subjects: 60, rounds: 80)
+            deltas += try run(seed: seed, interval: interval, subjects: 60, rounds: 80, preloaded: 400)
         }
+        #expect(deltas > 0, "seed \(seed): some snapshots were stored as deltas")
     }
 }

@@ -21,10 +21,31 @@ extension Ledger {
         try storage { try events.read { try Ledger.snapshot(atOrBefore: seq, in: $0, events: events) } }
     }
 
+    /// The seq of the latest projection snapshot covering at most the first `seq` events, found
+    /// from the keys alone (the snapshot is not read).
+    package func snapshotSeq(atOrBefore seq: UInt64) throws -> UInt64? {
+        try storage { try events.read { try SnapshotStore.latestSeq(atOrBefore: seq, in: $0, events: events) } }
+    }
+
     /// The snapshot stored at exactly `seq`, checked against its manifest; `nil` when there is none.
     /// - Throws: `ledger_corrupt` naming the seq when its manifest or a chunk is damaged or missing.
     public func storedSnapshot(at seq: UInt64) throws -> [UInt8]? {
         try storage { try events.read { try SnapshotStore.read(seq, in: $0, events: events) } }
+    }
+
+    /// The manifest of the snapshot stored at `seq` as stored (its chunk count, length, SHA-256
+    /// and the base of a delta); `nil` when there is none.
+    package func snapshotManifest(at seq: UInt64) throws -> [UInt8]? {
+        try storage {
+            try events.read { try $0.get(SnapshotStore.key(seq, 0), in: events.table(EventsSchema.snapshots)) }
+        }
+    }
+
+    /// Whether the snapshot at `seq` is stored as a delta of an earlier one; `nil` when there is none.
+    package func snapshotIsDelta(at seq: UInt64) throws -> Bool? {
+        try storage {
+            try events.read { try SnapshotStore.manifest(at: seq, in: $0, events: events).map { $0.baseSeq != nil } }
+        }
     }
 
     /// Every stored snapshot's seq, ascending.
@@ -154,9 +175,12 @@ extension Ledger {
     /// may store the same snapshot meanwhile. Every transaction here therefore first looks for the
     /// manifest and stops once it is there: stale chunks are removed only while no manifest
     /// exists, so a complete snapshot is never removed, not even for a moment.
+    ///
+    /// With `delta`, the chunks hold the delta's payload (``SnapshotDelta``); its base must be
+    /// stored whole already.
     /// - Returns: Whether it was stored now.
     @discardableResult
-    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws -> Bool {
+    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64, delta: SnapshotDelta? = nil) throws -> Bool {
         try storage {
             let table = events.table(EventsSchema.snapshots)
             let manifestKey = SnapshotStore.key(seq, 0)
@@ -172,14 +196,13 @@ extension Ledger {
                 }
             }
             guard try unlessStored({ try SnapshotStore.remove(seq, in: $0, events: events) }) else { return false }
-            let parts = SnapshotStore.chunks(of: bytes)
-            for (index, part) in parts.enumerated() {
+            let stored = SnapshotStore.storedForm(of: bytes, delta: delta)
+            for (index, part) in stored.chunks.enumerated() {
                 let key = SnapshotStore.key(seq, UInt32(index + 1))
                 guard try unlessStored({ try $0.put(Array(part), forKey: key, in: table) }) else { return false }
             }
             Failpoint.hit("snapshot.beforeManifest")
-            let manifest = SnapshotStore.manifest(for: bytes, chunks: parts.count)
-            return try unlessStored { try $0.put(manifest, forKey: manifestKey, in: table) }
+            return try unlessStored { try $0.put(stored.manifest, forKey: manifestKey, in: table) }
         }
     }
 }

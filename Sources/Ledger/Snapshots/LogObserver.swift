@@ -69,11 +69,12 @@ package struct LogObserverContext: ~Copyable {
         }
     }
 
-    /// Stores a snapshot of the first `seq` events; returns the manifest stored with it.
+    /// Stores a snapshot of the first `seq` events, whole or as `delta` (whose base is stored
+    /// whole already); returns the manifest stored with it.
     @discardableResult
-    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64) throws -> [UInt8] {
+    package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64, delta: SnapshotDelta? = nil) throws -> [UInt8] {
         try ledger.storage {
-            try SnapshotStore.put(bytes, at: seq, in: writer, events: ledger.events)
+            try SnapshotStore.put(bytes, at: seq, delta: delta, in: writer, events: ledger.events)
         }
     }
 }

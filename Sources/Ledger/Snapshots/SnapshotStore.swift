@@ -2,9 +2,13 @@ import Crypto
 
 /// How projection snapshots are stored in the `snapshots` table: in chunks of at most
 /// ``chunkSize`` bytes under `seq ‖ u32(1…n)`, then a manifest under `seq ‖ u32(0)` holding the
-/// chunk count, the length and the SHA-256 of the whole. A snapshot exists once its manifest does,
-/// so one written chunk by chunk — each chunk in a short write transaction of its own, as the
-/// server does — is never seen half-written, and no transaction holds LMDB's writer lock for long.
+/// chunk count, the length and the SHA-256 of the whole snapshot and, for a snapshot stored as a
+/// ``SnapshotDelta``, the seq of its base. A snapshot exists once its manifest does, so one
+/// written chunk by chunk — each chunk in a short write transaction of its own, as the server
+/// does — is never seen half-written, and no transaction holds LMDB's writer lock for long.
+///
+/// The chunks hold the snapshot itself, or the payload of its delta. Either way the manifest's
+/// digest is of the whole snapshot, so a read checks what it returns, however it was stored.
 enum SnapshotStore {
     static let chunkSize = 1 << 20
 
@@ -19,31 +23,86 @@ enum SnapshotStore {
         stride(from: 0, to: max(bytes.count, 1), by: chunkSize).map { bytes[$0..<min($0 + chunkSize, bytes.count)] }
     }
 
-    static func manifest(for bytes: [UInt8], chunks: Int) -> [UInt8] {
-        var writer = ByteWriter(capacity: 48)
-        writer.write(u32: UInt32(chunks))
-        writer.write(u64: UInt64(bytes.count))
-        writer.write(Array(SHA256.hash(data: bytes)))
-        return writer.bytes
+    /// A stored snapshot's manifest: `u32 chunks ‖ u64 length ‖ SHA-256(32)`, then `u64 baseSeq`
+    /// when the chunks hold a delta.
+    struct Manifest: Equatable {
+        /// How many chunks hold the stored form.
+        var chunks: UInt32
+        /// The whole snapshot's length.
+        var length: UInt64
+        /// The SHA-256 of the whole snapshot.
+        var digest: [UInt8]
+        /// The seq of the snapshot stored whole that the chunks' delta copies from; `nil` when
+        /// the chunks hold the snapshot itself.
+        var baseSeq: UInt64?
+
+        init(chunks: Int, whole bytes: [UInt8], baseSeq: UInt64?) {
+            self.chunks = UInt32(chunks)
+            length = UInt64(bytes.count)
+            digest = Array(SHA256.hash(data: bytes))
+            self.baseSeq = baseSeq
+        }
+
+        /// Decodes a stored manifest; `nil` when it is not one.
+        init?(stored: [UInt8]) {
+            let parsed: Manifest? = stored.withUnsafeBytes { raw in
+                var reader = ByteReader(raw)
+                guard let chunks = reader.readU32(), let length = reader.readU64(), let digest = reader.read(count: 32)
+                else { return nil }
+                var manifest = Manifest(chunks: chunks, length: length, digest: digest, baseSeq: nil)
+                if !reader.isAtEnd {
+                    guard let base = reader.readU64(), reader.isAtEnd else { return nil }
+                    manifest.baseSeq = base
+                }
+                return manifest
+            }
+            guard let parsed else { return nil }
+            self = parsed
+        }
+
+        private init(chunks: UInt32, length: UInt64, digest: [UInt8], baseSeq: UInt64?) {
+            self.chunks = chunks
+            self.length = length
+            self.digest = digest
+            self.baseSeq = baseSeq
+        }
+
+        var encoded: [UInt8] {
+            var writer = ByteWriter(capacity: 52)
+            writer.write(u32: chunks)
+            writer.write(u64: length)
+            writer.write(digest)
+            if let baseSeq { writer.write(u64: baseSeq) }
+            return writer.bytes
+        }
     }
 
-    /// Writes a whole snapshot in `txn`, replacing one stored at `seq`; returns its manifest.
+    /// What to store for the snapshot `bytes`: its chunks and its manifest, whole or as `delta`.
+    static func storedForm(of bytes: [UInt8], delta: SnapshotDelta?) -> (chunks: [ArraySlice<UInt8>], manifest: [UInt8])
+    {
+        let payload = delta.map { $0.payload(of: bytes) } ?? bytes
+        let parts = chunks(of: payload)
+        return (parts, Manifest(chunks: parts.count, whole: bytes, baseSeq: delta?.baseSeq).encoded)
+    }
+
+    /// Writes a snapshot in `txn`, whole or as `delta` (whose base is stored whole), replacing one
+    /// stored at `seq`; returns its manifest.
     @discardableResult
     static func put(
         _ bytes: [UInt8],
         at seq: UInt64,
+        delta: SnapshotDelta? = nil,
         in txn: borrowing some KeyValueWriting & ~Copyable,
         events: Environment
     ) throws -> [UInt8] {
         let table = events.table(EventsSchema.snapshots)
         try remove(seq, in: txn, events: events)
-        let parts = chunks(of: bytes)
-        for (index, part) in parts.enumerated() {
+        let stored = storedForm(of: bytes, delta: delta)
+        for (index, part) in stored.chunks.enumerated() {
             try txn.put(Array(part), forKey: key(seq, UInt32(index + 1)), in: table)
         }
-        let manifest = manifest(for: bytes, chunks: parts.count)
-        try txn.put(manifest, forKey: key(seq, 0), in: table)
-        return manifest
+        try txn.put(stored.manifest, forKey: key(seq, 0), in: table)
+        return stored.manifest
     }
 
     /// Deletes the snapshot at `seq` and any chunks of it.
@@ -89,29 +148,72 @@ enum SnapshotStore {
         return candidates.first
     }
 
-    /// The snapshot at exactly `seq`, checked against its manifest; `nil` when there is none.
+    /// The snapshot at exactly `seq`, checked against its manifest; `nil` when there is none. A
+    /// snapshot stored as a delta is made from its base, which must be stored whole.
     static func read(
         _ seq: UInt64,
         in txn: borrowing some KeyValueReading & ~Copyable,
         events: Environment
     ) throws -> [UInt8]? {
-        let table = events.table(EventsSchema.snapshots)
-        guard let manifest = try txn.get(key(seq, 0), in: table) else { return nil }
-        let parsed: (UInt32, UInt64, [UInt8])? = manifest.withUnsafeBytes { raw in
-            var reader = ByteReader(raw)
-            guard let count = reader.readU32(), let length = reader.readU64(), let digest = reader.read(count: 32)
-            else { return nil }
-            return (count, length, digest)
+        guard let manifest = try manifest(at: seq, in: txn, events: events) else { return nil }
+        let stored = try chunks(of: manifest, at: seq, in: txn, events: events)
+        var bytes = stored
+        if let baseSeq = manifest.baseSeq {
+            // Only the base's chunks are read, not checked: the whole snapshot's digest covers
+            // every byte taken from them.
+            guard baseSeq < seq, let base = try self.manifest(at: baseSeq, in: txn, events: events),
+                base.baseSeq == nil,
+                let assembled = SnapshotDelta.assemble(
+                    payload: stored,
+                    base: try chunks(of: base, at: baseSeq, in: txn, events: events),
+                    length: Int(manifest.length)
+                )
+            else {
+                throw LedgerError(
+                    .ledgerCorrupt,
+                    "the snapshot at seq \(seq) cannot be made from its base; `ledgerctl rebuild --repair` writes it again from the log"
+                )
+            }
+            bytes = assembled
         }
-        guard let (count, length, digest) = parsed else {
+        guard bytes.count == Int(manifest.length), Array(SHA256.hash(data: bytes)) == manifest.digest else {
+            throw LedgerError(
+                .ledgerCorrupt,
+                "the snapshot at seq \(seq) does not match its manifest; `ledgerctl rebuild --repair` writes it again from the log"
+            )
+        }
+        return bytes
+    }
+
+    /// The manifest stored at `seq`; `nil` when there is none.
+    /// - Throws: `ledger_corrupt` when it is damaged.
+    static func manifest(
+        at seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> Manifest? {
+        guard let stored = try txn.get(key(seq, 0), in: events.table(EventsSchema.snapshots)) else { return nil }
+        // A length beyond what a map can hold is damage too (and could not be reserved).
+        guard let manifest = Manifest(stored: stored), manifest.length <= UInt64(Int32.max) * 64 else {
             throw LedgerError(
                 .ledgerCorrupt,
                 "the snapshot manifest at seq \(seq) is damaged; `ledgerctl rebuild --repair` writes it again from the log"
             )
         }
+        return manifest
+    }
+
+    /// The chunks `manifest` names at `seq`, joined: the snapshot or its delta's payload.
+    private static func chunks(
+        of manifest: Manifest,
+        at seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> [UInt8] {
+        let table = events.table(EventsSchema.snapshots)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(length))
-        for chunk in 0..<count {
+        if manifest.baseSeq == nil { bytes.reserveCapacity(Int(manifest.length)) }
+        for chunk in 0..<manifest.chunks {
             guard let part = try txn.get(key(seq, chunk + 1), in: table) else {
                 throw LedgerError(
                     .ledgerCorrupt,
@@ -119,12 +221,6 @@ enum SnapshotStore {
                 )
             }
             bytes += part
-        }
-        guard bytes.count == Int(length), Array(SHA256.hash(data: bytes)) == digest else {
-            throw LedgerError(
-                .ledgerCorrupt,
-                "the snapshot at seq \(seq) does not match its manifest; `ledgerctl rebuild --repair` writes it again from the log"
-            )
         }
         return bytes
     }

@@ -23,6 +23,9 @@ final class SnapshotScheduler: @unchecked Sendable {
     private var nextDue: UInt64 = 0
     /// Catch-ups run so far (tests check that rounds below a boundary start none).
     private var catchUps = 0
+    /// The fold at the last snapshot a catch-up stored, which the next goes on from (only one
+    /// catch-up runs at a time, on `queue`).
+    private let continuation = SnapshotContinuation()
 
     init(ledger: Ledger, logger: Logger) {
         self.ledger = ledger
@@ -61,7 +64,7 @@ final class SnapshotScheduler: @unchecked Sendable {
                 // after it is never later than the one after the catch-up's head.
                 let head = try ledger.head().seq
                 let interval = max(1, try ledger.snapshotInterval())
-                let written = try SnapshotCatchUp.run(ledger)
+                let written = try SnapshotCatchUp.run(ledger, continuation: continuation)
                 if written > 0 { logger.info("projection snapshots written", metadata: ["count": "\(written)"]) }
                 due = (head / interval + 1) * interval
             } catch {
