@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Ledger
+import Logging
 import Testing
 
 /// The dashboard over HTTP (Hummingbird's router test client): refused without the token or with
@@ -276,6 +277,50 @@ struct DashboardRoutesTests {
             let witnesses = try await client.get("/witnesses.csv?asOf=2025-06-30", cookie: cookie)
             #expect(witnesses.text == "witness,verifierKey,latestTreeSize,latestCosignedAt,cosignedLater,asOf\r\n")
             #expect(witnesses.headers[.contentDisposition] == #"attachment; filename="witnesses-2025-06-30.csv""#)
+        }
+    }
+
+    /// After the clock steps back, "now" is the head event's `recordedAt` (the ledger reuses its
+    /// last time then, SPEC §3), not the clock's earlier time: a view of now shows the events
+    /// recorded after what the clock says, which a view at the clock's time does not.
+    @Test func nowIsNeverBeforeTheHeadEventsRecordedAt() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("now-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let recorded = "2026-03-01T10:00:00.000Z"
+        let clockSaysNow = "2026-03-01T09:00:00.000Z"  // an hour behind: the clock stepped back
+        let ledger = try Ledger.create(
+            at: directory + "/ledger",
+            catalogue: nil,
+            options: Ledger.Options(clock: FixedClock(recorded), initialMapSize: 64 << 20)
+        ).ledger
+        let requestId = "d0000000-0000-4000-8000-000000000007"
+        let request = #"{"type":"access.requested","subject":"ida@example.com","eventId":"\#(requestId)"}"#
+        _ = try ledger.append(
+            [try ClientEvent.decode(json: Array(request.utf8), catalogue: try ledger.catalogue())],
+            actor: "t"
+        )
+        #expect(try ledger.head().recordedAt?.rfc3339 == recorded)
+        let dashboard = try DashboardServer(
+            ledger: ledger,
+            address: LoopbackAddress(host: "127.0.0.1", port: 0),
+            token: AccessToken(random: FixedRandom(bytes: DashboardFixture.tokenBytes)),
+            sessions: SessionStore(clock: FixedClock(clockSaysNow)),
+            clock: FixedClock(clockSaysNow),
+            logger: Logger(label: "dashboard-tests")
+        )
+        try await dashboard.makeApplication().test(.router) { client in
+            let cookie = try await client.logIn()
+            let now = try await client.get("/", cookie: cookie)
+            #expect(now.status == 200)
+            #expect(now.text.contains(#"href="/requests/\#(requestId)""#), "the page of now misses the request")
+            #expect(now.text.contains("The ledger now: 2026-03-01 10:00 UTC."))
+            let csv = try await client.get("/requests.csv", cookie: cookie)
+            #expect(csv.text.contains(requestId))
+            let timeline = try await client.get("/requests/\(requestId)", cookie: cookie)
+            #expect(timeline.status == 200)
+            // At the clock's own time the request was not recorded yet.
+            let atTheClock = try await client.get("/?asOf=2026-03-01T09:00:00Z", cookie: cookie)
+            #expect(atTheClock.status == 200 && !atTheClock.text.contains(requestId))
         }
     }
 

@@ -105,6 +105,42 @@ struct LedgerRoutesTests {
         #expect(try store.events().map(\.eventId) == [id])
     }
 
+    /// An erasure retried while the first is unfinished (its event is in the log, its key not yet
+    /// overwritten): naming another request than the one it closed is 422 `request_not_open` and
+    /// appends nothing; naming the same one is 200 with the first erasure's answer.
+    @Test func aRetriedErasureNamingAnotherRequestIsRefused422() async throws {
+        let store = try TestLedger()
+        let (first, second) = (Events.eventId(31), Events.eventId(32))
+        try await store.server().makeApplication().test(.router) { client in
+            for id in [first, second] {
+                let opened = try await client.call(
+                    .post,
+                    "/v1/events",
+                    #"{"type":"erasure.requested","subject":"fay@example.com","eventId":"\#(id)"}"#
+                )
+                #expect(opened.status == 201)
+            }
+            let recorded = try store.ledger.recordErasure(subject: "fay@example.com", requestId: first, actor: "t")
+            let other = try await client.call(
+                .post,
+                "/v1/subjects/erase",
+                #"{"subject":"fay@example.com","requestId":"\#(second)"}"#
+            )
+            #expect(other.status == 422)
+            #expect(other.errorCode == "request_not_open")
+            let same = try await client.call(
+                .post,
+                "/v1/subjects/erase",
+                #"{"subject":"fay@example.com","requestId":"\#(first)"}"#
+            )
+            #expect(same.status == 200)
+            #expect(same.json?["seq"] as? Int == Int(recorded.result.seq))
+            #expect(same.json?["pseudonym"] as? String == recorded.result.pseudonym)
+        }
+        #expect(try store.events().count == 3)
+        #expect(try store.ledger.storedRequests()[second]?.status == "open")
+    }
+
     @Test func twoHundredConcurrentAppendsAreAllAcknowledgedWithDistinctSeqs() async throws {
         let store = try TestLedger()
         let count = 200

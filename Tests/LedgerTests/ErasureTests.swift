@@ -275,6 +275,47 @@ struct ErasureTests {
         #expect(event.payload.isEmpty)
     }
 
+    /// A retry of an erasure that is not finished yet (its overwrite failed, or runs in another
+    /// process) answers the same event when it names no request or the one that event closed; one
+    /// naming another request, open or not, is refused with `request_not_open` and appends
+    /// nothing: the erasure did not close that request, and answering it would say it did.
+    @Test(arguments: zip([false, true, true], [false, true, false]))
+    func aRetryNamingAnotherRequestIsRefused(firstClosedARequest: Bool, retryNamesIt: Bool) throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let first = "d0000000-0000-4000-8000-000000000001"
+        let second = "d0000000-0000-4000-8000-000000000002"
+        _ = try ledger.append(
+            [
+                try Fixture.event(#"{"type":"erasure.requested","subject":"ola","eventId":"\#(first)"}"#),
+                try Fixture.event(#"{"type":"erasure.requested","subject":"ola","eventId":"\#(second)"}"#),
+            ],
+            actor: "t"
+        )
+        let recorded = try ledger.recordErasure(
+            subject: "ola",
+            requestId: firstClosedARequest ? first : nil,
+            actor: "t"
+        )
+        var refused = [second, "d0000000-0000-4000-8000-0000000000ff"]
+        if !firstClosedARequest { refused.append(first) }
+        for requestId in refused {
+            #expect(
+                errorCode { _ = try ledger.erase(subject: "ola", requestId: requestId, actor: "t") } == .requestNotOpen,
+                "a retry naming \(requestId)"
+            )
+        }
+        #expect(try ledger.head().seq == recorded.result.seq)
+        let requests = try ledger.storedRequests()
+        #expect(requests[first]?.status == (firstClosedARequest ? "completed" : "open"))
+        #expect(requests[second]?.status == "open")
+        // The same request again (or none) is the same erasure: answered with its event, which it finishes.
+        let retried = try ledger.erase(subject: "ola", requestId: retryNamesIt ? first : nil, actor: "t")
+        #expect(retried == recorded.result)
+        #expect(try ledger.head().seq == recorded.result.seq)
+        #expect(try ledger.storedKeyRecord(pseudonym: recorded.result.pseudonym) == nil)
+    }
+
     @Test func aRetryAfterErasureAnswersTheOriginal() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

@@ -113,4 +113,37 @@ struct IntegrityRunTests {
         try Ledger.recordIntegrityRun(Self.run(.rebuild, 2), inLedgerAt: directory.path)
         #expect(try Ledger.integrityRuns(inLedgerAt: directory.path) == [Self.run(.rebuild, 2)])
     }
+
+    /// A symbolic link planted at `integrity-status.json.lock` is refused, never followed: the
+    /// file it points to keeps its bytes and mode, a dangling link's target is not created, and no
+    /// run is recorded. The key store's lock files (`FileLock`'s shared form) refuse one the same
+    /// way.
+    @Test func aLinkAtTheLockIsRefusedAndItsTargetLeftUntouched() throws {
+        let directory = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        let lock = Ledger.integrityStatusPath(for: directory.path) + ".lock"
+        let target = directory.path + "/victim"
+        #expect(FileManager.default.createFile(atPath: target, contents: Data("keep me".utf8)))
+        #expect(chmod(target, 0o644) == 0)
+        let missing = directory.path + "/not-there"
+        for destination in [target, missing] {
+            try FileManager.default.createSymbolicLink(atPath: lock, withDestinationPath: destination)
+            do {
+                try Ledger.recordIntegrityRun(Self.run(.verify, 1), inLedgerAt: directory.path)
+                Issue.record("recorded through a linked lock file")
+            } catch let error as LedgerError {
+                #expect(error.code == .ioError && error.message.contains("symbolic link"))
+            }
+            #expect(throws: LedgerError.self) { _ = try FileLock(path: lock) }
+            try FileManager.default.removeItem(atPath: lock)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == Data("keep me".utf8))
+        let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+        #expect(!FileManager.default.fileExists(atPath: missing))
+        #expect(!FileManager.default.fileExists(atPath: Ledger.integrityStatusPath(for: directory.path)))
+        // With the link gone, the run is recorded.
+        try Ledger.recordIntegrityRun(Self.run(.verify, 1), inLedgerAt: directory.path)
+        #expect(try Ledger.integrityRuns(inLedgerAt: directory.path) == [Self.run(.verify, 1)])
+    }
 }

@@ -405,6 +405,57 @@ struct TileTests {
         #expect(try files(under: shared) == before)
     }
 
+    /// An export killed before its renames leaves its temporaries (`.<name>.<pid>.partial`) behind.
+    /// The next export removes them, in every folder it writes in: it holds the directory's lock,
+    /// so no exporter still alive owns one. It leaves other files alone and writes the same tiles
+    /// as a fresh export; while another export holds the lock, it is refused and removes nothing.
+    @Test func aKilledExportsTemporariesAreRemovedByTheNextExport() throws {
+        let directory = TemporaryDirectory()
+        let (ledger, _) = try ledgerWithAnErasure(events: 300, in: directory)
+        let target = directory.path + "/tiles"
+        try ledger.exportTiles(to: target, treeSize: 200)
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        let dead = exited.processIdentifier
+        #expect(kill(dead, 0) == -1 && errno == ESRCH, "the killed exporter's pid is not alive")
+        let planted = ["checkpoint", "tile/0/000.p/44", "tile/entries/001.p/44", "records/000.p/200", "tile/1/000.p/1"]
+            .map { path -> String in
+                let file = target + "/" + path
+                let folder = (file as NSString).deletingLastPathComponent
+                return folder + "/." + (file as NSString).lastPathComponent + ".\(dead).partial"
+            }
+        for file in planted {
+            try FileManager.default.createDirectory(
+                atPath: (file as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true
+            )
+            try Data("half a tile".utf8).write(to: URL(fileURLWithPath: file))
+        }
+        let unrelated = target + "/tile/.notes.partial"
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: unrelated))
+        let busy = open(target, O_RDONLY | O_DIRECTORY)
+        #expect(busy >= 0 && flock(busy, LOCK_EX | LOCK_NB) == 0)
+        let locked = try #require(throws: LedgerError.self) { try ledger.exportTiles(to: target) }
+        #expect(locked.code == .ledgerLocked)
+        #expect(planted.allSatisfy { FileManager.default.fileExists(atPath: $0) }, "removed under another's lock")
+        close(busy)
+
+        try ledger.exportTiles(to: target)
+        for file in planted { #expect(!FileManager.default.fileExists(atPath: file), "\(file) stayed") }
+        #expect(FileManager.default.contents(atPath: unrelated) == Data("mine".utf8))
+        let fresh = directory.path + "/fresh"
+        try ledger.exportTiles(to: fresh)
+        let (written, expected) = (try files(under: target), try files(under: fresh))
+        for (path, bytes) in expected where path != "checkpoint" { #expect(written[path] == bytes, "\(path)") }
+        #expect(
+            try SignedNote(parsing: text(target + "/checkpoint")).text
+                == SignedNote(parsing: text(fresh + "/checkpoint")).text
+        )
+        #expect(written.keys.filter { $0.hasSuffix(".partial") }.sorted() == ["tile/.notes.partial"])
+    }
+
     // MARK: Helpers
 
     /// A ledger of `events` events, grants over 40 subjects in uneven batches, one subject

@@ -93,6 +93,19 @@ package final class PageCache: Sendable {
         }
     }
 
+    /// "Now" for a page without `asOf`: the later of `clock`'s time and the head event's
+    /// `recordedAt`, read on the dashboard's thread. The ledger's `recordedAt` never decreases (SPEC
+    /// §3: after the clock steps back the last value is reused), so by the clock alone a view of now
+    /// would miss the events recorded after what the clock says now.
+    /// - Throws: ``LedgerError`` when the ledger cannot be read.
+    package func now(by clock: any LedgerClock) async throws -> Timestamp {
+        let ledger = ledger
+        return try await run {
+            let now = clock.now()
+            return max(now, try ledger.head().recordedAt ?? now)
+        }
+    }
+
     /// What the cache holds now, for tests and the cost model: the folds' sizes (most recently used
     /// first), the models kept, and how many events have been folded in all.
     package var statistics: (foldSizes: [UInt64], models: Int, eventsFolded: UInt64) {

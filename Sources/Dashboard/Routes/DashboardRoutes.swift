@@ -22,12 +22,12 @@ struct DashboardRoutes: Sendable {
         route(router, "/login") { request, _ in try login(request) }
         router.post("/logout") { request, _ in logout(request) }
         route(router, "/") { request, _ in
-            let asOf = try asOf(request)
+            let asOf = try await asOf(request)
             let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
             return HTMLResponse.make(try await show(.clock, asOf) { renderer.clock($0, order: order, asOf: asOf) })
         }
         route(router, "/requests.csv") { request, _ in
-            let asOf = try asOf(request)
+            let asOf = try await asOf(request)
             let order = try ClockPage.Order(parsing: request.uri.queryParameters.get("sort"))
             return HTMLResponse.csv(
                 try await show(.clock, asOf) { CSVExports.requests($0.sorted(order)).text },
@@ -35,7 +35,7 @@ struct DashboardRoutes: Sendable {
             )
         }
         route(router, "/requests/:id") { request, context in
-            let asOf = try asOf(request)
+            let asOf = try await asOf(request)
             let id = context.parameters.get("id") ?? ""
             let missing = DashboardError(.notFound, "no request with this id had been recorded by then")
             // Only an id of the form the ledger writes can name one (and a model to keep).
@@ -50,19 +50,19 @@ struct DashboardRoutes: Sendable {
             return HTMLResponse.make(html)
         }
         route(router, "/consent") { request, _ in
-            let asOf = try asOf(request)
+            let asOf = try await asOf(request)
             return HTMLResponse.make(try await show(.consent, asOf) { renderer.consent($0, asOf: asOf) })
         }
         csv(router, "/consent.csv", "consent", .consent) { CSVExports.consent($0) }
         csv(router, "/consent-notices.csv", "consent-by-notice", .consent) { CSVExports.notices($0) }
         csv(router, "/expiring.csv", "consents-expiring", .consent) { CSVExports.expiring($0) }
         route(router, "/erasures") { request, _ in
-            let asOf = try asOf(request)
+            let asOf = try await asOf(request)
             return HTMLResponse.make(try await show(.erasures, asOf) { renderer.erasures($0, asOf: asOf) })
         }
         csv(router, "/erasures.csv", "erasures", .erasures) { CSVExports.erasures($0) }
         route(router, "/integrity") { request, _ in
-            let asOf = try asOf(request)
+            let asOf = try await asOf(request)
             return HTMLResponse.make(try await show(.integrity, asOf) { renderer.integrity($0, asOf: asOf) })
         }
         csv(router, "/witnesses.csv", "witnesses", .integrity) { CSVExports.witnesses($0) }
@@ -78,7 +78,7 @@ struct DashboardRoutes: Sendable {
         _ table: @escaping @Sendable (Model) -> CSVTable
     ) {
         route(router, path) { request, _ in
-            let asOf = try asOf(request)
+            let asOf = try await asOf(request)
             return HTMLResponse.csv(try await show(kind, asOf) { table($0).text }, filename: "\(name)-\(asOf.date).csv")
         }
     }
@@ -150,9 +150,14 @@ struct DashboardRoutes: Sendable {
         return response
     }
 
-    /// The request's `asOf`, now when it has none.
-    private func asOf(_ request: Request) throws(DashboardError) -> AsOf {
-        try AsOf(parsing: request.uri.queryParameters.get("asOf"), now: clock.now())
+    /// The request's `asOf`, now when it has none: where the pages' "now" is decided, as the later
+    /// of the clock's time and the head event's `recordedAt` (``PageCache/now(by:)``), so that
+    /// after the clock steps back a view of now still shows every event recorded.
+    private func asOf(_ request: Request) async throws -> AsOf {
+        guard let text = request.uri.queryParameters.get("asOf"), !text.isEmpty else {
+            return AsOf(now: try await pages.now(by: clock))
+        }
+        return try AsOf(parsing: text, now: clock.now())
     }
 }
 

@@ -17,72 +17,52 @@ package struct PageRenderer: Sendable {
 
     /// The statutory clock page, its table in `order`.
     package func clock(_ page: ClockPage, order: ClockPage.Order = .fewestDaysLeftFirst, asOf: AsOf) -> String {
-        render(
-            "clock",
-            PageFrame(
-                title: "Statutory clock",
-                path: "/",
-                asOf: asOf,
-                current: "/",
-                content: ClockView(page.sorted(order), order: order, asOf: asOf)
-            )
-        )
+        let content = ClockView(page.sorted(order), order: order, asOf: asOf)
+        return framed("clock", "Statutory clock", path: "/", asOf: asOf, content)
     }
 
     /// A request's timeline page.
     package func timeline(_ page: TimelinePage, asOf: AsOf) -> String {
         let id = page.request.requestId
-        return render(
+        return framed(
             "timeline",
-            PageFrame(
-                title: "Request \(id)",
-                path: "/requests/" + id,
-                asOf: asOf,
-                current: nil,
-                content: TimelineView(page, asOf: asOf)
-            )
+            "Request \(id)",
+            path: "/requests/" + id,
+            inNavigation: false,
+            asOf: asOf,
+            TimelineView(page, asOf: asOf)
         )
     }
 
     /// The consent page.
     package func consent(_ page: ConsentPage, asOf: AsOf) -> String {
-        render(
-            "consent",
-            PageFrame(
-                title: "Consent",
-                path: "/consent",
-                asOf: asOf,
-                current: "/consent",
-                content: ConsentView(page, asOf: asOf)
-            )
-        )
+        framed("consent", "Consent", path: "/consent", asOf: asOf, ConsentView(page, asOf: asOf))
     }
 
     /// The erasures page.
     package func erasures(_ page: ErasuresPage, asOf: AsOf) -> String {
-        render(
-            "erasures",
-            PageFrame(
-                title: "Erasures",
-                path: "/erasures",
-                asOf: asOf,
-                current: "/erasures",
-                content: ErasuresView(page, asOf: asOf)
-            )
-        )
+        framed("erasures", "Erasures", path: "/erasures", asOf: asOf, ErasuresView(page, asOf: asOf))
     }
 
     /// The integrity page.
     package func integrity(_ page: IntegrityPage, asOf: AsOf) -> String {
+        framed("integrity", "Integrity", path: "/integrity", asOf: asOf, IntegrityView(page, asOf: asOf))
+    }
+
+    /// A page at `path` in the dashboard's frame as of `asOf`, its `content` drawn by `template`;
+    /// the navigation marks `path` as the page shown unless `inNavigation` is `false` (a page the
+    /// navigation does not list).
+    private func framed(
+        _ template: String,
+        _ title: String,
+        path: String,
+        inNavigation: Bool = true,
+        asOf: AsOf,
+        _ content: some Sendable
+    ) -> String {
         render(
-            "integrity",
-            PageFrame(
-                title: "Integrity",
-                path: "/integrity",
-                asOf: asOf,
-                current: "/integrity",
-                content: IntegrityView(page, asOf: asOf)
-            )
+            template,
+            PageFrame(title: title, path: path, asOf: asOf, current: inNavigation ? path : nil, content: content)
         )
     }
 

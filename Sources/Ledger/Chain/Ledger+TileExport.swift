@@ -34,8 +34,9 @@ extension Ledger {
     /// A directory an earlier export of this log wrote is brought up to the new tree: full tiles
     /// already there are checked and left as they are, the new tree's partial tiles are
     /// (re)written, and the partial tiles of earlier trees stay (clients holding an earlier
-    /// checkpoint still need them). Tiles are computed one at a time, so memory stays bounded at
-    /// any size.
+    /// checkpoint still need them). The temporary files of an export killed before its renames
+    /// are removed (``TileDirectory/removeStaleTemporaries()``). Tiles are computed one at a time,
+    /// so memory stays bounded at any size.
     /// - Parameter progress: Called with the number of tiles checked or written so far, out of
     ///   ``LogTile/count(ofTreeOf:)``.
     /// - Throws: ``LedgerError`` `invalid_field`, changing nothing, when `treeSize` is beyond the
@@ -72,6 +73,7 @@ extension Ledger {
             progress(done)
         }
         let kept = done
+        target.removeStaleTemporaries()
         for tile in LogTile.tiles(ofTreeOf: checkpoint.treeSize) {
             if tile.isFull, target.holds(tile.path) { continue }
             try target.write(try tileData(tile), as: tile.path)
@@ -212,6 +214,44 @@ final class TileDirectory {
     func holds(_ relative: String) -> Bool {
         var info = stat()
         return lstat(path + "/" + relative, &info) == 0
+    }
+
+    /// The folders below ``path`` an export writes files in, walked whole by
+    /// ``removeStaleTemporaries()`` (``path`` itself, for the checkpoint, is read without them).
+    private static let writtenFolders = ["tile", "records"]
+
+    /// Removes the temporary files (`.<name>.<pid>.partial`, ``write(_:as:)``) that exports killed
+    /// before their rename left in ``path`` and the folders an export writes in. Every one there
+    /// is stale: an export writes its temporaries only while it holds this directory's lock, which
+    /// this one holds, so no exporter that is still alive can own one. A symbolic link is removed,
+    /// never followed, and no folder is entered through one; other files are left as they are.
+    /// Best effort: a temporary that cannot be removed stays.
+    func removeStaleTemporaries() {
+        var folders: [(path: String, descend: Bool)] = [(path, false)]
+        folders += Self.writtenFolders.map { (path + "/" + $0, true) }
+        while let folder = folders.popLast() {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else { continue }
+            for name in names {
+                let file = folder.path + "/" + name
+                var info = stat()
+                guard lstat(file, &info) == 0 else { continue }
+                if info.st_mode & S_IFMT == S_IFDIR {
+                    if folder.descend { folders.append((file, true)) }
+                } else if Self.isTemporaryName(name) {
+                    unlink(file)
+                }
+            }
+        }
+    }
+
+    /// Whether `name` is one ``write(_:as:)`` gives a temporary file: `.`, the file's name, `.`,
+    /// a process id, `.partial`.
+    static func isTemporaryName(_ name: String) -> Bool {
+        guard name.hasPrefix("."), name.hasSuffix(".partial") else { return false }
+        let stem = name.dropFirst().dropLast(".partial".count)
+        guard let dot = stem.lastIndex(of: "."), dot > stem.startIndex else { return false }
+        let pid = stem[stem.index(after: dot)...]
+        return !pid.isEmpty && pid.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 
     /// Writes `bytes` as the file `relative`: to a temporary name beside it, fsynced, then

@@ -18,7 +18,8 @@ extension Ledger {
     ///   - actor: Who executes the erasure.
     /// - Throws: ``LedgerError`` `subject_not_found`, `request_not_open`, `invalid_field`; after the
     ///   event, `ledger_full` or `io_error` when the slot could not be overwritten (the next open
-    ///   finishes the erasure, and so does the same call again: it answers the same event).
+    ///   finishes the erasure, and so does the same call again: it answers the same event, when it
+    ///   names no request or the one that event closed, and `request_not_open` when it names another).
     public func erase(subject externalId: String, requestId: String?, actor: String) throws -> ErasureResult {
         let recorded = try recordErasure(subject: externalId, requestId: requestId, actor: actor)
         try shredKey(of: recorded)
@@ -59,6 +60,7 @@ extension Ledger {
                             // failed midway): a pending erasure whose slot holds this lookup hash.
                             if let pending = try pendingErasure(
                                 withLookupHash: lookup,
+                                requestId: requestId,
                                 keys: keys,
                                 keysTxn: keysTxn,
                                 txn: txn
@@ -74,7 +76,7 @@ extension Ledger {
                             // Its key is still there: the erasure's overwrite failed (a full disk, an
                             // I/O error) or is under way in another process. Finished again, and
                             // answered with its event: a retry completes it.
-                            return try recordedErasure(of: pseudonym, in: txn)
+                            return try recordedErasure(of: pseudonym, requestId: requestId, in: txn)
                         }
                         let event = try appendErasureEvent(
                             pseudonym: pseudonym,
@@ -134,9 +136,11 @@ extension Ledger {
     }
 
     /// The pending erasure whose subject's slot still holds `lookupHash`, if any (pending erasures
-    /// are few: those not finished yet).
+    /// are few: those not finished yet); `request_not_open` when `requestId` is not the request it
+    /// closed (``recordedErasure(of:requestId:in:)``).
     private func pendingErasure(
         withLookupHash lookupHash: [UInt8],
+        requestId: String?,
         keys: Environment,
         keysTxn: borrowing WriteTransaction,
         txn: borrowing WriteTransaction
@@ -145,19 +149,41 @@ extension Ledger {
             guard let record = try? keyStore.wrappedKey(pseudonym: pseudonym, in: keysTxn, environment: keys),
                 Array(record[60..<92]) == lookupHash
             else { continue }
-            return try recordedErasure(of: pseudonym, in: txn)
+            return try recordedErasure(of: pseudonym, requestId: requestId, in: txn)
         }
         return nil
     }
 
     /// The erasure of `pseudonym` already in the log, while its pending marker says its key may
     /// still be there; `subject_not_found` when it is finished.
-    private func recordedErasure(of pseudonym: [UInt8], in txn: borrowing WriteTransaction) throws -> RecordedErasure {
+    ///
+    /// A retry naming no request, or the request that erasure closed, is answered with it. A retry
+    /// naming another request is refused with `request_not_open`: that erasure did not close it,
+    /// and no event can close a request of an erased subject (an append's external id is a new
+    /// subject by then), so answering the earlier erasure would claim a closure that never
+    /// happened.
+    private func recordedErasure(
+        of pseudonym: [UInt8],
+        requestId: String?,
+        in txn: borrowing WriteTransaction
+    ) throws -> RecordedErasure {
         guard let marker = try txn.get(pseudonym, in: events.table(EventsSchema.pendingErasures)),
             let seq = marker.withUnsafeBytes({ EventsSchema.seq(fromKey: $0) }),
             let record = try txn.get(EventsSchema.seqKey(seq), in: events.table(EventsSchema.log)), record.count >= 32
         else {
             throw LedgerError(.subjectNotFound, "no subject has this external id (it may have been erased)")
+        }
+        if let requestId {
+            guard let event = record.withUnsafeBytes({ StoredEvent(record: $0) }) else {
+                throw LedgerError(.ledgerCorrupt, "the erasure event at seq \(seq) cannot be decoded")
+            }
+            guard event.requestId == requestId else {
+                throw LedgerError(
+                    .requestNotOpen,
+                    "request \(requestId) is not an open erasure request of this subject: the subject is already "
+                        + "erased (seq \(seq)), and its erasure did not close that request"
+                )
+            }
         }
         return RecordedErasure(
             result: ErasureResult(seq: seq, pseudonym: Hex.encode(pseudonym), hash: Hex.encode(Array(record[0..<32]))),

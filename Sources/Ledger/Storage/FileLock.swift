@@ -25,10 +25,7 @@ final class FileLock: @unchecked Sendable {
     /// exclusively (a compaction in progress).
     init(path: String) throws {
         self.path = path
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw LedgerError(.ioError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
-        }
+        descriptor = try Self.openLockFile(path)
         guard Self.lock(descriptor, type: F_RDLCK, waiting: true) else {
             let reason = String(cString: strerror(errno))
             close(descriptor)
@@ -41,10 +38,7 @@ final class FileLock: @unchecked Sendable {
     /// - Throws: ``LedgerError`` `ledger_locked` when another process held it all that time.
     init(exclusive path: String, waitingUpTo seconds: Double) throws {
         self.path = path
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            throw LedgerError(.ioError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
-        }
+        descriptor = try Self.openLockFile(path)
         let deadline = Date().addingTimeInterval(seconds)
         while !Self.lock(descriptor, type: F_WRLCK, waiting: false) {
             guard Date() < deadline else {
@@ -56,6 +50,28 @@ final class FileLock: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// Opens (creating, never truncating) the regular file at `path` for locking. A symbolic link
+    /// there is refused, never followed: a link planted at a lock's name (beside the ledger, which
+    /// another user may be able to write) would otherwise make this process open, or create, the
+    /// file it points to.
+    /// - Throws: ``LedgerError`` `io_error` naming the path when it is a link or not a regular
+    ///   file, or cannot be opened.
+    private static func openLockFile(_ path: String) throws -> Int32 {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            if errno == ELOOP {
+                throw LedgerError(.ioError, "the lock file \(path) is a symbolic link; refused (remove it)")
+            }
+            throw LedgerError(.ioError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            close(descriptor)
+            throw LedgerError(.ioError, "the lock file \(path) is not a regular file; refused (remove it)")
+        }
+        return descriptor
+    }
 
     /// Tries to turn the shared lock into an exclusive one, retrying for up to `seconds`. The
     /// shared lock is kept all the while, also when the upgrade fails.

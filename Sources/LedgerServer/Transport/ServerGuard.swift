@@ -10,8 +10,14 @@ package final class ServerGuard {
     /// Takes the ledger's server lock and clears a stale socket at `socketPath`.
     /// - Throws: `ledger_locked` when another server serves the ledger or answers on the socket.
     package init(ledgerDirectory: String, socketPath: String) throws {
-        descriptor = open(ledgerDirectory + "/server.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw LedgerError(.ioError, "cannot open \(ledgerDirectory)/server.lock") }
+        // A symbolic link planted at the lock's name is refused, never followed (nor its target created).
+        descriptor = open(ledgerDirectory + "/server.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            if errno == ELOOP {
+                throw LedgerError(.ioError, "\(ledgerDirectory)/server.lock is a symbolic link; refused (remove it)")
+            }
+            throw LedgerError(.ioError, "cannot open \(ledgerDirectory)/server.lock")
+        }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw LedgerError(.ledgerLocked, "another server is already serving the ledger in \(ledgerDirectory)")
