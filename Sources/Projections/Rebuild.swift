@@ -65,6 +65,8 @@ extension Ledger {
         let comparison = Locked(SnapshotComparison())
         // The first snapshot that differs: its seq, and what was wrong or the bytes it holds.
         let firstDifference = Locked<(seq: UInt64, problem: String?, stored: [UInt8])?>(nil)
+        // The last snapshot read that is stored whole: the deltas after it are made from it.
+        let lastWhole = Locked<(seq: UInt64, bytes: [UInt8])?>(nil)
         let comparisons = DispatchGroup()
         let comparer = DispatchQueue(label: "rebuild.snapshots")
         var touched: Set<Pseudonym> = []
@@ -100,13 +102,14 @@ extension Ledger {
                     let seq = capture.seq
                     let stored: [UInt8]
                     do {
-                        guard let read = try ledger.storedSnapshot(at: seq) else {
+                        guard let read = try ledger.storedSnapshot(at: seq, knownBase: lastWhole.withLock { $0 }) else {
                             firstDifference.withLock {
                                 $0 = (seq, "the snapshot at seq \(seq) disappeared during the rebuild", [])
                             }
                             return
                         }
-                        stored = read
+                        stored = read.bytes
+                        if read.isWhole { lastWhole.withLock { $0 = (seq, read.bytes) } }
                     } catch let error as LedgerError {
                         firstDifference.withLock { $0 = (seq, error.message, []) }
                         return

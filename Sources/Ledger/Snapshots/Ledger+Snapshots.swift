@@ -33,6 +33,24 @@ extension Ledger {
         try storage { try events.read { try SnapshotStore.read(seq, in: $0, events: events) } }
     }
 
+    /// The snapshot stored at exactly `seq`, as ``storedSnapshot(at:)`` reads it, and whether it
+    /// is stored whole; a delta of `knownBase` (a snapshot stored whole that the caller read
+    /// before) is made from those bytes instead of reading the base again. `rebuild` reads every
+    /// snapshot in order this way.
+    package func storedSnapshot(
+        at seq: UInt64,
+        knownBase: (seq: UInt64, bytes: [UInt8])?
+    ) throws -> (bytes: [UInt8], isWhole: Bool)? {
+        try storage {
+            try events.read { txn in
+                guard let manifest = try SnapshotStore.manifest(at: seq, in: txn, events: events),
+                    let bytes = try SnapshotStore.read(seq, knownBase: knownBase, in: txn, events: events)
+                else { return nil }
+                return (bytes, manifest.baseSeq == nil)
+            }
+        }
+    }
+
     /// The manifest of the snapshot stored at `seq` as stored (its chunk count, length, SHA-256
     /// and the base of a delta); `nil` when there is none.
     package func snapshotManifest(at seq: UInt64) throws -> [UInt8]? {

@@ -150,8 +150,11 @@ enum SnapshotStore {
 
     /// The snapshot at exactly `seq`, checked against its manifest; `nil` when there is none. A
     /// snapshot stored as a delta is made from its base, which must be stored whole.
+    /// - Parameter knownBase: A snapshot stored whole that the caller read before (checked then):
+    ///   a delta of it is made from these bytes instead of reading its chunks again.
     static func read(
         _ seq: UInt64,
+        knownBase: (seq: UInt64, bytes: [UInt8])? = nil,
         in txn: borrowing some KeyValueReading & ~Copyable,
         events: Environment
     ) throws -> [UInt8]? {
@@ -165,7 +168,8 @@ enum SnapshotStore {
                 base.baseSeq == nil,
                 let assembled = SnapshotDelta.assemble(
                     payload: stored,
-                    base: try chunks(of: base, at: baseSeq, in: txn, events: events),
+                    base: try knownBase.flatMap { $0.seq == baseSeq ? $0.bytes : nil }
+                        ?? chunks(of: base, at: baseSeq, in: txn, events: events),
                     length: Int(manifest.length)
                 )
             else {
