@@ -267,9 +267,7 @@ final class TileDirectory {
         let temporary = folder + "/." + (file as NSString).lastPathComponent + ".\(getpid()).partial"
         // A leftover of a killed export is removed (a symbolic link planted there too: unlink
         // removes the link, never its target); the file is then made anew, never followed.
-        unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LedgerError(.ioError, "cannot write \(temporary)") }
+        let fd = try WritableFile.open(temporary, .replaceLeftover, mode: 0o644, name: "the export's temporary file")
         let written = Self.writeAll(bytes, to: fd)
         let synced = fsync(fd) == 0
         close(fd)
