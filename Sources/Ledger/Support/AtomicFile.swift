@@ -1,7 +1,8 @@
 import Foundation
 
 /// Small files replaced whole, so that a reader sees the old bytes or the new ones, never a part:
-/// the dashboard's token file and the integrity status file.
+/// the dashboard's token file, the integrity status file, and a backup's marker, manifest and key
+/// files.
 package enum AtomicFile {
     /// Replaces the file at `path` with `bytes`, mode `mode`, in one rename: the bytes go to a
     /// temporary name beside it that no one else can open (``WritableFile``'s
