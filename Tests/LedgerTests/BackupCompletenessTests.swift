@@ -85,6 +85,49 @@ struct BackupCompletenessTests {
         #expect(Fixture.filesContaining(bytes: Array(record[0..<60]), under: directory.ledger).isEmpty)
     }
 
+    /// Symbolic links planted in the backup directory while a backup runs (by another user who can
+    /// write it), at the names of the files it writes (`signing.key`, `master.key`,
+    /// `backup-manifest.json`) and at the temporary names beside them (`<name>.<pid>.tmp`, and the
+    /// `<name>.partial` a backup wrote through before), to an existing file or to nothing: each
+    /// file is written as a regular file in the link's place, the link's target keeps its bytes
+    /// and mode, a dangling link's target is not created, and the backup opens and verifies.
+    @Test func linksPlantedInTheBackupDirectoryAreReplacedNeverFollowed() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append(try (0..<20).map { try Fixture.grant("l\($0 % 5)") }, actor: "t")
+        let targets = try LinkTargets(in: directory.path)
+        let names = ["signing.key", "master.key", Ledger.backupManifestName]
+        for (index, (atName, atTemporary)) in [
+            (targets.existing, targets.missing), (targets.missing, targets.existing),
+        ]
+        .enumerated() {
+            let target = directory.path + "/backup-\(index)"
+            try ledger.backup(to: target, includingMasterKey: true) { step in
+                guard step == .marked else { return }
+                for name in names {
+                    try targets.plant(at: target + "/" + name, to: atName)
+                    try targets.plant(at: target + "/" + name + ".\(getpid()).tmp", to: atTemporary)
+                    try targets.plant(at: target + "/" + name + ".partial", to: atTemporary)
+                }
+            }
+            for name in names {
+                #expect(!isLink(target + "/" + name), "\(name)")
+                #expect(!FileManager.default.fileExists(atPath: target + "/" + name + ".\(getpid()).tmp"))
+                unlink(target + "/" + name + ".partial")
+            }
+            for name in ["signing.key", "master.key"] {
+                #expect(
+                    FileManager.default.contents(atPath: target + "/" + name)
+                        == FileManager.default.contents(atPath: directory.ledger + "/" + name)
+                )
+            }
+            #expect(try targets.untouched())
+            let copy = try Ledger(openingAt: target, options: Fixture.options())
+            #expect(try copy.verify().isValid)
+            #expect(try copy.head() == ledger.head())
+        }
+    }
+
     @Test func aFinishedBackupHasItsManifestAndOpens() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

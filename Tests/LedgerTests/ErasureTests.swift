@@ -474,6 +474,29 @@ struct ErasureTests {
         withExtendedLifetime(otherProcess) {}
     }
 
+    /// A symbolic link at `keys/compact.pending`, to an existing file or to nothing, makes a
+    /// compaction fail with `io_error` before it copies anything, never followed: the link's target
+    /// keeps its bytes and mode, a dangling link's target is not created, and the link stays for
+    /// the operator to see. With the link gone the compaction runs and removes its own marker.
+    @Test func aLinkAtTheCompactionMarkerIsRefusedAndItsTargetLeftUntouched() throws {
+        let directory = TemporaryDirectory()
+        let targets = try LinkTargets(in: directory.path)
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try populate(ledger)
+        let marker = directory.ledger + "/keys/compact.pending"
+        for destination in targets.destinations {
+            try targets.plant(at: marker, to: destination)
+            let refused = try #require(throws: LedgerError.self) { try ledger.compactKeyStore() }
+            #expect(refused.code == .ioError && refused.message.contains("symbolic link"), "\(refused.message)")
+            #expect(isLink(marker))
+        }
+        #expect(try targets.untouched())
+        unlink(marker)
+        try ledger.compactKeyStore()
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        #expect(try ledger.pseudonym(of: Self.external) != nil)
+    }
+
     /// A compaction that is refused keeps its shared lock: a second compactor cannot replace the
     /// file under the first one's open environment (the lost-keys defect of `flock` upgrades).
     @Test func aRefusedUpgradeKeepsTheSharedLock() throws {

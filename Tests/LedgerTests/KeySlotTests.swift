@@ -220,6 +220,49 @@ struct KeySlotTests {
         #expect(errorCode { _ = try #require(ledger).pseudonym(of: "d-2@example.no") } == .ledgerCorrupt)
     }
 
+    /// A symbolic link at `keys/slots` or `keys/index`, to an existing file or to nothing, is
+    /// refused with `io_error` (not taken for a missing file), never followed: both when a ledger
+    /// is created (the files are made) and when one is opened (they must exist). The link's target
+    /// keeps its bytes and mode, a dangling link's target is not created, and the ledger opens
+    /// again once its own file is back.
+    @Test func aLinkAtASlotFileIsRefusedAndItsTargetLeftUntouched() throws {
+        let directory = TemporaryDirectory()
+        let targets = try LinkTargets(in: directory.path)
+        let options = Fixture.options()
+        let keys = directory.ledger + "/keys"
+        for name in [SubjectSlots.slotsName, SubjectSlots.indexName] {
+            for destination in targets.destinations {
+                try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+                try targets.plant(at: keys + "/" + name, to: destination)
+                let refused = try #require(throws: LedgerError.self) {
+                    try Ledger.create(at: directory.ledger, catalogue: nil, options: options)
+                }
+                #expect(refused.code == .ioError && refused.message.contains("symbolic link"), "\(refused.message)")
+                try FileManager.default.removeItem(atPath: directory.ledger)
+            }
+        }
+        var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
+        _ = try #require(ledger).append(try grants("l", 0..<3), actor: "t")
+        ledger = nil
+        for name in [SubjectSlots.slotsName, SubjectSlots.indexName] {
+            let path = keys + "/" + name
+            try FileManager.default.moveItem(atPath: path, toPath: directory.path + "/saved")
+            for destination in targets.destinations {
+                try targets.plant(at: path, to: destination)
+                let refused = try #require(throws: LedgerError.self) {
+                    try Ledger(openingAt: directory.ledger, options: options)
+                }
+                #expect(refused.code == .ioError && refused.message.contains("symbolic link"), "\(refused.message)")
+                #expect(isLink(path))
+            }
+            unlink(path)
+            try FileManager.default.moveItem(atPath: directory.path + "/saved", toPath: path)
+        }
+        #expect(try targets.untouched())
+        ledger = try Ledger(openingAt: directory.ledger, options: options)
+        #expect(try #require(ledger).pseudonym(of: "l-2@example.no") != nil)
+    }
+
     /// A slot damaged after its erasure was recorded (a torn copy, a bad sector) no longer says
     /// where its buckets are: the overwrite then reads the whole index, and no bucket names the
     /// slot afterwards, while every other subject's bucket stays.

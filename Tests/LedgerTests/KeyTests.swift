@@ -22,6 +22,38 @@ struct KeyTests {
         #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: Fixture.options()) } == .keyInsecure)
     }
 
+    /// The key files a ledger creates are never written through a symbolic link at their name: the
+    /// master key file and the signing key are refused with `io_error` when a link (to a file or
+    /// to nothing) is there, its target keeps its bytes and mode, a dangling link's target is not
+    /// created, and the ledger still opens with its own keys once the link is gone.
+    @Test func aLinkAtAKeyFilesNameIsRefusedAndItsTargetLeftUntouched() throws {
+        let directory = TemporaryDirectory()
+        let targets = try LinkTargets(in: directory.path)
+        let master = directory.path + "/master.key"
+        _ = try Fixture.ledger(in: directory)
+        let signing = Ledger.signingKeyPath(for: directory.ledger)
+        let original = FileManager.default.contents(atPath: signing)
+        try FileManager.default.moveItem(atPath: signing, toPath: directory.path + "/signing.key")
+        for destination in targets.destinations {
+            try targets.plant(at: master, to: destination)
+            let refused = try #require(throws: LedgerError.self) {
+                try FileMasterKeyProvider.create(at: master, random: SeededRandom(seed: "k"))
+            }
+            #expect(refused.code == .ioError && refused.message.contains("the master key file"))
+            try targets.plant(at: signing, to: destination)
+            let ledger = try Ledger(openingAt: directory.ledger, options: Fixture.options())
+            // A link to a file is read as the key (and refused, its mode being 0644); a dangling
+            // one is not created through.
+            #expect(throws: LedgerError.self) { try ledger.ensureSigningKey() }
+            #expect(isLink(signing))
+        }
+        #expect(try targets.untouched())
+        unlink(signing)
+        try FileManager.default.moveItem(atPath: directory.path + "/signing.key", toPath: signing)
+        #expect(FileManager.default.contents(atPath: signing) == original)
+        _ = try Ledger(openingAt: directory.ledger, options: Fixture.options()).ensureSigningKey()
+    }
+
     @Test func aWrongMasterKeyIsRefused() throws {
         let directory = TemporaryDirectory()
         _ = try Fixture.ledger(in: directory)

@@ -53,6 +53,55 @@ struct StorageTests {
         for result in acknowledged.suffix(5) { #expect(try ledger.event(seq: result.seq)?.hashHex == result.hash) }
     }
 
+    /// A symbolic link at `data.mdb` or `lock.mdb`, to an existing file or to nothing, is refused
+    /// with `io_error` before LMDB opens the environment (LMDB would follow it, and size and write
+    /// the lock file): for a new environment, and for a ledger's own when it is opened. The link's
+    /// target keeps its bytes and mode, a dangling link's target is not created, and a FIFO there
+    /// is refused, not waited on.
+    @Test func aLinkAtAnLMDBFileIsRefusedBeforeLMDBOpensIt() throws {
+        let directory = TemporaryDirectory()
+        let targets = try LinkTargets(in: directory.path)
+        let fresh = directory.path + "/env"
+        try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: true)
+        for name in ["data.mdb", "lock.mdb"] {
+            for destination in targets.destinations {
+                try targets.plant(at: fresh + "/" + name, to: destination)
+                let refused = try #require(throws: LedgerError.self) {
+                    try Fixture.environment(in: directory, tables: ["t"])
+                }
+                #expect(refused.code == .ioError && refused.message.contains("symbolic link"), "\(refused.message)")
+            }
+            unlink(fresh + "/" + name)
+            #expect(mkfifo(fresh + "/" + name, 0o600) == 0)
+            let fifo = try #require(throws: LedgerError.self) { try Fixture.environment(in: directory, tables: ["t"]) }
+            #expect(fifo.code == .ioError && fifo.message.contains("not a regular file"))
+            unlink(fresh + "/" + name)
+        }
+        // A dangling link where a new ledger's log goes: the ledger is not made through it.
+        try FileManager.default.createDirectory(atPath: directory.ledger + "/events", withIntermediateDirectories: true)
+        try targets.plant(at: directory.ledger + "/events/data.mdb", to: targets.missing)
+        #expect(errorCode { _ = try Fixture.ledger(in: directory) } == .ioError)
+        try FileManager.default.removeItem(atPath: directory.ledger)
+        _ = try Fixture.ledger(in: directory)
+        for environment in ["events", "keys"] {
+            for name in ["data.mdb", "lock.mdb"] {
+                let path = directory.ledger + "/" + environment + "/" + name
+                try FileManager.default.moveItem(atPath: path, toPath: directory.path + "/saved")
+                for destination in targets.destinations {
+                    try targets.plant(at: path, to: destination)
+                    let code = errorCode { _ = try Ledger(openingAt: directory.ledger, options: Fixture.options()) }
+                    // A dangling data.mdb reads as no file: the ledger (or key store) is missing.
+                    let dangling = name == "data.mdb" && destination == targets.missing
+                    #expect(dangling ? code != nil : code == .ioError, "\(environment)/\(name) → \(destination)")
+                }
+                unlink(path)
+                try FileManager.default.moveItem(atPath: directory.path + "/saved", toPath: path)
+            }
+        }
+        #expect(try targets.untouched())
+        #expect(try Ledger(openingAt: directory.ledger, options: Fixture.options()).verify().isValid)
+    }
+
     @Test func aWriteRollsBackWhenItsBodyThrows() throws {
         let directory = TemporaryDirectory()
         let environment = try Fixture.environment(in: directory, tables: ["t"], mapSize: 1 << 20)

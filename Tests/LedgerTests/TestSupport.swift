@@ -167,3 +167,40 @@ func errorCode(_ body: () throws -> Void) -> LedgerError.Code? {
         return LedgerError.Code(rawValue: "unexpected: \(error)")
     }
 }
+
+/// What a planted symbolic link points to in a test of a link that must not be followed: an
+/// existing file (`keep me`, mode 0644) and a name where nothing is.
+struct LinkTargets {
+    let existing: String
+    let missing: String
+
+    /// Makes the existing target in `directory` (which must exist).
+    init(in directory: String) throws {
+        existing = directory + "/victim"
+        missing = directory + "/not-there"
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: existing))
+        guard chmod(existing, 0o644) == 0 else { throw LedgerError(.ioError, "cannot chmod \(existing)") }
+    }
+
+    /// The two destinations a test plants a link to, one after the other.
+    var destinations: [String] { [existing, missing] }
+
+    /// Plants a symbolic link at `path` to `destination`, replacing whatever is there.
+    func plant(at path: String, to destination: String) throws {
+        unlink(path)
+        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: destination)
+    }
+
+    /// Whether the existing target kept its bytes and mode and the missing one was not created.
+    func untouched() throws -> Bool {
+        let mode = try FileManager.default.attributesOfItem(atPath: existing)[.posixPermissions] as? Int
+        return FileManager.default.contents(atPath: existing) == Data("keep me".utf8) && mode == 0o644
+            && !FileManager.default.fileExists(atPath: missing)
+    }
+}
+
+/// Whether a symbolic link is at `path` (not following it).
+func isLink(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+}

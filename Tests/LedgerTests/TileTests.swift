@@ -456,6 +456,50 @@ struct TileTests {
         #expect(written.keys.filter { $0.hasSuffix(".partial") }.sorted() == ["tile/.notes.partial"])
     }
 
+    /// Symbolic links planted in an export directory (by another user who can write it) are never
+    /// followed. A link at a folder the export writes in (`tile`, `records`, `tile/0`), to a
+    /// directory or to nothing, is refused with `io_error`: nothing is created in the directory it
+    /// points to, a dangling link's target is not created, and no checkpoint is written. A link at
+    /// a temporary name (`.checkpoint.<pid>.partial`) is removed, the checkpoint written in its
+    /// place, and the file it pointed to keeps its bytes and mode.
+    @Test func linksPlantedInAnExportDirectoryAreNeverFollowed() throws {
+        let directory = TemporaryDirectory()
+        let (ledger, _) = try ledgerWithAnErasure(events: 300, in: directory)
+        let victim = directory.path + "/victim-folder"
+        try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: victim + "/keep"))
+        let missing = directory.path + "/no-folder"
+        for (index, folder) in ["tile", "records", "tile/0"].enumerated() {
+            for destination in [victim, missing] {
+                let target = directory.path + "/tiles-\(index)-\(destination == victim ? "folder" : "nothing")"
+                let link = target + "/" + folder
+                try FileManager.default.createDirectory(
+                    atPath: (link as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true
+                )
+                try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: destination)
+                let refused = try #require(throws: LedgerError.self) { try ledger.exportTiles(to: target) }
+                #expect(refused.code == .ioError && refused.message.contains("symbolic link"), "\(refused.message)")
+                #expect(!FileManager.default.fileExists(atPath: target + "/" + TileDirectory.checkpointName))
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: victim) == ["keep"])
+        #expect(FileManager.default.contents(atPath: victim + "/keep") == Data("keep me".utf8))
+        #expect(!FileManager.default.fileExists(atPath: missing))
+
+        let targets = try LinkTargets(in: directory.path)
+        let target = directory.path + "/tiles"
+        let checkpoint = target + "/" + TileDirectory.checkpointName
+        for destination in targets.destinations {
+            try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+            try targets.plant(at: target + "/.\(TileDirectory.checkpointName).\(getpid()).partial", to: destination)
+            try ledger.exportTiles(to: target)
+            #expect(!isLink(checkpoint))
+            #expect(try SignedNote(parsing: text(checkpoint)).text.contains("\n300\n"))
+        }
+        #expect(try targets.untouched())
+    }
+
     // MARK: Helpers
 
     /// A ledger of `events` events, grants over 40 subjects in uneven batches, one subject

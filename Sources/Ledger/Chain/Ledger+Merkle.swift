@@ -14,8 +14,8 @@ extension Ledger {
             // Always the system's generator: a long-term key gains nothing from a seeded source, and
             // drawing from the injected one would shift every later draw of a reproducible fixture.
             let key = try Curve25519.Signing.PrivateKey(rawRepresentation: SystemRandomSource().bytes(32))
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard fd >= 0 else { throw LedgerError(.ioError, "cannot create the signing key \(path)") }
+            // Never over anything at the name, a dangling symbolic link included.
+            let fd = try WritableFile.open(path, .createNew, name: "the signing key")
             defer { close(fd) }
             let text = Array((Hex.encode(key.rawRepresentation) + "\n").utf8)
             guard text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count, fsync(fd) == 0 else {

@@ -148,6 +148,8 @@ final class TileDirectory {
     /// The directories a file was renamed into since the last ``syncDirectories()``, and their
     /// parents up to `path`.
     private var unsynced: Set<String> = []
+    /// The folders below `path` that ``makeFolder(_:)`` made or found to be directories.
+    private var madeFolders: Set<String> = []
 
     /// Opens `path`, creating it when missing, and locks it against other exports.
     /// - Throws: ``LedgerError`` `invalid_field` when it is not a directory, `ledger_locked`
@@ -255,21 +257,18 @@ final class TileDirectory {
     }
 
     /// Writes `bytes` as the file `relative`: to a temporary name beside it, fsynced, then
-    /// renamed over it.
+    /// renamed over it. Neither the temporary file nor a folder below ``path`` is reached through
+    /// a symbolic link (``makeFolder(_:)``).
+    /// - Throws: ``LedgerError`` `io_error` when a folder on the way is a link or not a directory,
+    ///   or the file cannot be written.
     func write(_ bytes: [UInt8], as relative: String) throws {
         let file = path + "/" + relative
         let folder = (file as NSString).deletingLastPathComponent
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw LedgerError(.ioError, "cannot create the directory \(folder)")
-        }
+        try makeFolder(folder)
         let temporary = folder + "/." + (file as NSString).lastPathComponent + ".\(getpid()).partial"
         // A leftover of a killed export is removed (a symbolic link planted there too: unlink
         // removes the link, never its target); the file is then made anew, never followed.
-        unlink(temporary)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw LedgerError(.ioError, "cannot write \(temporary)") }
+        let fd = try WritableFile.open(temporary, .replaceLeftover, mode: 0o644, name: "the export's temporary file")
         let written = Self.writeAll(bytes, to: fd)
         let synced = fsync(fd) == 0
         close(fd)
@@ -281,6 +280,31 @@ final class TileDirectory {
         while unsynced.insert(parent).inserted, parent != path, parent.count > path.count {
             parent = (parent as NSString).deletingLastPathComponent
         }
+    }
+
+    /// Makes `folder`, below ``path``, and the folders between them, each with `mkdir`, which
+    /// never follows a link at its name. A symbolic link, or anything other than a directory, at
+    /// one of their names is refused: a link planted at `tile` would otherwise make the export
+    /// create, or rename over, files in the directory it points to.
+    private func makeFolder(_ folder: String) throws {
+        guard folder.count > path.count, !madeFolders.contains(folder) else { return }
+        try makeFolder((folder as NSString).deletingLastPathComponent)
+        if mkdir(folder, 0o777) != 0 {
+            let reason = errno
+            var info = stat()
+            guard reason == EEXIST, lstat(folder, &info) == 0 else {
+                throw LedgerError(
+                    .ioError,
+                    "cannot create the directory \(folder): \(String(cString: strerror(reason)))"
+                )
+            }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: break
+            case S_IFLNK: throw LedgerError(.ioError, "\(folder) is a symbolic link; refused (remove it)")
+            default: throw LedgerError(.ioError, "\(folder) is not a directory; refused (remove it)")
+            }
+        }
+        madeFolders.insert(folder)
     }
 
     /// Fsyncs every directory a file was renamed into (and its parents), so that the renames

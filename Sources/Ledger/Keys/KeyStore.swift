@@ -579,10 +579,11 @@ final class KeyStore: @unchecked Sendable {
 
     /// Records that a compaction is due before a key is deleted (`keys/compact.pending`, synced),
     /// so a crash before the compaction finishes leaves the next open to do it.
+    /// - Throws: ``LedgerError`` `io_error` when a symbolic link, or anything other than a regular
+    ///   file, is at the marker's name (refused, never followed: ``WritableFile``), or it cannot be
+    ///   created.
     func markCompactionPending() throws {
-        let fd = open(pendingMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LedgerError(.ioError, "cannot create \(pendingMarker)") }
-        close(fd)
+        close(try WritableFile.open(pendingMarker, .openOrCreate, name: "the key store's compaction marker"))
         try Self.fsync(path: directory)
     }
 
@@ -696,7 +697,14 @@ final class KeyStore: @unchecked Sendable {
         // Held open across the rename, so the old file's blocks and cached pages are freed when
         // this returns, not inside the rename while every writer waits (tens of milliseconds at
         // a million subjects), and then a slice at a time (``freeBlocksIfUnlinked(_:)``).
-        let oldFile = open(directory + "/data.mdb", O_RDWR | O_CLOEXEC)
+        // Never through a link planted at the name since the store was opened (``WritableFile``).
+        let oldFile =
+            (try? WritableFile.open(
+                directory + "/data.mdb",
+                .openExisting(missing: LedgerError(.keyMissing, "the key store's data.mdb is missing")),
+                access: O_RDWR,
+                name: "the key store's data.mdb"
+            )) ?? -1
         defer {
             if oldFile >= 0 {
                 Self.freeBlocksIfUnlinked(oldFile)

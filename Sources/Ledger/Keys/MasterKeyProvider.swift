@@ -43,16 +43,12 @@ public struct FileMasterKeyProvider: MasterKeyProvider {
         return SymmetricKey(data: raw)
     }
 
-    /// Writes a new random key to `path` with mode 0600, refusing to overwrite an existing file.
-    /// - Throws: ``LedgerError`` `io_error` when the file exists or cannot be written.
+    /// Writes a new random key to `path` with mode 0600, refusing to overwrite an existing file or
+    /// to write through a symbolic link (a dangling one included).
+    /// - Throws: ``LedgerError`` `io_error` when anything is at `path` or it cannot be written.
     public static func create(at path: String, random: some RandomSource) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else {
-            throw LedgerError(
-                .ioError,
-                "cannot create the master key file \(path): \(String(cString: strerror(errno)))"
-            )
-        }
+        // Never over anything at the name, a symbolic link included (``WritableFile``).
+        let fd = try WritableFile.open(path, .createNew, name: "the master key file")
         defer { close(fd) }
         let text = Array((Hex.encode(random.bytes(32)) + "\n").utf8)
         let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -141,18 +141,21 @@ final class SubjectSlots: @unchecked Sendable {
         }
     }
 
-    /// Opens (creating when absent) the two files in `directory`.
+    /// Opens (creating when absent) the two files in `directory`, never through a symbolic link
+    /// at their names (``WritableFile``).
     /// - Parameter creating: Whether missing files may be made; otherwise a missing file throws
     ///   `key_missing`, since every subject's key is in it.
+    /// - Throws: ``LedgerError`` `key_missing` as above; `io_error` when a symbolic link, or
+    ///   anything other than a regular file, is at either name, or a file cannot be opened.
     init(directory: String, creating: Bool) throws {
         self.directory = directory
-        let flags = O_RDWR | O_CLOEXEC | (creating ? O_CREAT : 0)
-        let slots = open(directory + "/" + Self.slotsName, flags, 0o600)
-        guard slots >= 0 else { throw Self.missing(directory, Self.slotsName) }
-        let index = open(directory + "/" + Self.indexName, flags, 0o600)
-        guard index >= 0 else {
+        let slots = try Self.open(Self.slotsName, in: directory, creating: creating)
+        let index: Int32
+        do {
+            index = try Self.open(Self.indexName, in: directory, creating: creating)
+        } catch {
             close(slots)
-            throw Self.missing(directory, Self.indexName)
+            throw error
         }
         slotsFile = slots
         indexFile = index
@@ -165,10 +168,20 @@ final class SubjectSlots: @unchecked Sendable {
         close(indexFile)
     }
 
+    /// Opens the file `name` in `directory` for reading and writing, creating it when `creating`.
+    private static func open(_ name: String, in directory: String, creating: Bool) throws -> Int32 {
+        try WritableFile.open(
+            directory + "/" + name,
+            creating ? .openOrCreate : .openExisting(missing: missing(directory, name)),
+            access: O_RDWR,
+            name: "the key store's \(name) file"
+        )
+    }
+
     private static func missing(_ directory: String, _ name: String) -> LedgerError {
         LedgerError(
             .keyMissing,
-            "the key store's \(name) file in \(directory) is missing or cannot be opened; every subject's key is in it. Restore keys/ from a backup (docs/OPERATIONS.md, \"Restoring a backup\")"
+            "the key store's \(name) file in \(directory) is missing; every subject's key is in it. Restore keys/ from a backup (docs/OPERATIONS.md, \"Restoring a backup\")"
         )
     }
 

@@ -33,7 +33,10 @@ extension Ledger {
     /// ``backupIncompleteMarkerName``, writes each copy under a temporary name (`events.partial`,
     /// …) and renames it into place once complete and fsynced, and writes
     /// ``backupManifestName`` (the size and SHA-256 of every file) last. Opening a directory with
-    /// the marker and no manifest fails with `ledger_corrupt` "this backup is incomplete".
+    /// the marker and no manifest fails with `ledger_corrupt` "this backup is incomplete". The
+    /// marker, the key files and the manifest are each replaced whole (``AtomicFile``): a symbolic
+    /// link planted at one of their names, or at a temporary name beside it, is replaced, never
+    /// followed, and the file it points to is neither written nor created.
     /// - Throws: `invalid_field` when `target` exists and is not empty; `io_error` on I/O failure.
     public func backup(to target: String, includingMasterKey: Bool = false) throws {
         try backup(to: target, includingMasterKey: includingMasterKey) { _ in }
@@ -68,8 +71,7 @@ extension Ledger {
                 "A ledgerctl backup is being written here. It is complete once \(Ledger.backupManifestName) exists.\n"
                     .utf8
             ),
-            to: marker,
-            in: target
+            to: marker
         )
         try afterStep(.marked)
 
@@ -109,7 +111,7 @@ extension Ledger {
             guard let bytes = manager.contents(atPath: file) else {
                 throw LedgerError(.ioError, "cannot read \(name) to copy it into the backup")
             }
-            try Backup.store(Array(bytes), to: target + "/" + name, in: target)
+            try Backup.store(Array(bytes), to: target + "/" + name)
             copied.append(name)
         }
         try afterStep(.keyFilesCopied)
@@ -120,7 +122,7 @@ extension Ledger {
             ledgerId: ledgerId,
             writtenAt: options.clock.now()
         )
-        try Backup.store(Array(manifest.utf8), to: target + "/" + Ledger.backupManifestName, in: target)
+        try Backup.store(Array(manifest.utf8), to: target + "/" + Ledger.backupManifestName)
         try afterStep(.manifestWritten)
         guard unlink(marker) == 0 else { throw LedgerError(.ioError, "cannot remove the backup's in-progress marker") }
         Backup.syncDirectory(target)
@@ -175,18 +177,17 @@ private enum Backup {
         syncDirectory(target)
     }
 
-    /// Writes `bytes` to `path` (mode 0600) through a temporary name, fsynced, then renamed.
-    static func store(_ bytes: [UInt8], to path: String, in directory: String) throws {
-        let partial = path + ".partial"
-        let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw LedgerError(.ioError, "cannot write \((path as NSString).lastPathComponent)") }
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == bytes.count, synced, rename(partial, path) == 0 else {
-            throw LedgerError(.ioError, "cannot write \((path as NSString).lastPathComponent)")
-        }
-        syncDirectory(directory)
+    /// Writes `bytes` to `path` (mode 0600) through a temporary name, fsynced, then renamed
+    /// (``AtomicFile``): a symbolic link at either name is replaced, never followed, so a link
+    /// planted in a backup directory that another user can write cannot make the backup overwrite
+    /// or create the file it points to.
+    static func store(_ bytes: [UInt8], to path: String) throws {
+        try AtomicFile.replace(
+            path,
+            with: bytes,
+            mode: 0o600,
+            name: "the backup's \((path as NSString).lastPathComponent)"
+        )
     }
 
     static func sync(_ path: String) throws {

@@ -53,7 +53,8 @@ final class Environment: @unchecked Sendable {
     /// meta pages naming transactions no commit writes, or a file shorter than its meta page says
     /// (a copy cut short) are refused, since LMDB would trust them and map past the end.
     /// - Throws: ``LMDBError`` when LMDB refuses, ``LedgerError`` `ledger_corrupt` for a damaged or
-    ///   truncated file, `io_error` when the directory cannot be made.
+    ///   truncated file, `io_error` when the directory cannot be made or a symbolic link (or
+    ///   anything other than a regular file) is at `data.mdb` or `lock.mdb`.
     init(path: String, tables names: [String], configuration: Configuration) throws {
         self.path = path
         self.tableNames = names
@@ -64,6 +65,7 @@ final class Environment: @unchecked Sendable {
             withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700]
         )
+        try Self.refuseLinkedFiles(in: path)
         // LMDB trusts its file; refuse a damaged or truncated one before it is mapped.
         let file = try DataFileCheck(directory: path)
         try file?.checkTransactions()
@@ -105,6 +107,20 @@ final class Environment: @unchecked Sendable {
             .ledgerLocked,
             "\((path as NSString).lastPathComponent)/data.mdb changed too fast to be checked; try again"
         )
+    }
+
+    /// Refuses a symbolic link, or anything other than a regular file, at `data.mdb` or `lock.mdb`
+    /// in `path` (``WritableFile/refuseLink(at:name:)``): LMDB opens both by name with
+    /// `O_RDWR | O_CREAT`, following a link, and sizes and writes the lock file, so a link planted
+    /// there would make it truncate and overwrite, or create, the file the link points to.
+    ///
+    /// - Warning: LMDB 0.9 takes no descriptor, so this checks the names just before LMDB opens
+    ///   them: a link planted in between is not seen. Keep the ledger's directories writable by its
+    ///   own user only (they are made with mode 0700).
+    private static func refuseLinkedFiles(in path: String) throws {
+        for name in ["data.mdb", "lock.mdb"] {
+            try WritableFile.refuseLink(at: path + "/" + name, name: "the LMDB file")
+        }
     }
 
     /// Creates and opens an `MDB_env` on `path` with a map of `mapSize` bytes.
@@ -322,6 +338,7 @@ final class Environment: @unchecked Sendable {
     /// the gate exclusively.
     private func reopen(mapSize size: Int) throws {
         guard handle == nil else { return }
+        try Self.refuseLinkedFiles(in: path)
         let env = try Self.open(path: path, mapSize: size)
         do {
             let reopened = try Self.openTables(tableNames, in: env)

@@ -52,25 +52,13 @@ final class FileLock: @unchecked Sendable {
     deinit { close(descriptor) }
 
     /// Opens (creating, never truncating) the regular file at `path` for locking. A symbolic link
-    /// there is refused, never followed: a link planted at a lock's name (beside the ledger, which
-    /// another user may be able to write) would otherwise make this process open, or create, the
-    /// file it points to.
+    /// there is refused, never followed (``WritableFile``): a link planted at a lock's name (beside
+    /// the ledger, which another user may be able to write) would otherwise make this process open,
+    /// or create, the file it points to.
     /// - Throws: ``LedgerError`` `io_error` naming the path when it is a link or not a regular
     ///   file, or cannot be opened.
     private static func openLockFile(_ path: String) throws -> Int32 {
-        let descriptor = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            if errno == ELOOP {
-                throw LedgerError(.ioError, "the lock file \(path) is a symbolic link; refused (remove it)")
-            }
-            throw LedgerError(.ioError, "cannot open the lock file \(path): \(String(cString: strerror(errno)))")
-        }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            close(descriptor)
-            throw LedgerError(.ioError, "the lock file \(path) is not a regular file; refused (remove it)")
-        }
-        return descriptor
+        try WritableFile.open(path, .openOrCreate, access: O_RDWR, name: "the lock file")
     }
 
     /// Tries to turn the shared lock into an exclusive one, retrying for up to `seconds`. The

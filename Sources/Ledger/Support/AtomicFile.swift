@@ -1,10 +1,12 @@
 import Foundation
 
 /// Small files replaced whole, so that a reader sees the old bytes or the new ones, never a part:
-/// the dashboard's token file and the integrity status file.
+/// the dashboard's token file, the integrity status file, and a backup's marker, manifest and key
+/// files.
 package enum AtomicFile {
     /// Replaces the file at `path` with `bytes`, mode `mode`, in one rename: the bytes go to a
-    /// temporary name beside it that no one else can open (`O_EXCL | O_NOFOLLOW`), are flushed,
+    /// temporary name beside it that no one else can open (``WritableFile``'s
+    /// ``WritableFile/Disposition/replaceLeftover``: `O_EXCL | O_NOFOLLOW`), are flushed,
     /// then renamed over `path` (a symbolic link at `path` is replaced, never followed), and the
     /// directory is flushed so that the rename is on disk too.
     /// - Parameters:
@@ -13,9 +15,7 @@ package enum AtomicFile {
     package static func replace(_ path: String, with bytes: [UInt8], mode: mode_t, name: String) throws {
         let temporary = path + ".\(getpid()).tmp"
         // A leftover of a killed writer (or a link planted there) is removed, never followed.
-        unlink(temporary)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard descriptor >= 0 else { throw failure("create", name, path) }
+        let descriptor = try WritableFile.open(temporary, .replaceLeftover, mode: mode, name: name)
         let written = writeAll(bytes, to: descriptor)
         // The mode given to open(2) is narrowed by the umask; set it exactly.
         let modeSet = fchmod(descriptor, mode) == 0

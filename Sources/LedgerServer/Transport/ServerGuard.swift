@@ -8,16 +8,17 @@ package final class ServerGuard {
     private let descriptor: Int32
 
     /// Takes the ledger's server lock and clears a stale socket at `socketPath`.
-    /// - Throws: `ledger_locked` when another server serves the ledger or answers on the socket.
+    /// - Throws: `ledger_locked` when another server serves the ledger or answers on the socket;
+    ///   `io_error` when `server.lock` is a symbolic link or not a regular file, or cannot be opened.
     package init(ledgerDirectory: String, socketPath: String) throws {
-        // A symbolic link planted at the lock's name is refused, never followed (nor its target created).
-        descriptor = open(ledgerDirectory + "/server.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else {
-            if errno == ELOOP {
-                throw LedgerError(.ioError, "\(ledgerDirectory)/server.lock is a symbolic link; refused (remove it)")
-            }
-            throw LedgerError(.ioError, "cannot open \(ledgerDirectory)/server.lock")
-        }
+        // A symbolic link planted at the lock's name is refused, never followed (nor its target
+        // created), and so is anything other than a regular file.
+        descriptor = try WritableFile.open(
+            ledgerDirectory + "/server.lock",
+            .openOrCreate,
+            access: O_RDWR,
+            name: "the server lock file"
+        )
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             close(descriptor)
             throw LedgerError(.ledgerLocked, "another server is already serving the ledger in \(ledgerDirectory)")
