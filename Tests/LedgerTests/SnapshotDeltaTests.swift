@@ -111,6 +111,34 @@ import Testing
         tag.write(u64: 0)
         #expect(SnapshotDelta.assemble(payload: tag.bytes, base: base, length: 0) == nil)
         #expect(SnapshotDelta.assemble(payload: payload, base: base, length: next.bytes.count + 1) == nil)
+        // Ranges of the base out of order or overlapping (no writer makes them) are refused.
+        for ranges in [[(10, 5), (0, 5)], [(0, 10), (5, 10)]] {
+            var writer = ByteWriter()
+            writer.write(SnapshotDelta.magic)
+            writer.write(u32: UInt32(ranges.count))
+            for (offset, count) in ranges {
+                writer.write(u8: 0)
+                writer.write(u64: UInt64(offset))
+                writer.write(u64: UInt64(count))
+            }
+            let made = ranges.reduce(0) { $0 + $1.1 }
+            #expect(SnapshotDelta.assemble(payload: writer.bytes, base: base, length: made) == nil, "\(ranges)")
+        }
+        // A base read in parts of any size makes the same snapshot.
+        for size in [1, 7, 64, base.count] {
+            let made = base.withUnsafeBytes { raw in
+                SnapshotDelta.assemble(payload: payload, length: next.bytes.count, baseLength: base.count) { part in
+                    var start = 0
+                    while start < raw.count {
+                        guard part(UnsafeRawBufferPointer(rebasing: raw[start..<min(start + size, raw.count)])) else {
+                            return
+                        }
+                        start += size
+                    }
+                }
+            }
+            #expect(made == next.bytes, "parts of \(size) bytes")
+        }
         #expect(SnapshotDelta.assemble(payload: payload, base: base, length: Int.max) == nil)
     }
 
@@ -161,6 +189,10 @@ import Testing
             try txn.put(damaged, forKey: SnapshotStore.key(10, 1), in: table)
         }
         #expect(errorCode { _ = try ledger.storedSnapshot(at: 20) } == .ledgerCorrupt)
+        try ledger.events.write { txn in try txn.put(baseChunk, forKey: SnapshotStore.key(10, 1), in: table) }
+        #expect(try ledger.storedSnapshot(at: 20) == next)
+        try ledger.events.write { txn in try txn.delete(SnapshotStore.key(10, 2), in: table) }
+        #expect(errorCode { _ = try ledger.storedSnapshot(at: 20) } == .ledgerCorrupt, "a base chunk missing")
         try ledger.events.write { txn in try SnapshotStore.remove(10, in: txn, events: ledger.events) }
         #expect(errorCode { _ = try ledger.storedSnapshot(at: 20) } == .ledgerCorrupt)
         let manifest = try #require(try ledger.snapshotManifest(at: 20))

@@ -137,32 +137,115 @@ package struct SnapshotDelta: Sendable, Equatable {
     /// The snapshot the stored `payload` makes from `base`; `nil` when the payload is malformed,
     /// reaches outside the base, or does not make `length` bytes.
     package static func assemble(payload: [UInt8], base: [UInt8], length: Int) -> [UInt8]? {
+        base.withUnsafeBytes { base in
+            assemble(payload: payload, length: length, baseLength: base.count) { part in _ = part(base) }
+        }
+    }
+
+    /// The snapshot the stored `payload` makes from a base of `baseLength` bytes that
+    /// `forEachBasePart` lends in consecutive parts, in order (the base's stored chunks, read in
+    /// place: no copy of the whole base is made). `nil` when the payload is malformed, its ranges
+    /// of the base are not ascending and apart (as every writer makes them), reach outside the
+    /// base, or do not make `length` bytes.
+    /// - Parameter forEachBasePart: Calls its argument with each part until it returns `false`.
+    package static func assemble(
+        payload: [UInt8],
+        length: Int,
+        baseLength: Int,
+        forEachBasePart: ((UnsafeRawBufferPointer) -> Bool) throws -> Void
+    ) rethrows -> [UInt8]? {
         // The base's ranges never overlap and the own bytes are in the payload: a longer snapshot
         // is a damaged manifest, and is refused before anything is reserved for it.
-        guard length >= 0, length <= base.count + payload.count else { return nil }
-        return payload.withUnsafeBytes { raw -> [UInt8]? in
+        guard length >= 0, baseLength >= 0, length <= baseLength + payload.count,
+            let pieces = parse(payload, length: length, baseLength: baseLength)
+        else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length)
+        var next = 0  // the first piece not yet written whole
+        var written = 0  // how much of `pieces[next]` is written
+        var partStart = 0  // where the current part starts in the base
+        var valid = true
+        try payload.withUnsafeBytes { payload in
+            /// Writes the pieces that need no base bytes beyond `partEnd`.
+            func writePieces(through partEnd: Int, from part: UnsafeRawBufferPointer) -> Bool {
+                while next < pieces.count {
+                    switch pieces[next] {
+                    case .own(let from, let count):
+                        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: payload[from..<(from + count)]))
+                        next += 1
+                    case .base(let offset, let count):
+                        let position = offset + written
+                        guard position >= partStart else {
+                            valid = false
+                            return false
+                        }
+                        guard position < partEnd else { return true }
+                        let taken = min(offset + count, partEnd) - position
+                        bytes.append(
+                            contentsOf: UnsafeRawBufferPointer(
+                                rebasing: part[(position - partStart)..<(position - partStart + taken)]
+                            )
+                        )
+                        written += taken
+                        if written == count {
+                            next += 1
+                            written = 0
+                        }
+                    }
+                }
+                return true
+            }
+            try forEachBasePart { part in
+                let partEnd = partStart + part.count
+                guard writePieces(through: partEnd, from: part) else { return false }
+                partStart = partEnd
+                return next < pieces.count
+            }
+            if valid, next < pieces.count {
+                // Only pieces of its own can remain once the base is read to its end.
+                valid = writePieces(through: partStart, from: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+        }
+        guard valid, next == pieces.count, bytes.count == length else { return nil }
+        return bytes
+    }
+
+    /// A piece of a stored payload: a range of the base, or a range of the payload itself.
+    private enum StoredPiece {
+        case base(offset: Int, count: Int)
+        case own(from: Int, count: Int)
+    }
+
+    /// The pieces of a stored payload, checked against the snapshot's and the base's lengths.
+    private static func parse(_ payload: [UInt8], length: Int, baseLength: Int) -> [StoredPiece]? {
+        payload.withUnsafeBytes { raw -> [StoredPiece]? in
             var reader = ByteReader(raw)
             guard reader.read(count: magic.count) == magic, let count = reader.readU32() else { return nil }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(length)
+            var pieces: [StoredPiece] = []
+            var made = 0
+            var baseEnd = 0  // the end of the last range of the base: the next starts at or after it
             for _ in 0..<count {
                 guard let tag = reader.readU8(), let first = reader.readU64() else { return nil }
-                let room = UInt64(length - bytes.count)
+                let room = UInt64(length - made)
                 switch tag {
                 case 0:
-                    guard let count = reader.readU64(), count <= room, first <= UInt64(base.count),
-                        count <= UInt64(base.count) - first
+                    guard let count = reader.readU64(), count <= room, first <= UInt64(baseLength),
+                        count <= UInt64(baseLength) - first, Int(first) >= baseEnd
                     else { return nil }
-                    bytes += base[Int(first)..<Int(first + count)]
+                    pieces.append(.base(offset: Int(first), count: Int(count)))
+                    baseEnd = Int(first + count)
+                    made += Int(count)
                 case 1:
-                    guard first <= room, let own = reader.read(count: Int(first)) else { return nil }
-                    bytes += own
+                    let from = reader.offset
+                    guard first <= room, reader.skip(count: Int(first)) else { return nil }
+                    pieces.append(.own(from: from, count: Int(first)))
+                    made += Int(first)
                 default:
                     return nil
                 }
             }
-            guard reader.isAtEnd, bytes.count == length else { return nil }
-            return bytes
+            guard reader.isAtEnd, made == length else { return nil }
+            return pieces
         }
     }
 }

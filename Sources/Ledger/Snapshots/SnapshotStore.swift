@@ -166,11 +166,14 @@ enum SnapshotStore {
             // every byte taken from them.
             guard baseSeq < seq, let base = try self.manifest(at: baseSeq, in: txn, events: events),
                 base.baseSeq == nil,
-                let assembled = SnapshotDelta.assemble(
+                let assembled = try assemble(
                     payload: stored,
-                    base: try knownBase.flatMap { $0.seq == baseSeq ? $0.bytes : nil }
-                        ?? chunks(of: base, at: baseSeq, in: txn, events: events),
-                    length: Int(manifest.length)
+                    length: Int(manifest.length),
+                    base: base,
+                    at: baseSeq,
+                    knownBase: knownBase,
+                    in: txn,
+                    events: events
                 )
             else {
                 throw LedgerError(
@@ -187,6 +190,34 @@ enum SnapshotStore {
             )
         }
         return bytes
+    }
+
+    /// The snapshot a delta's `payload` makes from the base stored whole at `baseSeq` (with
+    /// manifest `base`): from `knownBase` when it is that one, otherwise from the base's chunks
+    /// read in place, in order, so no copy of the whole base is made. `nil` when they do not make
+    /// it.
+    private static func assemble(
+        payload: [UInt8],
+        length: Int,
+        base: Manifest,
+        at baseSeq: UInt64,
+        knownBase: (seq: UInt64, bytes: [UInt8])?,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> [UInt8]? {
+        if let knownBase, knownBase.seq == baseSeq {
+            return SnapshotDelta.assemble(payload: payload, base: knownBase.bytes, length: length)
+        }
+        let table = events.table(EventsSchema.snapshots)
+        return try SnapshotDelta.assemble(payload: payload, length: length, baseLength: Int(base.length)) { part in
+            var chunk: UInt32 = 1
+            try txn.forEach(in: table, from: key(baseSeq, chunk)) { storedKey, value in
+                // The base's chunks in order, and no other key: a missing chunk leaves pieces unmade.
+                guard chunk <= base.chunks, storedKey.elementsEqual(key(baseSeq, chunk)) else { return false }
+                chunk += 1
+                return part(value)
+            }
+        }
     }
 
     /// The manifest stored at `seq`; `nil` when there is none.
@@ -207,7 +238,8 @@ enum SnapshotStore {
         return manifest
     }
 
-    /// The chunks `manifest` names at `seq`, joined: the snapshot or its delta's payload.
+    /// The chunks `manifest` names at `seq`, joined (each read in place, copied once): the
+    /// snapshot or its delta's payload.
     private static func chunks(
         of manifest: Manifest,
         at seq: UInt64,
@@ -217,14 +249,20 @@ enum SnapshotStore {
         let table = events.table(EventsSchema.snapshots)
         var bytes: [UInt8] = []
         if manifest.baseSeq == nil { bytes.reserveCapacity(Int(manifest.length)) }
-        for chunk in 0..<manifest.chunks {
-            guard let part = try txn.get(key(seq, chunk + 1), in: table) else {
-                throw LedgerError(
-                    .ledgerCorrupt,
-                    "the snapshot at seq \(seq) is missing a chunk; `ledgerctl rebuild --repair` writes it again from the log"
-                )
+        var chunk: UInt32 = 1
+        if manifest.chunks > 0 {
+            try txn.forEach(in: table, from: key(seq, chunk)) { storedKey, value in
+                guard storedKey.elementsEqual(key(seq, chunk)) else { return false }
+                bytes.append(contentsOf: value)
+                chunk += 1
+                return chunk <= manifest.chunks
             }
-            bytes += part
+        }
+        guard chunk > manifest.chunks else {
+            throw LedgerError(
+                .ledgerCorrupt,
+                "the snapshot at seq \(seq) is missing a chunk; `ledgerctl rebuild --repair` writes it again from the log"
+            )
         }
         return bytes
     }
