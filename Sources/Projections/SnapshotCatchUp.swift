@@ -17,6 +17,10 @@ package enum SnapshotCatchUp {
         // exactly its seq: a `rebuild --repair` removing snapshots meanwhile makes this run fail
         // (the next one starts again), never fold on from another snapshot's bytes.
         let latestSeq = try ledger.snapshotSeq(atOrBefore: head)
+        let interval = try ledger.snapshotInterval()
+        // Nothing due: the kept fold stays kept (a run between boundaries, as the server makes
+        // after an erasure or a round that came during a run, must not give it up).
+        guard SnapshotFolding.isDue(latestSeq: latestSeq, head: head, interval: interval) else { return 0 }
         var cached: (fold: SnapshotSplicer, stored: SnapshotDelta)?
         if let latestSeq, let manifest = try ledger.snapshotManifest(at: latestSeq) {
             cached = try continuation.take(seq: latestSeq, manifest: manifest) { try ledger.snapshotManifest(at: $0) }
@@ -26,21 +30,21 @@ package enum SnapshotCatchUp {
             read: { try ledger.storedSnapshot(at: $0) },
             cached: &cached,
             head: head,
-            interval: try ledger.snapshotInterval(),
+            interval: interval,
             rules: { try ledger.projectionRules() },
             forEachSummary: { try ledger.forEachSummary(from: $0, through: $1, $2) }
         )
         var written = 0
-        var allStored = true
         for snapshot in missing.snapshots {
-            if try ledger.storeSnapshot(snapshot.bytes, at: snapshot.seq, delta: snapshot.delta) {
-                written += 1
-            } else {
-                // Another writer stored it, in a form of its own: a delta must not count on it.
-                allStored = false
+            guard try ledger.storeSnapshot(snapshot.bytes, at: snapshot.seq, delta: snapshot.delta) else {
+                // Another writer stored it, in a form of its own: the deltas after it must not
+                // count on it, and it has stored those after it too (it writes every boundary up
+                // to its head).
+                return written
             }
+            written += 1
         }
-        if allStored, let last = missing.snapshots.last, let (fold, stored) = missing.continuation, let stored,
+        if let last = missing.snapshots.last, let (fold, stored) = missing.continuation, let stored,
             let manifest = try ledger.snapshotManifest(at: last.seq),
             let baseManifest = try ledger.snapshotManifest(at: stored.baseSeq)
         {

@@ -140,7 +140,7 @@ struct MerkleTreeTests {
                 try txn.get([1] + EventsSchema.seqKey(0), in: reopened.events.table(EventsSchema.merkle))
             )
         }
-        #expect(format == EventsSchema.seqKey(2))
+        #expect(format == EventsSchema.seqKey(EventsSchema.formatVersion))
         #expect(oldNode == nil)
     }
 

@@ -210,6 +210,11 @@ public final class Ledger: @unchecked Sendable {
                     // and the backfill at open rebuilds it from the log under the new keys.
                     try txn.removeAll(in: events.table(EventsSchema.merkle))
                     try MerkleStore.setSize(0, in: txn, events: events)
+                    format = EventsSchema.seqKey(2)
+                }
+                if format == EventsSchema.seqKey(2) {
+                    // Format 2 stored every snapshot whole, which format 3 reads as it stands. The
+                    // new number keeps builds of format 2 from the deltas this build may store.
                     format = EventsSchema.seqKey(EventsSchema.formatVersion)
                     try txn.put(format, forKey: EventsSchema.MetaKey.format, in: meta)
                 }

@@ -34,7 +34,9 @@ enum EventsSchema {
     ]
 
     /// The on-disk format this code writes and reads. 2: Merkle nodes keyed by their last leaf.
-    static let formatVersion: UInt64 = 2
+    /// 3: projection snapshots may be stored as deltas (``SnapshotDelta``), which a build of
+    /// format 2 cannot read; a format-2 ledger is one of format 3 whose snapshots are all whole.
+    static let formatVersion: UInt64 = 3
 
     enum MetaKey {
         static let format = Array("format".utf8)

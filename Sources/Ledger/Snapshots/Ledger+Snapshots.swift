@@ -214,7 +214,7 @@ extension Ledger {
                 }
             }
             guard try unlessStored({ try SnapshotStore.remove(seq, in: $0, events: events) }) else { return false }
-            let stored = SnapshotStore.storedForm(of: bytes, delta: delta)
+            let stored = try SnapshotStore.storedForm(of: bytes, delta: delta)
             for (index, part) in stored.chunks.enumerated() {
                 let key = SnapshotStore.key(seq, UInt32(index + 1))
                 guard try unlessStored({ try $0.put(Array(part), forKey: key, in: table) }) else { return false }

@@ -78,8 +78,15 @@ enum SnapshotStore {
     }
 
     /// What to store for the snapshot `bytes`: its chunks and its manifest, whole or as `delta`.
-    static func storedForm(of bytes: [UInt8], delta: SnapshotDelta?) -> (chunks: [ArraySlice<UInt8>], manifest: [UInt8])
-    {
+    /// - Throws: `internal` when `delta` does not describe `bytes` (a writer's mistake, caught
+    ///   before anything is stored).
+    static func storedForm(
+        of bytes: [UInt8],
+        delta: SnapshotDelta?
+    ) throws -> (chunks: [ArraySlice<UInt8>], manifest: [UInt8]) {
+        if let delta, delta.length != bytes.count {
+            throw LedgerError(.internal, "a snapshot's delta does not describe its bytes")
+        }
         let payload = delta.map { $0.payload(of: bytes) } ?? bytes
         let parts = chunks(of: payload)
         return (parts, Manifest(chunks: parts.count, whole: bytes, baseSeq: delta?.baseSeq).encoded)
@@ -97,7 +104,7 @@ enum SnapshotStore {
     ) throws -> [UInt8] {
         let table = events.table(EventsSchema.snapshots)
         try remove(seq, in: txn, events: events)
-        let stored = storedForm(of: bytes, delta: delta)
+        let stored = try storedForm(of: bytes, delta: delta)
         for (index, part) in stored.chunks.enumerated() {
             try txn.put(Array(part), forKey: key(seq, UInt32(index + 1)), in: table)
         }
@@ -208,15 +215,11 @@ enum SnapshotStore {
         if let knownBase, knownBase.seq == baseSeq {
             return SnapshotDelta.assemble(payload: payload, base: knownBase.bytes, length: length)
         }
-        let table = events.table(EventsSchema.snapshots)
-        return try SnapshotDelta.assemble(payload: payload, length: length, baseLength: Int(base.length)) { part in
-            var chunk: UInt32 = 1
-            try txn.forEach(in: table, from: key(baseSeq, chunk)) { storedKey, value in
-                // The base's chunks in order, and no other key: a missing chunk leaves pieces unmade.
-                guard chunk <= base.chunks, storedKey.elementsEqual(key(baseSeq, chunk)) else { return false }
-                chunk += 1
-                return part(value)
-            }
+        // The base's length as stored, not as its manifest says: the pieces are checked against
+        // it, and the snapshot's length against it and the payload's, before anything is reserved.
+        let baseLength = try storedLength(of: base, at: baseSeq, in: txn, events: events)
+        return try SnapshotDelta.assemble(payload: payload, length: length, baseLength: baseLength) { part in
+            try forEachChunk(of: base, at: baseSeq, in: txn, events: events, part)
         }
     }
 
@@ -246,25 +249,59 @@ enum SnapshotStore {
         in txn: borrowing some KeyValueReading & ~Copyable,
         events: Environment
     ) throws -> [UInt8] {
-        let table = events.table(EventsSchema.snapshots)
+        // Sized by what is stored, never by the manifest's length, which a damaged manifest
+        // could make larger than memory.
         var bytes: [UInt8] = []
-        if manifest.baseSeq == nil { bytes.reserveCapacity(Int(manifest.length)) }
+        bytes.reserveCapacity(try storedLength(of: manifest, at: seq, in: txn, events: events))
+        try forEachChunk(of: manifest, at: seq, in: txn, events: events) { part in
+            bytes.append(contentsOf: part)
+            return true
+        }
+        return bytes
+    }
+
+    /// How many bytes the chunks `manifest` names at `seq` hold, read without copying them.
+    /// - Throws: `ledger_corrupt` when a chunk is missing.
+    private static func storedLength(
+        of manifest: Manifest,
+        at seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> Int {
+        var length = 0
+        try forEachChunk(of: manifest, at: seq, in: txn, events: events) { part in
+            length += part.count
+            return true
+        }
+        return length
+    }
+
+    /// Lends `body` each chunk `manifest` names at `seq`, in order, in place, until it returns
+    /// `false`.
+    /// - Throws: `ledger_corrupt` when a chunk is missing (and `body` asked for it).
+    private static func forEachChunk(
+        of manifest: Manifest,
+        at seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment,
+        _ body: (UnsafeRawBufferPointer) -> Bool
+    ) throws {
         var chunk: UInt32 = 1
+        var stopped = false
         if manifest.chunks > 0 {
-            try txn.forEach(in: table, from: key(seq, chunk)) { storedKey, value in
+            try txn.forEach(in: events.table(EventsSchema.snapshots), from: key(seq, chunk)) { storedKey, value in
                 guard storedKey.elementsEqual(key(seq, chunk)) else { return false }
-                bytes.append(contentsOf: value)
                 chunk += 1
-                return chunk <= manifest.chunks
+                stopped = !body(value)
+                return !stopped && chunk <= manifest.chunks
             }
         }
-        guard chunk > manifest.chunks else {
+        guard stopped || chunk > manifest.chunks else {
             throw LedgerError(
                 .ledgerCorrupt,
                 "the snapshot at seq \(seq) is missing a chunk; `ledgerctl rebuild --repair` writes it again from the log"
             )
         }
-        return bytes
     }
 
     /// The seqs of every complete snapshot, ascending.
