@@ -156,7 +156,8 @@ struct CrashTests {
     private func markFormatOne(_ ledger: String) throws -> Int {
         let path = ledger + "/events/data.mdb"
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        let node: [UInt8] = [8, 0, 0, 0, 0, 0, 6, 0] + Array("format".utf8) + [0, 0, 0, 0, 0, 0, 0, 2]
+        // The current format (3) is what a new ledger stores.
+        let node: [UInt8] = [8, 0, 0, 0, 0, 0, 6, 0] + Array("format".utf8) + [0, 0, 0, 0, 0, 0, 0, 3]
         var patched = 0
         var start = 0
         while let range = bytes[start...].firstRange(of: node) {
