@@ -286,16 +286,27 @@ struct ServerTests {
         #expect(server.stop() == 0)
     }
 
+    /// The background writer stores the snapshots; once it has stored one whole, the boundaries
+    /// at which few subjects changed are stored as deltas of it (`stats` counts them). Runs with
+    /// nothing due keeping the fold is `SnapshotDeltaTests`' to check.
     @Test func theServerWritesProjectionSnapshotsInTheBackground() throws {
         let scratch = Scratch()
         let server = try newServer(scratch, initArguments: ["--snapshot-interval", "10"])
         for n in 0..<35 {
             #expect(try server.call("POST", "/v1/events", Self.grant("s\(n)@example.com")).status == 201)
         }
+        #expect(try server.call("POST", "/v1/subjects/erase", #"{"subject":"s34@example.com"}"#).status == 200)
+        for n in 0..<74 {
+            #expect(try server.call("POST", "/v1/events", Self.grant("s\(n % 4)@example.com")).status == 201)
+        }
         #expect(server.stop() == 0)
-        let rebuild = try LedgerctlRunner(ledger: server.ledger).run(["rebuild", "--json"])
-        #expect(rebuild.status == 0)
-        #expect(jsonObject(rebuild.stdout)?["snapshots"] as? Int == 3)
+        let ctl = LedgerctlRunner(ledger: server.ledger)
+        let rebuild = try ctl.run(["rebuild", "--json"])
+        #expect(rebuild.status == 0, "\(rebuild.stdout)")
+        #expect(jsonObject(rebuild.stdout)?["snapshots"] as? Int == 11)
+        let stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
+        #expect(stats["snapshots"] as? Int == 11)
+        #expect((stats["snapshotDeltas"] as? Int ?? 0) >= 5, "\(stats)")
     }
 
     /// Sends raw bytes on a new connection and returns all the server answers before closing.

@@ -133,6 +133,8 @@ public struct LedgerStatistics: Sendable {
     public var erasedSubjects: Int
     /// Projection snapshots stored.
     public var snapshots: Int
+    /// How many of them are stored as deltas of an earlier whole one (``SnapshotDelta``).
+    public var snapshotDeltas: Int
     /// The events environment's map size and the bytes its pages use.
     public var mapSize: Int
     /// Bytes of the map the events environment's pages use.
@@ -143,18 +145,20 @@ extension Ledger {
     /// Counts of subjects, erasures and snapshots, and the events map's use.
     public func statistics() throws -> LedgerStatistics {
         let usage = events.usage()
-        let (erased, snapshots) = try storage {
+        let (erased, snapshots, deltas) = try storage {
             try events.read { txn in
-                (
-                    try txn.count(of: events.table(EventsSchema.erased)),
-                    try SnapshotStore.seqs(in: txn, events: events).count
-                )
+                let seqs = try SnapshotStore.seqs(in: txn, events: events)
+                let deltas = try seqs.count {
+                    try SnapshotStore.manifest(at: $0, in: txn, events: events)?.baseSeq != nil
+                }
+                return (try txn.count(of: events.table(EventsSchema.erased)), seqs.count, deltas)
             }
         }
         return LedgerStatistics(
             liveSubjects: try storage { try keyStore.subjectCount() },
             erasedSubjects: erased,
             snapshots: snapshots,
+            snapshotDeltas: deltas,
             mapSize: usage.mapSize,
             mapUsed: usage.usedBytes
         )

@@ -33,6 +33,7 @@ struct StatsCommand: ParsableCommand {
                         ("events", .int(Int64(head.seq))), ("subjects", .int(Int64(stats.liveSubjects))),
                         ("erasedSubjects", .int(Int64(stats.erasedSubjects))), ("openRequests", .int(Int64(open))),
                         ("overdueRequests", .int(Int64(overdue))), ("snapshots", .int(Int64(stats.snapshots))),
+                        ("snapshotDeltas", .int(Int64(stats.snapshotDeltas))),
                         ("files", .object(files.map { ($0.0, .int(Int64($0.1))) })),
                         ("mapSize", .int(Int64(stats.mapSize))), ("mapUsed", .int(Int64(stats.mapUsed))),
                     ]).serialized
@@ -45,7 +46,8 @@ struct StatsCommand: ParsableCommand {
                     [
                         ["events", String(head.seq)], ["subjects (live)", String(stats.liveSubjects)],
                         ["subjects erased", String(stats.erasedSubjects)], ["requests open", String(open)],
-                        ["requests overdue", String(overdue)], ["projection snapshots", String(stats.snapshots)],
+                        ["requests overdue", String(overdue)],
+                        ["projection snapshots", "\(stats.snapshots) (\(stats.snapshotDeltas) stored as deltas)"],
                     ] + files.map { ["file \($0.0)", "\($0.1) bytes"] } + [
                         ["events map", "\(stats.mapUsed) of \(stats.mapSize) bytes used"]
                     ]
