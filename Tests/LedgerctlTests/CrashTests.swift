@@ -83,6 +83,48 @@ struct CrashTests {
         #expect(stats["events"] as? Int == 3 + 10_000, "the first chunk is committed, the second never began")
     }
 
+    /// An import that stores its snapshots as deltas, killed after its first chunk: the deltas
+    /// it committed read back (verify, rebuild, `state`), the next import goes on storing deltas
+    /// after a whole one, and `rebuild` finds every snapshot equal to the log's fold.
+    @Test func aCrashInsideAnImportThatStoresDeltas() throws {
+        let scratch = Scratch()
+        let ctl = try ledger(scratch, snapshotInterval: 1_000)
+        let many = scratch.path + "/many.ndjson"
+        try
+            ((0..<3_000).map {
+                #"{"type":"consent.granted","subject":"many-\#($0)@example.com","purpose":"newsletter","notice":"policy-v1"}"#
+            }
+            .joined(separator: "\n") + "\n").write(toFile: many, atomically: true, encoding: .utf8)
+        #expect(try ctl.run(["import", many]).status == 0)
+        let few = scratch.path + "/few.ndjson"
+        let lines = (0..<25_000).map {
+            $0 % 2 == 0
+                ? #"{"type":"consent.granted","subject":"few-\#($0 % 10)@example.com","purpose":"newsletter","notice":"policy-v1"}"#
+                : #"{"type":"consent.withdrawn","subject":"few-\#($0 % 10)@example.com","purpose":"newsletter"}"#
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: few, atomically: true, encoding: .utf8)
+        let crashed = try ctl.run(["import", few], environment: ["LEDGER_FAILPOINT": "import.afterChunk@1"])
+        #expect(crashed.status == Self.killed, "\(crashed.stderr)")
+        try checkRecovered(ctl)
+        var stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
+        #expect(stats["events"] as? Int == 3 + 3_000 + 10_000, "the first chunk is committed, the second never began")
+        #expect(
+            (stats["snapshotDeltas"] as? Int ?? 0) >= 9,
+            "the chunk's boundaries after the first are deltas: \(stats)"
+        )
+        #expect(try ctl.run(["state", "--json"]).status == 0)
+        #expect(try ctl.run(["import", few]).status == 0)
+        try checkRecovered(ctl)
+        stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
+        #expect(stats["snapshots"] as? Int == 38)
+        #expect(
+            (stats["snapshotDeltas"] as? Int ?? 0) >= 9 + 20,
+            "the next import's boundaries after its first: \(stats)"
+        )
+        let rebuild = try ctl.run(["rebuild", "--json"])
+        #expect(jsonObject(rebuild.stdout)?["snapshots"] as? Int == 38, "\(rebuild.stdout)")
+    }
+
     /// The steps of an erasure: before its event, after it (before the slot), after the index
     /// buckets are overwritten, after the slot is (before the flush), after the flush, after the
     /// slot number's deletion commits.
