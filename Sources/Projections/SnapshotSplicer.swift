@@ -22,6 +22,9 @@ struct SnapshotSplicer: Sendable {
     private var ids: [Pseudonym]
     /// Where each record of `previous` starts; one more entry than `ids`, where the requests start.
     private var offsets: [Int]
+    /// The storage of the snapshot before `previous` and of its ids and offsets, written over by
+    /// the next ``snapshot()`` (see ``ByteWriter/init(reusing:capacity:)``).
+    private var spare: (bytes: [UInt8], ids: [Pseudonym], offsets: [Int]) = ([], [], [])
     /// The subjects touched since `previous` (as they stand now), every request, and the seq.
     private var projection = LedgerProjection()
     /// How the snapshot ``snapshot()`` made last is made of the one before it: the runs of records
@@ -100,10 +103,13 @@ struct SnapshotSplicer: Sendable {
         let touched = projection.subjects.keys.sorted()
         let added = touched.reduce(0) { $0 + (position(of: $1) == nil ? 1 : 0) }
         let count = ids.count + added
-        var writer = ByteWriter(capacity: previous.count + added * 64 + 64)
+        var writer = ByteWriter(reusing: spare.bytes, capacity: previous.count + added * 64 + 64)
+        var newIds = spare.ids
+        var newOffsets = spare.offsets
+        spare = ([], [], [])
+        newIds.removeAll(keepingCapacity: true)
+        newOffsets.removeAll(keepingCapacity: true)
         LedgerProjection.writeHeader(throughSeq: projection.throughSeq, subjectCount: count, into: &writer)
-        var newIds: [Pseudonym] = []
-        var newOffsets: [Int] = []
         newIds.reserveCapacity(count)
         newOffsets.reserveCapacity(count + 1)
         var pieces: [SnapshotDelta.Piece] = [.own(count: writer.bytes.count)]
@@ -151,6 +157,7 @@ struct SnapshotSplicer: Sendable {
         LedgerProjection.write(requests: projection.requests, into: &writer)
         pieces.append(.own(count: writer.bytes.count - requestsStart))
         piecesOfLastSnapshot = pieces
+        spare = (previous, ids, offsets)
         previous = writer.bytes
         ids = newIds
         offsets = newOffsets
