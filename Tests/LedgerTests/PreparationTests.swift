@@ -37,6 +37,66 @@ struct PreparationTests {
         #expect(try ledger.verify().isValid)
     }
 
+    /// The writer takes preparation's subject without asking the key store again while that
+    /// subject is not erased in its transaction; here the erasure's event is in the log and its key
+    /// is still there (the shredder has not run): the writer must see it, delete the key and make a
+    /// new subject.
+    @Test func aBatchPreparedBeforeAnErasureWhoseKeyIsNotYetDestroyedLandsUnderANewSubject() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append([try Self.event("p@example.com")], actor: "test")
+        let before = try #require(try ledger.pseudonym(of: "p@example.com"))
+        let prepared = try ledger.prepare([try Self.event("p@example.com", data: #"{"n":2}"#)])
+        _ = try ledger.recordErasure(subject: "p@example.com", requestId: nil, actor: "test")
+        #expect(try ledger.keyStore.subjectCount() == 1)
+        let results = try ledger.append(prepared, actor: "test")
+        #expect(results[0].subject != before)
+        #expect(try ledger.isErased(pseudonym: before))
+        // The erased subject's key went with it; only the new subject's is left.
+        #expect(try ledger.keyStore.subjectCount() == 1)
+        let raw = try #require(Hex.decode(before))
+        let oldKey = try ledger.keyStore.withEnvironment { keys in
+            try keys.read { txn in try ledger.keyStore.subjectKey(pseudonym: raw, in: txn, environment: keys) }
+        }
+        #expect(oldKey == nil)
+        try Self.expectReadable(ledger, "p@example.com", data: [#"{"n":2}"#])
+        #expect(try ledger.verify().isValid)
+    }
+
+    /// Erased and made again by another append between preparation and commit: the prepared
+    /// event joins the subject made since, neither the erased one nor a third.
+    @Test func aBatchPreparedBeforeItsSubjectWasErasedAndMadeAgainJoinsTheNewSubject() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append([try Self.event("q@example.com")], actor: "test")
+        let first = try #require(try ledger.pseudonym(of: "q@example.com"))
+        let prepared = try ledger.prepare([try Self.event("q@example.com", data: #"{"n":3}"#)])
+        _ = try ledger.erase(subject: "q@example.com", requestId: nil, actor: "test")
+        let again = try ledger.append([try Self.event("q@example.com", data: #"{"n":2}"#)], actor: "test")
+        #expect(again[0].subject != first)
+        let results = try ledger.append(prepared, actor: "test")
+        #expect(results[0].subject == again[0].subject)
+        #expect(try ledger.keyStore.subjectCount() == 1)
+        try Self.expectReadable(ledger, "q@example.com", data: [#"{"n":2}"#, #"{"n":3}"#])
+        #expect(try ledger.verify().isValid)
+    }
+
+    /// A key store compacted between preparation and commit keeps every subject not erased, so
+    /// preparation's subject still stands: the event joins it and opens with its key.
+    @Test func aBatchPreparedBeforeAKeyStoreCompactionJoinsItsSubject() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        _ = try ledger.append([try Self.event("r@example.com"), try Self.event("gone@example.com")], actor: "test")
+        let subject = try #require(try ledger.pseudonym(of: "r@example.com"))
+        let prepared = try ledger.prepare([try Self.event("r@example.com", data: #"{"n":2}"#)])
+        _ = try ledger.erase(subject: "gone@example.com", requestId: nil, actor: "test")
+        try ledger.compactKeyStore()
+        let results = try ledger.append(prepared, actor: "test")
+        #expect(results[0].subject == subject)
+        try Self.expectReadable(ledger, "r@example.com", data: [#"{"n":1}"#, #"{"n":2}"#])
+        #expect(try ledger.verify().isValid)
+    }
+
     @Test func aNewSubjectPreparedWhileAnotherAppendCreatedItJoinsThatSubject() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

@@ -545,6 +545,23 @@ struct BatchAppender {
     ) throws -> ResolvedSubject {
         let keyStore = ledger.keyStore
         let prepSubject = prepared.subject
+        // Preparation found this subject in a committed state of the key store. A lookup entry
+        // is removed only with its subject's key, and only once the subject's erasure is in the
+        // log (``Ledger/erase(subject:requestId:actor:)`` writes the log first; compaction keeps
+        // every subject not erased): while the subject is not erased in this transaction, the
+        // key store still maps the external id to it, and asking it again is not needed.
+        if prepSubject.new == nil {
+            if resolved.contains(prepSubject.key) {
+                return ResolvedSubject(pseudonym: prepSubject.pseudonym, key: prepSubject.key, presealed: true)
+            }
+            if try !ledger.isErased(prepSubject.pseudonym, in: eventsTxn) {
+                resolved.insert(prepSubject.key)
+                if subjectKeys[prepSubject.key] == nil, toUnwrap[prepSubject.key] == nil {
+                    subjectKeys[prepSubject.key] = prepSubject.subjectKey
+                }
+                return ResolvedSubject(pseudonym: prepSubject.pseudonym, key: prepSubject.key, presealed: true)
+            }
+        }
         if let found = try keyStore.pseudonym(lookupHash: prepared.lookup, in: keysTxn, environment: keys) {
             guard let key = Pseudonym(found) else {
                 throw LedgerError(.ledgerCorrupt, "the key store holds a malformed pseudonym")
