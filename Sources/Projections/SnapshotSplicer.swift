@@ -103,10 +103,13 @@ struct SnapshotSplicer: Sendable {
         let touched = projection.subjects.keys.sorted()
         let added = touched.reduce(0) { $0 + (position(of: $1) == nil ? 1 : 0) }
         let count = ids.count + added
-        var writer = ByteWriter(reusing: spare.bytes, capacity: previous.count + added * 64 + 64)
-        var newIds = spare.ids
-        var newOffsets = spare.offsets
+        // Moved out of `spare` first, so the storage is referenced once and written in place.
+        var (spareBytes, newIds, newOffsets) = spare
         spare = ([], [], [])
+        let needed = previous.count + added * 64 + 64
+        // A fresh buffer gets an eighth more, so the snapshot after next, a little longer, fits.
+        let capacity = spareBytes.capacity >= needed ? needed : needed + needed / 8
+        var writer = ByteWriter(reusing: consume spareBytes, capacity: capacity)
         newIds.removeAll(keepingCapacity: true)
         newOffsets.removeAll(keepingCapacity: true)
         LedgerProjection.writeHeader(throughSeq: projection.throughSeq, subjectCount: count, into: &writer)

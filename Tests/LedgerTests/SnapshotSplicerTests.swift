@@ -59,6 +59,26 @@ struct SnapshotSplicerTests {
         }
     }
 
+    /// Each snapshot is written into the storage of the one before the last (a million
+    /// subjects' snapshot is tens of megabytes, and fresh pages cost more than the copy): one a
+    /// caller still holds must never be written over, and every later one must still be the fold.
+    @Test func aSnapshotStillHeldIsNeverWrittenOverByTheOnesAfterIt() throws {
+        let events = Self.log(seed: 9, count: 400, subjects: 40)
+        var whole = LedgerProjection()
+        var spliced = SnapshotSplicer()
+        var held: [(seq: UInt64, bytes: [UInt8], copy: [UInt8])] = []
+        for event in events {
+            whole.apply(event, rules: Self.rules)
+            try spliced.apply(event, rules: Self.rules)
+            guard event.seq % 25 == 0 else { continue }
+            let bytes = spliced.snapshot()
+            #expect(bytes == whole.snapshot, "seq \(event.seq)")
+            if event.seq % 100 == 0 { held.append((event.seq, bytes, Array(bytes))) }
+        }
+        #expect(held.count == 4)
+        for snapshot in held { #expect(snapshot.bytes == snapshot.copy, "seq \(snapshot.seq)") }
+    }
+
     @Test(arguments: [(1, 7), (2, 1), (3, 50), (4, 13)] as [(UInt64, Int)])
     func everySplicedSnapshotIsTheWholeFoldsSnapshot(seed: UInt64, interval: Int) throws {
         let events = Self.log(seed: seed, count: 600, subjects: 90)
