@@ -116,7 +116,7 @@ package final class SnapshotContinuation: Sendable {
     /// The kept fold and stored form when they are those of the snapshot at `seq` with
     /// `manifest`, whose base has `baseManifest`; given up either way, so the caller folds on from
     /// a copy no one else holds.
-    func take(
+    private func take(
         seq: UInt64,
         manifest: [UInt8],
         baseManifest: (UInt64) throws -> [UInt8]?
@@ -133,7 +133,7 @@ package final class SnapshotContinuation: Sendable {
 
     /// Keeps the fold at the snapshot stored at `seq` with `manifest`, in the form `stored`, whose
     /// base has `baseManifest`.
-    func keep(
+    private func keep(
         _ fold: SnapshotSplicer,
         stored: SnapshotDelta,
         seq: UInt64,
@@ -144,7 +144,57 @@ package final class SnapshotContinuation: Sendable {
             $0 = Kept(seq: seq, manifest: manifest, baseManifest: baseManifest, fold: fold, stored: stored)
         }
     }
+}
 
-    /// Forgets what is kept (a snapshot was not stored as the fold expected).
-    func forget() { kept.withLock { $0 = nil } }
+extension SnapshotContinuation {
+    /// Brings the stored snapshots up to `head`, the one way both writers do it
+    /// (``SnapshotObserver`` inside an append, ``SnapshotCatchUp`` outside any): goes on from the
+    /// fold kept here while it is that of the latest stored snapshot, otherwise from that
+    /// snapshot's bytes; folds to each missing boundary, stores each snapshot (a delta while that
+    /// keeps it small) and keeps the fold at the last one stored.
+    /// - Parameters:
+    ///   - manifest: Reads the manifest stored at a seq.
+    ///   - store: Stores one snapshot; `false` when another writer stored that seq first. The
+    ///     rest are left to it (it stores every boundary up to its head), and nothing is kept: the
+    ///     deltas after it must not count on a form this writer did not store.
+    /// - Returns: How many snapshots were stored.
+    func storeMissing(
+        head: UInt64,
+        latestSeq: UInt64?,
+        interval: UInt64,
+        manifest: (UInt64) throws -> [UInt8]?,
+        read: (UInt64) throws -> [UInt8]?,
+        rules: () throws -> ProjectionRules,
+        forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void,
+        store: (SnapshotFolding.Folded) throws -> Bool
+    ) throws -> Int {
+        // Nothing due: the kept fold stays kept (a run between boundaries, as the server makes
+        // after an erasure or a round that came during a run, must not give it up).
+        guard SnapshotFolding.isDue(latestSeq: latestSeq, head: head, interval: interval) else { return 0 }
+        var cached: (fold: SnapshotSplicer, stored: SnapshotDelta)?
+        if let latestSeq, let latestManifest = try manifest(latestSeq) {
+            cached = try take(seq: latestSeq, manifest: latestManifest, baseManifest: manifest)
+        }
+        let missing = try SnapshotFolding.missing(
+            latestSeq: latestSeq,
+            read: read,
+            cached: &cached,
+            head: head,
+            interval: interval,
+            rules: rules,
+            forEachSummary: forEachSummary
+        )
+        var written = 0
+        for snapshot in missing.snapshots {
+            guard try store(snapshot) else { return written }
+            written += 1
+        }
+        if let last = missing.snapshots.last, let (fold, stored) = missing.continuation, let stored,
+            let lastManifest = try manifest(last.seq),
+            let baseManifest = try manifest(stored.baseSeq)
+        {
+            keep(fold, stored: stored, seq: last.seq, manifest: lastManifest, baseManifest: baseManifest)
+        }
+        return written
+    }
 }

@@ -22,30 +22,19 @@ package struct SnapshotObserver: LogObserver {
     package init() {}
 
     package func logDidGrow(_ context: borrowing LogObserverContext) throws {
-        let latestSeq = try context.latestSnapshotSeq(atOrBefore: context.head)
-        let interval = try context.snapshotInterval()
-        guard SnapshotFolding.isDue(latestSeq: latestSeq, head: context.head, interval: interval) else { return }
-        var cached: (fold: SnapshotSplicer, stored: SnapshotDelta)?
-        if let latestSeq, let manifest = try context.snapshotManifest(at: latestSeq) {
-            cached = try continuation.take(seq: latestSeq, manifest: manifest) { try context.snapshotManifest(at: $0) }
-        }
-        let folded = try SnapshotFolding.missing(
-            latestSeq: latestSeq,
-            read: { try context.snapshot(at: $0) },
-            cached: &cached,
+        // Inside the append's transaction no other writer stores a snapshot: every store stands.
+        _ = try continuation.storeMissing(
             head: context.head,
-            interval: interval,
+            latestSeq: try context.latestSnapshotSeq(atOrBefore: context.head),
+            interval: try context.snapshotInterval(),
+            manifest: { try context.snapshotManifest(at: $0) },
+            read: { try context.snapshot(at: $0) },
             rules: { ProjectionRules(catalogue: try context.catalogue()) },
-            forEachSummary: { try context.forEachSummary(from: $0, through: $1, $2) }
+            forEachSummary: { try context.forEachSummary(from: $0, through: $1, $2) },
+            store: { snapshot in
+                _ = try context.storeSnapshot(snapshot.bytes, at: snapshot.seq, delta: snapshot.delta)
+                return true
+            }
         )
-        var last: (seq: UInt64, manifest: [UInt8])?
-        for snapshot in folded.snapshots {
-            last = (snapshot.seq, try context.storeSnapshot(snapshot.bytes, at: snapshot.seq, delta: snapshot.delta))
-        }
-        if let last, let (fold, stored) = folded.continuation, let stored,
-            let baseManifest = try context.snapshotManifest(at: stored.baseSeq)
-        {
-            continuation.keep(fold, stored: stored, seq: last.seq, manifest: last.manifest, baseManifest: baseManifest)
-        }
     }
 }
