@@ -267,16 +267,19 @@ struct AppendTests {
     }
 
     /// Every append for one subject: its entries fill the subject index's recent level alone, so
-    /// each merge at a multiple of 32,768 empties that level. This failed with `io_error`
-    /// (EINVAL from mdb_cursor_get) at seq 32,768, and every round after it failed too.
+    /// each merge at a multiple of the threshold empties that level. This failed with `io_error`
+    /// (EINVAL from mdb_cursor_get) at the first merge, and every round after it failed too. The
+    /// threshold is an eighth of the real one, so three merges take fifty thousand appends.
     @Test func oneBusySubjectAppendsPastEveryMergeOfTheSubjectIndex() throws {
         let directory = TemporaryDirectory()
-        let ledger = try Fixture.ledger(in: directory)
+        var options = Fixture.options()
+        options.subjectIndexMergeThreshold = SubjectIndex.mergeThreshold / 8
+        let ledger = try Fixture.ledger(in: directory, options: options)
         let event = try Fixture.grant("busy@example.com")
         var random = SplitMix64(seed: 32_768)
         var head = 0
         var pseudonym: [UInt8] = []
-        while head < 3 * SubjectIndex.mergeThreshold + 2_000 {
+        while head < 3 * options.subjectIndexMergeThreshold + 2_000 {
             // Mostly full batches, with single events and odd sizes in between, so rounds of one
             // event as well as batches of 10,000 cross the boundaries.
             let size = [1, 1, 10_000, 10_000, 1 + random.below(4_000)][random.below(5)]

@@ -311,9 +311,9 @@ import Testing
         #expect(try ledger.rebuildProjections().matches)
     }
 
-    /// A ledger of format 2 (every snapshot whole) opens as format 3, its snapshots read as they
-    /// stand; a format this build does not know is refused.
-    @Test func aFormat2LedgerMovesTo3AndAnUnknownFormatIsRefused() throws {
+    /// A ledger of format 2 (every snapshot whole) opens as the current format, its snapshots read
+    /// as they stand; a format this build does not know is refused.
+    @Test func aFormat2LedgerMovesToTheCurrentFormatAndAnUnknownFormatIsRefused() throws {
         let directory = TemporaryDirectory()
         var options = Fixture.options()
         options.observers = [SnapshotObserver()]
@@ -343,10 +343,10 @@ import Testing
         try setFormat(2)
         ledger = nil
         ledger = try Ledger(openingAt: directory.ledger, options: options)
-        #expect(try format() == EventsSchema.seqKey(3))
+        #expect(try format() == EventsSchema.seqKey(EventsSchema.formatVersion))
         let counts = try Self.checkSnapshots(try #require(ledger))
         #expect(counts.whole + counts.deltas == 2)
-        try setFormat(4)
+        try setFormat(EventsSchema.formatVersion + 1)
         ledger = nil
         #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: options) } == .ledgerCorrupt)
     }

@@ -13,7 +13,7 @@ struct SubjectIndexTests {
             mapSize: 1 << 22
         )
         let subjects: [[UInt8]] = [
-            [UInt8](repeating: 0x01, count: 16), [UInt8](repeating: 0x02, count: 16),  // same bucket
+            [UInt8](repeating: 0x01, count: 16), [0x01] + [UInt8](repeating: 0x02, count: 15),  // same bucket
             [UInt8](repeating: 0xF0, count: 16),
         ]
         var expected: [[UInt8]: [UInt64]] = [:]
@@ -49,7 +49,7 @@ struct SubjectIndexTests {
             }
         }
         // Nothing moves below the threshold; at 20 the bucket with the oldest entry (seq 1, bucket
-        // 0 — subjects 0x01 and 0x02) moves alone, and bucket 60 (0xF0) stays recent until later.
+        // 0x01 — the first two subjects) moves alone, and bucket 0xF0 stays recent until later.
         #expect(sortedCounts[0..<19].allSatisfy { $0 == 0 })
         let firstMerge = sortedCounts[19]
         #expect(firstMerge == (1...20).filter { subjects[Int($0 * 7 % 3)][0] != 0xF0 }.count)
@@ -96,7 +96,12 @@ struct SubjectIndexTests {
         }
     }
 
-    /// Commits `batchSizes` rounds as appends do (insert, then merge at the real threshold), each
+    /// The threshold the model runs merge at: an eighth of the real one, so three levels' worth
+    /// of merges take fifty thousand entries; batches of up to 10,000 stay below it, as an
+    /// import's chunks stay below the real one.
+    private static let modelThreshold = SubjectIndex.mergeThreshold / 8
+
+    /// Commits `batchSizes` rounds as appends do (insert, then merge at ``modelThreshold``), each
     /// event going to the subject `subjectOf` picks, and checks after every commit that each
     /// subject's seqs read back equal the model's.
     private func runModel(
@@ -104,6 +109,7 @@ struct SubjectIndexTests {
         subjects: [[UInt8]],
         subjectOf: (UInt64) -> Int
     ) throws {
+        let threshold = Self.modelThreshold
         let directory = TemporaryDirectory()
         let events = try Fixture.environment(
             in: directory,
@@ -123,28 +129,28 @@ struct SubjectIndexTests {
                     model[subject].append(seq)
                     touched.insert(subject)
                 }
-                try SubjectIndex.mergeIfFull(in: txn, events: events)
+                try SubjectIndex.mergeIfFull(in: txn, events: events, threshold: threshold)
             }
             let recent = try events.read { try $0.count(of: events.table(EventsSchema.recentSubjectEvents)) }
-            #expect(recent < SubjectIndex.mergeThreshold, "round \(round)")
+            #expect(recent < threshold, "round \(round)")
             for subject in touched.sorted() {
                 let seqs = try events.read { try SubjectIndex.seqs(of: subjects[subject], in: $0, events: events) }
                 #expect(seqs == model[subject], "round \(round), subject \(subject), head \(seq)")
             }
         }
-        #expect(seq > 3 * UInt64(SubjectIndex.mergeThreshold))
+        #expect(seq > 3 * UInt64(threshold))
         for (index, subject) in subjects.enumerated() {
             let seqs = try events.read { try SubjectIndex.seqs(of: subject, in: $0, events: events) }
             #expect(seqs == model[index])
         }
     }
 
-    /// Seeded batch sizes from 1 to 10,000 that add up to past 3 × the merge threshold (98,304).
+    /// Seeded batch sizes from 1 to 10,000 that add up to past 3 × the model's threshold (49,152).
     private func seededBatchSizes(seed: UInt64) -> [Int] {
         var random = SplitMix64(seed: seed)
         var sizes: [Int] = []
         var total = 0
-        while total < 3 * SubjectIndex.mergeThreshold + 5_000 {
+        while total < 3 * Self.modelThreshold + 5_000 {
             let size: Int
             switch random.below(4) {
             case 0: size = 1
@@ -159,12 +165,12 @@ struct SubjectIndexTests {
     }
 
     /// One busy subject: every entry of the recent level is in its bucket, so a merge empties the
-    /// level (this failed with EINVAL from mdb_cursor_get at every multiple of 32,768).
+    /// level (this failed with EINVAL from mdb_cursor_get at every multiple of the threshold).
     @Test func oneHotSubjectsSeqsMatchTheModelAcrossEveryMerge() throws {
         let hot = [UInt8](repeating: 0x42, count: 16)
         // Single events around each boundary as well as large batches.
         var sizes = seededBatchSizes(seed: 7)
-        sizes.insert(contentsOf: [32_760, 1, 1, 1, 1, 1, 1, 1, 1, 1], at: 0)
+        sizes.insert(contentsOf: [Self.modelThreshold - 8, 1, 1, 1, 1, 1, 1, 1, 1, 1], at: 0)
         try runModel(batchSizes: sizes, subjects: [hot]) { _ in 0 }
     }
 
@@ -179,5 +185,57 @@ struct SubjectIndexTests {
         try runModel(batchSizes: seededBatchSizes(seed: 13), subjects: subjects) { _ in
             picks.chance(50) ? 0 : picks.below(subjects.count)
         }
+    }
+    /// A ledger of format 3 filed recent entries under 64 buckets (a pseudonym's first six bits).
+    /// Its first open by this build moves the whole recent level into the sorted one and records
+    /// format 4: every subject's events read back complete, `rebuild` finds the indexes equal to
+    /// the log, and the next appends file their entries under the new buckets.
+    @Test func aFormat3LedgerMergesItsRecentLevelAtItsFirstOpen() throws {
+        let directory = TemporaryDirectory()
+        var options = Fixture.options()
+        // Some entries merged already, so the sorted level holds both kinds.
+        options.subjectIndexMergeThreshold = 100
+        var ledger: Ledger? = try Fixture.ledger(in: directory, options: options)
+        var expected: [String: [UInt64]] = [:]
+        for round in 0..<6 {
+            let batch = try (0..<50).map { try Fixture.grant("m-\(($0 * 7 + round) % 40)@example.no") }
+            for result in try #require(ledger).append(batch, actor: "t") {
+                expected[result.subject, default: []].append(result.seq)
+            }
+        }
+        let events = try #require(ledger).events
+        let recent = events.table(EventsSchema.recentSubjectEvents)
+        let meta = events.table(EventsSchema.meta)
+        // Written back as format 3 wrote them.
+        try events.write { txn in
+            var entries: [([UInt8], [UInt8])] = []
+            try txn.forEach(in: recent) { key, value in
+                entries.append((Array(key), Array(value)))
+                return true
+            }
+            #expect(entries.count > 20)
+            try txn.removeAll(in: recent)
+            for (key, pseudonym) in entries {
+                try txn.put(pseudonym, forKey: [pseudonym[0] >> 2] + key.dropFirst(), in: recent)
+            }
+            try txn.put(EventsSchema.seqKey(3), forKey: EventsSchema.MetaKey.format, in: meta)
+        }
+        ledger = nil
+        let reopened = try Ledger(openingAt: directory.ledger, options: Fixture.options())
+        let (format, recentCount) = try reopened.events.read { txn in
+            (try txn.get(EventsSchema.MetaKey.format, in: meta), try txn.count(of: recent))
+        }
+        #expect(format == EventsSchema.seqKey(4))
+        #expect(recentCount == 0)
+        for (subject, seqs) in expected {
+            #expect(try reopened.subjectEvents(pseudonym: subject).map(\.seq) == seqs, "\(subject)")
+        }
+        #expect(try reopened.rebuildProjections().matches)
+        let next = try reopened.append([try Fixture.grant("m-3@example.no")], actor: "t")
+        let pseudonym = try #require(Hex.decode(next[0].subject))
+        let filed = try reopened.events.read { try $0.get([pseudonym[0]] + EventsSchema.seqKey(next[0].seq), in: recent) }
+        #expect(filed == pseudonym)
+        let history = try reopened.subjectEvents(pseudonym: next[0].subject).map(\.seq)
+        #expect(history == (expected[next[0].subject] ?? []) + [next[0].seq])
     }
 }

@@ -198,8 +198,8 @@ struct CrashTests {
     private func markFormatOne(_ ledger: String) throws -> Int {
         let path = ledger + "/events/data.mdb"
         var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        // The current format (3) is what a new ledger stores.
-        let node: [UInt8] = [8, 0, 0, 0, 0, 0, 6, 0] + Array("format".utf8) + [0, 0, 0, 0, 0, 0, 0, 3]
+        // The current format (4) is what a new ledger stores.
+        let node: [UInt8] = [8, 0, 0, 0, 0, 0, 6, 0] + Array("format".utf8) + [0, 0, 0, 0, 0, 0, 0, 4]
         var patched = 0
         var start = 0
         while let range = bytes[start...].firstRange(of: node) {

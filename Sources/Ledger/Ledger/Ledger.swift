@@ -41,6 +41,9 @@ public final class Ledger: @unchecked Sendable {
         /// The map size the key store starts with (and reopens with after a compaction); tests
         /// set a small one to reach its growth with a few thousand subjects.
         package var keyStoreInitialMapSize = 1 << 26
+        /// Recent entries of the per-subject index above which appends merge them
+        /// (``SubjectIndex/mergeThreshold``); tests set a small one to cross many merges quickly.
+        package var subjectIndexMergeThreshold = SubjectIndex.mergeThreshold
         /// Whether opening checks every page of `events/data.mdb` by `pread` before anything reads
         /// it, so a damaged page is refused with `ledger_corrupt` naming it instead of crashing
         /// the process. It costs a read of the whole file: set it for work that walks the whole
@@ -215,6 +218,14 @@ public final class Ledger: @unchecked Sendable {
                 if format == EventsSchema.seqKey(2) {
                     // Format 2 stored every snapshot whole, which format 3 reads as it stands. The
                     // new number keeps builds of format 2 from the deltas this build may store.
+                    format = EventsSchema.seqKey(3)
+                }
+                if format == EventsSchema.seqKey(3) {
+                    // Format 3 filed recent subject-index entries under 64 buckets (a pseudonym's
+                    // first six bits), which format 4 would look for under 256: move the whole
+                    // recent level (at most 32,768 entries) into the sorted one, in this
+                    // transaction, so no entry is ever under a bucket its reader does not scan.
+                    try SubjectIndex.mergeAll(in: txn, events: events)
                     format = EventsSchema.seqKey(EventsSchema.formatVersion)
                     try txn.put(format, forKey: EventsSchema.MetaKey.format, in: meta)
                 }

@@ -36,7 +36,9 @@ enum EventsSchema {
     /// The on-disk format this code writes and reads. 2: Merkle nodes keyed by their last leaf.
     /// 3: projection snapshots may be stored as deltas (``SnapshotDelta``), which a build of
     /// format 2 cannot read; a format-2 ledger is one of format 3 whose snapshots are all whole.
-    static let formatVersion: UInt64 = 3
+    /// 4: the recent level of the per-subject index has 256 buckets (``SubjectIndex``), not 64; a
+    /// format-3 ledger becomes one at its first open by merging its recent level.
+    static let formatVersion: UInt64 = 4
 
     enum MetaKey {
         static let format = Array("format".utf8)

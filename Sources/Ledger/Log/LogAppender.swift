@@ -56,7 +56,7 @@ struct LogAppender {
     /// head and tree size and tells the observers (projection snapshots).
     func finish(in txn: borrowing WriteTransaction) throws {
         let events = ledger.events
-        try SubjectIndex.mergeIfFull(in: txn, events: events)
+        try SubjectIndex.mergeIfFull(in: txn, events: events, threshold: ledger.options.subjectIndexMergeThreshold)
         guard appended else { return }
         try txn.put(
             ChainHead(seq: seq, hash: hash, recordedAt: recordedAt).encoded,

@@ -4,22 +4,25 @@
 /// - `subjectEvents`: pseudonym(16) ‖ u64 seq → ∅, sorted by subject: one subject's events are a
 ///   single range.
 /// - `recentSubjectEvents`: bucket(1) ‖ u64 seq → pseudonym(16), where bucket is the pseudonym's
-///   first byte's top six bits. New entries land at the end of one of 64 buckets, so a batch of a
-///   thousand events dirties about 64 leaf pages instead of a thousand random ones.
+///   first byte. New entries land at the end of one of 256 buckets, so a batch of ten thousand
+///   events dirties a few hundred leaf pages instead of ten thousand random ones.
 ///
 /// While the recent level holds ``mergeThreshold`` entries or more, an append transaction moves
 /// buckets — the one holding the oldest entry first, so buckets take turns — sorted, into
 /// `subjectEvents`, until it holds fewer: one bucket after a round of a few events. One bucket's
-/// pseudonyms share their first six bits, so they land in one sixty-fourth of the sorted level:
-/// moving a bucket dirties few of its pages and costs a commit a few milliseconds, where moving
-/// the whole level at once stalled one commit for tens. A subject's
-/// events are its range in `subjectEvents` plus its entries in one recent bucket; every entry is
-/// in exactly one of the two, in every transaction.
+/// pseudonyms share their first byte, so they land in one 256th of the sorted level. What a merge
+/// writes per event is about the sorted level's size over the threshold (the pages of that 256th
+/// it dirties, shared by a bucket's entries), so the threshold is large; one subject's read scans
+/// its bucket, threshold / 256 entries, so the buckets are many. (Format 3 had 64 buckets and a
+/// quarter of the threshold, and at 5M events a merge rewrote about 0.4 pages of the sorted level
+/// an event.) A subject's events are its range in `subjectEvents` plus its entries in one recent
+/// bucket; every entry is in exactly one of the two, in every transaction.
 enum SubjectIndex {
-    /// Recent entries above which merging starts; a subject's read scans about this / 64 recent entries.
-    static let mergeThreshold = 32_768
+    /// Recent entries above which merging starts; a subject's read scans about this / 256 recent
+    /// entries (512, as format 3's 32,768 over 64 buckets did).
+    static let mergeThreshold = 131_072
 
-    static func bucket(of pseudonym: [UInt8]) -> UInt8 { (pseudonym.first ?? 0) >> 2 }
+    static func bucket(of pseudonym: [UInt8]) -> UInt8 { pseudonym.first ?? 0 }
 
     /// Records that `seq` belongs to `pseudonym`; merges the recent level when it is full.
     static func insert(pseudonym: [UInt8], seq: UInt64, in txn: borrowing WriteTransaction, events: Environment) throws
@@ -41,6 +44,12 @@ enum SubjectIndex {
         while try txn.count(of: recent) >= threshold, let bucket = try bucketWithOldestEntry(in: txn, events: events) {
             try move(bucket: bucket, in: txn, events: events)
         }
+    }
+
+    /// Moves every entry of the recent level into the sorted one, whatever bucket it is under (the
+    /// move of a ledger of format 3, whose buckets were another function of the pseudonym).
+    static func mergeAll(in txn: borrowing WriteTransaction, events: Environment) throws {
+        try mergeIfFull(in: txn, events: events, threshold: 1)
     }
 
     /// Moves every entry of one recent bucket into the sorted level.
@@ -70,10 +79,10 @@ enum SubjectIndex {
     {
         let recent = events.table(EventsSchema.recentSubjectEvents)
         var oldest: (bucket: UInt8, seq: UInt64)?
-        var next: UInt8 = 0
-        while next < 64 {
+        var next = 0
+        while next <= Int(UInt8.max) {
             var first: (bucket: UInt8, seq: UInt64)?
-            try txn.forEach(in: recent, from: [next]) { key, _ in
+            try txn.forEach(in: recent, from: [UInt8(next)]) { key, _ in
                 if key.count == 9, let seq = EventsSchema.seq(fromKey: UnsafeRawBufferPointer(rebasing: key[1..<9])) {
                     first = (key[0], seq)
                 }
@@ -81,7 +90,7 @@ enum SubjectIndex {
             }
             guard let first else { break }
             if first.seq < oldest?.seq ?? .max { oldest = first }
-            next = first.bucket + 1
+            next = Int(first.bucket) + 1
         }
         return oldest?.bucket
     }
