@@ -233,7 +233,8 @@ struct SubjectIndexTests {
         #expect(try reopened.rebuildProjections().matches)
         let next = try reopened.append([try Fixture.grant("m-3@example.no")], actor: "t")
         let pseudonym = try #require(Hex.decode(next[0].subject))
-        let filed = try reopened.events.read { try $0.get([pseudonym[0]] + EventsSchema.seqKey(next[0].seq), in: recent) }
+        let key = [pseudonym[0]] + EventsSchema.seqKey(next[0].seq)
+        let filed = try reopened.events.read { try $0.get(key, in: recent) }
         #expect(filed == pseudonym)
         let history = try reopened.subjectEvents(pseudonym: next[0].subject).map(\.seq)
         #expect(history == (expected[next[0].subject] ?? []) + [next[0].seq])
