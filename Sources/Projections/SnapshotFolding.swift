@@ -110,8 +110,16 @@ package final class SnapshotContinuation: Sendable {
     }
 
     private let kept = Locked<Kept?>(nil)
+    /// Whether the kept fold keeps the spare buffer its next snapshot is written into.
+    private let keepsSpareBuffer: Bool
 
-    package init() {}
+    /// - Parameter keepsSpareBuffer: Keep, with the fold, a second buffer the size of a snapshot
+    ///   for the next one to be written into, instead of faulting in fresh pages: worth it for a
+    ///   one-shot process crossing many boundaries (an `import`), not for a server holding the
+    ///   fold for its lifetime (about 100 MB at a million subjects).
+    package init(keepsSpareBuffer: Bool = false) {
+        self.keepsSpareBuffer = keepsSpareBuffer
+    }
 
     /// The kept fold and stored form when they are those of the snapshot at `seq` with
     /// `manifest`, whose base has `baseManifest`; given up either way, so the caller folds on from
@@ -140,6 +148,8 @@ package final class SnapshotContinuation: Sendable {
         manifest: [UInt8],
         baseManifest: [UInt8]
     ) {
+        var fold = fold
+        if !keepsSpareBuffer { fold.releaseSpare() }
         kept.withLock {
             $0 = Kept(seq: seq, manifest: manifest, baseManifest: baseManifest, fold: fold, stored: stored)
         }

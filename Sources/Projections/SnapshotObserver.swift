@@ -17,7 +17,8 @@ import Ledger
 /// (So damage to the chunks of a snapshot this process wrote, under an intact manifest, is found
 /// by `rebuild` and by the next process's boundary, not by this process's next boundary.)
 package struct SnapshotObserver: LogObserver {
-    private let continuation = SnapshotContinuation()
+    /// One-shot processes: the spare buffer makes each boundary after the first two cheaper.
+    private let continuation = SnapshotContinuation(keepsSpareBuffer: true)
 
     package init() {}
 

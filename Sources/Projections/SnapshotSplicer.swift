@@ -23,7 +23,8 @@ struct SnapshotSplicer: Sendable {
     /// Where each record of `previous` starts; one more entry than `ids`, where the requests start.
     private var offsets: [Int]
     /// The storage of the snapshot before `previous` and of its ids and offsets, written over by
-    /// the next ``snapshot()`` (see ``ByteWriter/init(reusing:capacity:)``).
+    /// the next ``snapshot()`` (see ``ByteWriter/init(reusing:capacity:)``); as large as a
+    /// snapshot, so a fold kept for long gives it up (``releaseSpare()``).
     private var spare: (bytes: [UInt8], ids: [Pseudonym], offsets: [Int]) = ([], [], [])
     /// The subjects touched since `previous` (as they stand now), every request, and the seq.
     private var projection = LedgerProjection()
@@ -75,6 +76,9 @@ struct SnapshotSplicer: Sendable {
 
     /// The seq of the last event folded in.
     var throughSeq: UInt64 { projection.throughSeq }
+
+    /// Frees the storage kept for the next snapshot (which then writes into a fresh buffer).
+    mutating func releaseSpare() { spare = ([], [], []) }
 
     /// Folds in the next event of the log.
     /// - Throws: `ledger_corrupt` when the subject's record in the previous snapshot does not decode.

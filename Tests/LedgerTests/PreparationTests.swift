@@ -97,6 +97,25 @@ struct PreparationTests {
         #expect(try ledger.verify().isValid)
     }
 
+    /// The writer takes a subject preparation found as found, so a batch another ledger prepared
+    /// (its pseudonyms are that ledger's) is refused, alone or in a group, and nothing is appended.
+    @Test func aBatchPreparedByAnotherLedgerIsRefused() throws {
+        let one = TemporaryDirectory()
+        let other = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: one)
+        let stranger = try Fixture.ledger(in: other, options: Fixture.options(seed: "stranger"))
+        _ = try stranger.append([try Self.event("s@example.com")], actor: "test")
+        let prepared = try stranger.prepare([try Self.event("s@example.com", data: #"{"n":2}"#)])
+        #expect(errorCode { _ = try ledger.append(prepared, actor: "test") } == .internal)
+        let own = try ledger.prepare([try Self.event("t@example.com")])
+        #expect(
+            errorCode { _ = try ledger.appendGroup([(events: own, actor: "test"), (events: prepared, actor: "test")]) }
+                == .internal
+        )
+        #expect(try ledger.head().seq == 0)
+        #expect(try stranger.append(prepared, actor: "test")[0].seq == 2)
+    }
+
     @Test func aNewSubjectPreparedWhileAnotherAppendCreatedItJoinsThatSubject() throws {
         let directory = TemporaryDirectory()
         let ledger = try Fixture.ledger(in: directory)

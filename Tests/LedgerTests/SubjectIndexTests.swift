@@ -239,4 +239,32 @@ struct SubjectIndexTests {
         let history = try reopened.subjectEvents(pseudonym: next[0].subject).map(\.seq)
         #expect(history == (expected[next[0].subject] ?? []) + [next[0].seq])
     }
+    /// A format-3 ledger whose recent level holds an entry with a malformed key cannot be moved
+    /// whole: the open is refused (`ledger_corrupt`), and nothing of the move is committed.
+    @Test func aFormat3LedgerWithAMalformedRecentEntryIsRefusedUnmoved() throws {
+        let directory = TemporaryDirectory()
+        var ledger: Ledger? = try Fixture.ledger(in: directory)
+        _ = try #require(ledger).append(try (0..<20).map { try Fixture.grant("x-\($0)@example.no") }, actor: "t")
+        let events = try #require(ledger).events
+        let recent = events.table(EventsSchema.recentSubjectEvents)
+        let meta = events.table(EventsSchema.meta)
+        try events.write { txn in
+            try txn.put([UInt8](repeating: 1, count: 16), forKey: [0, 1, 2], in: recent)
+            try txn.put(EventsSchema.seqKey(3), forKey: EventsSchema.MetaKey.format, in: meta)
+        }
+        let before = try events.read { try $0.count(of: recent) }
+        ledger = nil
+        #expect(errorCode { _ = try Ledger(openingAt: directory.ledger, options: Fixture.options()) } == .ledgerCorrupt)
+        let environment = try Fixture.environment(
+            in: directory,
+            named: "ledger/events",
+            tables: EventsSchema.tableNames,
+            mapSize: 1 << 26
+        )
+        let (format, after) = try environment.read { txn in
+            (try txn.get(EventsSchema.MetaKey.format, in: meta), try txn.count(of: recent))
+        }
+        #expect(format == EventsSchema.seqKey(3))
+        #expect(after == before)
+    }
 }

@@ -76,7 +76,7 @@ extension Ledger {
                 )
             )
         }
-        return PreparedBatch(events: prepared)
+        return PreparedBatch(events: prepared, ledgerId: ledgerId)
     }
 
     /// Who each lookup hash's subject is, as the key store says now, one ``PreparedSubject`` per
@@ -161,7 +161,16 @@ extension Ledger {
     ) throws
         -> [Result<[AppendResult], LedgerError>]
     {
-        try commit(batches.map { ($0.events.events, $0.actor) }, isolatingBatches: true)
+        for batch in batches { try checkPreparedHere(batch.events) }
+        return try commit(batches.map { ($0.events.events, $0.actor) }, isolatingBatches: true)
+    }
+
+    /// Refuses a batch another ledger prepared: its subjects are pseudonyms of that ledger's key
+    /// store, which the writer takes as found (a programming error, never a client's).
+    func checkPreparedHere(_ batch: PreparedBatch) throws {
+        guard batch.ledgerId == ledgerId else {
+            throw LedgerError(.internal, "a batch prepared by another ledger cannot be appended to this one")
+        }
     }
 
     /// Appends `batches` in one write transaction per environment, committed with fsync, keys

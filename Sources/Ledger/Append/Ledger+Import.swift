@@ -88,7 +88,8 @@ extension Ledger {
 
     /// Appends a batch made by ``prepare(_:)`` atomically, as ``append(_:actor:)`` does.
     public func append(_ prepared: PreparedBatch, actor: String) throws -> [AppendResult] {
-        try commit([(prepared.events, actor)], isolatingBatches: false)[0].get()
+        try checkPreparedHere(prepared)
+        return try commit([(prepared.events, actor)], isolatingBatches: false)[0].get()
     }
 }
 

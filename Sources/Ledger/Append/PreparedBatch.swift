@@ -3,6 +3,9 @@
 /// batch on the request's own thread, leaving the single writer only the work that must be serial.
 public struct PreparedBatch: Sendable {
     let events: [PreparedEvent]
+    /// The ledger that prepared it: its subjects and sealed payloads are that ledger's, and the
+    /// writer trusts a subject preparation found (``Ledger/appendGroup(_:)`` refuses another's).
+    let ledgerId: String
 
     /// How many events the batch holds.
     public var count: Int { events.count }

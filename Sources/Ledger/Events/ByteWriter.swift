@@ -12,7 +12,7 @@ package struct ByteWriter {
     /// instead of fresh ones faulted in and zeroed (what a snapshot of a million subjects, tens
     /// of megabytes written every interval, spent most of its time on).
     package init(reusing buffer: consuming [UInt8], capacity: Int) {
-        bytes = buffer
+        bytes = consume buffer
         bytes.removeAll(keepingCapacity: true)
         bytes.reserveCapacity(capacity)
     }

@@ -50,6 +50,11 @@ enum SubjectIndex {
     /// move of a ledger of format 3, whose buckets were another function of the pseudonym).
     static func mergeAll(in txn: borrowing WriteTransaction, events: Environment) throws {
         try mergeIfFull(in: txn, events: events, threshold: 1)
+        // An entry whose key is malformed stops the search for buckets; left behind, it would be
+        // under a bucket no reader of format 4 scans.
+        guard try txn.count(of: events.table(EventsSchema.recentSubjectEvents)) == 0 else {
+            throw LedgerError(.ledgerCorrupt, "the recent subject index holds a malformed entry")
+        }
     }
 
     /// Moves every entry of one recent bucket into the sorted level.
