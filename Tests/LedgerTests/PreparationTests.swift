@@ -97,6 +97,58 @@ struct PreparationTests {
         #expect(try ledger.verify().isValid)
     }
 
+    /// Appends prepared on one thread and erasures on another, for the same external id, racing:
+    /// whatever the interleaving, no event lands under a subject after that subject's erasure,
+    /// and every event not erased opens with its subject's key. (What the writer's shortcut for a
+    /// subject preparation found must never break.)
+    @Test func appendsRacingErasuresOfTheSameSubjectNeverLandAfterItsErasure() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        let appended = Locked(0)
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            do {
+                if worker == 0 {
+                    for n in 0..<300 {
+                        let prepared = try ledger.prepare([try Self.event("race@example.com", data: #"{"n":\#(n)}"#)])
+                        if n % 3 == 0 { usleep(200) }
+                        _ = try ledger.append(prepared, actor: "test")
+                        appended.withLock { $0 += 1 }
+                    }
+                } else {
+                    for _ in 0..<25 {
+                        usleep(1_500)
+                        _ = try? ledger.erase(subject: "race@example.com", requestId: nil, actor: "test")
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        #expect(appended.withLock { $0 } == 300)
+        var erasedAt: [String: UInt64] = [:]
+        var late: [UInt64] = []
+        var grants = 0
+        try ledger.forEachEvent { event in
+            if event.type == .erasureCompleted {
+                erasedAt[event.subject] = event.seq
+            } else if erasedAt[event.subject] != nil {
+                late.append(event.seq)
+            }
+            if event.type == .consentGranted { grants += 1 }
+            return true
+        }
+        #expect(late.isEmpty, "events after their subject's erasure: \(late.prefix(5))")
+        #expect(grants == 300)
+        #expect(erasedAt.count >= 2, "the erasures interleaved with the appends")
+        // The subject standing now has a key, and its events open with it.
+        if let current = try ledger.pseudonym(of: "race@example.com") {
+            #expect(try ledger.history(pseudonym: current).allSatisfy { $0.externalId == "race@example.com" })
+        }
+        #expect(try ledger.verify().isValid)
+    }
+
     /// The writer takes a subject preparation found as found, so a batch another ledger prepared
     /// (its pseudonyms are that ledger's) is refused, alone or in a group, and nothing is appended.
     @Test func aBatchPreparedByAnotherLedgerIsRefused() throws {
