@@ -44,7 +44,11 @@ let package = Package(
         ),
         .target(
             name: "Projections",
-            dependencies: ["Ledger", .product(name: "HeapModule", package: "swift-collections")]
+            dependencies: [
+                "Ledger",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(name: "LedgerClient"),
         // The socket server: routes, the group-commit writer and the connection handlers, driven
@@ -100,7 +104,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "ledger-bench",
-            dependencies: ["Ledger", "Projections", "LedgerClient"],
+            dependencies: [
+                "Ledger", "Projections", "LedgerClient", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/ledger-bench"
         ),
         // What both test targets use (a tmpfs for full-disk tests); not part of the product.
@@ -114,7 +120,10 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["Ledger", "Projections", "TestSupport", "GoldenFixture"],
+            dependencies: [
+                "Ledger", "Projections", "TestSupport", "GoldenFixture",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             exclude: []
         ),
         .testTarget(

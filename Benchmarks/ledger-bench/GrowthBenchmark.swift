@@ -1,5 +1,6 @@
 import Foundation
 import Ledger
+import Logging
 import Projections
 
 /// Whether the ledger stays fast as it grows (issue 11): the same 200,000-event import timed on a
@@ -19,9 +20,13 @@ struct GrowthBenchmark {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         print("growth benchmark — import of \(sample) events at 0, \(subjects) and \(events) events; durable commits")
+        // Opened as `ledgerctl import` opens it: the imports write their snapshots beside them
+        // (`importWritingSnapshotsBeside`), and the fills' are written after each fill, untimed.
         var options = Ledger.Options()
-        options.observers = [SnapshotObserver()]
+        options.observers = []
         let ledger = try Ledger.create(at: directory + "/ledger", catalogue: nil, options: options).ledger
+        var quiet = Logger(label: "ledger-bench")
+        quiet.logLevel = .warning
         let catalogue = try ledger.catalogue()
 
         var rates: [(String, Double)] = []
@@ -31,10 +36,11 @@ struct GrowthBenchmark {
             defer { try? FileManager.default.removeItem(atPath: file) }
             var summary: Ledger.ImportSummary?
             let elapsed = try seconds {
-                summary = try ledger.importNDJSON(
+                summary = try ledger.importWritingSnapshotsBeside(
                     from: try LineReader(path: file),
                     actor: "bench",
-                    catalogue: catalogue
+                    catalogue: catalogue,
+                    logger: quiet
                 )
             }
             guard summary?.appended == sample else {
@@ -49,6 +55,7 @@ struct GrowthBenchmark {
         try timedImport("0 events")
         let fillSubjects = try seconds { try fill(ledger, to: subjects + sample, newSubjects: true) }
         print("  filled with \(subjects) new subjects at \(format(Double(subjects) / fillSubjects)) events/s")
+        try writeSnapshots(ledger)
         try timedImport("\(try ledger.head().seq) events, \(subjects) subjects")
 
         // Counts, rebuild and erasure at `subjects` subjects.
@@ -85,12 +92,20 @@ struct GrowthBenchmark {
         print(
             "  filled to \(try ledger.head().seq) events at \(format(Double(max(0, events - subjects)) / more)) events/s"
         )
+        try writeSnapshots(ledger)
         try timedImport("\(try ledger.head().seq) events")
 
         print("")
         for (label, rate) in rates.dropFirst() {
             print("  import at \(label) / fresh: \(String(format: "%.2f", rate / rates[0].1))×")
         }
+    }
+
+    /// Writes the snapshots a fill crossed (untimed for the imports, printed on its own).
+    private func writeSnapshots(_ ledger: Ledger) throws {
+        var written = 0
+        let elapsed = try seconds { written = try SnapshotCatchUp.run(ledger) }
+        print("  \(written) snapshots of the fill written in \(String(format: "%.1f", elapsed)) s")
     }
 
     /// Appends in batches of 10,000 until the ledger holds `target` events: each a new subject

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Projections
 import Testing
 
 @testable import Ledger
@@ -116,5 +118,49 @@ struct ImportTests {
         try "\n\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try Self.run(ledger, path) == Ledger.ImportSummary(appended: 0, replayed: 0))
         #expect(try ledger.head().seq == 0)
+    }
+    /// `ledgerctl import`'s way: the snapshots written beside the import by a background queue,
+    /// not inside its commits. When it returns, every boundary up to the head has its snapshot
+    /// and each is the fold of its prefix; when a line is refused after chunks committed, those
+    /// chunks' snapshots are stored too and the refusal is what is thrown.
+    @Test func anImportWithItsSnapshotsWrittenBesideLeavesEveryBoundaryStored() throws {
+        let directory = TemporaryDirectory()
+        let created = try Ledger.create(
+            at: directory.ledger,
+            catalogue: nil,
+            snapshotInterval: 2_500,
+            options: Fixture.options()
+        ).ledger
+        let path = try Self.file(in: directory, count: 47_000)
+        let summary = try created.importWritingSnapshotsBeside(
+            from: try LineReader(path: path),
+            actor: "import",
+            catalogue: try created.catalogue(),
+            logger: Logger(label: "test")
+        )
+        #expect(summary.appended == 47_000)
+        #expect(try created.snapshotSeqs() == (1...18).map { UInt64($0) * 2_500 })
+        #expect(try created.rebuildProjections().matches)
+
+        let refused = TemporaryDirectory()
+        let ledger = try Ledger.create(
+            at: refused.ledger,
+            catalogue: nil,
+            snapshotInterval: 2_500,
+            options: Fixture.options()
+        ).ledger
+        let bad = try Self.file(in: refused, count: 25_000, replacing: [23_456: #"{"type":"#])
+        let error = try #require(throws: LedgerError.self) {
+            try ledger.importWritingSnapshotsBeside(
+                from: try LineReader(path: bad),
+                actor: "import",
+                catalogue: try ledger.catalogue(),
+                logger: Logger(label: "test")
+            )
+        }
+        #expect(error.code == .invalidJSON && error.line == 23_456)
+        #expect(try ledger.head().seq == 20_000)
+        #expect(try ledger.snapshotSeqs() == (1...8).map { UInt64($0) * 2_500 })
+        #expect(try ledger.rebuildProjections().matches)
     }
 }

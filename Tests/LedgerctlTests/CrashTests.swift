@@ -83,9 +83,11 @@ struct CrashTests {
         #expect(stats["events"] as? Int == 3 + 10_000, "the first chunk is committed, the second never began")
     }
 
-    /// An import that stores its snapshots as deltas, killed after its first chunk: the deltas
-    /// it committed read back (verify, rebuild, `state`), the next import goes on storing deltas
-    /// after a whole one, and `rebuild` finds every snapshot equal to the log's fold.
+    /// An import that stores its snapshots as deltas, killed after its first chunk. Its snapshots
+    /// are written beside it by a background queue, so the kill may come before some of the
+    /// chunk's boundaries are stored, or in the middle of storing one: whatever was stored reads
+    /// back (verify, rebuild, `state`), the next import stores the missing ones and goes on
+    /// storing deltas after a whole one, and `rebuild` finds every snapshot equal to the log's fold.
     @Test func aCrashInsideAnImportThatStoresDeltas() throws {
         let scratch = Scratch()
         let ctl = try ledger(scratch, snapshotInterval: 1_000)
@@ -108,17 +110,14 @@ struct CrashTests {
         try checkRecovered(ctl)
         var stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
         #expect(stats["events"] as? Int == 3 + 3_000 + 10_000, "the first chunk is committed, the second never began")
-        #expect(
-            (stats["snapshotDeltas"] as? Int ?? 0) >= 9,
-            "the chunk's boundaries after the first are deltas: \(stats)"
-        )
+        #expect((stats["snapshots"] as? Int ?? 99) <= 13, "no boundary past the committed head: \(stats)")
         #expect(try ctl.run(["state", "--json"]).status == 0)
         #expect(try ctl.run(["import", few]).status == 0)
         try checkRecovered(ctl)
         stats = try #require(jsonObject(try ctl.run(["stats", "--json"]).stdout))
         #expect(stats["snapshots"] as? Int == 38)
         #expect(
-            (stats["snapshotDeltas"] as? Int ?? 0) >= 9 + 20,
+            (stats["snapshotDeltas"] as? Int ?? 0) >= 20,
             "the next import's boundaries after its first: \(stats)"
         )
         let rebuild = try ctl.run(["rebuild", "--json"])

@@ -2,6 +2,7 @@ import DequeModule
 import Foundation
 import Ledger
 import Logging
+import Projections
 
 /// The one writer of a serving ledger: a dedicated thread that drains the queue of pending appends
 /// into one LMDB write transaction — one fsync — per round (group commit). Every request is

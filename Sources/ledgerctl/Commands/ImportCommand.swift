@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Ledger
 import LedgerServer
+import Logging
+import Projections
 
 /// `ledgerctl import FILE`.
 struct ImportCommand: ParsableCommand {
@@ -22,16 +24,25 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         try runReporting(json: global.json) {
-            let ledger = try global.openLedger()
+            // The snapshots are written beside the import, not inside its commits.
+            var options = global.ledgerOptions
+            options.observers = []
+            let ledger = try Ledger(openingAt: global.directory, options: options)
+            // A failure of the background writer is logged; a snapshot still missing at the end fails the command.
+            var quietLogger = options.logger
+            quietLogger.logLevel = .warning
             let catalogue = try ledger.catalogue()
             let actor = CallerIdentity.actor(catalogue: catalogue)
             let reader = try LineReader(path: file)
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? UInt64) ?? nil
             let progress = Progress(label: "import", total: size, unit: "bytes")
             defer { progress.finish() }
-            let summary = try ledger.importNDJSON(from: reader, actor: actor, catalogue: catalogue) {
-                progress.update($0)
-            }
+            let summary = try ledger.importWritingSnapshotsBeside(
+                from: reader,
+                actor: actor,
+                catalogue: catalogue,
+                logger: quietLogger
+            ) { progress.update($0) }
             let (appended, replayed) = (summary.appended, summary.replayed)
             if global.json {
                 Output.line(

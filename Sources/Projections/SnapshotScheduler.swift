@@ -1,16 +1,16 @@
 import Foundation
 import Ledger
 import Logging
-import Projections
 
 /// Runs ``SnapshotCatchUp`` on a background queue, one run at a time, when a commit round reaches
-/// the next snapshot boundary.
+/// the next snapshot boundary: the server's writer nudges it after its rounds, and an `import`
+/// after each chunk (``Ledger/importWritingSnapshotsBeside(from:actor:catalogue:logger:progress:)``).
 ///
 /// A catch-up reads the latest snapshot whole (every chunk, and its SHA-256) before it can tell
 /// that nothing is due, so running one after every round kept a core busy at high round rates.
 /// The scheduler remembers where the next snapshot falls and lets rounds below it pass for the
 /// cost of a lock.
-final class SnapshotScheduler: @unchecked Sendable {
+package final class SnapshotScheduler: @unchecked Sendable {
     // Invariant: `running`, `again`, `nextDue` and `catchUps` are only touched under `lock`.
     private let ledger: Ledger
     private let logger: Logger
@@ -25,16 +25,19 @@ final class SnapshotScheduler: @unchecked Sendable {
     private var catchUps = 0
     /// The fold at the last snapshot a catch-up stored, which the next goes on from (only one
     /// catch-up runs at a time, on `queue`).
-    private let continuation = SnapshotContinuation()
+    private let continuation: SnapshotContinuation
 
-    init(ledger: Ledger, logger: Logger) {
+    /// - Parameter keepsSpareBuffer: See ``SnapshotContinuation/init(keepsSpareBuffer:)``: a
+    ///   server's scheduler lives as long as the server and gives it up; an import's keeps it.
+    package init(ledger: Ledger, logger: Logger, keepsSpareBuffer: Bool = false) {
         self.ledger = ledger
         self.logger = logger
+        continuation = SnapshotContinuation(keepsSpareBuffer: keepsSpareBuffer)
     }
 
     /// Asks for a catch-up once the log's head has reached `head`; cheap below the next snapshot
     /// boundary. `nil` (an erasure's round, the start) always asks.
-    func nudge(reaching head: UInt64? = nil) {
+    package func nudge(reaching head: UInt64? = nil) {
         lock.lock()
         defer { lock.unlock() }
         if let head, head < nextDue { return }
@@ -47,10 +50,10 @@ final class SnapshotScheduler: @unchecked Sendable {
     }
 
     /// Waits for a catch-up under way to finish.
-    func drain() { queue.sync {} }
+    package func drain() { queue.sync {} }
 
     /// How many catch-ups have run.
-    var catchUpCount: Int {
+    package var catchUpCount: Int {
         lock.lock()
         defer { lock.unlock() }
         return catchUps
