@@ -15,13 +15,16 @@ struct GrowthBenchmark {
     let subjects: Int
     /// Events in the timed import (default 200,000, over 20,000 subjects new to the ledger).
     let sample: Int
+    /// What the fills' catch-ups keep between boundaries.
+    private let fillSnapshots = SnapshotContinuation(keepsSpareBuffer: true)
 
     func run() throws {
         let directory = scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         print("growth benchmark — import of \(sample) events at 0, \(subjects) and \(events) events; durable commits")
         // Opened as `ledgerctl import` opens it: the imports write their snapshots beside them
-        // (`importWritingSnapshotsBeside`), and the fills' are written after each fill, untimed.
+        // (`importWritingSnapshotsBeside`); the fills write theirs at each boundary they cross,
+        // timed with them, as the snapshot observer did inside their appends before.
         var options = Ledger.Options()
         options.observers = []
         let ledger = try Ledger.create(at: directory + "/ledger", catalogue: nil, options: options).ledger
@@ -55,7 +58,6 @@ struct GrowthBenchmark {
         try timedImport("0 events")
         let fillSubjects = try seconds { try fill(ledger, to: subjects + sample, newSubjects: true) }
         print("  filled with \(subjects) new subjects at \(format(Double(subjects) / fillSubjects)) events/s")
-        try writeSnapshots(ledger)
         try timedImport("\(try ledger.head().seq) events, \(subjects) subjects")
 
         // Counts, rebuild and erasure at `subjects` subjects.
@@ -92,7 +94,6 @@ struct GrowthBenchmark {
         print(
             "  filled to \(try ledger.head().seq) events at \(format(Double(max(0, events - subjects)) / more)) events/s"
         )
-        try writeSnapshots(ledger)
         try timedImport("\(try ledger.head().seq) events")
 
         print("")
@@ -101,16 +102,10 @@ struct GrowthBenchmark {
         }
     }
 
-    /// Writes the snapshots a fill crossed (untimed for the imports, printed on its own).
-    private func writeSnapshots(_ ledger: Ledger) throws {
-        var written = 0
-        let elapsed = try seconds { written = try SnapshotCatchUp.run(ledger) }
-        print("  \(written) snapshots of the fill written in \(String(format: "%.1f", elapsed)) s")
-    }
-
     /// Appends in batches of 10,000 until the ledger holds `target` events: each a new subject
     /// (`fill-0`, `fill-1`, …, `subjects` of them in all), or grants for subjects already there.
     private func fill(_ ledger: Ledger, to target: Int, newSubjects: Bool) throws {
+        let interval = Int(max(1, try ledger.snapshotInterval()))
         var next = Int(try ledger.head().seq)
         var created = 0
         var generator = SystemRandomNumberGenerator()
@@ -127,6 +122,10 @@ struct GrowthBenchmark {
                 )
             }
             _ = try ledger.append(batch, actor: "bench")
+            // The snapshots of the boundaries this batch crossed, one at a time.
+            if (next + count) / interval > next / interval {
+                try SnapshotCatchUp.run(ledger, continuation: fillSnapshots)
+            }
             next += count
             created += count
         }

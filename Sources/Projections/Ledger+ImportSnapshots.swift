@@ -6,9 +6,14 @@ extension Ledger {
     /// written beside it, by a ``SnapshotScheduler`` on a background queue nudged after each
     /// chunk, instead of inside the commit of the chunk that reaches each boundary: the writer
     /// thread, which the import waits on, no longer folds and stores a snapshot of every subject
-    /// there, and the fold overlaps the chunks after it. When this returns, or throws after
-    /// chunks committed, every snapshot due up to the head is stored: the scheduler is drained,
-    /// and a last catch-up stores what it could not (whose failure is then thrown).
+    /// there, and the fold overlaps the chunks after it.
+    ///
+    /// Before it returns, the queue is drained and catch-ups run until the last boundary at or
+    /// below the head has its snapshot (another process storing snapshots at the same time may
+    /// store some of them; what this one finds stored it goes on from). A catch-up that fails is
+    /// thrown, its message saying how many events were committed; when the import itself fails
+    /// after chunks committed, its refusal is thrown, and their snapshots are stored as far as
+    /// they can be.
     ///
     /// The ledger must be opened without ``SnapshotObserver``, or its commits store the
     /// snapshots themselves (the scheduler would then find them stored and write nothing).
@@ -33,9 +38,18 @@ extension Ledger {
         }
         snapshots.drain()
         // Nothing is due when the scheduler kept up, and this returns without reading a snapshot.
-        let stored = Result { try SnapshotCatchUp.run(self) }
+        let stored = Result { try snapshots.storeDueNow() }
         let summary = try outcome.get()
-        _ = try stored.get()
+        do {
+            _ = try stored.get()
+        } catch let error as LedgerError {
+            throw LedgerError(
+                error.code,
+                "\(summary.appended) events were imported (\(summary.replayed) already present), but their "
+                    + "projection snapshots could not all be stored (the next append or import stores them): "
+                    + error.message
+            )
+        }
         return summary
     }
 }

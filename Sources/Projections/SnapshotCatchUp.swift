@@ -2,9 +2,10 @@ import Ledger
 
 /// Writes the projection snapshots a ledger is missing up to its head, outside any append: the
 /// fold reads in a read transaction, and each snapshot is stored in short write transactions of
-/// its own. The server runs this in the background after commit rounds that cross an interval,
-/// so no append waits for a fold (``SnapshotObserver`` does the same inside the append, for
-/// one-shot `ledgerctl` processes).
+/// its own. The server and `ledgerctl import` run this in the background (``SnapshotScheduler``)
+/// after the commits that cross an interval, so no append waits for a fold
+/// (``SnapshotObserver`` does the same inside the append, for the other one-shot `ledgerctl`
+/// processes).
 package enum SnapshotCatchUp {
     /// Brings the snapshots up to the head; returns how many were written.
     /// - Parameter continuation: What the last run kept (the server keeps one for its lifetime),

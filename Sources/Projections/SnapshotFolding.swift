@@ -164,9 +164,11 @@ extension SnapshotContinuation {
     /// keeps it small) and keeps the fold at the last one stored.
     /// - Parameters:
     ///   - manifest: Reads the manifest stored at a seq.
-    ///   - store: Stores one snapshot; `false` when another writer stored that seq first. The
-    ///     rest are left to it (it stores every boundary up to its head), and nothing is kept: the
-    ///     deltas after it must not count on a form this writer did not store.
+    ///   - store: Stores one snapshot; `false` when another writer stored that seq first. This
+    ///     run stops there and keeps nothing (the deltas after it must not count on a form this
+    ///     writer did not store); the other writer may stop short of this run's head (a catch-up
+    ///     that read an earlier head), so a caller that needs them all runs again
+    ///     (``SnapshotScheduler/storeDueNow(attempts:)``).
     /// - Returns: How many snapshots were stored.
     func storeMissing(
         head: UInt64,

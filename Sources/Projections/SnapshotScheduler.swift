@@ -52,6 +52,31 @@ package final class SnapshotScheduler: @unchecked Sendable {
     /// Waits for a catch-up under way to finish.
     package func drain() { queue.sync {} }
 
+    /// Runs catch-ups on the queue, now, with what this scheduler kept, until the last boundary
+    /// at or below the head has its snapshot (a run stops early where another writer stored a
+    /// snapshot first, and the next goes on from there); at most `attempts` runs. Throws what a
+    /// run throws.
+    /// - Returns: Whether the last boundary's snapshot is stored.
+    package func storeDueNow(attempts: Int = 4) throws -> Bool {
+        try queue.sync {
+            for _ in 0..<max(1, attempts) {
+                if try lastBoundaryIsStored() { return true }
+                _ = try SnapshotCatchUp.run(ledger, continuation: continuation)
+            }
+            return try lastBoundaryIsStored()
+        }
+    }
+
+    /// Whether the last interval boundary at or below the head has its snapshot (true before the
+    /// first boundary).
+    private func lastBoundaryIsStored() throws -> Bool {
+        let head = try ledger.head().seq
+        let interval = max(1, try ledger.snapshotInterval())
+        let lastBoundary = head / interval * interval
+        guard lastBoundary > 0 else { return true }
+        return try ledger.snapshotSeq(atOrBefore: head) == lastBoundary
+    }
+
     /// How many catch-ups have run.
     package var catchUpCount: Int {
         lock.lock()

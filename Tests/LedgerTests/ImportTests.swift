@@ -163,4 +163,26 @@ struct ImportTests {
         #expect(try ledger.snapshotSeqs() == (1...8).map { UInt64($0) * 2_500 })
         #expect(try ledger.rebuildProjections().matches)
     }
+    /// The last step of such an import: catch-ups until the last boundary at or below the head
+    /// has its snapshot, going on from whatever another writer stored meanwhile.
+    @Test func storingWhatIsDueGoesOnFromSnapshotsAnotherWriterStored() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Ledger.create(
+            at: directory.ledger,
+            catalogue: nil,
+            snapshotInterval: 100,
+            options: Fixture.options()
+        ).ledger
+        _ = try ledger.append(try (0..<120).map { try Fixture.grant("d-\($0 % 30)@example.no") }, actor: "t")
+        // Another writer stores the first boundary's snapshot.
+        #expect(try SnapshotCatchUp.run(ledger) == 1)
+        _ = try ledger.append(try (0..<250).map { try Fixture.grant("d-\($0 % 40)@example.no") }, actor: "t")
+        let scheduler = SnapshotScheduler(ledger: ledger, logger: Logger(label: "test"))
+        #expect(try scheduler.storeDueNow())
+        #expect(try ledger.snapshotSeqs() == [100, 200, 300])
+        #expect(try ledger.rebuildProjections().matches)
+        // Nothing due: nothing runs, nothing changes.
+        #expect(try scheduler.storeDueNow())
+        #expect(try ledger.snapshotSeqs() == [100, 200, 300])
+    }
 }
