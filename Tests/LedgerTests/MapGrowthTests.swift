@@ -45,6 +45,59 @@ import Testing
         #expect(try ledger.verify().isValid)
     }
 
+    /// Two writers that each fill the map before either has grown it: the one that grows second
+    /// finds the map already grown since its attempt began and runs again, rather than doubling it
+    /// once more (here past the ceiling, which refused a write that now fits `ledger_full`).
+    @Test func twoWritersThatFillTheMapTogetherGrowItOnce() throws {
+        let directory = TemporaryDirectory()
+        let environment = try Environment(
+            path: directory.path + "/env",
+            tables: ["t"],
+            configuration: .init(initialMapSize: 1 << 20, mapCeiling: 1 << 21)
+        )
+        let table = environment.table("t")
+        try environment.write { txn in try txn.put(Array(repeating: 0, count: 600 << 10), forKey: [0], in: table) }
+        // Each value fits beside the filler in 2 MiB but not in 1 MiB; both fit in 2 MiB together.
+        let value = [UInt8](repeating: 1, count: 500 << 10)
+        let secondAttemptBegan = DispatchSemaphore(value: 0)
+        let firstWriteFailed = DispatchSemaphore(value: 0)
+        let attempts = Locked([0, 0])
+        let failures = Locked<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+            do {
+                try environment.withTransactions {
+                    let attempt = attempts.withLock { counts in
+                        counts[writer] += 1
+                        return counts[writer]
+                    }
+                    // The first attempts: writer 1 holds its gate shared (as any writer inside
+                    // its attempt does) until writer 0 has failed on the full map, then fails too.
+                    if writer == 1, attempt == 1 {
+                        secondAttemptBegan.signal()
+                        firstWriteFailed.wait()
+                    }
+                    if writer == 0, attempt == 1 { secondAttemptBegan.wait() }
+                    do {
+                        let txn = try environment.beginWrite()
+                        try txn.put(value, forKey: [UInt8(writer + 1)], in: table)
+                        try txn.commit()
+                    } catch {
+                        if writer == 0, attempt == 1 { firstWriteFailed.signal() }
+                        throw error
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("writer \(writer): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        #expect(attempts.withLock { $0 } == [2, 2])
+        let stored = try environment.read { txn in
+            try [1, 2].map { key in try txn.get([UInt8(key)], in: table) == value }
+        }
+        #expect(stored == [true, true])
+    }
+
     /// Found by the growth benchmark at a million subjects: the snapshot observer converted the
     /// full map into a `LedgerError`, which the retry loop did not take for a full map, so the
     /// append was refused `ledger_full` ("reached its configured size ceiling") on a map that

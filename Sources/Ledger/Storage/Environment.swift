@@ -215,6 +215,7 @@ final class Environment: @unchecked Sendable {
     func withTransactions<T>(also environments: [Environment] = [], _ attempt: () throws -> T) throws -> T {
         let all = [self] + environments
         while true {
+            let mapSizesSeen = all.map { environment in environment.gate.withReadLock { environment.mapSize } }
             do {
                 switch try Self.holdingGates(all[...], attempt) {
                 case .ran(let result): return result
@@ -224,10 +225,10 @@ final class Environment: @unchecked Sendable {
             } catch let caught {
                 guard let error = LMDBError.mapGrowthSignal(in: caught) else { throw caught }
                 let culprit =
-                    all.first { environment in
+                    all.firstIndex { environment in
                         environment.gate.withReadLock { environment.identity == error.environment }
-                    } ?? self
-                try culprit.adoptOrGrow(after: error)
+                    } ?? 0
+                try all[culprit].adoptOrGrow(after: error, mapSizeSeen: mapSizesSeen[culprit])
             }
         }
     }
@@ -285,11 +286,17 @@ final class Environment: @unchecked Sendable {
     /// Adopts a map another process grew, or grows the map after `MDB_MAP_FULL`: doubling it, or
     /// by as much as the address space allows (at least ``minimumGrowth``, leaving
     /// ``addressSpaceReserve`` free). Takes the gate exclusively.
+    ///
+    /// `mapSizeSeen` is the map size when the failed attempt began. When another thread's growth
+    /// has already passed it (two writers that each filled the map before either grew it), the map
+    /// is not grown again: the attempt runs again on the larger map. Growing twice would double
+    /// past need, and near the ceiling would refuse a write `ledger_full` that now fits.
     /// - Throws: `error` at the ceiling; an `ENOMEM` ``LMDBError`` of `mdb_env_set_mapsize` when the
     ///   address space has no room (both are `ledger_full`).
-    private func adoptOrGrow(after error: LMDBError) throws {
+    private func adoptOrGrow(after error: LMDBError, mapSizeSeen: Int? = nil) throws {
         try gate.withWriteLock {
             guard let env = handle else { return try reopen(mapSize: mapSize) }
+            if !error.isMapResized, let mapSizeSeen, mapSize > mapSizeSeen { return }
             var info = MDB_envinfo()
             mdb_env_info(env, &info)
             if error.isMapResized {
