@@ -1,8 +1,8 @@
 import Ledger
 
 /// The fold both snapshot writers share: from the latest stored snapshot, fold the events up to
-/// the last interval boundary at or below the head, and produce a snapshot at each boundary,
-/// each with the form to store it in (whole, or a ``SnapshotDelta`` of an earlier one).
+/// the last interval boundary at or below the head, and store a snapshot at each boundary as it
+/// is made, each in the form chosen for it (whole, or a ``SnapshotDelta`` of an earlier one).
 enum SnapshotFolding {
     /// A snapshot the fold produced, and how to store it: `delta` is `nil` to store it whole.
     struct Folded {
@@ -22,10 +22,12 @@ enum SnapshotFolding {
         nextBoundary(after: latestSeq, interval: interval) <= head
     }
 
-    /// The snapshots missing after the one at `latestSeq`, and the fold at the last of them with
-    /// its stored form (to continue from at the next boundary); no snapshots when none is due. The
-    /// latest snapshot is read (`read`) only when one is due and no `cached` fold stands for it:
-    /// at a million subjects it is tens of megabytes, and every append transaction asks.
+    /// Folds from the snapshot at `latestSeq` to each missing boundary at or below `head` and hands
+    /// each snapshot to `store` as soon as it is made, so a catch-up over many boundaries holds
+    /// one snapshot at a time (at a million subjects each is tens of megabytes). Returns how many
+    /// were stored and the fold at the last of them with its stored form (to continue from at the
+    /// next boundary); nothing when none is due. The latest snapshot is read (`read`) only when
+    /// one is due and no `cached` fold stands for it.
     ///
     /// A snapshot is a delta of the last one stored whole while the bytes of its own (what no
     /// range of that one gives) stay within a quarter of its length; otherwise it is stored
@@ -37,20 +39,25 @@ enum SnapshotFolding {
     ///   - cached: The fold at the snapshot at `latestSeq` and how that snapshot is stored, when
     ///     the caller holds them. They are moved out (left `nil`), so the fold goes on from them
     ///     without copying the snapshot's bytes.
-    ///   - forEachSummary: Walks the events `from` … `through` in order.
-    static func missing(
+    ///   - forEachSummary: Walks the events `from` … `through` in order; called once per boundary.
+    ///   - store: Stores one snapshot; `false` when another writer stored that seq first, which
+    ///     stops the fold there with no continuation (what follows must not count on a form this
+    ///     writer did not store).
+    /// - Throws: `ledger_corrupt` when the latest snapshot does not decode or the log ends short of
+    ///   a boundary at or below `head`; whatever `store` throws.
+    static func storeMissing(
         latestSeq: UInt64?,
         read: (UInt64) throws -> [UInt8]?,
         cached: inout (fold: SnapshotSplicer, stored: SnapshotDelta)?,
         head: UInt64,
         interval: UInt64,
         rules: () throws -> ProjectionRules,
-        forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void
-    ) throws -> (snapshots: [Folded], continuation: (fold: SnapshotSplicer, stored: SnapshotDelta?)?) {
+        forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void,
+        store: (Folded) throws -> Bool
+    ) throws -> (stored: Int, continuation: (fold: SnapshotSplicer, stored: SnapshotDelta)?) {
         let interval = max(1, interval)
-        let base = latestSeq ?? 0
         var boundary = nextBoundary(after: latestSeq, interval: interval)
-        guard boundary <= head else { return ([], nil) }
+        guard boundary <= head else { return (0, nil) }
         var fold = SnapshotSplicer()
         var stored: SnapshotDelta?
         if latestSeq != nil, let taken = cached.take() {
@@ -65,18 +72,20 @@ enum SnapshotFolding {
             fold = continued
         }
         let rules = try rules()
-        var pending: [Folded] = []
-        try forEachSummary(base + 1, head / interval * interval) { event in
-            try fold.apply(event, rules: rules)
-            if event.seq == boundary {
-                let bytes = fold.snapshot()
-                let delta = stored.flatMap { Self.delta(continuing: $0, by: fold.piecesOfLastSnapshot, of: bytes) }
-                pending.append(Folded(seq: boundary, bytes: bytes, delta: delta))
-                stored = delta ?? .whole(at: boundary, length: bytes.count)
-                boundary += interval
+        var written = 0
+        while boundary <= head {
+            try forEachSummary(fold.throughSeq + 1, boundary) { event in try fold.apply(event, rules: rules) }
+            guard fold.throughSeq == boundary else {
+                throw LedgerError(.ledgerCorrupt, "the log ends before seq \(boundary) (run `ledgerctl verify`)")
             }
+            let bytes = fold.snapshot()
+            let delta = stored.flatMap { Self.delta(continuing: $0, by: fold.piecesOfLastSnapshot, of: bytes) }
+            guard try store(Folded(seq: boundary, bytes: bytes, delta: delta)) else { return (written, nil) }
+            written += 1
+            stored = delta ?? .whole(at: boundary, length: bytes.count)
+            boundary += interval
         }
-        return (pending, (fold, stored))
+        return (written, stored.map { (fold, $0) })
     }
 
     /// The snapshot `bytes`, made by `pieces` from the one stored as `previous`, as a delta of
@@ -187,26 +196,22 @@ extension SnapshotContinuation {
         if let latestSeq, let latestManifest = try manifest(latestSeq) {
             cached = try take(seq: latestSeq, manifest: latestManifest, baseManifest: manifest)
         }
-        let missing = try SnapshotFolding.missing(
+        let folded = try SnapshotFolding.storeMissing(
             latestSeq: latestSeq,
             read: read,
             cached: &cached,
             head: head,
             interval: interval,
             rules: rules,
-            forEachSummary: forEachSummary
+            forEachSummary: forEachSummary,
+            store: store
         )
-        var written = 0
-        for snapshot in missing.snapshots {
-            guard try store(snapshot) else { return written }
-            written += 1
-        }
-        if let last = missing.snapshots.last, let (fold, stored) = missing.continuation, let stored,
-            let lastManifest = try manifest(last.seq),
+        if let (fold, stored) = folded.continuation,
+            let lastManifest = try manifest(fold.throughSeq),
             let baseManifest = try manifest(stored.baseSeq)
         {
-            keep(fold, stored: stored, seq: last.seq, manifest: lastManifest, baseManifest: baseManifest)
+            keep(fold, stored: stored, seq: fold.throughSeq, manifest: lastManifest, baseManifest: baseManifest)
         }
-        return written
+        return folded.stored
     }
 }

@@ -79,6 +79,73 @@ struct SnapshotSplicerTests {
         for snapshot in held { #expect(snapshot.bytes == snapshot.copy, "seq \(snapshot.seq)") }
     }
 
+    /// A catch-up over many boundaries (a ledger whose snapshots were removed, or one that
+    /// crossed several while the writer was busy) stores each snapshot as soon as the fold reaches
+    /// its boundary, so it holds one at a time and writes each into the storage of the one before
+    /// the last, instead of holding every one until the end (16 here; at a million subjects each
+    /// is tens of megabytes). Each is the whole fold's, and a seq another writer stored first
+    /// stops it there with nothing to continue from.
+    @Test func aCatchUpOverManyBoundariesStoresEachSnapshotAsItIsFolded() throws {
+        let events = Self.log(seed: 5, count: 400, subjects: 40)
+        var whole = LedgerProjection()
+        var expected: [UInt64: [UInt8]] = [:]
+        for event in events {
+            whole.apply(event, rules: Self.rules)
+            if event.seq % 25 == 0 { expected[event.seq] = whole.snapshot }
+        }
+        func walk(_ from: UInt64, _ through: UInt64, _ body: (EventSummary) throws -> Void) throws {
+            for event in events[Int(from - 1)..<Int(through)] { try body(event) }
+        }
+        var cached: (fold: SnapshotSplicer, stored: SnapshotDelta)?
+        var folded: UInt64 = 0
+        var stored: [(seq: UInt64, foldedThrough: UInt64, storage: UInt)] = []
+        let outcome = try SnapshotFolding.storeMissing(
+            latestSeq: nil,
+            read: { _ in nil },
+            cached: &cached,
+            head: 410,
+            interval: 25,
+            rules: { Self.rules },
+            forEachSummary: { from, through, body in
+                try walk(from, through) { event in
+                    folded = event.seq
+                    try body(event)
+                }
+            },
+            store: { snapshot in
+                #expect(snapshot.bytes == expected[snapshot.seq], "seq \(snapshot.seq)")
+                let storage = snapshot.bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+                stored.append((snapshot.seq, folded, storage))
+                return true
+            }
+        )
+        #expect(outcome.stored == 16)
+        #expect(outcome.continuation?.fold.throughSeq == 400)
+        #expect(stored.map(\.seq) == (1...16).map { UInt64($0 * 25) })
+        #expect(stored.allSatisfy { $0.foldedThrough == $0.seq }, "each stored before the fold went on")
+        // Once the snapshots grow by less than the spare's slack, two buffers take turns.
+        #expect(Set(stored.suffix(5).map(\.storage)).count == 2, "written into the storage of earlier ones")
+
+        var stopped: [UInt64] = []
+        var none: (fold: SnapshotSplicer, stored: SnapshotDelta)?
+        let refused = try SnapshotFolding.storeMissing(
+            latestSeq: nil,
+            read: { _ in nil },
+            cached: &none,
+            head: 400,
+            interval: 25,
+            rules: { Self.rules },
+            forEachSummary: walk,
+            store: { snapshot in
+                stopped.append(snapshot.seq)
+                return snapshot.seq < 75
+            }
+        )
+        #expect(refused.stored == 2)
+        #expect(refused.continuation == nil)
+        #expect(stopped == [25, 50, 75])
+    }
+
     @Test(arguments: [(1, 7), (2, 1), (3, 50), (4, 13)] as [(UInt64, Int)])
     func everySplicedSnapshotIsTheWholeFoldsSnapshot(seed: UInt64, interval: Int) throws {
         let events = Self.log(seed: seed, count: 600, subjects: 90)
