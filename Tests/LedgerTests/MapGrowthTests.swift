@@ -63,7 +63,17 @@ import Testing
         let firstWriteFailed = DispatchSemaphore(value: 0)
         let attempts = Locked([0, 0])
         let failures = Locked<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+        // Two threads of their own: the choreography needs both running at once.
+        let finished = DispatchGroup()
+        for writer in 0..<2 {
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                write(writer)
+            }.start()
+        }
+        finished.wait()
+        @Sendable func write(_ writer: Int) {
             do {
                 try environment.withTransactions {
                     let attempt = attempts.withLock { counts in

@@ -215,9 +215,14 @@ final class Environment: @unchecked Sendable {
     func withTransactions<T>(also environments: [Environment] = [], _ attempt: () throws -> T) throws -> T {
         let all = [self] + environments
         while true {
-            let mapSizesSeen = all.map { environment in environment.gate.withReadLock { environment.mapSize } }
+            // Each map's size as the attempt begins, read under the gates it runs under.
+            var mapSizesSeen: [Int] = []
             do {
-                switch try Self.holdingGates(all[...], attempt) {
+                let held = try Self.holdingGates(all[...]) {
+                    mapSizesSeen = all.map(\.mapSize)
+                    return try attempt()
+                }
+                switch held {
                 case .ran(let result): return result
                 case .closed, .resized:
                     for environment in all { try environment.reopenIfClosed() }
@@ -228,7 +233,8 @@ final class Environment: @unchecked Sendable {
                     all.firstIndex { environment in
                         environment.gate.withReadLock { environment.identity == error.environment }
                     } ?? 0
-                try all[culprit].adoptOrGrow(after: error, mapSizeSeen: mapSizesSeen[culprit])
+                let seen = mapSizesSeen.indices.contains(culprit) ? mapSizesSeen[culprit] : nil
+                try all[culprit].adoptOrGrow(after: error, mapSizeSeen: seen)
             }
         }
     }
