@@ -1,8 +1,8 @@
 import Ledger
 
 /// Writes the projection snapshots a ledger is missing up to its head, outside any append: the
-/// fold reads in a read transaction, and each snapshot is stored in short write transactions of
-/// its own. The server and `ledgerctl import` run this in the background (``SnapshotScheduler``)
+/// fold reads each interval's events in a read transaction, and each snapshot is stored, as soon
+/// as it is folded, in short write transactions of its own. The server and `ledgerctl import` run this in the background (``SnapshotScheduler``)
 /// after the commits that cross an interval, so no append waits for a fold
 /// (``SnapshotObserver`` does the same inside the append, for the other one-shot `ledgerctl`
 /// processes).
@@ -22,7 +22,7 @@ package enum SnapshotCatchUp {
             latestSeq: try ledger.snapshotSeq(atOrBefore: head),
             interval: try ledger.snapshotInterval(),
             manifest: { try ledger.snapshotManifest(at: $0) },
-            read: { try ledger.storedSnapshot(at: $0) },
+            read: { try ledger.storedSnapshotWithForm(at: $0) },
             rules: { try ledger.projectionRules() },
             forEachSummary: { try ledger.forEachSummary(from: $0, through: $1, $2) },
             store: { try ledger.storeSnapshot($0.bytes, at: $0.seq, delta: $0.delta) }

@@ -31,11 +31,13 @@ enum SnapshotFolding {
     ///
     /// A snapshot is a delta of the last one stored whole while the bytes of its own (what no
     /// range of that one gives) stay within a quarter of its length; otherwise it is stored
-    /// whole and the next ones are deltas of it. Without a `cached` form (the latest snapshot was
-    /// read, not kept), the first is stored whole.
+    /// whole and the next ones are deltas of it. The latest snapshot's form comes with the fold
+    /// (`cached`) or is read with its bytes, so a process that reads it (each `import`, a server
+    /// after a restart) makes its first snapshot a delta too.
     /// - Parameters:
     ///   - latestSeq: The seq of the latest stored snapshot at or before `head`, if any.
-    ///   - read: Reads the snapshot stored at a seq, checked against its manifest.
+    ///   - read: Reads the snapshot stored at a seq, checked against its manifest, and the form it
+    ///     is stored in (`nil`: store the next one whole).
     ///   - cached: The fold at the snapshot at `latestSeq` and how that snapshot is stored, when
     ///     the caller holds them. They are moved out (left `nil`), so the fold goes on from them
     ///     without copying the snapshot's bytes.
@@ -44,10 +46,12 @@ enum SnapshotFolding {
     ///     stops the fold there with no continuation (what follows must not count on a form this
     ///     writer did not store).
     /// - Throws: `ledger_corrupt` when the latest snapshot does not decode or the log ends short of
-    ///   a boundary at or below `head`; whatever `store` throws.
+    ///   a boundary at or below `head` (a damaged log; before, the snapshots from there on were
+    ///   skipped without a word); whatever `read`, `rules`, `forEachSummary`, the fold or `store`
+    ///   throws.
     static func storeMissing(
         latestSeq: UInt64?,
-        read: (UInt64) throws -> [UInt8]?,
+        read: (UInt64) throws -> (bytes: [UInt8], form: SnapshotDelta?)?,
         cached: inout (fold: SnapshotSplicer, stored: SnapshotDelta)?,
         head: UInt64,
         interval: UInt64,
@@ -64,12 +68,13 @@ enum SnapshotFolding {
             fold = taken.fold
             stored = taken.stored
         } else if let latestSeq {
-            guard let bytes = try read(latestSeq), let continued = SnapshotSplicer(snapshot: bytes),
+            guard let latest = try read(latestSeq), let continued = SnapshotSplicer(snapshot: latest.bytes),
                 continued.throughSeq == latestSeq
             else {
                 throw LedgerError(.ledgerCorrupt, "the projection snapshot at seq \(latestSeq) cannot be decoded")
             }
             fold = continued
+            stored = latest.form
         }
         let rules = try rules()
         var written = 0
@@ -108,7 +113,8 @@ enum SnapshotFolding {
 /// latest snapshot is that one (same seq and manifest: the length and SHA-256 of its bytes, and
 /// its base) and its base still has the manifest it had; a transaction that aborted after writing
 /// it, another process that wrote snapshots since, or a `rebuild --repair` leaves a different
-/// latest snapshot, and the writer reads it and stores the next one whole.
+/// latest snapshot, and the writer reads it, with the form it is stored in, and goes on from
+/// that.
 package final class SnapshotContinuation: Sendable {
     private struct Kept {
         var seq: UInt64
@@ -184,7 +190,7 @@ extension SnapshotContinuation {
         latestSeq: UInt64?,
         interval: UInt64,
         manifest: (UInt64) throws -> [UInt8]?,
-        read: (UInt64) throws -> [UInt8]?,
+        read: (UInt64) throws -> (bytes: [UInt8], form: SnapshotDelta?)?,
         rules: () throws -> ProjectionRules,
         forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void,
         store: (SnapshotFolding.Folded) throws -> Bool

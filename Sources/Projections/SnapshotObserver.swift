@@ -29,7 +29,7 @@ package struct SnapshotObserver: LogObserver {
             latestSeq: try context.latestSnapshotSeq(atOrBefore: context.head),
             interval: try context.snapshotInterval(),
             manifest: { try context.snapshotManifest(at: $0) },
-            read: { try context.snapshot(at: $0) },
+            read: { try context.snapshotWithForm(at: $0) },
             rules: { ProjectionRules(catalogue: try context.catalogue()) },
             forEachSummary: { try context.forEachSummary(from: $0, through: $1, $2) },
             store: { snapshot in

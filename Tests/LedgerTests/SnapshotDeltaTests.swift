@@ -54,6 +54,12 @@ import Testing
                 SnapshotDelta.assemble(payload: payload, base: base, length: next.bytes.count) == next.bytes,
                 "seed \(seed), step \(step): the delta makes the snapshot from the base"
             )
+            // A writer that reads the stored delta continues from the same form.
+            #expect(
+                SnapshotDelta(payload: payload, baseSeq: 7, length: next.bytes.count, baseLength: base.count)
+                    == continued,
+                "seed \(seed), step \(step): the stored payload gives the delta back"
+            )
             delta = continued
             current = next.bytes
         }
@@ -267,8 +273,10 @@ import Testing
     }
 
     /// The server's background writer keeps its fold between runs and stores deltas; a run with
-    /// nothing kept (a restarted server) stores its first snapshot whole; a repair that writes
-    /// every snapshot again leaves the kept fold unused.
+    /// nothing kept (a restarted server, each `import`) or a kept fold that is not the latest
+    /// snapshot's reads the latest with the form it is stored in and stores a delta of the same
+    /// base (before, its first snapshot was stored whole, and at a million subjects every import
+    /// wrote one); a repair that writes every snapshot again leaves the kept fold unused.
     @Test func theBackgroundWriterContinuesFromWhatItKept() throws {
         let directory = TemporaryDirectory()
         let ledger = try Ledger.create(
@@ -297,15 +305,21 @@ import Testing
             #expect(try ledger.snapshotIsDelta(at: UInt64(900 + 100 * round)) == true, "round \(round)")
         }
         _ = try ledger.append(try (0..<100).map { try Fixture.grant("s-\($0 % 10)@example.no", "surveys") }, actor: "t")
+        func base(of seq: UInt64) throws -> UInt64? {
+            let stored = try #require(try ledger.snapshotManifest(at: seq))
+            return try #require(SnapshotStore.Manifest(stored: stored)).baseSeq
+        }
+        let firstBase = try #require(try base(of: 1_100), "1,100 is a delta")
         #expect(try SnapshotCatchUp.run(ledger) == 1, "a writer that kept nothing")
-        #expect(try ledger.snapshotIsDelta(at: 1_200) == false)
+        #expect(try base(of: 1_200) == firstBase, "read with its form, the latest continues as a delta")
         _ = try ledger.append(try (0..<100).map { try Fixture.grant("s-\($0 % 10)@example.no") }, actor: "t")
         #expect(try SnapshotCatchUp.run(ledger, continuation: continuation) == 1)
-        #expect(try ledger.snapshotIsDelta(at: 1_300) == false, "the kept fold is not that of the latest snapshot")
+        #expect(try base(of: 1_300) == firstBase, "the kept fold is not that of the latest snapshot, which is read")
 
         _ = try ledger.repairProjections()
         _ = try ledger.append(try (0..<100).map { try Fixture.grant("s-\($0 % 10)@example.no", "surveys") }, actor: "t")
         #expect(try SnapshotCatchUp.run(ledger, continuation: continuation) == 1)
+        #expect(try base(of: 1_400) != nil, "a delta after the repair too")
         let counts = try Self.checkSnapshots(ledger)
         #expect(counts.whole + counts.deltas == 14)
         #expect(try ledger.rebuildProjections().matches)

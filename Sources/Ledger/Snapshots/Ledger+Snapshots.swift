@@ -33,6 +33,13 @@ extension Ledger {
         try storage { try events.read { try SnapshotStore.read(seq, in: $0, events: events) } }
     }
 
+    /// The snapshot stored at exactly `seq`, as ``storedSnapshot(at:)`` reads it, and the form it
+    /// is stored in (whole, as a delta of itself, or the delta of its base), which a snapshot
+    /// writer continues from so the next snapshot can be a delta too.
+    package func storedSnapshotWithForm(at seq: UInt64) throws -> (bytes: [UInt8], form: SnapshotDelta?)? {
+        try storage { try events.read { try SnapshotStore.readWithForm(seq, in: $0, events: events) } }
+    }
+
     /// The snapshot stored at exactly `seq`, as ``storedSnapshot(at:)`` reads it, and whether it
     /// is stored whole; a delta of `knownBase` (a snapshot stored whole that the caller read
     /// before) is made from those bytes instead of reading the base again. `rebuild` reads every

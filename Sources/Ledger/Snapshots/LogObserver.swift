@@ -46,9 +46,10 @@ package struct LogObserverContext: ~Copyable {
         try ledger.storage { try SnapshotStore.latestSeq(atOrBefore: seq, in: writer, events: ledger.events) }
     }
 
-    /// The snapshot stored at exactly `seq`, checked against its manifest; `nil` when there is none.
-    package func snapshot(at seq: UInt64) throws -> [UInt8]? {
-        try ledger.storage { try SnapshotStore.read(seq, in: writer, events: ledger.events) }
+    /// The snapshot stored at exactly `seq`, checked against its manifest, and the form it is
+    /// stored in (see ``Ledger/storedSnapshotWithForm(at:)``); `nil` when there is none.
+    package func snapshotWithForm(at seq: UInt64) throws -> (bytes: [UInt8], form: SnapshotDelta?)? {
+        try ledger.storage { try SnapshotStore.readWithForm(seq, in: writer, events: ledger.events) }
     }
 
     /// Events between projection snapshots, as the ledger was created with.

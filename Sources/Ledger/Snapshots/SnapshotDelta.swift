@@ -45,6 +45,21 @@ package struct SnapshotDelta: Sendable, Equatable {
 
     private init(baseSeq: UInt64) { self.baseSeq = baseSeq }
 
+    /// The delta a stored `payload` describes: a snapshot of `length` bytes made from the one
+    /// stored whole at `baseSeq`, `baseLength` bytes long. A writer that read a snapshot stored
+    /// as a delta continues from this form, so the next snapshot can be a delta of the same base.
+    /// - Returns: `nil` when `payload` is not such a delta.
+    package init?(payload: [UInt8], baseSeq: UInt64, length: Int, baseLength: Int) {
+        guard let stored = Self.parse(payload, length: length, baseLength: baseLength) else { return nil }
+        self.init(baseSeq: baseSeq)
+        for piece in stored {
+            switch piece {
+            case .base(let offset, let count): append(.earlier(offset: offset, count: count))
+            case .own(_, let count): append(.own(count: count))
+            }
+        }
+    }
+
     /// Adds a piece at the end, joined to the last one when they are contiguous.
     private mutating func append(_ piece: Piece) {
         guard piece.count > 0 else { return }

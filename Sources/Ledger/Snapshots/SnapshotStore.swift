@@ -165,9 +165,22 @@ enum SnapshotStore {
         in txn: borrowing some KeyValueReading & ~Copyable,
         events: Environment
     ) throws -> [UInt8]? {
+        try readWithForm(seq, knownBase: knownBase, in: txn, events: events)?.bytes
+    }
+
+    /// The snapshot at exactly `seq`, as ``read(_:knownBase:in:events:)`` reads it, and the form
+    /// it is stored in: ``SnapshotDelta/whole(at:length:)`` of itself, or the delta of its base
+    /// (`nil` only when that delta's pieces do not parse, which the check of its bytes rules out).
+    static func readWithForm(
+        _ seq: UInt64,
+        knownBase: (seq: UInt64, bytes: [UInt8])? = nil,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> (bytes: [UInt8], form: SnapshotDelta?)? {
         guard let manifest = try manifest(at: seq, in: txn, events: events) else { return nil }
         let stored = try chunks(of: manifest, at: seq, in: txn, events: events)
         var bytes = stored
+        var form: SnapshotDelta? = .whole(at: seq, length: Int(manifest.length))
         if let baseSeq = manifest.baseSeq {
             // Only the base's chunks are read, not checked: the whole snapshot's digest covers
             // every byte taken from them.
@@ -189,6 +202,12 @@ enum SnapshotStore {
                 )
             }
             bytes = assembled
+            form = SnapshotDelta(
+                payload: stored,
+                baseSeq: baseSeq,
+                length: Int(manifest.length),
+                baseLength: Int(base.length)
+            )
         }
         guard bytes.count == Int(manifest.length), Array(SHA256.hash(data: bytes)) == manifest.digest else {
             throw LedgerError(
@@ -196,7 +215,7 @@ enum SnapshotStore {
                 "the snapshot at seq \(seq) does not match its manifest; `ledgerctl rebuild --repair` writes it again from the log"
             )
         }
-        return bytes
+        return (bytes, form)
     }
 
     /// The snapshot a delta's `payload` makes from the base stored whole at `baseSeq` (with
