@@ -16,7 +16,8 @@ package enum SnapshotCatchUp {
         let head = try ledger.head().seq
         // The bytes are read only when nothing is kept for the latest snapshot, and then at
         // exactly its seq: a `rebuild --repair` removing snapshots meanwhile makes this run fail
-        // (the next one starts again), never fold on from another snapshot's bytes.
+        // (the next one starts again), never fold on from another snapshot's bytes; a delta whose
+        // base it removed is stored whole (``Ledger/storeSnapshot(_:at:delta:)``).
         return try continuation.storeMissing(
             head: head,
             latestSeq: try ledger.snapshotSeq(atOrBefore: head),

@@ -112,7 +112,7 @@ enum SnapshotFolding {
 /// it stored, with that snapshot's seq, manifest and stored form. It is used only while the stored
 /// latest snapshot is that one (same seq and manifest: the length and SHA-256 of its bytes, and
 /// its base) and its base still has the manifest it had; a transaction that aborted after writing
-/// it, another process that wrote snapshots since, or a `rebuild --repair` leaves a different
+/// it, another process that wrote snapshots since, or a `rebuild --repair` may leave a different
 /// latest snapshot, and the writer reads it, with the form it is stored in, and goes on from
 /// that.
 package final class SnapshotContinuation: Sendable {

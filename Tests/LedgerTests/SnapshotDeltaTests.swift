@@ -171,13 +171,20 @@ import Testing
         let stored = try #require(try ledger.events.read { try $0.get(SnapshotStore.key(20, 1), in: table) })
         #expect(stored.count < 1_000, "the delta stores its own bytes and the ranges, not the snapshot")
 
-        // A delta of a delta is refused (a base is always stored whole).
+        // A delta of a delta (a base is always stored whole): the store keeps it whole instead,
+        // and one written as such all the same is refused when read.
         let chained = try #require(
             SnapshotDelta.whole(at: 20, length: next.count).continued(by: [
                 .earlier(offset: 0, count: next.count)
             ])
         )
         #expect(try ledger.storeSnapshot(next, at: 30, delta: chained))
+        #expect(try ledger.snapshotIsDelta(at: 30) == false)
+        #expect(try ledger.storedSnapshot(at: 30) == next)
+        try ledger.events.write { txn in
+            _ = try SnapshotStore.put(next, at: 30, delta: chained, in: txn, events: ledger.events)
+        }
+        #expect(try ledger.snapshotIsDelta(at: 30) == true)
         #expect(errorCode { _ = try ledger.storedSnapshot(at: 30) } == .ledgerCorrupt)
         // A damaged payload, a damaged base byte it copies, a missing base, a damaged manifest.
         try ledger.events.write { txn in
@@ -276,7 +283,8 @@ import Testing
     /// nothing kept (a restarted server, each `import`) or a kept fold that is not the latest
     /// snapshot's reads the latest with the form it is stored in and stores a delta of the same
     /// base (before, its first snapshot was stored whole, and at a million subjects every import
-    /// wrote one); a repair that writes every snapshot again leaves the kept fold unused.
+    /// wrote one); a repair writes every snapshot again, from the same log the same bytes, and a
+    /// delta follows it.
     @Test func theBackgroundWriterContinuesFromWhatItKept() throws {
         let directory = TemporaryDirectory()
         let ledger = try Ledger.create(
@@ -323,6 +331,36 @@ import Testing
         let counts = try Self.checkSnapshots(ledger)
         #expect(counts.whole + counts.deltas == 14)
         #expect(try ledger.rebuildProjections().matches)
+    }
+
+    /// A delta whose base was removed (or stored again as a delta) after the writer read it, as a
+    /// `rebuild --repair` beside an import's background writer can do, is stored whole instead
+    /// and reads back as it was made; before, it was stored as a delta of nothing, and every read
+    /// of it failed `ledger_corrupt`.
+    @Test func aDeltaWhoseBaseIsGoneIsStoredWhole() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Ledger.create(
+            at: directory.ledger,
+            catalogue: nil,
+            snapshotInterval: 100,
+            options: Fixture.options()
+        ).ledger
+        _ = try ledger.append(try (0..<100).map { try Fixture.grant("s-\($0)@example.no") }, actor: "t")
+        _ = try ledger.append(
+            try (0..<200).map { try Fixture.grant("s-\($0 % 10)@example.no", "surveys") },
+            actor: "t"
+        )
+        #expect(try SnapshotCatchUp.run(ledger) == 3)
+        let latest = try #require(try ledger.storedSnapshotWithForm(at: 300))
+        let form = try #require(latest.form)
+        #expect(form.baseSeq < 300, "stored as a delta")
+        try ledger.events.write { txn in
+            try SnapshotStore.remove(300, in: txn, events: ledger.events)
+            try SnapshotStore.remove(form.baseSeq, in: txn, events: ledger.events)
+        }
+        #expect(try ledger.storeSnapshot(latest.bytes, at: 300, delta: form))
+        #expect(try ledger.snapshotIsDelta(at: 300) == false)
+        #expect(try ledger.storedSnapshot(at: 300) == latest.bytes)
     }
 
     /// A ledger of format 2 (every snapshot whole) opens as the current format, its snapshots read

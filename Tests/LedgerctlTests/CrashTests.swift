@@ -87,7 +87,7 @@ struct CrashTests {
     /// are written beside it by a background queue, so the kill may come before some of the
     /// chunk's boundaries are stored, or in the middle of storing one: whatever was stored reads
     /// back (verify, rebuild, `state`), the next import stores the missing ones and goes on
-    /// storing deltas after a whole one, and `rebuild` finds every snapshot equal to the log's fold.
+    /// storing deltas, and `rebuild` finds every snapshot equal to the log's fold.
     @Test func aCrashInsideAnImportThatStoresDeltas() throws {
         let scratch = Scratch()
         let ctl = try ledger(scratch, snapshotInterval: 1_000)
@@ -118,7 +118,7 @@ struct CrashTests {
         #expect(stats["snapshots"] as? Int == 38)
         #expect(
             (stats["snapshotDeltas"] as? Int ?? 0) >= 20,
-            "the next import's boundaries after its first: \(stats)"
+            "the next import's boundaries are deltas: \(stats)"
         )
         let rebuild = try ctl.run(["rebuild", "--json"])
         #expect(jsonObject(rebuild.stdout)?["snapshots"] as? Int == 38, "\(rebuild.stdout)")

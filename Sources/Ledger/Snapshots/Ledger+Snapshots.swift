@@ -201,8 +201,11 @@ extension Ledger {
     /// manifest and stops once it is there: stale chunks are removed only while no manifest
     /// exists, so a complete snapshot is never removed, not even for a moment.
     ///
-    /// With `delta`, the chunks hold the delta's payload (``SnapshotDelta``); its base must be
-    /// stored whole already.
+    /// With `delta`, the chunks hold the delta's payload (``SnapshotDelta``). Its base must be
+    /// stored whole, and is checked in the transaction that stores the manifest: a
+    /// `rebuild --repair` beside this writer (an import's background writer, which only the
+    /// server's lock does not keep out) may have removed the base, or stored it again as a delta,
+    /// since the writer read it. The snapshot is then stored whole instead.
     /// - Returns: Whether it was stored now.
     @discardableResult
     package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64, delta: SnapshotDelta? = nil) throws -> Bool {
@@ -227,7 +230,17 @@ extension Ledger {
                 guard try unlessStored({ try $0.put(Array(part), forKey: key, in: table) }) else { return false }
             }
             Failpoint.hit("snapshot.beforeManifest")
-            return try unlessStored { try $0.put(stored.manifest, forKey: manifestKey, in: table) }
+            var baseIsGone = false
+            let storedNow = try unlessStored { txn in
+                if let delta, try !SnapshotStore.isStoredWhole(delta.baseSeq, in: txn, events: events) {
+                    baseIsGone = true
+                    return
+                }
+                try txn.put(stored.manifest, forKey: manifestKey, in: table)
+            }
+            // Its chunks (the delta's payload) are removed again before the whole one is written.
+            if baseIsGone { return try storeSnapshot(bytes, at: seq, delta: nil) }
+            return storedNow
         }
     }
 }

@@ -169,8 +169,9 @@ enum SnapshotStore {
     }
 
     /// The snapshot at exactly `seq`, as ``read(_:knownBase:in:events:)`` reads it, and the form
-    /// it is stored in: ``SnapshotDelta/whole(at:length:)`` of itself, or the delta of its base
-    /// (`nil` only when that delta's pieces do not parse, which the check of its bytes rules out).
+    /// it is stored in: ``SnapshotDelta/whole(at:length:)`` of itself, or the delta of its base;
+    /// `nil` (store the next one whole) when that delta's pieces do not fit the length the base's
+    /// manifest gives, which a base whose chunks match its manifest rules out.
     static func readWithForm(
         _ seq: UInt64,
         knownBase: (seq: UInt64, bytes: [UInt8])? = nil,
@@ -240,6 +241,16 @@ enum SnapshotStore {
         return try SnapshotDelta.assemble(payload: payload, length: length, baseLength: baseLength) { part in
             try forEachChunk(of: base, at: baseSeq, in: txn, events: events, part)
         }
+    }
+
+    /// Whether a snapshot is stored at `seq`, whole (a delta's base must be).
+    static func isStoredWhole(
+        _ seq: UInt64,
+        in txn: borrowing some KeyValueReading & ~Copyable,
+        events: Environment
+    ) throws -> Bool {
+        guard let manifest = try manifest(at: seq, in: txn, events: events) else { return false }
+        return manifest.baseSeq == nil
     }
 
     /// The manifest stored at `seq`; `nil` when there is none.
