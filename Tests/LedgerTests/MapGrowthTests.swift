@@ -45,6 +45,31 @@ import Testing
         #expect(try ledger.verify().isValid)
     }
 
+    /// LMDB maps a data file larger than the configured initial map only to the end of its data,
+    /// leaving no room: the map grows as the environment opens, so the first write runs once.
+    /// Before, it filled the map and ran its whole transaction again after growing it (at a
+    /// million subjects every import wrote its first chunk twice, and again for the key store).
+    @Test func anEnvironmentOpenedOverMoreDataThanItsInitialMapWritesAtTheFirstAttempt() throws {
+        let directory = TemporaryDirectory()
+        let configuration = Environment.Configuration(initialMapSize: 1 << 20, mapCeiling: 1 << 26)
+        do {
+            let filled = try Environment(path: directory.path + "/env", tables: ["t"], configuration: configuration)
+            let table = filled.table("t")
+            try filled.write { txn in try txn.put(Array(repeating: 1, count: 3 << 20), forKey: [0], in: table) }
+        }
+        let environment = try Environment(path: directory.path + "/env", tables: ["t"], configuration: configuration)
+        let table = environment.table("t")
+        var attempts = 0
+        try environment.withTransactions {
+            attempts += 1
+            let txn = try environment.beginWrite()
+            try txn.put(Array(repeating: 2, count: 256 << 10), forKey: [1], in: table)
+            try txn.commit()
+        }
+        #expect(attempts == 1)
+        #expect(try environment.read { txn in try txn.get([1], in: table)?.count } == 256 << 10)
+    }
+
     /// Two writers that each fill the map before either has grown it: the one that grows second
     /// finds the map already grown since its attempt began and runs again, rather than doubling it
     /// once more (here past the ceiling, which refused a write that now fits `ledger_full`).

@@ -79,6 +79,7 @@ final class Environment: @unchecked Sendable {
         mapSize = max(mapSize, info.me_mapsize)
         if configuration.checksPages, let file { try checkPages(of: file) }
         tables = try Self.openTables(names, in: env)
+        if mapSize > configuration.initialMapSize { growAtOpen() }
     }
 
     deinit { if let handle { mdb_env_close(handle) } }
@@ -311,16 +312,37 @@ final class Environment: @unchecked Sendable {
             }
             let current = max(mapSize, info.me_mapsize)
             guard current < mapCeiling else { throw error }
-            var grown = min(mapCeiling, current * 2)
-            while !Self.canReserve(grown - current + Self.addressSpaceReserve) {
-                let smaller = current + (grown - current) / 2
-                guard smaller - current >= Self.minimumGrowth else {
-                    throw LMDBError(code: ENOMEM, operation: "mdb_env_set_mapsize", environment: UInt(bitPattern: env))
-                }
-                grown = smaller
+            guard let grown = nextSize(after: current) else {
+                throw LMDBError(code: ENOMEM, operation: "mdb_env_set_mapsize", environment: UInt(bitPattern: env))
             }
             try setMapSize(grown, of: env, previous: current)
         }
+    }
+
+    /// Grows a map that LMDB opened exactly as large as the data in it (a data file larger than
+    /// the configured initial size is mapped to its data's end, with no room to write), as the
+    /// first write would on `MDB_MAP_FULL`, but before anything runs in it: that write ran its
+    /// whole transaction a second time after the growth (an import at a million subjects wrote
+    /// its first chunk twice, and again for the key store). Best effort: at the ceiling, or with
+    /// no address space to spare, the map stays as opened and a write grows it as before.
+    private func growAtOpen() {
+        gate.withWriteLock {
+            guard let env = handle, let grown = nextSize(after: mapSize) else { return }
+            try? setMapSize(grown, of: env, previous: mapSize)
+        }
+    }
+
+    /// The size a map of `current` bytes grows to: double, up to the ceiling, or as much as the
+    /// address space allows; `nil` at the ceiling or when less than ``minimumGrowth`` fits.
+    private func nextSize(after current: Int) -> Int? {
+        guard current < mapCeiling else { return nil }
+        var grown = min(mapCeiling, current * 2)
+        while !Self.canReserve(grown - current + Self.addressSpaceReserve) {
+            let smaller = current + (grown - current) / 2
+            guard smaller - current >= Self.minimumGrowth else { return nil }
+            grown = smaller
+        }
+        return grown
     }
 
     /// `mdb_env_set_mapsize`, and the way back when it fails: LMDB has then unmapped the file and
