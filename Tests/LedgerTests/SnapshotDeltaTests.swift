@@ -333,6 +333,40 @@ import Testing
         #expect(try ledger.rebuildProjections().matches)
     }
 
+    /// Two catch-ups in two processes may store the same seq at once, each removing what it finds
+    /// before writing its chunks: the transaction that writes a manifest first makes the chunks
+    /// exactly its writer's — a missing one put back, one of the other writer's form replaced,
+    /// one past the last deleted — so the snapshot reads back. Before, a manifest could name a
+    /// chunk the other writer had removed (`ChaosTests`, seed 2: "missing a chunk").
+    @Test func theManifestsTransactionSettlesChunksAnotherWriterChanged() throws {
+        let directory = TemporaryDirectory()
+        let ledger = try Fixture.ledger(in: directory)
+        var random = SplitMix64(seed: 11)
+        let bytes = (0..<(SnapshotStore.chunkSize * 2 + 100)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        let stored = try SnapshotStore.storedForm(of: bytes, delta: nil)
+        #expect(stored.chunks.count == 3)
+        let table = ledger.events.table(EventsSchema.snapshots)
+        try ledger.events.write { txn in
+            // This writer's first chunk removed, its second replaced, a fourth of another form left.
+            try txn.put(Array(repeating: 9, count: 10), forKey: SnapshotStore.key(40, 2), in: table)
+            try txn.put(Array(stored.chunks[2]), forKey: SnapshotStore.key(40, 3), in: table)
+            try txn.put(Array(repeating: 7, count: 10), forKey: SnapshotStore.key(40, 4), in: table)
+            try txn.put(Array(repeating: 5, count: 10), forKey: SnapshotStore.key(41, 1), in: table)
+            try SnapshotStore.settle(stored.chunks, at: 40, in: txn, events: ledger.events)
+            try txn.put(stored.manifest, forKey: SnapshotStore.key(40, 0), in: table)
+        }
+        #expect(try ledger.storedSnapshot(at: 40) == bytes)
+        let keys = try ledger.events.read { txn in
+            var found: [[UInt8]] = []
+            try txn.forEach(in: table) { key, _ in
+                found.append(Array(key))
+                return true
+            }
+            return found
+        }
+        #expect(keys == [0, 1, 2, 3].map { SnapshotStore.key(40, UInt32($0)) } + [SnapshotStore.key(41, 1)])
+    }
+
     /// A delta whose base was removed (or stored again as a delta) after the writer read it, as a
     /// `rebuild --repair` beside an import's background writer can do, is stored whole instead
     /// and reads back as it was made; before, it was stored as a delta of nothing, and every read

@@ -196,10 +196,14 @@ extension Ledger {
     /// append waits long for LMDB's writer lock. Snapshots describe an immutable prefix of the log,
     /// so writing one after the append that completed its interval keeps every read consistent.
     ///
-    /// Another writer (an appending `ledgerctl` process, which stores snapshots inside its append)
-    /// may store the same snapshot meanwhile. Every transaction here therefore first looks for the
-    /// manifest and stops once it is there: stale chunks are removed only while no manifest
-    /// exists, so a complete snapshot is never removed, not even for a moment.
+    /// Another writer (an appending `ledgerctl` process, which stores snapshots inside its append,
+    /// or another process's catch-up) may store the same snapshot meanwhile. Every transaction
+    /// here therefore first looks for the manifest and stops once it is there: stale chunks are
+    /// removed only while no manifest exists, so a complete snapshot is never removed, not even
+    /// for a moment. A catch-up of the same seq in another process removes what it finds before
+    /// writing its own chunks, so the transaction that writes the manifest first makes the stored
+    /// chunks exactly this writer's (``SnapshotStore/settle(_:at:in:events:)``): a manifest never
+    /// names a chunk that is gone or another writer's (found by `ChaosTests`, seed 2).
     ///
     /// With `delta`, the chunks hold the delta's payload (``SnapshotDelta``). Its base must be
     /// stored whole, and is checked in the transaction that stores the manifest: a
@@ -236,6 +240,8 @@ extension Ledger {
                     baseIsGone = true
                     return
                 }
+                // Another writer of this seq may have removed or replaced chunks written above.
+                try SnapshotStore.settle(stored.chunks, at: seq, in: txn, events: events)
                 try txn.put(stored.manifest, forKey: manifestKey, in: table)
             }
             // Its chunks (the delta's payload) are removed again before the whole one is written.

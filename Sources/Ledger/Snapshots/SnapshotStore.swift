@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// How projection snapshots are stored in the `snapshots` table: in chunks of at most
 /// ``chunkSize`` bytes under `seq ‖ u32(1…n)`, then a manifest under `seq ‖ u32(0)` holding the
@@ -110,6 +111,44 @@ enum SnapshotStore {
         }
         try txn.put(stored.manifest, forKey: key(seq, 0), in: table)
         return stored.manifest
+    }
+
+    /// Makes the chunks stored at `seq` exactly `chunks`, in `txn`: puts again each one that is
+    /// missing or differs and deletes any past the last. A writer that stores a snapshot chunk by
+    /// chunk, each in a transaction of its own, calls this in the transaction that writes the
+    /// manifest: another writer of the same seq (a catch-up in another process) removes what it
+    /// finds before writing its own chunks, so without it a manifest could name chunks that are
+    /// gone or belong to the other writer's form. Each chunk is compared in place.
+    static func settle(
+        _ chunks: [ArraySlice<UInt8>],
+        at seq: UInt64,
+        in txn: borrowing some KeyValueReading & KeyValueWriting & ~Copyable,
+        events: Environment
+    ) throws {
+        let table = events.table(EventsSchema.snapshots)
+        var stale: [[UInt8]] = []
+        var matching = Set<Int>()
+        try txn.forEach(in: table, from: key(seq, 1)) { raw, value in
+            guard raw.count == 12, raw.starts(with: EventsSchema.seqKey(seq)) else { return false }
+            let index = Int(raw[8]) << 24 | Int(raw[9]) << 16 | Int(raw[10]) << 8 | Int(raw[11])
+            guard (1...chunks.count).contains(index) else {
+                stale.append(Array(raw))
+                return true
+            }
+            let part = chunks[index - 1]
+            let same =
+                value.count == part.count
+                && part.withUnsafeBytes { mine in
+                    guard let mine = mine.baseAddress, let theirs = value.baseAddress else { return true }
+                    return memcmp(mine, theirs, part.count) == 0
+                }
+            if same { matching.insert(index) }
+            return true
+        }
+        for stray in stale { try txn.delete(stray, in: table) }
+        for (offset, part) in chunks.enumerated() where !matching.contains(offset + 1) {
+            try txn.put(Array(part), forKey: key(seq, UInt32(offset + 1)), in: table)
+        }
     }
 
     /// Deletes the snapshot at `seq` and any chunks of it.
