@@ -14,7 +14,9 @@ import Glibc
 ///
 /// The map starts at ``Configuration/initialMapSize`` and doubles on `MDB_MAP_FULL` up to
 /// ``Configuration/mapCeiling`` — by less when the process's address space (`ulimit -v`) leaves
-/// less room; when it cannot grow, writes fail with `ledger_full` and nothing is lost.
+/// less room; when it cannot grow, writes fail with `ledger_full` and nothing is lost. A data
+/// file already larger than the initial size is mapped with that much room again as it opens
+/// (without an address-space limit), so the first write need not grow it.
 final class Environment: @unchecked Sendable {
     // Invariant: every transaction of this process, read or write, holds `gate` shared for its
     // whole life; `handle` and `mapSize` change only under `gate`'s write lock (map growth, or the
@@ -79,7 +81,7 @@ final class Environment: @unchecked Sendable {
         mapSize = max(mapSize, info.me_mapsize)
         if configuration.checksPages, let file { try checkPages(of: file) }
         tables = try Self.openTables(names, in: env)
-        if mapSize > configuration.initialMapSize { growAtOpen() }
+        if mapSize > configuration.initialMapSize { growAtOpen(by: configuration.initialMapSize) }
     }
 
     deinit { if let handle { mdb_env_close(handle) } }
@@ -323,13 +325,25 @@ final class Environment: @unchecked Sendable {
     /// the configured initial size is mapped to its data's end, with no room to write), as the
     /// first write would on `MDB_MAP_FULL`, but before anything runs in it: that write ran its
     /// whole transaction a second time after the growth (an import at a million subjects wrote
-    /// its first chunk twice, and again for the key store). Best effort: at the ceiling, or with
-    /// no address space to spare, the map stays as opened and a write grows it as before.
-    private func growAtOpen() {
+    /// its first chunk twice, and again for the key store). By at most `initial` (the room a new
+    /// environment starts with) and at most double, so a read-only process maps little more.
+    ///
+    /// Best effort: at the ceiling the map stays as opened, and under an address-space limit
+    /// (`ulimit -v`) it is not grown at all, so the room stays for the environments opened after
+    /// this one; a write grows it when it needs to, as before.
+    private func growAtOpen(by initial: Int) {
+        guard !Self.addressSpaceIsLimited else { return }
         gate.withWriteLock {
             guard let env = handle, let grown = nextSize(after: mapSize) else { return }
-            try? setMapSize(grown, of: env, previous: mapSize)
+            try? setMapSize(min(grown, mapSize + initial), of: env, previous: mapSize)
         }
+    }
+
+    /// Whether the process runs under an address-space limit (`RLIMIT_AS`, `ulimit -v`).
+    private static var addressSpaceIsLimited: Bool {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_AS.rawValue), &limit) == 0 else { return true }
+        return limit.rlim_cur != rlim_t.max  // RLIM_INFINITY
     }
 
     /// The size a map of `current` bytes grows to: double, up to the ceiling, or as much as the
