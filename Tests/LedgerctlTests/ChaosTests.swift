@@ -129,15 +129,23 @@ struct ChaosCheck {
         onThreads(2) { half in
             for subject in subjects.enumerated().filter({ $0.offset % 2 == half }).map(\.element) {
                 let json: [String: Any]?
+                var answer = ""  // what came back instead, for the failure's message
                 if victims.contains(subject) {
                     let history = try? ctl.run(["history", "--json", "--subject", subject])
                     json = history?.status == 0 ? history.flatMap { jsonObject($0.stdout) } : nil
+                    answer = history.map { "exit \($0.status): \($0.stderr.prefix(200))" } ?? "did not run"
                 } else {
-                    let reply = try? reader.call("POST", "/v1/subjects/history", #"{"subject":"\#(subject)"}"#)
-                    json = reply?.status == 200 ? reply?.json : nil
+                    do {
+                        let reply = try reader.call("POST", "/v1/subjects/history", #"{"subject":"\#(subject)"}"#)
+                        json = reply.status == 200 ? reply.json : nil
+                        answer = "HTTP \(reply.status): \(reply.text.prefix(200))"
+                    } catch {
+                        json = nil
+                        answer = "\(error)"
+                    }
                 }
                 guard let json else {
-                    lost.add("\(subject): its history does not read")
+                    lost.add("\(subject): its history does not read (\(answer))")
                     continue
                 }
                 var read: [Int: String] = [:]
