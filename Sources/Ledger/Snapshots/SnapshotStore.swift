@@ -131,7 +131,7 @@ enum SnapshotStore {
         try txn.forEach(in: table, from: key(seq, 1)) { raw, value in
             guard raw.count == 12, raw.starts(with: EventsSchema.seqKey(seq)) else { return false }
             let index = Int(raw[8]) << 24 | Int(raw[9]) << 16 | Int(raw[10]) << 8 | Int(raw[11])
-            guard (1...chunks.count).contains(index) else {
+            guard index >= 1, index <= chunks.count else {
                 stale.append(Array(raw))
                 return true
             }
