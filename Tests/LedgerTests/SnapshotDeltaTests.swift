@@ -287,12 +287,7 @@ import Testing
     /// delta follows it.
     @Test func theBackgroundWriterContinuesFromWhatItKept() throws {
         let directory = TemporaryDirectory()
-        let ledger = try Ledger.create(
-            at: directory.ledger,
-            catalogue: nil,
-            snapshotInterval: 100,
-            options: Fixture.options()
-        ).ledger
+        let ledger = try Fixture.ledger(in: directory, snapshotInterval: 100)
         let continuation = SnapshotContinuation()
         _ = try ledger.append(try (0..<800).map { try Fixture.grant("s-\($0)@example.no") }, actor: "t")
         #expect(try SnapshotCatchUp.run(ledger, continuation: continuation) == 8)
@@ -373,12 +368,7 @@ import Testing
     /// of it failed `ledger_corrupt`.
     @Test func aDeltaWhoseBaseIsGoneIsStoredWhole() throws {
         let directory = TemporaryDirectory()
-        let ledger = try Ledger.create(
-            at: directory.ledger,
-            catalogue: nil,
-            snapshotInterval: 100,
-            options: Fixture.options()
-        ).ledger
+        let ledger = try Fixture.ledger(in: directory, snapshotInterval: 100)
         _ = try ledger.append(try (0..<100).map { try Fixture.grant("s-\($0)@example.no") }, actor: "t")
         _ = try ledger.append(
             try (0..<200).map { try Fixture.grant("s-\($0 % 10)@example.no", "surveys") },

@@ -74,9 +74,15 @@ enum Fixture {
         )
     }
 
-    /// Creates a ledger with the bundled catalogue in a fresh directory.
-    static func ledger(in directory: TemporaryDirectory, options: Ledger.Options = options()) throws -> Ledger {
-        try Ledger.create(at: directory.ledger, catalogue: nil, options: options).ledger
+    /// Creates a ledger with the bundled catalogue in a fresh directory, with a snapshot every
+    /// `snapshotInterval` events.
+    static func ledger(
+        in directory: TemporaryDirectory,
+        snapshotInterval: UInt64 = Ledger.defaultSnapshotInterval,
+        options: Ledger.Options = options()
+    ) throws -> Ledger {
+        try Ledger.create(at: directory.ledger, catalogue: nil, snapshotInterval: snapshotInterval, options: options)
+            .ledger
     }
 
     /// Decodes a client event from JSON text against the bundled catalogue.
