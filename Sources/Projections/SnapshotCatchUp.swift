@@ -2,8 +2,9 @@ import Ledger
 
 /// Writes the projection snapshots a ledger is missing up to its head, outside any append: the
 /// fold reads each interval's events in a read transaction, and each snapshot is stored, as soon
-/// as it is folded, in short write transactions of its own. The server and `ledgerctl import` run this in the background (``SnapshotScheduler``)
-/// after the commits that cross an interval, so no append waits for a fold
+/// as it is folded, in short write transactions of its own. The server and `ledgerctl import`
+/// run this in the background (``SnapshotScheduler``) after the commits that cross an interval,
+/// so no append waits for a fold
 /// (``SnapshotObserver`` does the same inside the append, for the other one-shot `ledgerctl`
 /// processes).
 package enum SnapshotCatchUp {

@@ -36,6 +36,7 @@ extension Ledger {
     /// The snapshot stored at exactly `seq`, as ``storedSnapshot(at:)`` reads it, and the form it
     /// is stored in (whole, as a delta of itself, or the delta of its base), which a snapshot
     /// writer continues from so the next snapshot can be a delta too.
+    /// - Throws: `ledger_corrupt` naming the seq, as ``storedSnapshot(at:)`` does.
     package func storedSnapshotWithForm(at seq: UInt64) throws -> (bytes: [UInt8], form: SnapshotDelta?)? {
         try storage { try events.read { try SnapshotStore.readWithForm(seq, in: $0, events: events) } }
     }

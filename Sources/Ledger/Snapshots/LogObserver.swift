@@ -48,6 +48,7 @@ package struct LogObserverContext: ~Copyable {
 
     /// The snapshot stored at exactly `seq`, checked against its manifest, and the form it is
     /// stored in (see ``Ledger/storedSnapshotWithForm(at:)``); `nil` when there is none.
+    /// - Throws: `ledger_corrupt` when the snapshot or its base does not match its manifest.
     package func snapshotWithForm(at seq: UInt64) throws -> (bytes: [UInt8], form: SnapshotDelta?)? {
         try ledger.storage { try SnapshotStore.readWithForm(seq, in: writer, events: ledger.events) }
     }
