@@ -27,7 +27,7 @@ package enum SnapshotCatchUp {
             read: { try ledger.storedSnapshotWithForm(at: $0) },
             rules: { try ledger.projectionRules() },
             forEachSummary: { try ledger.forEachSummary(from: $0, through: $1, $2) },
-            store: { try ledger.storeSnapshot($0.bytes, at: $0.seq, delta: $0.delta) }
+            store: { try ledger.storeSnapshotTelling($0.bytes, at: $0.seq, delta: $0.delta) }
         )
     }
 }

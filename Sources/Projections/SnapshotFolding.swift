@@ -42,9 +42,10 @@ enum SnapshotFolding {
     ///     the caller holds them. They are moved out (left `nil`), so the fold goes on from them
     ///     without copying the snapshot's bytes.
     ///   - forEachSummary: Walks the events `from` … `through` in order; called once per boundary.
-    ///   - store: Stores one snapshot; `false` when another writer stored that seq first, which
+    ///   - store: Stores one snapshot and tells how: ``Ledger/SnapshotStoring/byAnotherWriter``
     ///     stops the fold there with no continuation (what follows must not count on a form this
-    ///     writer did not store).
+    ///     writer did not store); a delta stored whole instead (its base was gone) makes the next
+    ///     ones deltas of it.
     /// - Throws: `ledger_corrupt` when the latest snapshot does not decode or the log ends short of
     ///   a boundary at or below `head` (a damaged log; before, the snapshots from there on were
     ///   skipped without a word); whatever `read`, `rules`, `forEachSummary`, the fold or `store`
@@ -57,7 +58,7 @@ enum SnapshotFolding {
         interval: UInt64,
         rules: () throws -> ProjectionRules,
         forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void,
-        store: (Folded) throws -> Bool
+        store: (Folded) throws -> Ledger.SnapshotStoring
     ) throws -> (stored: Int, continuation: (fold: SnapshotSplicer, stored: SnapshotDelta)?) {
         let interval = max(1, interval)
         var boundary = nextBoundary(after: latestSeq, interval: interval)
@@ -85,9 +86,12 @@ enum SnapshotFolding {
             }
             let bytes = fold.snapshot()
             let delta = stored.flatMap { Self.delta(continuing: $0, by: fold.piecesOfLastSnapshot, of: bytes) }
-            guard try store(Folded(seq: boundary, bytes: bytes, delta: delta)) else { return (written, nil) }
+            switch try store(Folded(seq: boundary, bytes: bytes, delta: delta)) {
+            case .byAnotherWriter: return (written, nil)
+            case .asDelta: stored = delta ?? .whole(at: boundary, length: bytes.count)
+            case .whole: stored = .whole(at: boundary, length: bytes.count)
+            }
             written += 1
-            stored = delta ?? .whole(at: boundary, length: bytes.count)
             boundary += interval
         }
         return (written, stored.map { (fold, $0) })
@@ -179,8 +183,8 @@ extension SnapshotContinuation {
     /// keeps it small) and keeps the fold at the last one stored.
     /// - Parameters:
     ///   - manifest: Reads the manifest stored at a seq.
-    ///   - store: Stores one snapshot; `false` when another writer stored that seq first. This
-    ///     run stops there and keeps nothing (the deltas after it must not count on a form this
+    ///   - store: Stores one snapshot and tells how; ``Ledger/SnapshotStoring/byAnotherWriter``
+    ///     when another writer stored that seq first. This run stops there and keeps nothing (the deltas after it must not count on a form this
     ///     writer did not store); the other writer may stop short of this run's head (a catch-up
     ///     that read an earlier head), so a caller that needs them all runs again
     ///     (``SnapshotScheduler/storeDueNow(attempts:)``).
@@ -193,7 +197,7 @@ extension SnapshotContinuation {
         read: (UInt64) throws -> (bytes: [UInt8], form: SnapshotDelta?)?,
         rules: () throws -> ProjectionRules,
         forEachSummary: (_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void,
-        store: (SnapshotFolding.Folded) throws -> Bool
+        store: (SnapshotFolding.Folded) throws -> Ledger.SnapshotStoring
     ) throws -> Int {
         // Nothing due: the kept fold stays kept (a run between boundaries, as the server makes
         // after an erasure or a round that came during a run, must not give it up).

@@ -34,7 +34,7 @@ package struct SnapshotObserver: LogObserver {
             forEachSummary: { try context.forEachSummary(from: $0, through: $1, $2) },
             store: { snapshot in
                 _ = try context.storeSnapshot(snapshot.bytes, at: snapshot.seq, delta: snapshot.delta)
-                return true
+                return snapshot.delta == nil ? .whole : .asDelta
             }
         )
     }

@@ -382,7 +382,7 @@ import Testing
             try SnapshotStore.remove(300, in: txn, events: ledger.events)
             try SnapshotStore.remove(form.baseSeq, in: txn, events: ledger.events)
         }
-        #expect(try ledger.storeSnapshot(latest.bytes, at: 300, delta: form))
+        #expect(try ledger.storeSnapshotTelling(latest.bytes, at: 300, delta: form) == .whole)
         #expect(try ledger.snapshotIsDelta(at: 300) == false)
         #expect(try ledger.storedSnapshot(at: 300) == latest.bytes)
     }

@@ -116,7 +116,7 @@ struct SnapshotSplicerTests {
                 #expect(snapshot.bytes == expected[snapshot.seq], "seq \(snapshot.seq)")
                 let storage = snapshot.bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
                 stored.append((snapshot.seq, folded, storage))
-                return true
+                return snapshot.delta == nil ? .whole : .asDelta
             }
         )
         #expect(outcome.stored == 16)
@@ -138,12 +138,58 @@ struct SnapshotSplicerTests {
             forEachSummary: walk,
             store: { snapshot in
                 stopped.append(snapshot.seq)
-                return snapshot.seq < 75
+                return snapshot.seq < 75 ? .whole : .byAnotherWriter
             }
         )
         #expect(refused.stored == 2)
         #expect(refused.continuation == nil)
         #expect(stopped == [25, 50, 75])
+    }
+
+    /// A delta the store kept whole instead (its base was no longer stored whole) is what the
+    /// ones after it continue from: the next delta's base is it, not the base the fold had.
+    @Test func aDeltaStoredWholeInsteadIsTheNextOnesBase() throws {
+        // 200 subjects, then events on five of them: deltas of a few records each.
+        let events = (1...600).map { index in
+            let n = UInt64(index <= 200 ? index : index % 5)
+            let time = Timestamp(milliseconds: 1_700_000_000_000 + Int64(index) * 60_000)
+            return EventSummary(
+                seq: UInt64(index),
+                type: index % 3 == 0 ? .consentWithdrawn : .consentGranted,
+                subject: Pseudonym(high: n &* 0x9E37_79B9_7F4A_7C15, low: n),
+                purpose: "newsletter",
+                eventId: "",
+                requestId: "",
+                occurredAt: time,
+                recordedAt: time,
+                expiresAt: nil
+            )
+        }
+        /// Folds the whole log at interval 10; `storedWhole` is told to have been stored whole.
+        func bases(storedWhole: UInt64?) throws -> [UInt64: UInt64] {
+            var none: (fold: SnapshotSplicer, stored: SnapshotDelta)?
+            var bases: [UInt64: UInt64] = [:]
+            _ = try SnapshotFolding.storeMissing(
+                latestSeq: nil,
+                read: { _ in nil },
+                cached: &none,
+                head: 600,
+                interval: 10,
+                rules: { Self.rules },
+                forEachSummary: { from, through, body in
+                    for event in events[Int(from - 1)..<Int(through)] { try body(event) }
+                },
+                store: { snapshot in
+                    if let delta = snapshot.delta { bases[snapshot.seq] = delta.baseSeq }
+                    return snapshot.delta == nil || snapshot.seq == storedWhole ? .whole : .asDelta
+                }
+            )
+            return bases
+        }
+        let asMade = try bases(storedWhole: nil)
+        let chosen = try #require(asMade.keys.sorted().first { asMade[$0 + 10] != nil }, "two deltas in a row")
+        #expect(asMade[chosen + 10] != chosen)
+        #expect(try bases(storedWhole: chosen)[chosen + 10] == chosen)
     }
 
     @Test(arguments: [(1, 7), (2, 1), (3, 50), (4, 13)] as [(UInt64, Int)])

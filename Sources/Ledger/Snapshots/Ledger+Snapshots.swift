@@ -214,10 +214,33 @@ extension Ledger {
     /// - Returns: Whether it was stored now.
     @discardableResult
     package func storeSnapshot(_ bytes: [UInt8], at seq: UInt64, delta: SnapshotDelta? = nil) throws -> Bool {
+        try storeSnapshotTelling(bytes, at: seq, delta: delta) != .byAnotherWriter
+    }
+
+    /// How ``Ledger/storeSnapshotTelling(_:at:delta:)`` left a snapshot.
+    package enum SnapshotStoring: Sendable, Equatable {
+        /// Another writer stored that seq first; nothing was stored now.
+        case byAnotherWriter
+        /// Stored whole (asked to, or because the delta's base was no longer stored whole).
+        case whole
+        /// Stored as the delta asked for.
+        case asDelta
+    }
+
+    /// ``storeSnapshot(_:at:delta:)``, telling how the snapshot was stored, so a writer that goes
+    /// on from it continues from the form it really has.
+    /// - Throws: As ``storeSnapshot(_:at:delta:)``.
+    package func storeSnapshotTelling(
+        _ bytes: [UInt8],
+        at seq: UInt64,
+        delta: SnapshotDelta?
+    ) throws
+        -> SnapshotStoring
+    {
         try storage {
             let table = events.table(EventsSchema.snapshots)
             let manifestKey = SnapshotStore.key(seq, 0)
-            if try events.read({ try $0.get(manifestKey, in: table) }) != nil { return false }
+            if try events.read({ try $0.get(manifestKey, in: table) }) != nil { return .byAnotherWriter }
             Failpoint.hit("snapshot.afterCheck")
             /// Runs `body` in a write transaction of its own unless the manifest is stored by then;
             /// whether it ran.
@@ -228,11 +251,15 @@ extension Ledger {
                     return true
                 }
             }
-            guard try unlessStored({ try SnapshotStore.remove(seq, in: $0, events: events) }) else { return false }
+            guard try unlessStored({ try SnapshotStore.remove(seq, in: $0, events: events) }) else {
+                return .byAnotherWriter
+            }
             let stored = try SnapshotStore.storedForm(of: bytes, delta: delta)
             for (index, part) in stored.chunks.enumerated() {
                 let key = SnapshotStore.key(seq, UInt32(index + 1))
-                guard try unlessStored({ try $0.put(Array(part), forKey: key, in: table) }) else { return false }
+                guard try unlessStored({ try $0.put(Array(part), forKey: key, in: table) }) else {
+                    return .byAnotherWriter
+                }
             }
             Failpoint.hit("snapshot.beforeManifest")
             var baseIsGone = false
@@ -246,8 +273,9 @@ extension Ledger {
                 try txn.put(stored.manifest, forKey: manifestKey, in: table)
             }
             // Its chunks (the delta's payload) are removed again before the whole one is written.
-            if baseIsGone { return try storeSnapshot(bytes, at: seq, delta: nil) }
-            return storedNow
+            if baseIsGone { return try storeSnapshotTelling(bytes, at: seq, delta: nil) }
+            guard storedNow else { return .byAnotherWriter }
+            return delta == nil ? .whole : .asDelta
         }
     }
 }
