@@ -125,12 +125,7 @@ struct ImportTests {
     /// chunks' snapshots are stored too and the refusal is what is thrown.
     @Test func anImportWithItsSnapshotsWrittenBesideLeavesEveryBoundaryStored() throws {
         let directory = TemporaryDirectory()
-        let created = try Ledger.create(
-            at: directory.ledger,
-            catalogue: nil,
-            snapshotInterval: 2_500,
-            options: Fixture.options()
-        ).ledger
+        let created = try Fixture.ledger(in: directory, snapshotInterval: 2_500)
         let path = try Self.file(in: directory, count: 47_000)
         let summary = try created.importWritingSnapshotsBeside(
             from: try LineReader(path: path),
@@ -143,12 +138,7 @@ struct ImportTests {
         #expect(try created.rebuildProjections().matches)
 
         let refused = TemporaryDirectory()
-        let ledger = try Ledger.create(
-            at: refused.ledger,
-            catalogue: nil,
-            snapshotInterval: 2_500,
-            options: Fixture.options()
-        ).ledger
+        let ledger = try Fixture.ledger(in: refused, snapshotInterval: 2_500)
         let bad = try Self.file(in: refused, count: 25_000, replacing: [23_456: #"{"type":"#])
         let error = try #require(throws: LedgerError.self) {
             try ledger.importWritingSnapshotsBeside(
@@ -167,12 +157,7 @@ struct ImportTests {
     /// has its snapshot, going on from whatever another writer stored meanwhile.
     @Test func storingWhatIsDueGoesOnFromSnapshotsAnotherWriterStored() throws {
         let directory = TemporaryDirectory()
-        let ledger = try Ledger.create(
-            at: directory.ledger,
-            catalogue: nil,
-            snapshotInterval: 100,
-            options: Fixture.options()
-        ).ledger
+        let ledger = try Fixture.ledger(in: directory, snapshotInterval: 100)
         _ = try ledger.append(try (0..<120).map { try Fixture.grant("d-\($0 % 30)@example.no") }, actor: "t")
         // Another writer stores the first boundary's snapshot.
         #expect(try SnapshotCatchUp.run(ledger) == 1)

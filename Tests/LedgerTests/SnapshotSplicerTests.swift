@@ -59,6 +59,29 @@ struct SnapshotSplicerTests {
         }
     }
 
+    /// ``SnapshotFolding/storeMissing`` from the empty ledger over `events`, nothing stored yet.
+    private static func storeMissing(
+        of events: [EventSummary],
+        head: UInt64,
+        interval: UInt64,
+        forEachSummary: ((_ from: UInt64, _ through: UInt64, (EventSummary) throws -> Void) throws -> Void)? = nil,
+        store: (SnapshotFolding.Folded) throws -> Ledger.SnapshotStoring
+    ) throws -> (stored: Int, continuation: (fold: SnapshotSplicer, stored: SnapshotDelta)?) {
+        var none: (fold: SnapshotSplicer, stored: SnapshotDelta)?
+        return try SnapshotFolding.storeMissing(
+            latestSeq: nil,
+            read: { _ in nil },
+            cached: &none,
+            head: head,
+            interval: interval,
+            rules: { rules },
+            forEachSummary: forEachSummary ?? { from, through, body in
+                for event in events[Int(from - 1)..<Int(through)] { try body(event) }
+            },
+            store: store
+        )
+    }
+
     /// Each snapshot is written into the storage of the one before the last (a million
     /// subjects' snapshot is tens of megabytes, and fresh pages cost more than the copy): one a
     /// caller still holds must never be written over, and every later one must still be the fold.
@@ -93,21 +116,14 @@ struct SnapshotSplicerTests {
             whole.apply(event, rules: Self.rules)
             if event.seq % 25 == 0 { expected[event.seq] = whole.snapshot }
         }
-        func walk(_ from: UInt64, _ through: UInt64, _ body: (EventSummary) throws -> Void) throws {
-            for event in events[Int(from - 1)..<Int(through)] { try body(event) }
-        }
-        var cached: (fold: SnapshotSplicer, stored: SnapshotDelta)?
         var folded: UInt64 = 0
         var stored: [(seq: UInt64, foldedThrough: UInt64, storage: UInt)] = []
-        let outcome = try SnapshotFolding.storeMissing(
-            latestSeq: nil,
-            read: { _ in nil },
-            cached: &cached,
+        let outcome = try Self.storeMissing(
+            of: events,
             head: 410,
             interval: 25,
-            rules: { Self.rules },
             forEachSummary: { from, through, body in
-                try walk(from, through) { event in
+                for event in events[Int(from - 1)..<Int(through)] {
                     folded = event.seq
                     try body(event)
                 }
@@ -127,15 +143,10 @@ struct SnapshotSplicerTests {
         #expect(Set(stored.suffix(5).map(\.storage)).count == 2, "written into the storage of earlier ones")
 
         var stopped: [UInt64] = []
-        var none: (fold: SnapshotSplicer, stored: SnapshotDelta)?
-        let refused = try SnapshotFolding.storeMissing(
-            latestSeq: nil,
-            read: { _ in nil },
-            cached: &none,
+        let refused = try Self.storeMissing(
+            of: events,
             head: 400,
             interval: 25,
-            rules: { Self.rules },
-            forEachSummary: walk,
             store: { snapshot in
                 stopped.append(snapshot.seq)
                 return snapshot.seq < 75 ? .whole : .byAnotherWriter
@@ -167,18 +178,11 @@ struct SnapshotSplicerTests {
         }
         /// Folds the whole log at interval 10; `storedWhole` is told to have been stored whole.
         func bases(storedWhole: UInt64?) throws -> [UInt64: UInt64] {
-            var none: (fold: SnapshotSplicer, stored: SnapshotDelta)?
             var bases: [UInt64: UInt64] = [:]
-            _ = try SnapshotFolding.storeMissing(
-                latestSeq: nil,
-                read: { _ in nil },
-                cached: &none,
+            _ = try Self.storeMissing(
+                of: events,
                 head: 600,
                 interval: 10,
-                rules: { Self.rules },
-                forEachSummary: { from, through, body in
-                    for event in events[Int(from - 1)..<Int(through)] { try body(event) }
-                },
                 store: { snapshot in
                     if let delta = snapshot.delta { bases[snapshot.seq] = delta.baseSeq }
                     return snapshot.delta == nil || snapshot.seq == storedWhole ? .whole : .asDelta
