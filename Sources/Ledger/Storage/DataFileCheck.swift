@@ -396,7 +396,9 @@ private final class PageSource {
     }
 
     deinit {
-        if let mapped, let base = mapped.baseAddress { _ = munmap(UnsafeMutableRawPointer(mutating: base), mapped.count) }
+        if let mapped, let base = mapped.baseAddress {
+            _ = munmap(UnsafeMutableRawPointer(mutating: base), mapped.count)
+        }
         buffer.deallocate()
     }
 
