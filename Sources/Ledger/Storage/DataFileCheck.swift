@@ -396,9 +396,7 @@ private final class PageSource {
     }
 
     deinit {
-        if let mapped, let base = mapped.baseAddress {
-            _ = munmap(UnsafeMutableRawPointer(mutating: base), mapped.count)
-        }
+        if let mapped, let base = mapped.baseAddress { _ = munmap(UnsafeMutableRawPointer(mutating: base), mapped.count) }
         buffer.deallocate()
     }
 
