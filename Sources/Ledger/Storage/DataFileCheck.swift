@@ -4,11 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// Checks an LMDB data file (`data.mdb`) before LMDB reads it, never through LMDB's map, so a
+/// Checks an LMDB data file (`data.mdb`) by reading it with `pread`, never through the map, so a
 /// damaged or truncated file is refused with `ledger_corrupt` instead of killing the process.
-/// Meta pages are read with `pread`; the page walk reads the pages the file holds through a
-/// read-only map of its own (``PageSource``), once the file's length has been checked, so no read
-/// reaches past the end of the file.
 ///
 /// Why this is hand-written: LMDB keeps no checksums of its pages and trusts its file completely.
 /// It maps `data.mdb` and follows the page numbers, node offsets and sizes it finds there, so a
@@ -161,7 +158,7 @@ final class DataFileCheck {
         )
         guard !needed.overflow, meta.lastPage - present < 1 << 20 else { throw truncated }
         // Only the free-page table is read here: the tail may be missing only if all of it is free.
-        var walk = Walk(file: self, meta: meta, tail: present, source: PageSource(fd: fd, length: fileSize))
+        var walk = Walk(file: self, meta: meta, tail: present)
         do {
             try walk.tree(meta.free, kind: .free, recordOn: meta.page)
         } catch {
@@ -212,17 +209,14 @@ final class DataFileCheck {
     // MARK: The page walk
 
     /// Checks every page reachable from `meta`'s free-page and main tables and from each named
-    /// table, each once: O(file size). Pages are read through a read-only map of the file up to
-    /// its current length (no system call or copy a page; a page past that length, which a
-    /// damaged tree may name, is read with `pread` and refused).
+    /// table, each once: O(file size), one `pread` per page.
     ///
     /// - Warning: Pages are read while other processes may write. Hold a read transaction of
     ///   `meta.txnid` open for the whole walk: LMDB then reuses none of its pages.
     /// - Throws: `ledger_corrupt` "page N of events/data.mdb is damaged" at the first failure.
     func checkPages(of meta: Meta) throws {
-        let fileSize = try size()
-        if UInt64(fileSize / meta.pageSize) <= meta.lastPage { try checkLength() }
-        var walk = Walk(file: self, meta: meta, tail: nil, source: PageSource(fd: fd, length: fileSize))
+        if UInt64(try size() / meta.pageSize) <= meta.lastPage { try checkLength() }
+        var walk = Walk(file: self, meta: meta, tail: nil)
         try walk.tree(meta.free, kind: .free, recordOn: meta.page)
         try walk.tree(meta.main, kind: .main, recordOn: meta.page)
         while let (named, holder) = walk.namedTables.popLast() { try walk.tree(named, kind: .named, recordOn: holder) }
@@ -238,20 +232,18 @@ final class DataFileCheck {
         var seen: [UInt64]
         /// Named tables still to walk, with the page holding each one's record.
         var namedTables: [(Tree, UInt64)] = []
-        /// Where pages are read from, and the bytes of the page read last.
-        let source: PageSource
-        var page = UnsafeRawBufferPointer(start: nil, count: 0)
+        var page: [UInt8]
         /// Free pages at or after `tail`, collected when `tail` is set (a file shorter than its
         /// meta page says).
         let tail: UInt64?
         var freeTail: Set<UInt64> = []
 
-        init(file: DataFileCheck, meta: Meta, tail: UInt64?, source: PageSource) {
+        init(file: DataFileCheck, meta: Meta, tail: UInt64?) {
             self.file = file
             self.meta = meta
             self.tail = tail
-            self.source = source
             seen = [UInt64](repeating: 0, count: Int(meta.lastPage / 64) + 1)
+            page = [UInt8](repeating: 0, count: meta.pageSize)
         }
 
         /// Walks one table from its record (on page `holder`: a meta page, or a main-table leaf).
@@ -306,7 +298,7 @@ final class DataFileCheck {
                         }
                     case subData where kind == .main:
                         guard dataSize == dbSize, data + dbSize <= page.count else { throw file.damaged(number) }
-                        namedTables.append((DataFileCheck.tree(Array(page), at: data), number))
+                        namedTables.append((DataFileCheck.tree(page, at: data), number))
                     default:
                         throw file.damaged(number)  // F_DUPDATA, or F_SUBDATA outside the main table
                     }
@@ -318,19 +310,22 @@ final class DataFileCheck {
         /// knows its own number.
         private mutating func read(_ number: UInt64) throws {
             try mark(number, count: 1, from: number)
-            guard let read = source.page(number, size: meta.pageSize), read.u64(0) == number else {
-                throw file.damaged(number)
-            }
-            page = read
+            let size = page.count
+            let read = page.withUnsafeMutableBytes { pread(file.fd, $0.baseAddress, size, off_t(number) * off_t(size)) }
+            guard read == size, page.u64(0) == number else { throw file.damaged(number) }
         }
 
         /// Checks the overflow pages from `first` that hold `dataSize` bytes of a node on `parent`.
         private mutating func overflow(_ first: UInt64, dataSize: Int, from parent: UInt64) throws {
             let needed = (headerSize - 1 + dataSize) / meta.pageSize + 1  // OVPAGES
             guard first >= 2, first <= meta.lastPage else { throw file.damaged(parent) }
-            guard let header = source.page(first, size: meta.pageSize, reading: headerSize), header.u64(0) == first,
-                header.u16(10) & ~dirtyPage == overflowPage
-            else { throw file.damaged(first) }
+            var header = [UInt8](repeating: 0, count: headerSize)
+            let read = header.withUnsafeMutableBytes {
+                pread(file.fd, $0.baseAddress, headerSize, off_t(first) * off_t(meta.pageSize))
+            }
+            guard read == headerSize, header.u64(0) == first, header.u16(10) & ~dirtyPage == overflowPage else {
+                throw file.damaged(first)
+            }
             let pages = Int(header.u32(12))
             guard pages >= needed, UInt64(pages) - 1 <= meta.lastPage - first else { throw file.damaged(first) }
             try mark(first, count: pages, from: first)
@@ -369,66 +364,17 @@ final class DataFileCheck {
     }
 }
 
-/// The pages of a data file for the page walk: a read-only map of the file up to the length it
-/// had when the walk began, and `pread` into a buffer of its own for anything beyond.
-///
-/// Why a map of its own: LMDB's map address is not exposed (`mdb_env_info` reports only a fixed
-/// address), and reading each of a large file's pages with `pread` cost a system call and a copy
-/// a page, a third of `ledgerctl verify` at 200,000 events. Every offset the walk reads is
-/// bounds-checked within its page, and only pages within the length checked first are read
-/// through the map, so damage makes the walk throw, never fault. Only the file shrinking during
-/// the walk could fault, and LMDB never shrinks its file (a restore replaces it, by name).
-private final class PageSource {
-    private let fd: Int32
-    private let mapped: UnsafeRawBufferPointer?
-    private let buffer: UnsafeMutableRawBufferPointer
-
-    /// Maps the first `length` bytes of `fd` (none if the map cannot be made: every page is then
-    /// read with `pread`).
-    init(fd: Int32, length: Int) {
-        self.fd = fd
-        buffer = .allocate(byteCount: 0x8000, alignment: 16)  // the largest page size LMDB has
-        guard length > 0, let base = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else {
-            mapped = nil
-            return
-        }
-        mapped = UnsafeRawBufferPointer(start: base, count: length)
-    }
-
-    deinit {
-        if let mapped, let base = mapped.baseAddress { _ = munmap(UnsafeMutableRawPointer(mutating: base), mapped.count) }
-        buffer.deallocate()
-    }
-
-    /// The first `count` bytes (default: all) of page `number` of `size` bytes, valid until the
-    /// next call; `nil` when the file does not hold them.
-    func page(_ number: UInt64, size: Int, reading count: Int? = nil) -> UnsafeRawBufferPointer? {
-        let count = min(count ?? size, size, buffer.count)
-        let (offset, overflow) = Int(clamping: number).multipliedReportingOverflow(by: size)
-        guard !overflow else { return nil }
-        if let mapped, offset <= mapped.count - count {
-            return UnsafeRawBufferPointer(rebasing: mapped[offset..<(offset + count)])
-        }
-        let read = pread(fd, buffer.baseAddress, count, off_t(offset))
-        guard read == count else { return nil }
-        return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<count])
-    }
-}
-
-extension UnsafeRawBufferPointer {
-    /// The native-endian integers of LMDB's structures, read at any alignment.
-    fileprivate func u16(_ offset: Int) -> UInt16 { loadUnaligned(fromByteOffset: offset, as: UInt16.self) }
-
-    fileprivate func u32(_ offset: Int) -> UInt32 { loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
-
-    fileprivate func u64(_ offset: Int) -> UInt64 { loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
-}
-
 extension [UInt8] {
     /// The native-endian integers of LMDB's structures, read at any alignment.
-    fileprivate func u16(_ offset: Int) -> UInt16 { withUnsafeBytes { $0.u16(offset) } }
+    fileprivate func u16(_ offset: Int) -> UInt16 {
+        withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt16.self) }
+    }
 
-    fileprivate func u32(_ offset: Int) -> UInt32 { withUnsafeBytes { $0.u32(offset) } }
+    fileprivate func u32(_ offset: Int) -> UInt32 {
+        withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) }
+    }
 
-    fileprivate func u64(_ offset: Int) -> UInt64 { withUnsafeBytes { $0.u64(offset) } }
+    fileprivate func u64(_ offset: Int) -> UInt64 {
+        withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self) }
+    }
 }
