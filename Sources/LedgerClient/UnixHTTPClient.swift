@@ -40,7 +40,8 @@ public struct UnixHTTPClient: Sendable {
     }
 
     /// Sends one request and reads the whole reply.
-    /// - Throws: ``Failure`` when the socket cannot be reached or answers nonsense.
+    /// - Throws: ``Failure`` when the socket cannot be reached, answers nonsense, or the reply
+    ///   ends before the length its `Content-Length` gives (a server killed mid-reply).
     public func send(
         method: String,
         path requestPath: String,
@@ -57,6 +58,7 @@ public struct UnixHTTPClient: Sendable {
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR { continue }
             guard n > 0 else { throw Failure(description: "cannot write to the server's socket") }
             sent += n
         }
@@ -64,14 +66,36 @@ public struct UnixHTTPClient: Sendable {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            reply += chunk[0..<n]
+            if n > 0 {
+                reply += chunk[0..<n]
+            } else if n == 0 {
+                break
+            } else if errno != EINTR {
+                // An error is not the end of the reply: what was read may be cut short.
+                throw Failure(description: "the server's reply cannot be read (errno \(errno))")
+            }
         }
         guard let split = reply.firstRange(of: Array("\r\n\r\n".utf8)),
-            let statusLine = String(bytes: reply[..<split.lowerBound], encoding: .utf8)?.split(separator: "\r\n").first,
+            let head = String(bytes: reply[..<split.lowerBound], encoding: .utf8),
+            let statusLine = head.split(separator: "\r\n").first,
             let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
         else { throw Failure(description: "the server's reply cannot be read") }
-        return Reply(status: status, body: Array(reply[split.upperBound...]))
+        let body = Array(reply[split.upperBound...])
+        if let length = Self.contentLength(in: head), body.count < length {
+            throw Failure(description: "the server's reply was cut short: \(body.count) of \(length) bytes")
+        }
+        return Reply(status: status, body: body)
+    }
+
+    /// The `Content-Length` a reply's head gives, when it gives one.
+    private static func contentLength(in head: String) -> Int? {
+        for line in head.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":"),
+                line[..<colon].trimmingCharacters(in: .whitespaces).lowercased() == "content-length"
+            else { continue }
+            return Int(line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        return nil
     }
 
     private func connect() throws -> Int32 {

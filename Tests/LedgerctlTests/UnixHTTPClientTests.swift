@@ -1,0 +1,66 @@
+import Foundation
+import LedgerClient
+import Testing
+
+/// The client `ledgerctl erase` and `keys compact` reach a running server with: a reply cut short
+/// is an error, never a shorter body taken for the whole one.
+@Suite
+struct UnixHTTPClientTests {
+    /// Listens on `scratch/fake.sock`, answers one connection with `reply` once the request's
+    /// head has arrived, and closes it.
+    private func serveOnce(_ reply: String, in scratch: Scratch) throws -> (path: String, done: DispatchGroup) {
+        let path = scratch.path + "/fake.sock"
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(listener >= 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        try #require(bound == 0 && listen(listener, 1) == 0)
+        let done = DispatchGroup()
+        DispatchQueue.global().async(group: done) {
+            defer { close(listener) }
+            let connection = accept(listener, nil, nil)
+            guard connection >= 0 else { return }
+            defer { close(connection) }
+            var request: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while request.firstRange(of: Array("\r\n\r\n".utf8)) == nil {
+                let n = buffer.withUnsafeMutableBytes { read(connection, $0.baseAddress, $0.count) }
+                guard n > 0 else { return }
+                request += buffer[0..<n]
+            }
+            let bytes = Array(reply.utf8)
+            _ = bytes.withUnsafeBytes { write(connection, $0.baseAddress, $0.count) }
+        }
+        return (path, done)
+    }
+
+    @Test func aReplyCutShortOfItsContentLengthIsAnError() throws {
+        let scratch = Scratch()
+        let server = try serveOnce("HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{\"events\":[{\"seq\":1", in: scratch)
+        defer { server.done.wait() }
+        #expect(throws: UnixHTTPClient.Failure.self) {
+            try UnixHTTPClient(path: server.path).send(method: "GET", path: "/v1/head")
+        }
+    }
+
+    @Test func aWholeReplyIsReadWithItsStatusAndBody() throws {
+        let scratch = Scratch()
+        let body = #"{"seq":7}"#
+        let server = try serveOnce(
+            "HTTP/1.1 201 Created\r\ncontent-length: \(body.utf8.count)\r\n\r\n\(body)",
+            in: scratch
+        )
+        defer { server.done.wait() }
+        let reply = try UnixHTTPClient(path: server.path).send(method: "GET", path: "/v1/head")
+        #expect(reply.status == 201)
+        #expect(reply.text == body)
+    }
+}
