@@ -41,7 +41,8 @@ public struct UnixHTTPClient: Sendable {
 
     /// Sends one request and reads the whole reply.
     /// - Throws: ``Failure`` when the socket cannot be reached, answers nonsense, or the reply
-    ///   ends before the length its `Content-Length` gives (a server killed mid-reply).
+    ///   ends before the length its `Content-Length` gives (a server killed mid-reply), or a read
+    ///   fails before a reply without one has ended.
     public func send(
         method: String,
         path requestPath: String,
@@ -64,25 +65,38 @@ public struct UnixHTTPClient: Sendable {
         }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65_536)
+        // A read error after the whole reply (a reset once the server closed) costs nothing;
+        // before it, the reply is refused below.
+        var readError: Int32?
         while true {
             let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n > 0 {
                 reply += chunk[0..<n]
             } else if n == 0 {
                 break
-            } else if errno != EINTR {
-                // An error is not the end of the reply: what was read may be cut short.
-                throw Failure(description: "the server's reply cannot be read (errno \(errno))")
+            } else {
+                let code = errno
+                if code == EINTR { continue }
+                readError = code
+                break
             }
         }
+        let unreadable = "the server's reply cannot be read" + (readError.map { " (errno \($0))" } ?? "")
         guard let split = reply.firstRange(of: Array("\r\n\r\n".utf8)),
             let head = String(bytes: reply[..<split.lowerBound], encoding: .utf8),
             let statusLine = head.split(separator: "\r\n").first,
             let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
-        else { throw Failure(description: "the server's reply cannot be read") }
-        let body = Array(reply[split.upperBound...])
-        if let length = Self.contentLength(in: head), body.count < length {
-            throw Failure(description: "the server's reply was cut short: \(body.count) of \(length) bytes")
+        else { throw Failure(description: unreadable) }
+        var body = Array(reply[split.upperBound...])
+        // Replies that carry no body whatever their Content-Length says (RFC 9110 §6.4.1).
+        let bodyless = method == "HEAD" || status < 200 || status == 204 || status == 304
+        if !bodyless, let length = Self.contentLength(in: head) {
+            guard body.count >= length else {
+                throw Failure(description: "the server's reply was cut short: \(body.count) of \(length) bytes")
+            }
+            body = Array(body.prefix(length))
+        } else if readError != nil {
+            throw Failure(description: unreadable)
         }
         return Reply(status: status, body: body)
     }
