@@ -12,16 +12,7 @@ struct HostileHTTPTests {
 
         init(path: String) throws {
             fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                for (i, b) in path.utf8.enumerated() { raw[i] = b }
-            }
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-                }
-            }
+            let rc = withUnixAddress(path) { connect(fd, $0, $1) }
             guard rc == 0 else { throw UnixHTTPClient.Failure(description: "cannot connect") }
             var timeout = timeval(tv_sec: 10, tv_usec: 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -252,5 +243,18 @@ struct HostileHTTPTests {
         #expect(errorCode(over.json) == "payload_too_large")
         #expect(try server.call("GET", "/v1/head").json?["seq"] as? Int == lines.count)
         #expect(server.stop() == 0)
+    }
+}
+
+/// Calls `body` with the address of the Unix socket at `path` (shorter than `sun_path`, as the
+/// tests' scratch paths are), for `connect` or `bind`.
+func withUnixAddress(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+    var address = sockaddr_un()
+    address.sun_family = sa_family_t(AF_UNIX)
+    withUnsafeMutableBytes(of: &address.sun_path) { raw in
+        for (i, b) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = b }
+    }
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
 }

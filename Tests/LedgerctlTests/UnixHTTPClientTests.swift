@@ -17,16 +17,7 @@ struct UnixHTTPClientTests {
         let path = scratch.path + "/fake.sock"
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         try #require(listener >= 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let bound = withUnixAddress(path) { bind(listener, $0, $1) }
         try #require(bound == 0 && listen(listener, 1) == 0)
         // A client that never connects must not leave `accept` waiting for ever.
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
