@@ -91,6 +91,7 @@ public struct UnixHTTPClient: Sendable {
         // Replies that carry no body whatever their Content-Length says (RFC 9110 §6.4.1).
         let bodyless = method == "HEAD" || status < 200 || status == 204 || status == 304
         if !bodyless, let length = Self.contentLength(in: head) {
+            guard length >= 0 else { throw Failure(description: unreadable) }
             guard body.count >= length else {
                 throw Failure(description: "the server's reply was cut short: \(body.count) of \(length) bytes")
             }

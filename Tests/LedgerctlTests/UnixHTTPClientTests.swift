@@ -58,6 +58,15 @@ struct UnixHTTPClientTests {
         #expect(failure?.description.contains("cut short: 19 of 40 bytes") == true)
     }
 
+    @Test func aNegativeContentLengthIsAnErrorNotACrash() throws {
+        let scratch = Scratch()
+        let server = try serveOnce("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}", in: scratch)
+        defer { _ = server.done.wait(timeout: .now() + 30) }
+        #expect(throws: UnixHTTPClient.Failure.self) {
+            try UnixHTTPClient(path: server.path).send(method: "GET", path: "/v1/head")
+        }
+    }
+
     @Test func aWholeReplyFollowedByAResetIsStillTheReply() throws {
         let scratch = Scratch()
         let body = #"{"ok":true}"#
