@@ -33,10 +33,18 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // AES-256-GCM through OpenSSL's EVP interface, which lets one cipher context be reused
+        // (Sources/Ledger/Keys/AESGCM.swift says why).
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "Ledger",
             dependencies: [
                 "CLMDB",
+                "COpenSSL",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

@@ -382,8 +382,8 @@ final class KeyStore: @unchecked Sendable {
     /// - Throws: ``LedgerError`` `key_invalid` when the record does not open with this master key.
     func unwrap(_ record: [UInt8], pseudonym: [UInt8]) throws -> SymmetricKey {
         let wrapKey = try requireSecrets().wrapKey
-        guard let box = try? AES.GCM.SealedBox(combined: record[0..<60]),
-            let raw = try? AES.GCM.open(box, using: wrapKey, authenticating: Self.wrapContext + pseudonym)
+        guard record.count >= 60,
+            let raw = AESGCM.open(record[0..<60], key: wrapKey, authenticating: Self.wrapContext + pseudonym)
         else { throw LedgerError(.keyInvalid, "a subject key does not unwrap with this master key") }
         return SymmetricKey(data: raw)
     }
@@ -412,17 +412,16 @@ final class KeyStore: @unchecked Sendable {
         var pseudonym = Array(drawn[0..<16])
         while try txn.get(pseudonym, in: subjects) != nil { pseudonym = random.bytes(16) }
         let keyBytes = Array(drawn[16..<48])
-        let box = try AES.GCM.seal(
+        let wrapped = try AESGCM.seal(
             keyBytes,
-            using: try requireSecrets().wrapKey,
-            nonce: AES.GCM.Nonce(data: drawn[48..<60]),
+            key: try requireSecrets().wrapKey,
+            nonce: Array(drawn[48..<60]),
             authenticating: Self.wrapContext + pseudonym
         )
-        guard let wrapped = box.combined else { throw LedgerError(.internal, "key wrap produced no box") }
         return NewSubject(
             pseudonym: pseudonym,
             key: SymmetricKey(data: keyBytes),
-            record: Array(wrapped) + lookupHash,
+            record: wrapped + lookupHash,
             lookupHash: lookupHash
         )
     }

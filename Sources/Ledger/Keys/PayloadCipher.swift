@@ -18,25 +18,16 @@ enum PayloadCipher {
         eventId: String,
         pseudonym: String
     ) throws -> [UInt8] {
-        let box = try AES.GCM.seal(
+        try AESGCM.seal(
             plaintext,
-            using: key,
-            nonce: AES.GCM.Nonce(data: nonce),
+            key: key,
+            nonce: nonce,
             authenticating: associatedData(eventId: eventId, pseudonym: pseudonym)
         )
-        guard let combined = box.combined else { throw LedgerError(.internal, "AES-GCM produced no combined box") }
-        return Array(combined)
     }
 
     /// Returns the plaintext, or `nil` when the payload does not open with `key` for this event.
     static func open(_ payload: [UInt8], key: SymmetricKey, eventId: String, pseudonym: String) -> [UInt8]? {
-        guard let box = try? AES.GCM.SealedBox(combined: payload),
-            let plain = try? AES.GCM.open(
-                box,
-                using: key,
-                authenticating: associatedData(eventId: eventId, pseudonym: pseudonym)
-            )
-        else { return nil }
-        return Array(plain)
+        AESGCM.open(payload, key: key, authenticating: associatedData(eventId: eventId, pseudonym: pseudonym))
     }
 }
