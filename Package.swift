@@ -33,8 +33,8 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
-        // AES-256-GCM through OpenSSL's EVP interface, which lets one cipher context be reused
-        // (Sources/Ledger/Keys/AESGCM.swift says why).
+        // AES-256-GCM through OpenSSL's EVP interface, which writes into the caller's buffer
+        // without swift-crypto's per-call objects (Sources/Ledger/Keys/AESGCM.swift says why).
         .systemLibrary(
             name: "COpenSSL",
             pkgConfig: "libcrypto",

@@ -100,9 +100,9 @@ struct KeyTests {
             eventId: "e1",
             pseudonym: "p1"
         )
-        #expect(PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p1") == Array("x".utf8))
-        #expect(PayloadCipher.open(sealed, key: key, eventId: "e2", pseudonym: "p1") == nil)
-        #expect(PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p2") == nil)
+        #expect(try PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p1") == Array("x".utf8))
+        #expect(try PayloadCipher.open(sealed, key: key, eventId: "e2", pseudonym: "p1") == nil)
+        #expect(try PayloadCipher.open(sealed, key: key, eventId: "e1", pseudonym: "p2") == nil)
         #expect(sealed.count == 12 + 1 + 16)
     }
 }

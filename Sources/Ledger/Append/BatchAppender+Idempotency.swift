@@ -18,7 +18,7 @@ extension BatchAppender {
         // While the subject's key exists, the original's content is decrypted and compared; once
         // erased it cannot be, and the original answer stands (SPEC §7).
         if let key = try key(for: pseudonym, keysTxn: keysTxn) {
-            let original = PayloadCipher.open(
+            let original = try PayloadCipher.open(
                 stored.payload,
                 key: key,
                 eventId: stored.eventId,

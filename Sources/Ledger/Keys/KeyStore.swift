@@ -379,11 +379,17 @@ final class KeyStore: @unchecked Sendable {
     }
 
     /// Unwraps a subject key from its stored record. Pure and thread-safe, so batches unwrap in parallel.
-    /// - Throws: ``LedgerError`` `key_invalid` when the record does not open with this master key.
+    /// - Throws: ``LedgerError`` `key_invalid` when the record does not open with this master key;
+    ///   `ledger_corrupt` when it is shorter than a wrapped key (60 bytes).
     func unwrap(_ record: [UInt8], pseudonym: [UInt8]) throws -> SymmetricKey {
         let wrapKey = try requireSecrets().wrapKey
-        guard record.count >= 60,
-            let raw = AESGCM.open(record[0..<60], key: wrapKey, authenticating: Self.wrapContext + pseudonym)
+        guard record.count >= 60 else {
+            throw LedgerError(
+                .ledgerCorrupt,
+                "a subject's key record is \(record.count) bytes, shorter than a wrapped key"
+            )
+        }
+        guard let raw = try AESGCM.open(record[0..<60], key: wrapKey, authenticating: Self.wrapContext + pseudonym)
         else { throw LedgerError(.keyInvalid, "a subject key does not unwrap with this master key") }
         return SymmetricKey(data: raw)
     }

@@ -27,7 +27,8 @@ enum PayloadCipher {
     }
 
     /// Returns the plaintext, or `nil` when the payload does not open with `key` for this event.
-    static func open(_ payload: [UInt8], key: SymmetricKey, eventId: String, pseudonym: String) -> [UInt8]? {
-        AESGCM.open(payload, key: key, authenticating: associatedData(eventId: eventId, pseudonym: pseudonym))
+    /// - Throws: ``LedgerError`` `internal` when OpenSSL fails (``AESGCM/open(_:key:authenticating:)``).
+    static func open(_ payload: [UInt8], key: SymmetricKey, eventId: String, pseudonym: String) throws -> [UInt8]? {
+        try AESGCM.open(payload, key: key, authenticating: associatedData(eventId: eventId, pseudonym: pseudonym))
     }
 }

@@ -98,10 +98,15 @@ extension Ledger {
                 }
             }
         let stored = try subjectEvents(pseudonym: pseudonym, asOf: asOf)
-        return stored.map { event in
+        return try stored.map { event in
             guard let key else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: true) }
             guard !event.payload.isEmpty,
-                let plain = PayloadCipher.open(event.payload, key: key, eventId: event.eventId, pseudonym: pseudonym),
+                let plain = try PayloadCipher.open(
+                    event.payload,
+                    key: key,
+                    eventId: event.eventId,
+                    pseudonym: pseudonym
+                ),
                 let object = JSONParser.parse(plain)
             else { return SubjectEvent(event: event, externalId: nil, data: nil, erased: false) }
             // The data exactly as stored: numbers keep their digits (an access report must return
