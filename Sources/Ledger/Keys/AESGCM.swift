@@ -94,7 +94,8 @@ enum AESGCM {
         guard box.count >= nonceSize + tagSize else { return nil }
         guard let cipher else { throw failure("no cipher") }
         let length = box.count - nonceSize - tagSize
-        var outcome: Result<Bool, LedgerError> = .failure(failure("no context"))
+        // Unset when OpenSSL made no context (the message is built only then, off the read path).
+        var outcome: Result<Bool, LedgerError>?
         let plaintext = try [UInt8](unsafeUninitializedCapacity: max(length, 1)) { out, initialized in
             guard let target = out.baseAddress, let context = EVP_CIPHER_CTX_new() else { return }
             defer { EVP_CIPHER_CTX_free(context) }
@@ -127,6 +128,7 @@ enum AESGCM {
                 OPENSSL_cleanse(target, out.count)
             }
         }
+        guard let outcome else { throw failure("no context") }
         guard try outcome.get() else { return nil }
         return plaintext
     }
