@@ -27,7 +27,8 @@ public struct ClientEvent: Sendable, Equatable {
     public static let maxDataBytes = 16_384
     /// The largest external id, in UTF-8 bytes.
     public static let maxSubjectBytes = 256
-    static let fields: Set<String> = [
+    /// A handful of short names: comparing each is faster than hashing it.
+    static let fields: [String] = [
         "type", "subject", "purpose", "eventId", "occurredAt", "requestId", "notice", "expiresAt", "data",
     ]
 
@@ -57,6 +58,10 @@ public struct ClientEvent: Sendable, Equatable {
     /// Decodes one client event from JSON text and checks it against `catalogue`.
     /// - Throws: ``LedgerError`` with the first failing rule's code.
     public static func decode(json: [UInt8], catalogue: Catalogue) throws -> ClientEvent {
+        if let members = JSONParser.parseShallowObject(json) {
+            return try decode(fields: EventFields(members: members), catalogue: catalogue)
+        }
+        // Not JSON, not an object, or a member name the shallow reader leaves to the tree parser.
         let parsed: ParsedJSON
         switch JSONParser.parseReportingOffset(json) {
         case .success(let value): parsed = value
@@ -66,7 +71,7 @@ public struct ClientEvent: Sendable, Equatable {
         guard case .object(let members) = parsed else {
             throw LedgerError(.invalidJSON, "an event must be a JSON object")
         }
-        return try decode(fields: EventFields(members: members), catalogue: catalogue)
+        return try decode(fields: EventFields(members: members.map { ($0.0, ShallowJSON($0.1)) }), catalogue: catalogue)
     }
 
     private static func decode(fields reader: EventFields, catalogue: Catalogue) throws -> ClientEvent {
@@ -234,12 +239,12 @@ public struct ClientEvent: Sendable, Equatable {
 /// The fields of a client event as the parser read them; `null` and `""` count as absent.
 private struct EventFields {
     /// A client event has a handful of fields: a linear list beats a dictionary here.
-    private let members: [(String, ParsedJSON)]
+    private let members: [(String, ShallowJSON)]
 
-    init(members: [(String, ParsedJSON)]) { self.members = members }
+    init(members: [(String, ShallowJSON)]) { self.members = members }
 
     /// The first field name (in sorted order) that is not in `known`.
-    func firstUnknown(among known: Set<String>) -> String? {
+    func firstUnknown(among known: [String]) -> String? {
         var unknown: String?
         for (name, _) in members where !known.contains(name) && unknown.map({ name < $0 }) ?? true {
             unknown = name
@@ -247,7 +252,7 @@ private struct EventFields {
         return unknown
     }
 
-    private subscript(name: String) -> ParsedJSON? {
+    private subscript(name: String) -> ShallowJSON? {
         for (key, value) in members where key == name { return value }
         return nil
     }
@@ -264,8 +269,9 @@ private struct EventFields {
         switch self["data"] {
         case nil, .null: return nil
         case .some(let value):
-            guard case .object = value else { throw LedgerError(.invalidField, "data must be a JSON object") }
-            let encoded = CanonicalJSON.serialize(value)
+            guard case .object(let encoded) = value else {
+                throw LedgerError(.invalidField, "data must be a JSON object")
+            }
             guard encoded.count <= ClientEvent.maxDataBytes else {
                 throw LedgerError(
                     .payloadTooLarge,
@@ -273,6 +279,20 @@ private struct EventFields {
                 )
             }
             return encoded
+        }
+    }
+}
+
+extension ShallowJSON {
+    /// A value of the tree parser in the shallow reader's form.
+    init(_ value: ParsedJSON) {
+        switch value {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .number(let text): self = .number(text)
+        case .string(let text): self = .string(text)
+        case .object: self = .object(canonical: CanonicalJSON.serialize(value))
+        case .array: self = .array(canonical: CanonicalJSON.serialize(value))
         }
     }
 }

@@ -36,6 +36,8 @@ struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
     private var depth = 0
+    /// The decoded member names of the objects being written canonically, innermost last.
+    private var names: [UInt8] = []
 
     private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -145,22 +147,28 @@ struct JSONParser {
 
     private mutating func number() -> ParsedJSON? {
         let start = index
+        guard skipNumber() else { return nil }
+        return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+    }
+
+    /// Moves past the number at the cursor; `false` when it is not one.
+    private mutating func skipNumber() -> Bool {
         if current == UInt8(ascii: "-") { index += 1 }
-        guard let first = current, (48...57).contains(first) else { return nil }
+        guard let first = current, (48...57).contains(first) else { return false }
         index += 1
         if first != 48 { while let c = current, (48...57).contains(c) { index += 1 } }
         if current == UInt8(ascii: ".") {
             index += 1
-            guard let c = current, (48...57).contains(c) else { return nil }
+            guard let c = current, (48...57).contains(c) else { return false }
             while let c = current, (48...57).contains(c) { index += 1 }
         }
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
             index += 1
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
-            guard let c = current, (48...57).contains(c) else { return nil }
+            guard let c = current, (48...57).contains(c) else { return false }
             while let c = current, (48...57).contains(c) { index += 1 }
         }
-        return .number(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+        return true
     }
 
     /// A string literal starting at the opening quote; `nil` when malformed.
@@ -236,6 +244,268 @@ struct JSONParser {
         }
         return value
     }
+}
+
+/// A member of an object read by ``JSONParser/parseShallowObject(_:)``: strings as text, nested
+/// objects and arrays already in their canonical form (``CanonicalJSON``), so a decoder that
+/// needs only an object's top-level fields builds no tree.
+enum ShallowJSON: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    /// A nested object, in canonical form.
+    case object(canonical: [UInt8])
+    /// A nested array, in canonical form.
+    case array(canonical: [UInt8])
+}
+
+extension JSONParser {
+    /// Parses one JSON text that is an object into its members, each nested value written straight
+    /// into its canonical bytes: what ``parse(_:)`` and ``CanonicalJSON/serialize(_:)`` give,
+    /// without the tree and its strings (the client event decoder's hot path).
+    ///
+    /// `nil` when the text is not one JSON object, and also when a member name anywhere is not
+    /// ASCII: the tree parser decides those (it refuses two names equal as Swift strings, such as
+    /// two spellings of `é`, which a byte comparison would not), so the two readers accept
+    /// exactly the same texts. A caller falls back to ``parseReportingOffset(_:)`` on `nil`.
+    static func parseShallowObject(_ input: [UInt8]) -> [(String, ShallowJSON)]? {
+        input.withUnsafeBytes { raw in
+            var parser = JSONParser(raw)
+            guard let members = parser.shallowObject() else { return nil }
+            parser.skipWhitespace()
+            return parser.index == raw.count ? members : nil
+        }
+    }
+
+    private mutating func shallowObject() -> [(String, ShallowJSON)]? {
+        skipWhitespace()
+        guard current == UInt8(ascii: "{") else { return nil }
+        depth += 1
+        defer { depth -= 1 }
+        index += 1
+        var members: [(String, ShallowJSON)] = []
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            index += 1
+            return members
+        }
+        while true {
+            skipWhitespace()
+            guard current == UInt8(ascii: "\""), let name = string(), Self.isASCII(name),
+                !members.contains(where: { $0.0 == name })
+            else { return nil }
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { return nil }
+            index += 1
+            guard let member = shallowValue() else { return nil }
+            members.append((name, member))
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return members
+            default: return nil
+            }
+        }
+    }
+
+    private mutating func shallowValue() -> ShallowJSON? {
+        skipWhitespace()
+        guard let c = current else { return nil }
+        switch c {
+        case UInt8(ascii: "\""): return string().map { .string($0) }
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var out: [UInt8] = []
+            out.reserveCapacity(256)
+            guard writeCanonical(into: &out) else { return nil }
+            return c == UInt8(ascii: "{") ? .object(canonical: out) : .array(canonical: out)
+        case UInt8(ascii: "t"): return literal("true", .null).map { _ in .bool(true) }
+        case UInt8(ascii: "f"): return literal("false", .null).map { _ in .bool(false) }
+        case UInt8(ascii: "n"): return literal("null", .null).map { _ in .null }
+        default:
+            guard case .number(let text)? = number() else { return nil }
+            return .number(text)
+        }
+    }
+
+    /// Writes the value at the cursor in canonical form, following the grammar of ``value()``
+    /// step for step; `false` where that would return `nil`, or at a member name that is not ASCII.
+    private mutating func writeCanonical(into out: inout [UInt8]) -> Bool {
+        skipWhitespace()
+        guard let c = current else { return false }
+        switch c {
+        case UInt8(ascii: "{"): return writeCanonicalObject(into: &out)
+        case UInt8(ascii: "["): return writeCanonicalArray(into: &out)
+        case UInt8(ascii: "\""): return writeCanonicalString(into: &out)
+        case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+            let start = index
+            let word: StaticString = c == UInt8(ascii: "t") ? "true" : c == UInt8(ascii: "f") ? "false" : "null"
+            guard literal(word, .null) != nil else { return false }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            // Numbers are kept exactly as written.
+            let start = index
+            guard skipNumber() else { return false }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
+            return true
+        default: return false
+        }
+    }
+
+    private mutating func writeCanonicalArray(into out: inout [UInt8]) -> Bool {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { return false }
+        index += 1
+        out.append(UInt8(ascii: "["))
+        skipWhitespace()
+        if current == UInt8(ascii: "]") {
+            index += 1
+            out.append(UInt8(ascii: "]"))
+            return true
+        }
+        while true {
+            guard writeCanonical(into: &out) else { return false }
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","):
+                index += 1
+                out.append(UInt8(ascii: ","))
+            case UInt8(ascii: "]"):
+                index += 1
+                out.append(UInt8(ascii: "]"))
+                return true
+            default: return false
+            }
+        }
+    }
+
+    /// Writes each member as it comes, `"name":value`, then puts them in the order of their
+    /// names' bytes if they did not come in it (``CanonicalJSON``'s rule).
+    private mutating func writeCanonicalObject(into out: inout [UInt8]) -> Bool {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { return false }
+        index += 1
+        let objectStart = out.count
+        out.append(UInt8(ascii: "{"))
+        skipWhitespace()
+        if current == UInt8(ascii: "}") {
+            index += 1
+            out.append(UInt8(ascii: "}"))
+            return true
+        }
+        // This object's names follow those of the objects around it; nested ones come and go
+        // after them, so each range below stays valid until this object is written.
+        let namesStart = names.count
+        defer { names.removeSubrange(namesStart...) }
+        var members: [CanonicalMember] = []
+        members.reserveCapacity(8)
+        var sorted = true
+        while true {
+            skipWhitespace()
+            let start = out.count
+            guard current == UInt8(ascii: "\""), let name = writeName(into: &out) else { return false }
+            for member in members where names[member.name].elementsEqual(names[name]) { return false }
+            if let last = members.last, !names[last.name].lexicographicallyPrecedes(names[name]) { sorted = false }
+            skipWhitespace()
+            guard current == UInt8(ascii: ":") else { return false }
+            index += 1
+            out.append(UInt8(ascii: ":"))
+            guard writeCanonical(into: &out) else { return false }
+            members.append(CanonicalMember(name: name, written: start..<out.count))
+            skipWhitespace()
+            switch current {
+            case UInt8(ascii: ","):
+                index += 1
+                out.append(UInt8(ascii: ","))
+            case UInt8(ascii: "}"):
+                index += 1
+                if !sorted {
+                    let written = Array(out[objectStart...])
+                    out.removeSubrange((objectStart + 1)...)
+                    let names = self.names
+                    members.sort { names[$0.name].lexicographicallyPrecedes(names[$1.name]) }
+                    for (position, member) in members.enumerated() {
+                        if position > 0 { out.append(UInt8(ascii: ",")) }
+                        out.append(
+                            contentsOf: written[
+                                (member.written.lowerBound - objectStart)..<(member.written.upperBound - objectStart)
+                            ]
+                        )
+                    }
+                }
+                out.append(UInt8(ascii: "}"))
+                return true
+            default: return false
+            }
+        }
+    }
+
+    /// Reads the member name at the cursor (its opening quote), writes it canonically and adds
+    /// its decoded bytes to ``names``; gives where they lie there. `nil` when it is malformed or
+    /// not ASCII (see ``parseShallowObject(_:)``).
+    private mutating func writeName(into out: inout [UInt8]) -> Range<Int>? {
+        let quote = index
+        var end = quote + 1
+        while end < bytes.count, bytes[end] >= 0x20, bytes[end] < 0x80, bytes[end] != UInt8(ascii: "\\"),
+            bytes[end] != UInt8(ascii: "\"")
+        {
+            end += 1
+        }
+        let start = names.count
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            // ASCII without escapes: its own decoded and canonical form.
+            let literal = UnsafeRawBufferPointer(rebasing: bytes[quote...end])
+            out.append(contentsOf: literal)
+            names.append(contentsOf: literal.dropFirst().dropLast())
+            index = end + 1
+        } else {
+            guard let name = string(), Self.isASCII(name) else { return nil }
+            CanonicalJSON.writeString(name, to: &out)
+            names.append(contentsOf: name.utf8)
+        }
+        return start..<names.count
+    }
+
+    /// Writes the string literal at the cursor as ``CanonicalJSON/writeString(_:to:)`` would: a
+    /// literal without escapes is its own canonical form (the parser refuses control characters
+    /// in it, and it holds no quote or backslash) once its UTF-8 is valid.
+    private mutating func writeCanonicalString(into out: inout [UInt8]) -> Bool {
+        let quote = index
+        index += 1
+        var ascii = true
+        while let c = current, c != UInt8(ascii: "\""), c != UInt8(ascii: "\\") {
+            guard c >= 0x20 else { return false }
+            if c >= 0x80 { ascii = false }
+            index += 1
+        }
+        guard let stop = current else { return false }
+        if stop == UInt8(ascii: "\"") {
+            let content = UnsafeRawBufferPointer(rebasing: bytes[(quote + 1)..<index])
+            guard ascii || String(validating: content, as: UTF8.self) != nil else { return false }
+            index += 1
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[quote..<index]))
+            return true
+        }
+        // Escapes: decoded by the one string reader, then written canonically.
+        index = quote
+        guard let text = string() else { return false }
+        CanonicalJSON.writeString(text, to: &out)
+        return true
+    }
+
+    private static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }
+}
+
+/// A member of an object being written canonically: where its decoded name lies in the
+/// parser's names, and its `"name":value` bytes in the output.
+private struct CanonicalMember {
+    let name: Range<Int>
+    let written: Range<Int>
 }
 
 extension CanonicalJSON {
