@@ -37,6 +37,29 @@ struct LineReaderTests {
         #expect(try defaultLimit.next()?.count == 1 << 20)
     }
 
+    @Test func linesSplitAcrossShortReadsOfAPipeComeWhole() throws {
+        // A pipe gives what was written so far: lines arrive in pieces, a \r\n split between reads.
+        let directory = TemporaryDirectory()
+        let path = directory.path + "/pipe"
+        #expect(mkfifo(path, 0o600) == 0)
+        let text = Array("first line\r\nsecond\n\nthird, the last without a newline".utf8)
+        let writer = Thread {
+            guard let handle = FileHandle(forWritingAtPath: path) else { return }
+            for start in stride(from: 0, to: text.count, by: 3) {
+                handle.write(Data(text[start..<min(start + 3, text.count)]))
+                usleep(200)
+            }
+            try? handle.close()
+        }
+        writer.start()
+        var reader = try LineReader(path: path)
+        var lines: [String] = []
+        while let line = try reader.next() { lines.append(String(decoding: line, as: UTF8.self)) }
+        #expect(lines == ["first line", "second", "", "third, the last without a newline"])
+        #expect(reader.bytesConsumed == UInt64(text.count))
+        #expect(reader.lineNumber == 4)
+    }
+
     @Test func devZeroEndsAtTheLimit() throws {
         var reader = try LineReader(path: "/dev/zero")
         let error = #expect(throws: LedgerError.self) { try reader.next() }
