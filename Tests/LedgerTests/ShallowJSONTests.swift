@@ -34,6 +34,28 @@ struct ShallowJSONTests {
         #expect(members.first?.1 == .object(canonical: Array(canonical.utf8)))
     }
 
+    @Test func namesAreSortedByTheirDecodedBytesAndWrittenCanonically() throws {
+        // Escaped names sort as what they decode to: NUL, newline, "/", "A", "Ax".
+        let text = #"{"d":{"A":4,"\u0041x":5,"\/":3,"\n":2,"\u0000":1}}"#
+        let members = try #require(JSONParser.parseShallowObject(Array(text.utf8)))
+        #expect(members.first?.1 == .object(canonical: Array(#"{"\u0000":1,"\n":2,"/":3,"A":4,"Ax":5}"#.utf8)))
+        // An escaped spelling of a name already there is a duplicate.
+        #expect(JSONParser.parseShallowObject(Array(#"{"d":{"A":1,"\u0041":2}}"#.utf8)) == nil)
+        #expect(JSONParser.parse(Array(#"{"d":{"A":1,"\u0041":2}}"#.utf8)) == nil)
+    }
+
+    @Test func mixedNestingAgreesUpToAndPastTheDepthLimit() {
+        // Objects and arrays in turn, members out of order at every level, for depths around 64.
+        for levels in 60...67 {
+            var text = ""
+            for level in 0..<levels { text += level.isMultiple(of: 2) ? #"{"z":1,"y":"# : "[0," }
+            text += "null"
+            for level in (0..<levels).reversed() { text += level.isMultiple(of: 2) ? #","a":2}"# : "]" }
+            Self.expectAgreement(Array(text.utf8))
+            #expect((JSONParser.parse(Array(text.utf8)) != nil) == (levels <= 64), "\(levels) levels")
+        }
+    }
+
     @Test func aNameThatIsNotASCIIIsLeftToTheTreeParser() throws {
         // Two spellings of é are one name to the tree parser (Swift string equality): refused.
         let twoSpellings = "{\"type\":\"access.requested\",\"subject\":\"a\",\"data\":{\"\u{e9}\":1,\"e\u{301}\":2}}"
@@ -65,9 +87,10 @@ struct ShallowJSONTests {
             Self.writeObject(&text, depth: 0, random: &random)
             for _ in 0..<(1 + random.below(3)) where !text.isEmpty {
                 let at = random.below(text.count)
-                switch random.below(3) {
+                switch random.below(4) {
                 case 0: text[at] = random.pick(breakers) ?? 0
                 case 1: text.insert(random.pick(breakers) ?? 0, at: at)
+                case 2: text.insert(contentsOf: random.pick(Self.invalidUTF8) ?? [], at: at)
                 default: text.remove(at: at)
                 }
             }
@@ -114,11 +137,16 @@ struct ShallowJSONTests {
     // MARK: - A generator of JSON texts in many spellings
 
     private static let names = [
-        "a", "b", "B", "ab", "source", "ip", "userAgent", "z", "", "k\\\"", "\\u0061", "é", "ø",
+        "a", "b", "B", "A", "ab", "source", "ip", "userAgent", "z", "", "k\\\"", "\\u0061", "\\u0041", "\\n",
+        "\\u0000", "\\/", "/", "é",
     ]
     private static let strings = [
         "", "x", "web-signup", "Mozilla/5.0 (X11; Linux x86_64)", "bl\u{e5}b\u{e6}r", "😀", "\\n", "\\\"", "\\\\",
         "\\/", "\\u00e9", "\\ud83d\\ude00", "\\u0000", "a\\tb", "\u{7F}", "\u{2028}",
+    ]
+    /// An overlong encoding, an encoded surrogate, a code point past U+10FFFF, a cut sequence.
+    private static let invalidUTF8: [[UInt8]] = [
+        [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xF0, 0x9F, 0x98],
     ]
     private static let numbers = [
         "0", "-0", "1", "-1", "1.0", "2.50", "1e2", "1E-2", "1e+9", "1e400", "12345678901234567890",
