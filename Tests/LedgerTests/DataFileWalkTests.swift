@@ -27,6 +27,8 @@ struct DataFileWalkTests {
         let layout = ReferenceWalk(original)
         #expect(layout.treePages.count > 300, "a file of several hundred tree pages: \(layout.treePages.count)")
         #expect(layout.deepestTree >= 3, "a tree with two branch levels: \(layout.deepestTree)")
+        // A level large enough to be checked in two halves on two threads.
+        #expect(layout.largestLevel >= DataFileCheck.parallelLevel, "\(layout.largestLevel)")
         let free = Set(2..<(original.count / layout.pageSize)).subtracting(layout.treePages).subtracting(
             layout.overflowPages
         )
@@ -52,6 +54,33 @@ struct DataFileWalkTests {
             #expect(throws: Never.self, "free page \(page)") { try check(bytes) }
         }
     }
+
+    @Test func aChildNamedTwiceIsDamageWhereverTheLevelSplits() throws {
+        let directory = TemporaryDirectory()
+        let original = try Self.eventsFile(in: directory)
+        let layout = ReferenceWalk(original)
+        let scratch = directory.path + "/copy"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        // The branch pages with the most children: their level is the one checked in two halves.
+        let widest = layout.branches.sorted { $0.value.count > $1.value.count }.prefix(3)
+        #expect(widest.count == 3)
+        for (page, children) in widest {
+            // The last child pointer names the first child again (and the first names the last).
+            for (from, to) in [(0, children.count - 1), (children.count - 1, 0)] {
+                var bytes = original
+                let source = children[from].node
+                let target = children[to].node
+                // A child pointer is a node's first six bytes (mn_lo, mn_hi, mn_flags).
+                bytes.replaceSubrange(target..<(target + 6), with: original[source..<(source + 6)])
+                try Data(bytes).write(to: URL(fileURLWithPath: scratch + "/data.mdb"))
+                let file = try #require(try DataFileCheck(directory: scratch))
+                let error = #expect(throws: LedgerError.self, "branch page \(page)") {
+                    try file.checkPages(of: DataFileCheck.newest(try file.metas()))
+                }
+                #expect(error?.code == .ledgerCorrupt)
+            }
+        }
+    }
 }
 
 /// The pages of an LMDB data file's trees, found depth first a page at a time: the free-page
@@ -61,6 +90,10 @@ private struct ReferenceWalk {
     private(set) var treePages = Set<Int>()
     private(set) var overflowPages = Set<Int>()
     private(set) var deepestTree = 0
+    /// Each branch page's child pointers: where each node lies in the file, and the child it names.
+    private(set) var branches: [Int: [(node: Int, child: Int)]] = [:]
+    /// The most pages one level of one tree holds.
+    private(set) var largestLevel = 0
     private let file: [UInt8]
 
     init(_ file: [UInt8]) {
@@ -90,8 +123,11 @@ private struct ReferenceWalk {
         let root = Self.u64(file, at + 40)
         guard root != UInt64.max else { return }
         deepestTree = max(deepestTree, Self.u16(file, at + 6))
-        var stack = [Int(root)]
-        while let page = stack.popLast() {
+        var levels: [Int: Int] = [:]
+        defer { largestLevel = max(largestLevel, levels.values.max() ?? 0) }
+        var stack = [(Int(root), 1)]
+        while let (page, level) = stack.popLast() {
+            levels[level, default: 0] += 1
             treePages.insert(page)
             let base = page * pageSize
             let isLeaf = Self.u16(file, base + 10) & 0x02 != 0
@@ -102,7 +138,8 @@ private struct ReferenceWalk {
                 let flags = Self.u16(file, node + 4)
                 let data = node + 8 + Self.u16(file, node + 6)
                 if !isLeaf {
-                    stack.append(low | high << 16 | flags << 32)
+                    stack.append((low | high << 16 | flags << 32, level + 1))
+                    branches[page, default: []].append((node, low | high << 16 | flags << 32))
                 } else if flags == 0x01 {
                     // F_BIGDATA: the first of the overflow pages.
                     let first = Int(Self.u64(file, data))

@@ -36,9 +36,9 @@ import Glibc
 ///
 /// LMDB reads the meta page with the greater `mm_txnid` (`mdb_env_read_header`), reading page 1 at
 /// the page size page 0 gives, and refuses the file when either meta page is invalid.
-final class DataFileCheck {
+final class DataFileCheck: Sendable {
     /// What `mdb_env_read_header` takes from a meta page.
-    struct Meta: Equatable {
+    struct Meta: Equatable, Sendable {
         /// Which meta page this is, 0 or 1.
         var page: UInt64
         var pageSize: Int
@@ -49,7 +49,7 @@ final class DataFileCheck {
     }
 
     /// An `MDB_db` record: the root of one B+tree.
-    struct Tree: Equatable {
+    struct Tree: Equatable, Sendable {
         var flags: UInt16
         var depth: UInt16
         var root: UInt64
@@ -75,6 +75,9 @@ final class DataFileCheck {
     // md_flags a table may have here: MDB_REVERSEKEY and MDB_INTEGERKEY. The ledger opens no table
     // with duplicates (MDB_DUPSORT and its kin), so a record claiming them is damage.
     private static let plainTableFlags: UInt16 = 0x02 | 0x08
+
+    /// The fewest pages of a tree's level checked on two threads.
+    static let parallelLevel = 256
 
     let path: String
     /// The file as messages name it, such as `events/data.mdb`.
@@ -222,7 +225,7 @@ final class DataFileCheck {
         while let (named, holder) = walk.namedTables.popLast() { try walk.tree(named, kind: .named, recordOn: holder) }
     }
 
-    private enum Kind { case free, main, named }
+    private enum Kind: Sendable { case free, main, named }
 
     /// One walk: the pages seen so far (each page belongs to one tree, once) and the named tables
     /// still to walk.
@@ -230,7 +233,7 @@ final class DataFileCheck {
     /// A tree is walked a level at a time, each level's pages in the order of their numbers, so
     /// consecutive pages are read by one `pread` of up to ``maxRunPages`` (a 200,000-event log
     /// takes 14,000 reads instead of 37,000). Only pages the tree names are read.
-    private struct Walk {
+    private struct Walk: Sendable {
         /// The most pages one `pread` reads.
         static let maxRunPages = 64
 
@@ -257,44 +260,81 @@ final class DataFileCheck {
             guard tree.depth >= 1, Int(tree.depth) < cursorStack, tree.flags & ~plainTableFlags == 0 || kind == .free,
                 tree.root >= 2, tree.root <= meta.lastPage
             else { throw file.damaged(holder) }
-            let pageSize = meta.pageSize
-            var run = [UInt8](repeating: 0, count: pageSize * Self.maxRunPages)
             var level: [UInt64] = [tree.root]
             var depth = 1
             while !level.isEmpty {
                 level.sort()
-                var children: [UInt64] = []
-                var first = 0
-                while first < level.count {
-                    // The longest stretch of consecutive page numbers from `first`, up to a run.
-                    let start = level[first]
-                    var count = 1
-                    while first + count < level.count, count < Self.maxRunPages,
-                        level[first + count] == start + UInt64(count)
-                    {
-                        count += 1
-                    }
-                    let read = run.withUnsafeMutableBytes {
-                        pread(file.fd, $0.baseAddress, pageSize * count, off_t(start) * off_t(pageSize))
-                    }
-                    for index in 0..<count {
-                        let number = start + UInt64(index)
-                        try mark(number, count: 1, from: number)
-                        // A page the file does not hold whole is damage, named by its number.
-                        let offset = pageSize * index
-                        guard read >= offset + pageSize else { throw file.damaged(number) }
-                        try run.withUnsafeBytes { raw in
-                            let page = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + pageSize)])
-                            try check(page, number: number, isLeaf: depth == Int(tree.depth), kind: kind) {
-                                children.append($0)
-                            }
-                        }
-                    }
-                    first += count
-                }
-                level = children
+                let isLeaf = depth == Int(tree.depth)
+                level =
+                    level.count >= DataFileCheck.parallelLevel
+                    ? try checkOnBothCores(level, isLeaf: isLeaf, kind: kind)
+                    : try check(level[...], isLeaf: isLeaf, kind: kind)
                 depth += 1
             }
+        }
+
+        /// Checks the pages of one level, sorted, and returns their children.
+        private mutating func check(_ level: ArraySlice<UInt64>, isLeaf: Bool, kind: Kind) throws -> [UInt64] {
+            let pageSize = meta.pageSize
+            var run = [UInt8](repeating: 0, count: pageSize * Self.maxRunPages)
+            var children: [UInt64] = []
+            var first = level.startIndex
+            while first < level.endIndex {
+                // The longest stretch of consecutive page numbers from `first`, up to a run.
+                let start = level[first]
+                var count = 1
+                while first + count < level.endIndex, count < Self.maxRunPages,
+                    level[first + count] == start + UInt64(count)
+                {
+                    count += 1
+                }
+                let read = run.withUnsafeMutableBytes {
+                    pread(file.fd, $0.baseAddress, pageSize * count, off_t(start) * off_t(pageSize))
+                }
+                for index in 0..<count {
+                    let number = start + UInt64(index)
+                    try mark(number, count: 1, from: number)
+                    // A page the file does not hold whole is damage, named by its number.
+                    let offset = pageSize * index
+                    guard read >= offset + pageSize else { throw file.damaged(number) }
+                    try run.withUnsafeBytes { raw in
+                        let page = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + pageSize)])
+                        try check(page, number: number, isLeaf: isLeaf, kind: kind) { children.append($0) }
+                    }
+                }
+                first += count
+            }
+            return children
+        }
+
+        /// ``check(_:isLeaf:kind:)`` of a large level on two threads, each taking half the pages
+        /// with its own copy of the walk; the copies are joined after. The halves split between two
+        /// different page numbers, so a page named twice in the level is in one half and found
+        /// there; a page reached twice across levels is in both copies' `seen`. Overflow pages
+        /// two halves both claim are damage found at the join. The error named is the one of the
+        /// lower half first: the page a walk in order names.
+        private mutating func checkOnBothCores(_ level: [UInt64], isLeaf: Bool, kind: Kind) throws -> [UInt64] {
+            var middle = level.count / 2
+            while middle < level.count, level[middle] == level[middle - 1] { middle += 1 }
+            let base = self
+            let halves = try Parallel.map([level[..<middle], level[middle...]], threshold: 2) { pages in
+                var walk = base
+                walk.namedTables = []
+                walk.freeTail = []
+                let children = try walk.check(pages, isLeaf: isLeaf, kind: kind)
+                return (walk: walk, children: children)
+            }
+            for (index, word) in seen.enumerated() {
+                let low = halves[0].walk.seen[index] & ~word
+                let high = halves[1].walk.seen[index] & ~word
+                if low & high != 0 { throw file.damaged(UInt64(index * 64 + (low & high).trailingZeroBitCount)) }
+                seen[index] = word | low | high
+            }
+            for half in halves {
+                namedTables += half.walk.namedTables
+                freeTail.formUnion(half.walk.freeTail)
+            }
+            return halves[0].children + halves[1].children
         }
 
         /// Checks page `number` of a tree: that it knows its own number, has the flags of its
