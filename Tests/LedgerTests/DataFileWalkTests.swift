@@ -78,6 +78,8 @@ struct DataFileWalkTests {
                     try file.checkPages(of: DataFileCheck.newest(try file.metas()))
                 }
                 #expect(error?.code == .ledgerCorrupt)
+                // The page named twice is the one named, as soon as it is named again.
+                #expect(error?.message.contains("page \(children[from].child) of copy/data.mdb") == true)
             }
         }
     }

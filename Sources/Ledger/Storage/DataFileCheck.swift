@@ -212,7 +212,7 @@ final class DataFileCheck: Sendable {
     // MARK: The page walk
 
     /// Checks every page reachable from `meta`'s free-page and main tables and from each named
-    /// table, each once: O(file size), one `pread` per page.
+    /// table, each once: O(file size), consecutive pages read by one `pread`.
     ///
     /// - Warning: Pages are read while other processes may write. Hold a read transaction of
     ///   `meta.txnid` open for the whole walk: LMDB then reuses none of its pages.
@@ -240,6 +240,10 @@ final class DataFileCheck: Sendable {
         let file: DataFileCheck
         let meta: Meta
         var seen: [UInt64]
+        /// The pages queued for the next level of the tree being walked: a page named twice is
+        /// refused as it is named, so a level's list never outgrows the file's pages (a crafted
+        /// branch page naming one child thousands of times would otherwise grow it without bound).
+        var queued: [UInt64]
         /// Named tables still to walk, with the page holding each one's record.
         var namedTables: [(Tree, UInt64)] = []
         /// Free pages at or after `tail`, collected when `tail` is set (a file shorter than its
@@ -252,6 +256,7 @@ final class DataFileCheck: Sendable {
             self.meta = meta
             self.tail = tail
             seen = [UInt64](repeating: 0, count: Int(meta.lastPage / 64) + 1)
+            queued = seen
         }
 
         /// Walks one table from its record (on page `holder`: a meta page, or a main-table leaf).
@@ -276,7 +281,7 @@ final class DataFileCheck: Sendable {
         /// Checks the pages of one level, sorted, and returns their children.
         private mutating func check(_ level: ArraySlice<UInt64>, isLeaf: Bool, kind: Kind) throws -> [UInt64] {
             let pageSize = meta.pageSize
-            var run = [UInt8](repeating: 0, count: pageSize * Self.maxRunPages)
+            var run = [UInt8](repeating: 0, count: pageSize * min(Self.maxRunPages, level.count))
             var children: [UInt64] = []
             var first = level.startIndex
             while first < level.endIndex {
@@ -299,7 +304,7 @@ final class DataFileCheck: Sendable {
                     guard read >= offset + pageSize else { throw file.damaged(number) }
                     try run.withUnsafeBytes { raw in
                         let page = UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + pageSize)])
-                        try check(page, number: number, isLeaf: isLeaf, kind: kind) { children.append($0) }
+                        try check(page, number: number, isLeaf: isLeaf, kind: kind, children: &children)
                     }
                 }
                 first += count
@@ -330,6 +335,13 @@ final class DataFileCheck: Sendable {
                 if low & high != 0 { throw file.damaged(UInt64(index * 64 + (low & high).trailingZeroBitCount)) }
                 seen[index] = word | low | high
             }
+            // A child both halves named.
+            for (index, word) in queued.enumerated() {
+                let low = halves[0].walk.queued[index] & ~word
+                let high = halves[1].walk.queued[index] & ~word
+                if low & high != 0 { throw file.damaged(UInt64(index * 64 + (low & high).trailingZeroBitCount)) }
+                queued[index] = word | low | high
+            }
             for half in halves {
                 namedTables += half.walk.namedTables
                 freeTail.formUnion(half.walk.freeTail)
@@ -338,13 +350,13 @@ final class DataFileCheck: Sendable {
         }
 
         /// Checks page `number` of a tree: that it knows its own number, has the flags of its
-        /// level, and holds nodes that lie within it; a branch's children go to `child`.
+        /// level, and holds nodes that lie within it; a branch's children are queued in `children`.
         private mutating func check(
             _ page: UnsafeRawBufferPointer,
             number: UInt64,
             isLeaf: Bool,
             kind: Kind,
-            child: (UInt64) -> Void
+            children: inout [UInt64]
         ) throws {
             guard page.u64(0) == number else { throw file.damaged(number) }
             let flags = page.u16(10) & ~dirtyPage
@@ -371,7 +383,8 @@ final class DataFileCheck: Sendable {
                 if !isLeaf {
                     let next = low | high << 16 | UInt64(nodeFlags) << 32
                     guard next >= 2, next <= meta.lastPage else { throw file.damaged(number) }
-                    child(next)
+                    try queue(next)
+                    children.append(next)
                     continue
                 }
                 let dataSize = Int(low | high << 16)
@@ -422,6 +435,14 @@ final class DataFileCheck: Sendable {
                 let free = data.u64(8 + 8 * index)
                 if free >= tail, free <= meta.lastPage { freeTail.insert(free) }
             }
+        }
+
+        /// Queues `child` for the next level; refuses it, named, when it was queued before.
+        private mutating func queue(_ child: UInt64) throws {
+            let word = Int(child / 64)
+            let bit = UInt64(1) << (child % 64)
+            guard queued[word] & bit == 0 else { throw file.damaged(child) }
+            queued[word] |= bit
         }
 
         private mutating func mark(_ first: UInt64, count: Int, from page: UInt64) throws {
