@@ -91,30 +91,41 @@ struct JSONParser {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Self.maxDepth else { return nil }
+        return members(value: { $0.value() }).map { .object($0) }
+    }
+
+    /// The members of the object whose `{` is at the cursor, each value read by `value`, the
+    /// cursor then past its `}`; `nil` when it is malformed, names a member twice (as Swift
+    /// strings compare), or has a name `accepts` refuses. The one reading of an object's members
+    /// into a list, for the tree and the shallow reader alike.
+    private mutating func members<Value>(
+        value: (inout JSONParser) -> Value?,
+        accepts: (String) -> Bool = { _ in true }
+    ) -> [(String, Value)]? {
         index += 1
-        var members: [(String, ParsedJSON)] = []
+        var members: [(String, Value)] = []
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return members
         }
         while true {
             skipWhitespace()
             // Objects are small: a linear scan finds a duplicate name faster than hashing.
-            guard current == UInt8(ascii: "\""), let name = string(), !members.contains(where: { $0.0 == name }) else {
-                return nil
-            }
+            guard current == UInt8(ascii: "\""), let name = string(), accepts(name),
+                !members.contains(where: { $0.0 == name })
+            else { return nil }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { return nil }
             index += 1
-            guard let member = value() else { return nil }
+            guard let member = value(&self) else { return nil }
             members.append((name, member))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"):
                 index += 1
-                return .object(members)
+                return members
             default: return nil
             }
         }
@@ -283,32 +294,7 @@ extension JSONParser {
         guard current == UInt8(ascii: "{") else { return nil }
         depth += 1
         defer { depth -= 1 }
-        index += 1
-        var members: [(String, ShallowJSON)] = []
-        skipWhitespace()
-        if current == UInt8(ascii: "}") {
-            index += 1
-            return members
-        }
-        while true {
-            skipWhitespace()
-            guard current == UInt8(ascii: "\""), let name = string(), Self.isASCII(name),
-                !members.contains(where: { $0.0 == name })
-            else { return nil }
-            skipWhitespace()
-            guard current == UInt8(ascii: ":") else { return nil }
-            index += 1
-            guard let member = shallowValue() else { return nil }
-            members.append((name, member))
-            skipWhitespace()
-            switch current {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"):
-                index += 1
-                return members
-            default: return nil
-            }
-        }
+        return members(value: { $0.shallowValue() }, accepts: Self.isASCII)
     }
 
     private mutating func shallowValue() -> ShallowJSON? {
